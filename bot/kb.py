@@ -74,6 +74,7 @@ class Regimen:
     requires_t11_14: bool = False
     min_prior_lines: int = 0
     requires_prior_classes: Tuple[str, ...] = ()
+    salvage_note: str = ""
 
     @property
     def active_components(self) -> Tuple[str, ...]:
@@ -86,7 +87,6 @@ class Candidate:
     regimen: str
     tier: str
     note: str
-    when: Optional[str] = None
     demote_when_aggressive: bool = False
 
 
@@ -169,6 +169,12 @@ class KnowledgeBase:
 
     def drugs_of_class(self, cls: str) -> Tuple[str, ...]:
         return tuple(d.id for d in self.drugs.values() if d.drug_class == cls)
+
+    def shared_target(self, cls: str) -> bool:
+        return bool(self.classes[cls].get("shared_target", False))
+
+    def cross_resistance_class(self, cls: str) -> bool:
+        return bool(self.classes[cls].get("cross_resistance", True))
 
     @staticmethod
     def _lookup(kind: str, name: str, index: Mapping[str, str]) -> str:
@@ -254,7 +260,9 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
                 intensity=intensity, trials=tuple(entry.get("trials", [])), index=len(regimens) + len(transplants),
                 allowed_refractory=allowed, requires_t11_14=bool(entry.get("requires_t11_14", False)),
                 min_prior_lines=int(entry.get("min_prior_lines", 0)), requires_prior_classes=prior_classes,
+                salvage_note=entry.get("salvage_note", ""),
             )
+            _require(not allowed or bool(target[code].salvage_note), where, "allowed_refractory needs a salvage_note")
     all_regimens = {**regimens, **transplants}
     regimen_index = _index("regimen", [(k, v.aliases) for k, v in all_regimens.items()], "regimens.yml")
 
@@ -264,17 +272,17 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         where = f"settings.yml: {entry['id']}"
         cond = {k: tuple(v) for k, v in entry["condition"].items()}
         for k, names in cond.items():
-            _require(k in ("refractory", "not_refractory", "refractory_any", "not_refractory_any",
-                           "refractory_class_all"), where, f"unknown condition {k}")
+            _require(k in ("refractory", "refractory_any", "none_refractory", "refractory_class_all"),
+                     where, f"unknown condition {k}")
             for n in names:
                 _require(n in (classes if k == "refractory_class_all" else drugs), where, f"unknown name {n}")
         cands = []
         for c in entry["candidates"]:
             _require(c["regimen"] in regimens, where, f"candidate {c['regimen']} is not in the catalog")
             _require(c["tier"] in TIERS, where, f"tier {c['tier']!r}")
-            _require(c.get("when") in (None, "fit_aggressive"), where, f"when {c.get('when')!r}")
-            cands.append(Candidate(c["regimen"], c["tier"], c["note"], c.get("when"),
-                                   bool(c.get("demote_when_aggressive", False))))
+            _require(set(c) <= {"regimen", "tier", "note", "demote_when_aggressive"}, where,
+                     f"unknown keys in candidate {c['regimen']}")
+            cands.append(Candidate(c["regimen"], c["tier"], c["note"], bool(c.get("demote_when_aggressive", False))))
         settings.append(Setting(entry["id"], entry["name"], entry["source"], cond, tuple(cands)))
     _require([x.id for x in settings] == ["S1", "S2", "S3", "S4", "S5", "S6"], "settings.yml", "settings S1-S6 in order")
     for code in s["untried_class"]["regimens"] + s["frail"]["regimens"]:

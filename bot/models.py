@@ -1,0 +1,218 @@
+"""Case (input) and Recommendation (output) models: contract.md, names kept exactly.
+
+pydantic v1 (Rasa 3.6 pins pydantic < 1.10.10). Unknown fields are errors; drug names accept every
+alias of the knowledge base and normalise to canonical ids. `parse_case` turns validation errors into
+one message per problem, each naming the field.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from pydantic import BaseModel, Extra, StrictBool, ValidationError, conint, root_validator, validator
+from typing_extensions import Literal
+
+from .kb import UnknownName, kb
+
+Fitness = Literal["fit", "intermediate", "frail"]
+Relapse = Literal["none", "biochemical", "clinical"]
+HighRisk = Literal["del17p", "t(4;14)", "t(14;16)", "t(14;20)", "gain1q", "amp1q"]
+_HIGH_RISK_ALIASES = {
+    "del17p": "del17p", "del(17p)": "del17p", "17p-": "del17p", "del-17p": "del17p",
+    "t(4;14)": "t(4;14)", "t4;14": "t(4;14)", "t(14;16)": "t(14;16)", "t14;16": "t(14;16)",
+    "t(14;20)": "t(14;20)", "t14;20": "t(14;20)", "gain1q": "gain1q", "gain(1q)": "gain1q", "1q+": "gain1q",
+    "amp1q": "amp1q", "amp(1q)": "amp1q",
+}
+
+DRUG_LIST_FIELDS = ("refractory", "exposed", "unavailable")
+AGGRESSIVE_FLAGS = ("ldh_elevated", "high_proliferation", "m_protein_rising", "extramedullary")
+COMORBIDITY_FLAGS = ("cardiac_disease", "neuropathy", "thrombosis_history", "infection_risk",
+                     "low_marrow_reserve", "renal_impairment", "bone_disease")
+
+
+class CaseError(ValueError):
+    """Invalid case input. `problems` holds one message per problem, each naming its field."""
+
+    def __init__(self, problems: List[str]):
+        self.problems = problems
+        super().__init__("invalid case: " + "; ".join(problems))
+
+
+class Case(BaseModel):
+    age: Optional[conint(strict=True, ge=18, le=120)] = None
+    fitness: Optional[Fitness] = None
+    rmci: Optional[conint(strict=True, ge=0, le=9)] = None
+    transplant_eligible: Optional[StrictBool] = None
+    prior_auto_hct: Optional[conint(strict=True, ge=0)] = None
+    months_remission_after_hct: Optional[conint(strict=True, ge=0)] = None
+    prior_lines: conint(strict=True, ge=1)
+    relapse: Relapse
+    refractory: List[str] = []
+    exposed: List[str] = []
+    lenalidomide_maintenance_only: Optional[StrictBool] = None
+    days_since_last_lenalidomide: Optional[conint(strict=True, ge=0)] = None
+    high_risk_cytogenetics: List[HighRisk] = []
+    t_11_14: Optional[StrictBool] = None
+    ldh_elevated: Optional[StrictBool] = None
+    high_proliferation: Optional[StrictBool] = None
+    m_protein_rising: Optional[StrictBool] = None
+    extramedullary: Optional[StrictBool] = None
+    riss_stage: Optional[Literal[1, 2, 3]] = None
+    cardiac_disease: Optional[StrictBool] = None
+    neuropathy: Optional[StrictBool] = None
+    thrombosis_history: Optional[StrictBool] = None
+    infection_risk: Optional[StrictBool] = None
+    low_marrow_reserve: Optional[StrictBool] = None
+    renal_impairment: Optional[StrictBool] = None
+    bone_disease: Optional[StrictBool] = None
+    covid_vaccination_up_to_date: Optional[StrictBool] = None
+    unavailable: List[str] = []
+
+    class Config:
+        extra = Extra.forbid
+        allow_mutation = False
+
+    @validator("refractory", "exposed", "unavailable", pre=True, each_item=False)
+    def _drug_ids(cls, value: Any) -> List[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValueError("must be a list of drug names")
+        out: List[str] = []
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"{item!r} is not a drug name")
+            try:
+                drug = kb().drug_id(item)
+            except UnknownName as exc:
+                raise ValueError(str(exc)) from None
+            if drug not in out:
+                out.append(drug)
+        return sorted(out)
+
+    @validator("high_risk_cytogenetics", pre=True)
+    def _cytogenetics(cls, value: Any) -> List[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValueError("must be a list of cytogenetic abnormalities")
+        out = []
+        for item in value:
+            key = str(item).strip().lower().replace(" ", "")
+            if key not in _HIGH_RISK_ALIASES:
+                raise ValueError(f"unknown abnormality {item!r}; expected one of del17p, t(4;14), t(14;16), "
+                                 f"t(14;20), gain1q, amp1q (t(11;14) has its own field t_11_14)")
+            if _HIGH_RISK_ALIASES[key] not in out:
+                out.append(_HIGH_RISK_ALIASES[key])
+        return sorted(out)
+
+    @root_validator(skip_on_failure=True)
+    def _consistent(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        both = sorted(set(values["refractory"]) & set(values["exposed"]))
+        if both:
+            raise ValueError(f"refractory/exposed: {', '.join(both)} listed as both refractory and exposed "
+                             f"(list each drug once: refractory if the disease is refractory to it)")
+        if values.get("prior_auto_hct") and values.get("transplant_eligible") is None:
+            pass  # prior transplants are history; eligibility now may be unknown
+        if values.get("months_remission_after_hct") is not None and not values.get("prior_auto_hct"):
+            raise ValueError("months_remission_after_hct: given, but prior_auto_hct is 0 or missing")
+        return values
+
+
+def _problem(err: Dict[str, Any]) -> str:
+    loc = [str(x) for x in err["loc"] if x != "__root__"]
+    field = loc[0] if loc else ""
+    msg = err["msg"]
+    if err["type"] == "value_error.extra":
+        return f"{field}: unknown field (see contract.md for the case fields)"
+    if err["type"] == "value_error.missing":
+        return f"{field}: required field is missing"
+    if not field:
+        return msg
+    if msg.startswith(f"{field}:") or msg.startswith(f"{field}/") or "/" in msg.split(":")[0]:
+        return msg
+    if len(loc) > 1:
+        return f"{field}[{loc[1]}]: {msg}"
+    return f"{field}: {msg}"
+
+
+def parse_case(data: Any) -> Case:
+    """Validate raw case data (a dict from JSON) into a Case, or raise CaseError naming each field."""
+    if not isinstance(data, dict):
+        raise CaseError([f"case: expected a JSON object, got {type(data).__name__}"])
+    try:
+        return Case.parse_obj(data)
+    except ValidationError as exc:
+        raise CaseError([_problem(e) for e in exc.errors()]) from None
+
+
+# ---- output -----------------------------------------------------------------------------------
+class Assessment(BaseModel):
+    setting: Optional[Literal["S1", "S2", "S3", "S4", "S5", "S6"]]
+    settings: List[str] = []
+    lenalidomide_status: Literal["naive", "sensitive", "refractory"]
+    refractory_classes: List[str]
+    triple_class_refractory: bool
+    penta_refractory: bool
+    fitness: Literal["fit", "intermediate", "frail", "unknown"]
+    fitness_basis: str
+    aggressive: bool
+    aggressive_features: List[str] = []
+    notes: List[str] = []
+
+
+class Initiation(BaseModel):
+    action: Literal["monitor", "start", "start_immediately"]
+    text: str
+
+
+class Option(BaseModel):
+    regimen: str
+    name: str
+    components: List[str]
+    preferred: bool
+    rationale: List[str]
+    trials: List[str]
+    cautions: List[str]
+
+
+class Exclusion(BaseModel):
+    regimen: str
+    reasons: List[str]
+    ruled_out: bool  # True: ruled out by the case; False: not indicated in the case's settings
+
+
+class TransplantOption(BaseModel):
+    option: Literal["auto-HCT", "auto-HCT-2", "allo-HCT"]
+    recommended: bool
+    text: str
+
+
+class CautionOut(BaseModel):
+    id: str
+    severity: Literal["info", "moderate", "high"]
+    text: str
+    because: List[str]
+
+
+class TrialOut(BaseModel):
+    id: str
+    comparison: str
+    result: str
+    source: str
+    setting: str
+    checked: str
+
+
+class Recommendation(BaseModel):
+    engine_version: str
+    knowledge_version: str
+    assessment: Assessment
+    initiation: Initiation
+    options: List[Option]
+    excluded: List[Exclusion]
+    transplant: List[TransplantOption]
+    cautions: List[CautionOut]
+    trials: List[TrialOut]
+    trace: List[str]
+    trace_detail: List[str] = []
+    disclaimer: str

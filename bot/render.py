@@ -1,0 +1,190 @@
+"""Text for people: the recommendation and the knowledge-base look-ups.
+
+One renderer for the CLI, the Rasa replies and the plain-text channels. It works from the
+Recommendation dict alone (the `rrmm_recommendation` payload), so a channel can call it on what it
+received. Look-up texts (regimen, trial, cautions of a regimen, why-not) come from here too.
+"""
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Optional
+
+from .kb import KnowledgeBase, kb as default_kb
+
+SEVERITY_MARK = {"high": "HIGH", "moderate": "moderate", "info": "info"}
+SETTING_NAMES = {
+    "S1": "lenalidomide-sensitive", "S2": "lenalidomide-refractory",
+    "S3": "lenalidomide- and anti-CD38-refractory", "S4": "lenalidomide- and bortezomib-refractory",
+    "S5": "triple-class refractory", "S6": "penta-refractory",
+}
+_SOURCE = re.compile(r"\s*\[[^\]]*\]$")
+
+
+def one_line_rationale(option: Dict[str, object]) -> str:
+    """The first rationale without its setting prefix and source bracket."""
+    first = next((r for r in option["rationale"] if r != "preferred in this setting"), "")
+    first = _SOURCE.sub("", first)
+    if re.match(r"^S\d \(", first):
+        first = first.split("): ", 1)[-1]
+    return first
+
+
+def key_trial(option: Dict[str, object], rec: Dict[str, object]) -> Optional[str]:
+    trials = {t["id"]: t for t in rec.get("trials", [])}
+    for tid in option["trials"]:
+        t = trials.get(tid)
+        if t:
+            return f"{t['id']} ({t['comparison']}): {t['result']}"
+    return None
+
+
+def assessment_line(rec: Dict[str, object]) -> str:
+    a = rec["assessment"]
+    parts = []
+    if a["setting"]:
+        parts.append(f"{a['setting']} {SETTING_NAMES.get(a['setting'], '')}".strip())
+    parts.append(f"lenalidomide {a['lenalidomide_status']}")
+    if a["penta_refractory"]:
+        parts.append("penta-refractory")
+    elif a["triple_class_refractory"]:
+        parts.append("triple-class refractory")
+    parts.append(f"fitness {a['fitness']}")
+    if a["aggressive"]:
+        parts.append("aggressive relapse (" + ", ".join(a["aggressive_features"]) + ")")
+    return "Assessment: " + "; ".join(parts)
+
+
+def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options: Optional[int] = None) -> str:
+    lines = [assessment_line(rec), f"Action: {rec['initiation']['text']}"]
+    lines += [f"Note: {n}" for n in rec["assessment"].get("notes", [])]
+    options = rec["options"]
+    if options:
+        lines.append("")
+        lines.append("Options (ranked):")
+        shown = options if max_options is None else options[:max_options]
+        for i, o in enumerate(shown, 1):
+            pref = " [preferred]" if o["preferred"] else ""
+            lines.append(f"{i}. {o['regimen']}: {o['name']}{pref}")
+            lines.append(f"   Why: {one_line_rationale(o)}")
+            for extra in o["rationale"]:
+                if extra.startswith("ranked lower") or "cross-resistance possible" in extra or extra.startswith("stays despite"):
+                    lines.append(f"   Note: {extra}")
+            trial = key_trial(o, rec)
+            if trial:
+                lines.append(f"   Evidence: {trial}")
+        if len(shown) < len(options):
+            lines.append(f"   (+{len(options) - len(shown)} more: ask for all options)")
+    elif rec["initiation"]["action"] != "monitor":
+        lines += ["", "No regimen in the catalog fits this case: consider a clinical trial."]
+    ruled = [e for e in rec["excluded"] if e["ruled_out"]]
+    if ruled and rec["initiation"]["action"] != "monitor":
+        lines.append("")
+        if show_excluded:
+            lines.append("Ruled out:")
+            lines += [f"- {e['regimen']}: {'; '.join(r for r in e['reasons'] if not r.startswith('not among'))}" for e in ruled]
+            rest = [e["regimen"] for e in rec["excluded"] if not e["ruled_out"]]
+            if rest:
+                lines.append("Not indicated in this setting: " + ", ".join(rest))
+        else:
+            lines.append("Ruled out: " + ", ".join(e["regimen"] for e in ruled) + ' (ask "why not <regimen>?")')
+    if rec["cautions"]:
+        lines.append("")
+        lines.append("Cautions:")
+        for c in sorted(rec["cautions"], key=lambda c: ("high", "moderate", "info").index(c["severity"])):
+            lines.append(f"- [{SEVERITY_MARK[c['severity']]}] {c['id']}: {c['text']}")
+            lines.append(f"  because: {'; '.join(c['because'])}")
+    if rec["transplant"]:
+        lines.append("")
+        lines.append("Transplant:")
+        for t in rec["transplant"]:
+            lines.append(f"- {t['option']}: {'consider' if t['recommended'] else 'not advised now'}. {t['text']}")
+    lines += ["", rec["disclaimer"]]
+    return "\n".join(lines)
+
+
+def why_not(rec: Dict[str, object], code: str) -> str:
+    """Why a regimen is, or is not, among the options of this recommendation."""
+    for i, o in enumerate(rec["options"], 1):
+        if o["regimen"] == code:
+            return f"{code} is option {i} for this case: {one_line_rationale(o)}."
+    for e in rec["excluded"]:
+        if e["regimen"] == code:
+            return f"{code} is not an option for this case: " + "; ".join(e["reasons"]) + "."
+    return f"{code} is a transplant option; see the transplant advice." if code in {
+        t["option"] for t in rec["transplant"]} else f"{code} is not in the regimen catalog."
+
+
+def render_regimen(code: str, k: Optional[KnowledgeBase] = None) -> str:
+    k = k or default_kb()
+    reg = k.regimen(code)
+    lines = [f"{reg.code}: {reg.name}"]
+    if reg.components and reg.intensity != "transplant":
+        lines.append("Components: " + ", ".join(f"{d} ({k.drugs[d].drug_class})" for d in reg.components))
+    if reg.aliases:
+        lines.append("Also written: " + ", ".join(reg.aliases))
+    settings = [f"{s.id} ({s.name}, {c.tier})" for s in k.settings for c in s.candidates if c.regimen == reg.code]
+    if settings:
+        lines.append("Listed for: " + "; ".join(settings))
+    reqs = []
+    if reg.min_prior_lines:
+        reqs.append(f">= {reg.min_prior_lines} prior lines")
+    if reg.requires_prior_classes:
+        reqs.append("prior " + " and ".join(reg.requires_prior_classes))
+    if reg.requires_t11_14:
+        reqs.append("t(11;14)")
+    if reqs:
+        lines.append("Requires: " + ", ".join(reqs))
+    if reg.salvage_note:
+        lines.append(f"Note: {reg.salvage_note}")
+    for tid in reg.trials:
+        t = k.trials[tid]
+        lines.append(f"Trial {t.id}: {t.comparison} ({t.setting}): {t.result} Source: {t.source}.")
+    cautions = regimen_cautions(reg.code, k)
+    if cautions:
+        lines.append("Cautions: " + ", ".join(cautions))
+    return "\n".join(lines)
+
+
+def regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> List[str]:
+    """Caution ids a regimen triggers by itself (drug, class, modality or regimen triggers)."""
+    k = k or default_kb()
+    reg = k.regimen(code)
+    out = []
+    for c in k.cautions.values():
+        t = c.triggers
+        if t.get("always"):
+            out.append(c.id)
+            continue
+        if reg.code in t.get("regimens", ()) or reg.code in t.get("transplant", ()):
+            out.append(c.id)
+            continue
+        for d in reg.components:
+            drug = k.drugs[d]
+            if d in t.get("drugs", ()) or drug.drug_class in t.get("classes", ()) or (
+                    drug.modality and drug.modality in t.get("modalities", ())):
+                out.append(c.id)
+                break
+    return out
+
+
+def render_regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> str:
+    k = k or default_kb()
+    reg = k.regimen(code)
+    lines = [f"Cautions with {reg.code} ({reg.name}):"]
+    for cid in regimen_cautions(reg.code, k):
+        c = k.cautions[cid]
+        note = c.regimen_notes.get(reg.code, "")
+        lines.append(f"- {c.id}: {c.text}{' ' + note if note else ''}")
+    return "\n".join(lines)
+
+
+def render_trial(trial_id: str, k: Optional[KnowledgeBase] = None) -> str:
+    k = k or default_kb()
+    t = k.trials[k.trial_id(trial_id)]
+    return "\n".join([
+        f"{t.id}: {t.comparison}",
+        f"Setting: {t.setting}",
+        f"Result: {t.result}",
+        f"Regimens: {', '.join(t.regimens)}",
+        f"Source: {t.source} (checked {t.checked})",
+    ])

@@ -1,0 +1,149 @@
+"""Property-based tests of the engine's invariants over random valid cases (hypothesis)."""
+import json
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bot.engine import recommend
+from bot.kb import kb
+from bot.models import Recommendation, parse_case
+
+K = kb()
+DRUGS = sorted(K.drugs)
+ANTI_CD38 = set(K.drugs_of_class("anti-CD38"))
+BOOL = st.one_of(st.none(), st.booleans())
+
+
+@st.composite
+def cases(draw):
+    refractory = draw(st.lists(st.sampled_from(DRUGS), unique=True, max_size=8))
+    exposed = draw(st.lists(st.sampled_from([d for d in DRUGS if d not in refractory]), unique=True, max_size=6))
+    case = {
+        "prior_lines": draw(st.integers(1, 10)),
+        "relapse": draw(st.sampled_from(["none", "biochemical", "clinical"])),
+        "refractory": refractory, "exposed": exposed,
+        "unavailable": draw(st.lists(st.sampled_from(DRUGS), unique=True, max_size=3)),
+        "high_risk_cytogenetics": draw(st.lists(st.sampled_from(["del17p", "t(4;14)", "t(14;16)", "t(14;20)", "gain1q", "amp1q"]), unique=True, max_size=2)),
+    }
+    optional = {
+        "age": st.integers(18, 120), "fitness": st.sampled_from(["fit", "intermediate", "frail"]),
+        "rmci": st.integers(0, 9), "transplant_eligible": st.booleans(), "prior_auto_hct": st.integers(0, 3),
+        "lenalidomide_maintenance_only": st.booleans(), "days_since_last_lenalidomide": st.integers(0, 400),
+        "t_11_14": st.booleans(), "riss_stage": st.sampled_from([1, 2, 3]),
+    }
+    for name, strat in optional.items():
+        if draw(st.booleans()):
+            case[name] = draw(strat)
+    for flag in ("ldh_elevated", "high_proliferation", "m_protein_rising", "extramedullary", "cardiac_disease",
+                 "neuropathy", "thrombosis_history", "infection_risk", "low_marrow_reserve", "renal_impairment",
+                 "bone_disease", "covid_vaccination_up_to_date"):
+        value = draw(BOOL)
+        if value is not None:
+            case[flag] = value
+    if case.get("prior_auto_hct") and draw(st.booleans()):
+        case["months_remission_after_hct"] = draw(st.integers(0, 120))
+    return parse_case(case)
+
+
+def effective_refractory(rec, case):
+    ref = set(case.refractory)
+    if rec["assessment"]["lenalidomide_status"] == "refractory":
+        ref.add("lenalidomide")
+    else:
+        ref.discard("lenalidomide")
+    return ref
+
+
+COMMON = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@COMMON
+@given(cases())
+def test_output_satisfies_contract_and_is_json(case):
+    rec = recommend(case)
+    Recommendation.parse_obj(rec)
+    assert json.loads(json.dumps(rec)) == rec
+
+
+@COMMON
+@given(cases())
+def test_no_option_contains_a_refractory_drug_unless_the_regimen_allows_it(case):
+    rec = recommend(case)
+    ref = effective_refractory(rec, case)
+    for o in rec["options"]:
+        reg = K.regimens[o["regimen"]]
+        bad = (set(reg.components) & ref) - reg.allowed_refractory
+        assert not bad, (o["regimen"], bad)
+        if set(reg.components) & ref:
+            assert "cross_resistance" in o["cautions"]
+
+
+@COMMON
+@given(cases())
+def test_no_anti_cd38_option_when_any_anti_cd38_is_refractory(case):
+    rec = recommend(case)
+    if ANTI_CD38 & set(case.refractory):
+        assert not any(ANTI_CD38 & set(o["components"]) for o in rec["options"])
+
+
+@COMMON
+@given(cases())
+def test_frail_cases_get_no_triplet_or_quadruplet(case):
+    rec = recommend(case)
+    if rec["assessment"]["fitness"] == "frail":
+        for o in rec["options"]:
+            assert K.regimens[o["regimen"]].intensity in ("doublet", "monotherapy", "trial"), o["regimen"]
+
+
+@COMMON
+@given(cases())
+def test_same_case_same_output(case):
+    again = parse_case(json.loads(case.json()))
+    assert recommend(case) == recommend(again)
+
+
+@COMMON
+@given(cases())
+def test_every_referenced_id_exists(case):
+    rec = recommend(case)
+    for o in rec["options"]:
+        assert o["regimen"] in K.regimens
+        assert all(t in K.trials for t in o["trials"]) and all(c in K.cautions for c in o["cautions"])
+        assert all(d in K.drugs for d in o["components"])
+    assert all(e["regimen"] in K.regimens for e in rec["excluded"])
+    assert all(c["id"] in K.cautions for c in rec["cautions"]) and all(t["id"] in K.trials for t in rec["trials"])
+    assert {t["id"] for t in rec["trials"]} >= {t for o in rec["options"] for t in o["trials"]}
+
+
+@COMMON
+@given(cases())
+def test_every_caution_has_a_reason_and_covid_infection_always(case):
+    rec = recommend(case)
+    assert all(c["because"] for c in rec["cautions"])
+    ids = {c["id"] for c in rec["cautions"]}
+    assert {"covid_vaccination", "infection"} <= ids
+    for o in rec["options"]:
+        assert set(o["cautions"]) <= ids
+
+
+@COMMON
+@given(cases())
+def test_options_and_exclusions_partition_the_catalog(case):
+    rec = recommend(case)
+    opts = [o["regimen"] for o in rec["options"]]
+    excl = [e["regimen"] for e in rec["excluded"]]
+    assert len(set(opts)) == len(opts) and not set(opts) & set(excl)
+    assert sorted(opts + excl) == sorted(K.regimens)
+    assert all(e["reasons"] for e in rec["excluded"])
+    if case.relapse == "none":
+        assert opts == [] and rec["initiation"]["action"] == "monitor"
+
+
+@COMMON
+@given(cases())
+def test_unavailable_and_prior_line_and_t11_14_rules_hold(case):
+    rec = recommend(case)
+    for o in rec["options"]:
+        reg = K.regimens[o["regimen"]]
+        assert not set(reg.components) & set(case.unavailable)
+        assert case.prior_lines >= reg.min_prior_lines
+        assert not reg.requires_t11_14 or case.t_11_14 is True

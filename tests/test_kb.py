@@ -1,0 +1,103 @@
+"""Knowledge-base integrity: ids resolve, aliases are unique, the spec's vocabulary is covered."""
+import shutil
+
+import pytest
+import yaml
+
+from bot.kb import KnowledgeError, UnknownName, fold, kb, load, KNOWLEDGE_DIR
+
+K = kb()
+
+SPEC_ALIASES = {  # clinical-spec.md section 2
+    "Revlimid": "lenalidomide", "Pomalyst": "pomalidomide", "Thalomid": "thalidomide", "Velcade": "bortezomib",
+    "Kyprolis": "carfilzomib", "Ninlaro": "ixazomib", "Darzalex": "daratumumab", "Darzalex Faspro": "daratumumab",
+    "Sarclisa": "isatuximab", "Empliciti": "elotuzumab", "Xpovio": "selinexor", "Venclexta": "venetoclax",
+    "Farydak": "panobinostat", "Blenrep": "belantamab", "Pepaxto": "melflufen", "Pepaxti": "melflufen",
+    "Abecma": "ide-cel", "Carvykti": "cilta-cel", "Tecvayli": "teclistamab", "len": "lenalidomide",
+    "lena": "lenalidomide", "pom": "pomalidomide", "thal": "thalidomide", "bort": "bortezomib", "btz": "bortezomib",
+    "carfil": "carfilzomib", "cfz": "carfilzomib", "dara": "daratumumab", "isa": "isatuximab", "elo": "elotuzumab",
+    "sel": "selinexor", "ven": "venetoclax", "pano": "panobinostat", "dex": "dexamethasone", "cy": "cyclophosphamide",
+    "cytoxan": "cyclophosphamide", "idecabtagene vicleucel": "ide-cel", "ciltacabtagene autoleucel": "cilta-cel",
+    "IDE-CEL": "ide-cel", "Cilta-Cel": "cilta-cel",
+}
+SPEC_REGIMENS = ["DRd", "KRd", "IRd", "ERd", "DVd", "DKd", "DPd", "PVd", "IsaPd", "KPd", "VCd", "SVd", "EPd", "DKPd",
+                 "Sd", "VDT-PACE", "DCEP", "Md", "Td", "Rd", "Pd", "Kd", "Vd", "Benda", "Ven-d", "Pano-Vd", "BVd",
+                 "belantamab", "ide-cel", "cilta-cel", "teclistamab", "D", "trial"]
+SPEC_REGIMEN_ALIASES = {"Dara-Rd": "DRd", "Elo-Rd": "ERd", "Dara-Vd": "DVd", "KdD": "DKd", "Dara-Kd": "DKd",
+                        "Dara-Pd": "DPd", "VPd": "PVd", "Isa-Pd": "IsaPd", "CyBorD": "VCd", "Elo-Pd": "EPd",
+                        "Dara-KPd": "DKPd", "melflufen-dex": "Md", "Thal-dex": "Td", "Blenrep": "belantamab",
+                        "Abecma": "ide-cel", "Carvykti": "cilta-cel", "Tecvayli": "teclistamab", "ASCT": "auto-HCT"}
+SPEC_CAUTIONS = ["covid_vaccination", "infection", "thrombosis", "cardiac", "neuropathy", "cytopenias", "gi_toxicity",
+                 "cross_resistance", "len_maintenance", "premedication", "second_primary_malignancy", "infusion_reaction",
+                 "crs_neurotoxicity", "ocular_toxicity", "regulatory_status", "transplant_risks", "frailty", "t11_14_required"]
+SPEC_TRIALS = ["POLLUX", "ASPIRE", "TOURMALINE-MM1", "ELOQUENT-2", "CASTOR", "LEPUS", "CANDOR", "EVOLUTION", "BOSTON",
+               "HORIZON", "DREAMM-3", "APOLLO", "ICARIA-MM", "OPTIMISMM", "ELOQUENT-3", "DREAMM-2", "PANORAMA-2", "STORM",
+               "KarMMa", "CARTITUDE-1", "MajesTEC-1", "DREAMM-7", "PANORAMA-1", "Myeloma X"]
+
+
+@pytest.mark.parametrize("alias,drug", sorted(SPEC_ALIASES.items()))
+def test_every_spec_drug_alias_normalises(alias, drug):
+    assert K.drug_id(alias) == drug and K.drug_id(alias.upper()) == drug
+
+
+def test_catalog_matches_spec_codes_and_aliases():
+    assert sorted(K.regimens) == sorted(SPEC_REGIMENS)
+    assert sorted(K.transplants) == ["allo-HCT", "auto-HCT", "auto-HCT-2"]
+    for alias, code in SPEC_REGIMEN_ALIASES.items():
+        assert K.regimen_code(alias) == code and K.regimen_code(alias.lower()) == code
+
+
+def test_caution_and_trial_ids_match_spec():
+    assert sorted(K.cautions) == sorted(SPEC_CAUTIONS)
+    assert sorted(K.trials) == sorted(SPEC_TRIALS)
+
+
+def test_every_trial_has_the_required_record():
+    for t in K.trials.values():
+        assert t.comparison and t.setting and t.result and t.source and t.checked
+        assert t.regimens and all(r in K.regimens or r in K.transplants for r in t.regimens)
+
+
+def test_aliases_are_unique_across_drugs_and_across_regimens():
+    seen = {}
+    for d in K.drugs.values():
+        for a in (d.id, *d.aliases):
+            assert seen.setdefault(fold(a), d.id) == d.id
+    seen = {}
+    for r in (*K.regimens.values(), *K.transplants.values()):
+        for a in (r.code, *r.aliases):
+            assert seen.setdefault(fold(a), r.code) == r.code
+
+
+def test_unknown_names_suggest_the_closest():
+    with pytest.raises(UnknownName) as err:
+        K.drug_id("daratumamab")
+    assert err.value.suggestions[0] == "daratumumab"
+    with pytest.raises(UnknownName):
+        K.regimen_code("XYZ")
+
+
+def test_knowledge_version_changes_when_data_change(tmp_path):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, copy)
+    assert load(copy).version == K.version
+    trials = copy / "trials.yml"
+    trials.write_text(trials.read_text().replace("37% lower risk", "36% lower risk"))
+    assert load(copy).version != K.version
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda d: d["regimens"][0]["components"].append("aspirin"), "component 'aspirin' is not a drug id"),
+    (lambda d: d["regimens"][1]["aliases"].append("Dara-Rd"), "names both"),
+    (lambda d: d["regimens"][0]["trials"].append("NOPE-1"), "trial NOPE-1 not in trials.yml"),
+    (lambda d: d["regimens"][0].update(intensity="sextuplet"), "intensity"),
+])
+def test_invalid_knowledge_is_refused_with_the_entry_named(tmp_path, mutate, message):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, copy)
+    path = copy / "regimens.yml"
+    data = yaml.safe_load(path.read_text())
+    mutate(data)
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(KnowledgeError, match=message.replace("(", r"\(")):
+        load(copy)
