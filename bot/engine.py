@@ -56,6 +56,13 @@ class _Context:
     settings: Tuple[str, ...]
     trace: Set[str] = field(default_factory=set)
     detail: List[str] = field(default_factory=list)
+    shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
+
+    def __post_init__(self) -> None:
+        for d in sorted(self.refractory):
+            cls = self.k.drug_class_of[d]
+            if self.k.shared_target(cls):
+                self.shared_refractory.setdefault(cls, []).append(d)
 
     def fire(self, rule: str, text: str) -> None:
         self.trace.add(rule)
@@ -173,12 +180,12 @@ def _rule_outs(reg: Regimen, ctx: _Context) -> List[str]:
     for d in reg.components:
         if d in ref and d not in reg.allowed_refractory:
             reasons.append(f"contains {d}, to which the disease is refractory")
-    for d in reg.components:
-        cls = k.drugs[d].drug_class
-        if d not in ref and k.shared_target(cls):
-            hit = sorted(x for x in ref if k.drugs[x].drug_class == cls)
-            if hit:
-                reasons.append(f"contains {d}: refractory to {', '.join(hit)}, and {cls} antibodies share one target")
+    if ctx.shared_refractory:
+        cls_of = k.drug_class_of
+        for d in reg.components:
+            hit = ctx.shared_refractory.get(cls_of[d])
+            if hit and d not in ref:
+                reasons.append(f"contains {d}: refractory to {', '.join(hit)}, and {cls_of[d]} antibodies share one target")
     for d in reg.components:
         if d in case.unavailable:
             reasons.append(f"{d} is not available here")
@@ -268,24 +275,12 @@ def _flag(case: Case, cond: str) -> bool:
     return bool(getattr(case, cond))
 
 
-def _option_triggers(caution, reg: Regimen, k: KnowledgeBase) -> List[str]:
-    trig = caution.triggers
-    hits = []
-    for d in reg.components:
-        drug = k.drugs[d]
-        if (d in trig.get("drugs", ()) or drug.drug_class in trig.get("classes", ())
-                or (drug.modality and drug.modality in trig.get("modalities", ()))):
-            hits.append(d)
-    if reg.code in trig.get("regimens", ()) and not hits:
-        hits.append(reg.code)
-    return hits
-
-
-def _cautions(ctx: _Context, options: List[Dict[str, object]], regs: Dict[str, Regimen],
+def _cautions(ctx: _Context, options: List[Dict[str, object]],
               cross: Dict[str, List[str]], transplant: List[Dict[str, object]], len_maint: bool) -> List[Dict[str, object]]:
     k, case = ctx.k, ctx.case
     out = []
     recommended_tx = {t["option"] for t in transplant if t["recommended"]}
+    option_hits = {o["regimen"]: dict(k.caution_hits[o["regimen"]]) for o in options}
     for caution in k.cautions.values():
         trig = caution.triggers
         because: List[str] = []
@@ -293,18 +288,18 @@ def _cautions(ctx: _Context, options: List[Dict[str, object]], regs: Dict[str, R
         if trig.get("always"):
             because.append("shown with every recommendation")
         for opt in options:
-            reg = regs[opt["regimen"]]
+            code = opt["regimen"]
             if caution.id == "cross_resistance":
-                hits = ["switch within a refractory class"] if cross.get(reg.code) else []
-            else:
-                hits = _option_triggers(caution, reg, k)
+                if cross.get(code):
+                    by_options = True
+                    opt["cautions"].append(caution.id)
+                    because.append(f"{code}: " + "; ".join(cross[code]))
+                continue
+            hits = option_hits[code].get(caution.id)
             if hits:
                 by_options = True
                 opt["cautions"].append(caution.id)
-                if caution.id == "cross_resistance":
-                    because.append(f"{reg.code}: " + "; ".join(cross[reg.code]))
-                else:
-                    because.append(f"{reg.code} contains {', '.join(hits)}" if hits[0] != reg.code else f"{reg.code} is offered")
+                because.append(f"{code} contains {', '.join(hits)}" if hits[0] != code else f"{code} is offered")
         for flag in trig.get("patient", ()):
             if getattr(case, flag):
                 because.append(f"patient: {FLAG_LABELS[flag]}")
@@ -394,7 +389,6 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
 
     options: List[Dict[str, object]] = []
     excluded: List[Dict[str, object]] = []
-    regs: Dict[str, Regimen] = {}
     cross: Dict[str, List[str]] = {}
     transplant: List[Dict[str, object]] = []
 
@@ -421,7 +415,6 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         kept.sort(key=lambda c: _rank_key(c, ctx))
         for c in kept:
             reg = c.regimen
-            regs[reg.code] = reg
             rationale = list(c.notes)
             if c.tier == "preferred":
                 rationale.insert(0, "preferred in this setting")
@@ -442,7 +435,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         # ruled-out first, then not indicated; each group in catalog order
         excluded.sort(key=lambda e: (not e["ruled_out"], k.regimens[e["regimen"]].index))
 
-    cautions = _cautions(ctx, options, regs, cross, transplant, len_status == "sensitive" and bool(case.lenalidomide_maintenance_only))
+    cautions = _cautions(ctx, options, cross, transplant, len_status == "sensitive" and bool(case.lenalidomide_maintenance_only))
     trial_ids: List[str] = []
     for o in options:
         trial_ids += [t for t in o["trials"] if t not in trial_ids]

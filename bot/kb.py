@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
 
@@ -169,6 +169,32 @@ class KnowledgeBase:
 
     def drugs_of_class(self, cls: str) -> Tuple[str, ...]:
         return tuple(d.id for d in self.drugs.values() if d.drug_class == cls)
+
+    @cached_property
+    def caution_hits(self) -> Mapping[str, Tuple[Tuple[str, Tuple[str, ...]], ...]]:
+        """Regimen/transplant code -> ((caution id, what in the regimen triggers it), ...), in caution order.
+
+        Covers the option triggers of cautions.yml (drugs, classes, modalities, regimens, transplant);
+        computed once per knowledge base, since it depends on nothing else.
+        """
+        out = {}
+        for reg in (*self.regimens.values(), *self.transplants.values()):
+            hits = []
+            for c in self.cautions.values():
+                t = c.triggers
+                found = tuple(d for d in reg.components if d in t.get("drugs", ())
+                              or self.drugs[d].drug_class in t.get("classes", ())
+                              or (self.drugs[d].modality and self.drugs[d].modality in t.get("modalities", ())))
+                if not found and (reg.code in t.get("regimens", ()) or reg.code in t.get("transplant", ())):
+                    found = (reg.code,)
+                if found:
+                    hits.append((c.id, found))
+            out[reg.code] = tuple(hits)
+        return out
+
+    @cached_property
+    def drug_class_of(self) -> Mapping[str, str]:
+        return {d.id: d.drug_class for d in self.drugs.values()}
 
     def shared_target(self, cls: str) -> bool:
         return bool(self.classes[cls].get("shared_target", False))

@@ -146,25 +146,11 @@ def render_regimen(code: str, k: Optional[KnowledgeBase] = None) -> str:
 
 
 def regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> List[str]:
-    """Caution ids a regimen triggers by itself (drug, class, modality or regimen triggers)."""
+    """Caution ids a regimen triggers by itself, plus those shown with every recommendation."""
     k = k or default_kb()
-    reg = k.regimen(code)
-    out = []
-    for c in k.cautions.values():
-        t = c.triggers
-        if t.get("always"):
-            out.append(c.id)
-            continue
-        if reg.code in t.get("regimens", ()) or reg.code in t.get("transplant", ()):
-            out.append(c.id)
-            continue
-        for d in reg.components:
-            drug = k.drugs[d]
-            if d in t.get("drugs", ()) or drug.drug_class in t.get("classes", ()) or (
-                    drug.modality and drug.modality in t.get("modalities", ())):
-                out.append(c.id)
-                break
-    return out
+    code = k.regimen_code(code)
+    own = {cid for cid, _ in k.caution_hits[code]}
+    return [c.id for c in k.cautions.values() if c.id in own or c.triggers.get("always")]
 
 
 def render_regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> str:
