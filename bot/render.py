@@ -153,6 +153,21 @@ def regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> List[str]:
     return [c.id for c in k.cautions.values() if c.id in own or c.triggers.get("always")]
 
 
+def drug_cautions_text(drug: str, k: Optional[KnowledgeBase] = None) -> str:
+    """Cautions a single drug triggers (by drug, class or modality), for "cautions with pom?"."""
+    k = k or default_kb()
+    d = k.drugs[k.drug_id(drug)]
+    lines = [f"Cautions with {d.id} ({k.classes[d.drug_class]['name']}):"]
+    for c in k.cautions.values():
+        t = c.triggers
+        if d.id in t.get("drugs", ()) or d.drug_class in t.get("classes", ()) or (
+                d.modality and d.modality in t.get("modalities", ())):
+            lines.append(f"- {c.id}: {c.text}")
+    if len(lines) == 1:
+        lines.append("- none specific to this drug in the knowledge base (infection and COVID-19 vaccination apply to every regimen)")
+    return "\n".join(lines)
+
+
 def render_regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> str:
     k = k or default_kb()
     reg = k.regimen(code)

@@ -1,0 +1,249 @@
+"""Thin rasa_sdk adapters: every decision is made in bot/ (intake, engine, render, privacy)."""
+from __future__ import annotations
+
+import logging
+from abc import ABCMeta, abstractmethod
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import intake
+from bot.engine import recommend
+from bot.kb import UnknownName, kb
+from bot.models import CaseError
+from bot.privacy import contains_identifier
+from bot.render import (drug_cautions_text, render_regimen, render_regimen_cautions, render_text, render_trial,
+                        why_not)
+
+logger = logging.getLogger(__name__)
+
+CASE_INTENTS = {"describe_case", "inform", "correct", "affirm", "deny"}
+PRIVACY_NOTICE = ("Please don't share patient identifiers (names, record numbers, dates of birth, contact details): "
+                  "I don't need them, and I don't repeat or keep them.")
+
+
+def _intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def _entities(tracker: Tracker) -> List[Dict[str, Any]]:
+    return tracker.latest_message.get("entities") or []
+
+
+def _entity_value(tracker: Tracker, name: str) -> Optional[Any]:
+    for e in _entities(tracker):
+        if e.get("entity") == name and not e.get("role"):
+            return e.get("value")
+    for e in _entities(tracker):
+        if e.get("entity") == name:
+            return e.get("value")
+    return None
+
+
+def _recommendation(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    slots = tracker.current_slot_values()
+    if intake.missing(slots) or slots.get("case_conflict"):
+        return None
+    try:
+        return recommend(intake.case_from_slots(slots))
+    except CaseError:
+        return None
+
+
+class ActionExtractCase(Action):
+    """Runs after every user message (custom slot mapping): fills every case slot the message holds."""
+
+    def name(self) -> Text:
+        return "action_extract_case"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        events: List[EventType] = []
+        msg_id = tracker.latest_message.get("message_id") or str(len(tracker.events))
+        if contains_identifier(text) and tracker.get_slot("privacy_warned") != msg_id:
+            dispatcher.utter_message(text=PRIVACY_NOTICE)
+            events.append(SlotSet("privacy_warned", msg_id))
+        intent = _intent(tracker)
+        if intent not in CASE_INTENTS:
+            return events
+        slots = tracker.current_slot_values()
+        conflict = slots.get("case_conflict")
+        if conflict:
+            settled = intake.resolve_conflict(slots, conflict, text, _entities(tracker))
+            if settled is not None:
+                return events + [SlotSet(k, v) for k, v in settled.items()] + [SlotSet("case_conflict", None)]
+        updates, new_conflict = intake.apply_entities(slots, _entities(tracker), intent)
+        requested = slots.get("requested_slot") if tracker.active_loop_name == "case_form" else None
+        if requested in intake.REQUIRED and requested not in updates:
+            value = intake.interpret_answer(requested, text, intent)
+            if value is not None:
+                updates[requested] = value
+        updates, problems = intake.check_values(updates, slots)
+        for problem in problems:
+            dispatcher.utter_message(text=f"I couldn't use that: {problem}.")
+        events += [SlotSet(k, v) for k, v in updates.items()]
+        if new_conflict:
+            events.append(SlotSet("case_conflict", new_conflict))
+        return events
+
+
+class ValidateCaseForm(FormValidationAction):
+    """Asks for the required fields one at a time; a conflict is asked about first."""
+
+    def name(self) -> Text:
+        return "validate_case_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: Dict[Text, Any]) -> List[Text]:
+        slots = tracker.current_slot_values()
+        return (["conflict_answer"] if slots.get("case_conflict") else []) + intake.missing(slots)
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        if _intent(tracker) in CASE_INTENTS:
+            # An answer the intake could not place still keeps the form going: it asks again.
+            events.append(SlotSet("intake_turns", (tracker.get_slot("intake_turns") or 0) + 1))
+        return events
+
+
+class ActionAskConflictAnswer(Action):
+    def name(self) -> Text:
+        return "action_ask_conflict_answer"
+
+    async def run(self, dispatcher, tracker, domain):
+        conflict = tracker.get_slot("case_conflict")
+        if conflict:
+            dispatcher.utter_message(text=intake.conflict_question(conflict))
+        return []
+
+
+class _AskSlot(Action, metaclass=ABCMeta):
+    """Asks for one required field: the question text lives in bot.intake.QUESTIONS."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> Text:  # set by each subclass below; abstract here so rasa_sdk skips this base
+        ...
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher, tracker, domain):
+        buttons = [{"title": t, "payload": p} for t, p in intake.BUTTONS.get(self.slot, [])]
+        dispatcher.utter_message(text=intake.QUESTIONS[self.slot], buttons=buttons or None)
+        return []
+
+
+for _slot in intake.REQUIRED:  # one action class per field, registered with rasa_sdk by subclassing
+    globals()[f"ActionAsk_{_slot}"] = type(f"ActionAsk_{_slot}", (_AskSlot,), {"slot": _slot})
+
+
+class ActionRecommend(Action):
+    def name(self) -> Text:
+        return "action_recommend"
+
+    async def run(self, dispatcher, tracker, domain):
+        slots = tracker.current_slot_values()
+        if slots.get("case_conflict"):
+            dispatcher.utter_message(text=intake.conflict_question(slots["case_conflict"]))
+            return []
+        still = intake.missing(slots)
+        if still:
+            dispatcher.utter_message(text=intake.QUESTIONS[still[0]])
+            return []
+        try:
+            rec = recommend(intake.case_from_slots(slots))
+        except CaseError as exc:
+            dispatcher.utter_message(text="I can't give a recommendation yet: " + "; ".join(exc.problems))
+            return []
+        dispatcher.utter_message(text=render_text(rec, max_options=6))
+        dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
+        return []
+
+
+class ActionWhyNot(Action):
+    def name(self) -> Text:
+        return "action_why_not"
+
+    async def run(self, dispatcher, tracker, domain):
+        code = _entity_value(tracker, "regimen")
+        if code is None:
+            drug = _entity_value(tracker, "drug")
+            rec = _recommendation(tracker)
+            if drug and rec:
+                lines = [why_not(rec, r) for r in kb().regimens if drug in kb().regimens[r].components]
+                dispatcher.utter_message(text="\n".join(lines[:8]))
+            else:
+                dispatcher.utter_message(text="Which regimen do you mean? For example: \"why not KRd?\"")
+            return []
+        rec = _recommendation(tracker)
+        if rec is None:
+            dispatcher.utter_message(text=f"I need the case first (still needed: "
+                                          f"{', '.join(s.replace('_', ' ') for s in intake.missing(tracker.current_slot_values())) or 'a settled conflict'}). "
+                                          f"What the knowledge base holds on {code}:\n" + render_regimen(code))
+            return []
+        dispatcher.utter_message(text=why_not(rec, code))
+        return []
+
+
+class ActionRegimenInfo(Action):
+    def name(self) -> Text:
+        return "action_regimen_info"
+
+    async def run(self, dispatcher, tracker, domain):
+        code = _entity_value(tracker, "regimen")
+        try:
+            dispatcher.utter_message(text=render_regimen(code) if code else "Which regimen? For example: \"what is KPd?\"")
+        except UnknownName as exc:
+            dispatcher.utter_message(text=f"I don't know that regimen ({exc}).")
+        return []
+
+
+class ActionTrialInfo(Action):
+    def name(self) -> Text:
+        return "action_trial_info"
+
+    async def run(self, dispatcher, tracker, domain):
+        tid = _entity_value(tracker, "trial")
+        try:
+            dispatcher.utter_message(text=render_trial(tid) if tid else
+                                     "Which trial? I know: " + ", ".join(kb().trials) + ".")
+        except UnknownName as exc:
+            dispatcher.utter_message(text=f"I don't know that trial ({exc}).")
+        return []
+
+
+class ActionRegimenCautions(Action):
+    def name(self) -> Text:
+        return "action_regimen_cautions"
+
+    async def run(self, dispatcher, tracker, domain):
+        code = _entity_value(tracker, "regimen")
+        drug = _entity_value(tracker, "drug")
+        if code:
+            dispatcher.utter_message(text=render_regimen_cautions(code))
+        elif drug:
+            dispatcher.utter_message(text=drug_cautions_text(drug))
+        else:
+            dispatcher.utter_message(text="Cautions for which regimen or drug? For example: \"cautions with KRd\".")
+        return []
+
+
+class ActionCaseSummary(Action):
+    def name(self) -> Text:
+        return "action_case_summary"
+
+    async def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(text=intake.summary(tracker.current_slot_values()))
+        return []
+
+
+class ActionNewCase(Action):
+    def name(self) -> Text:
+        return "action_new_case"
+
+    async def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(text="Cleared. Describe the next patient.")
+        return [ActiveLoop(None), AllSlotsReset()]
