@@ -1,0 +1,124 @@
+"""Conversations over the REST channel with the live Rasa server and action server (loopback)."""
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def texts(replies):
+    return "\n".join(r.get("text", "") for r in replies if r.get("text"))
+
+
+def payload(replies):
+    found = [r["custom"] for r in replies if isinstance(r.get("custom"), dict) and r["custom"].get("type") == "rrmm_recommendation"]
+    assert len(found) <= 1
+    return found[0]["recommendation"] if found else None
+
+
+def sender():
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def requested(servers, who):
+    return servers.tracker(who)["slots"].get("requested_slot")
+
+
+def test_one_shot_case_gets_options_cautions_trials_in_the_same_turn(servers):
+    who = sender()
+    replies = servers.say(who, "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, clinical relapse")
+    rec = payload(replies)
+    assert rec is not None, texts(replies)
+    assert rec["assessment"]["setting"] == "S3" and rec["assessment"]["fitness"] == "fit"
+    assert rec["options"][0]["regimen"] == "KPd"
+    out = texts(replies)
+    assert "Options (ranked)" in out and "Cautions" in out and "not a substitute for clinical judgement" in out
+    assert "OPTIMISMM" in out  # the trial behind PVd
+    assert requested(servers, who) is None
+
+
+def test_step_by_step_intake_asks_one_thing_at_a_time(servers):
+    who = sender()
+    r = servers.say(who, "I have a 71 year old man with relapsed myeloma")
+    assert payload(r) is None and requested(servers, who) == "relapse"
+    assert "clinical relapse" in texts(r)
+    r = servers.say(who, "clinical")
+    assert requested(servers, who) == "prior_lines" and "prior lines" in texts(r)
+    r = servers.say(who, "two")
+    assert requested(servers, who) == "refractory"
+    r = servers.say(who, "refractory to lenalidomide")
+    assert requested(servers, who) == "fitness"
+    r = servers.say(who, "he's fit")
+    assert requested(servers, who) == "transplant_eligible"
+    r = servers.say(who, "no")
+    rec = payload(r)
+    assert rec is not None, texts(r)
+    assert rec["assessment"]["setting"] == "S2" and rec["assessment"]["lenalidomide_status"] == "refractory"
+    assert {"DPd", "PVd", "IsaPd"} <= {o["regimen"] for o in rec["options"]}
+
+
+def test_none_answer_counts_and_transplant_history_is_asked_when_eligible(servers):
+    who = sender()
+    servers.say(who, "62F, first relapse, clinical, fit, transplant eligible")
+    assert requested(servers, who) == "refractory"
+    servers.say(who, "none")
+    assert requested(servers, who) == "prior_auto_hct"
+    rec = payload(servers.say(who, "no prior transplant"))
+    assert rec is not None
+    auto = next(t for t in rec["transplant"] if t["option"] == "auto-HCT")
+    assert auto["recommended"] is True
+
+
+def test_correction_updates_the_case_and_reruns_the_recommendation(servers):
+    who = sender()
+    first = payload(servers.say(who, "69F, 2 prior lines, len refractory, fit, not TE, biochemical relapse"))
+    assert first and first["assessment"]["fitness"] == "fit"
+    again = payload(servers.say(who, "actually she is frail"))
+    assert again and again["assessment"]["fitness"] == "frail"
+    assert all(o["regimen"] in ("Pd", "Kd", "Vd", "Sd", "Td", "Md", "D", "Rd") for o in again["options"])
+    more = payload(servers.say(who, "sorry, she is also refractory to pomalidomide"))
+    assert more and "Pd" not in {o["regimen"] for o in more["options"]}
+
+
+def test_contradiction_is_asked_about_not_guessed(servers):
+    who = sender()
+    r = servers.say(who, "70M, 3 prior lines, refractory to daratumumab, never received daratumumab, fit, not transplant eligible, clinical relapse")
+    assert payload(r) is None
+    assert "conflicting" in texts(r) and "daratumumab" in texts(r)
+    rec = payload(servers.say(who, "it is refractory"))
+    assert rec is not None
+    assert "anti-CD38" in rec["assessment"]["refractory_classes"]
+
+
+def test_why_not_regimen_lookup_and_trial(servers):
+    who = sender()
+    servers.say(who, "70M, 2 prior lines, lenalidomide and daratumumab refractory, fit, not transplant eligible, clinical relapse")
+    out = texts(servers.say(who, "why not KRd?"))
+    assert "KRd is not an option" in out and "lenalidomide" in out
+    out = texts(servers.say(who, "what is KPd?"))
+    assert out.startswith("KPd:") and "carfilzomib" in out
+    out = texts(servers.say(who, "what did CANDOR show?"))
+    assert "37%" in out
+
+
+def test_new_case_clears_everything(servers):
+    who = sender()
+    servers.say(who, "60M, 1 prior line, no refractory drugs, fit, not transplant eligible, clinical relapse")
+    servers.say(who, "new case")
+    out = texts(servers.say(who, "summarise the case"))
+    assert "No case details yet" in out
+
+
+def test_identifiers_are_never_echoed_and_the_user_is_asked_not_to_share_them(servers):
+    who = sender()
+    replies = servers.say(who, "Pt John Whitaker MRN 00482913, 68M, 2 prior lines, len and dara refractory, fit, not TE, clinical relapse")
+    out = texts(replies) + str(replies)
+    assert "Whitaker" not in out and "00482913" not in out
+    assert "identifiers" in out
+    assert payload(replies) is not None  # the clinical facts still reached the case
+
+
+def test_out_of_scope_and_help_say_what_is_covered(servers):
+    who = sender()
+    assert "relapsed or refractory multiple myeloma" in texts(servers.say(who, "can you book the tumour board room for Thursday?"))
+    assert "why not KRd" in texts(servers.say(who, "help"))
