@@ -143,6 +143,8 @@ def apply_entities(slots: Dict[str, Any], entities: Iterable[Dict[str, Any]], in
                 said.setdefault(d, set()).add(e["role"])
     conflict = None
     for drug, roles in sorted(said.items()):
+        if roles == {"exposed", "refractory"}:
+            roles = {"refractory"}  # "after VRd, now refractory to len": refractory refines exposed
         if len(roles) > 1:
             conflict = {"drug": drug, "choices": sorted(roles)}
             continue

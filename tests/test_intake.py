@@ -39,6 +39,12 @@ def test_same_message_two_statuses_is_a_conflict_not_a_guess():
     assert "daratumumab" in intake.conflict_question(conflict)
 
 
+def test_history_regimen_plus_refractory_in_one_message_is_a_refinement():
+    updates, conflict = intake.apply_entities({}, [ent("drug", "bortezomib", "exposed"), ent("drug", "lenalidomide", "exposed"),
+                                                   ent("drug", "lenalidomide", "refractory")], "describe_case")
+    assert conflict is None and updates["refractory"] == ["lenalidomide"] and updates["exposed"] == ["bortezomib"]
+
+
 def test_status_change_without_correction_is_asked_with_correction_applied():
     slots = {"refractory": ["daratumumab"]}
     _, conflict = intake.apply_entities(slots, [ent("drug", "daratumumab", "naive")], "inform")
