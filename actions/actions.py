@@ -74,7 +74,7 @@ class ActionExtractCase(Action):
             settled = intake.resolve_conflict(slots, conflict, text, _entities(tracker))
             if settled is not None:
                 return events + [SlotSet(k, v) for k, v in settled.items()] + [SlotSet("case_conflict", None)]
-        updates, new_conflict = intake.apply_entities(slots, _entities(tracker), intent)
+        updates, new_conflict = intake.apply_entities(slots, _entities(tracker), intent, text)
         requested = slots.get("requested_slot") if tracker.active_loop_name == "case_form" else None
         if requested in intake.REQUIRED and requested not in updates:
             value = intake.interpret_answer(requested, text, intent)

@@ -94,6 +94,18 @@ def interpret_answer(slot: str, text: str, intent: Optional[str]) -> Any:
     return None
 
 
+_NO_REFRACTORY = re.compile(
+    r"\b(no|nothing|none)\s+(drugs?\s+|disease\s+)?(is\s+)?refractor\w*"
+    r"|\bnot\s+refractory\s+to\s+(anything|any\s+(drug|agent|therap\w*|class\w*))"
+    r"|\brefractory\s*(to|:)\s*(none|nothing|no\s+drugs?)\b"
+    r"|\bnothing\s+(is\s+)?refractory\b|\bsensitive\s+to\s+(all|everything)\b", re.I)
+
+
+def says_no_refractory(text: str) -> bool:
+    """An explicit statement that the disease is refractory to no drug ("no refractory drugs")."""
+    return bool(_NO_REFRACTORY.search(text or ""))
+
+
 def _drug_ids(entity: Dict[str, Any]) -> List[str]:
     """Drug ids an entity names: a drug, or the non-steroid components of a regimen."""
     value = entity.get("value")
@@ -127,7 +139,8 @@ def _set_status(slots: Dict[str, Any], drug: str, role: str) -> None:
     slots[target] = sorted(set(slots.get(target) or []) | {drug})
 
 
-def apply_entities(slots: Dict[str, Any], entities: Iterable[Dict[str, Any]], intent: Optional[str]) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
+def apply_entities(slots: Dict[str, Any], entities: Iterable[Dict[str, Any]], intent: Optional[str],
+                   text: str = "") -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
     """New slot values from one message's entities, and a conflict to ask about (or None).
 
     A drug given two different statuses in one message, or whose status changes from an earlier
@@ -172,6 +185,9 @@ def apply_entities(slots: Dict[str, Any], entities: Iterable[Dict[str, Any]], in
             new[value] = role != "absent"
         elif name == "sex" and value in ("male", "female"):
             new["sex"] = value
+    if says_no_refractory(text) and not any(r == "refractory" for roles in said.values() for r in roles):
+        if new.get("refractory") is None or intent == "correct":
+            new["refractory"] = []
     if new.get("lenalidomide_maintenance_only") and _status(new, "lenalidomide") is None:
         _set_status(new, "lenalidomide", "exposed")
     changed = {k: v for k, v in new.items() if slots.get(k) != v}

@@ -105,3 +105,12 @@ def test_summary_shows_normalised_values_only():
     text = intake.summary({"age": 70, "refractory": ["lenalidomide"], "fitness": "fit", "never_received": ["carfilzomib"]})
     assert "refractory to: lenalidomide" in text and "never received: carfilzomib" in text
     assert "Still needed: relapse, prior lines, transplant eligible" in text
+
+
+@pytest.mark.parametrize("text,none", [
+    ("no refractory drugs", True), ("nothing refractory", True), ("not refractory to anything", True),
+    ("refractory to none", True), ("bortezomib exposed but not refractory", False), ("len refractory", False),
+])
+def test_explicit_no_refractory_in_free_text_counts(text, none):
+    updates, _ = intake.apply_entities({}, [], "describe_case", text)
+    assert (updates.get("refractory") == []) is none
