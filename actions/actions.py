@@ -42,6 +42,14 @@ def _entity_value(tracker: Tracker, name: str) -> Optional[Any]:
     return None
 
 
+def _message_id(tracker: Tracker) -> str:
+    msg_id = tracker.latest_message.get("message_id")
+    if msg_id:
+        return str(msg_id)
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    return f"{len(users)}:{users[-1].get('timestamp') if users else ''}"
+
+
 def _recommendation(tracker: Tracker) -> Optional[Dict[str, Any]]:
     slots = tracker.current_slot_values()
     if intake.missing(slots) or slots.get("case_conflict"):
@@ -59,12 +67,14 @@ class ActionExtractCase(Action):
         return "action_extract_case"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        # Rasa runs this again inside the form for the same message: each message is read once.
+        msg_id = _message_id(tracker)
+        if tracker.get_slot("extracted_message") == msg_id:
+            return []
+        events: List[EventType] = [SlotSet("extracted_message", msg_id)]
         text = tracker.latest_message.get("text") or ""
-        events: List[EventType] = []
-        msg_id = tracker.latest_message.get("message_id") or str(len(tracker.events))
-        if contains_identifier(text) and tracker.get_slot("privacy_warned") != msg_id:
+        if contains_identifier(text):
             dispatcher.utter_message(text=PRIVACY_NOTICE)
-            events.append(SlotSet("privacy_warned", msg_id))
         intent = _intent(tracker)
         if intent not in CASE_INTENTS:
             return events

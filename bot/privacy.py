@@ -1,0 +1,1034 @@
+"""Find and redact patient identifiers in free text before it is echoed, logged or stored.
+
+`redact(text)` returns a `Redaction`: the text with each identifier replaced by a placeholder, and where
+the identifiers were (kind, start, end) in the original text. The identifier strings themselves are not
+kept anywhere. `contains_identifier(text)` is the yes/no form; `RedactingFilter` redacts log records and
+`redact_obj` walks JSON-like values (events before they are stored).
+
+Kinds and placeholders:
+    person_name [NAME], record_number [MRN], date_of_birth [DOB], phone [PHONE], email [EMAIL],
+    address [ADDRESS].
+
+No pretrained model: regular expressions plus context. Person names are found by context (a title such
+as Mr/Dr, "name is", "patient ...", "Jane Doe, 68F", "Smith's") and by a hand-typed list of common given
+names and surnames (`privacy_names.txt`) applied to capitalised words only; the clinical vocabulary
+(knowledge-base aliases of drugs, regimens and trials, months, medical abbreviations and eponyms) is never
+taken for a name. Clinical facts (ages such as 68M, lab values, cytogenetics, durations, treatment dates,
+regimen and trial names) are left as they are.
+
+Known limits (heuristics, not a guarantee): a lone unlisted surname with no context ("saw Mthembu today"),
+names written entirely in lower case without context, cities and hospitals other than in a street address,
+identifiers spelt out ("john at gmail dot com") or split across messages are missed; an unknown capitalised
+word right after "patient"/"re:"/"Dear" may be taken for a name; a compact 7+ digit number (e.g. a date
+written 20230401) is taken for a record number.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, FrozenSet, List, Optional, Tuple
+
+__all__ = ["Redaction", "redact", "contains_identifier", "RedactingFilter", "redact_obj", "install_log_redaction",
+           "PLACEHOLDERS"]
+
+PLACEHOLDERS = {
+    "person_name": "[NAME]",
+    "record_number": "[MRN]",
+    "date_of_birth": "[DOB]",
+    "phone": "[PHONE]",
+    "email": "[EMAIL]",
+    "address": "[ADDRESS]",
+}
+NAMES_FILE = Path(__file__).with_name("privacy_names.txt")
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """`text` with identifiers replaced; `found` = ((kind, start, end), ...) in the original text."""
+
+    text: str
+    found: Tuple[Tuple[str, int, int], ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.found)
+
+    @property
+    def kinds(self) -> FrozenSet[str]:
+        return frozenset(k for k, _, _ in self.found)
+
+
+# =====================================================================================================
+# Vocabulary that is never a name
+# =====================================================================================================
+MONTHS = ("january february march april may june july august september october november december "
+          "jan feb mar apr jun jul aug sep sept oct nov dec").split()
+DAYS = ("monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun "
+        "today tomorrow yesterday tonight").split()
+
+# Medical abbreviations and words (lower case) that are capitalised in notes and must never be a name.
+CLINICAL = set("""
+rd dex asct car-t cart car t-cell ldh ecog r-iss riss iss igg iga igm igd ige ig kappa lambda flc sflc bjp
+mgus smm mm rrmm ndmm nte te pl fish pet ct mri ef egfr gfr crcl cr hb hgb plt wbc anc alc ca alb b2m
+crp esr vte dvt pe ckd aki crs icans gvhd hct sct bcma gprc5d fcrh5 cd38 slamf7 xpo1 bcl-2 bcl2 hdac imid
+imids pi pis mab vgpr pr sd pd mrd ngs ngf orr pfs os ttp ttnt dor kps gcs bp hr rr ae aes sae g-csf gcsf
+ivig prn od bd tds qds po iv sc im pmh hx dx rx tx sx fx bx cx px ix mx nb ok vs gy cy mel ps mdt
+hla nhs nice esmo nccn imwg eha ash bsh ema fda mhra asco ebmt cibmtr emn ifm gmmg hovon nordic
+crab slim biochem neuro cardio renal haem heme onc icu hdu ed er aande gp md phd mbbs mrcp frcpath
+rn np pa cns sho spr fy1 fy2 ct1 ct2 st3 pgy pgy1 pgy2 pgy3 pgy4 pgy5 do dos mri-wb wb-mri wbmri
+echo ecg ekg cxr xr dexa tte ttp hep hbv hcv hiv cmv ebv vzv hsv covid covid-19 sars-cov-2 rsv pjp pcp
+uti lrti urti hap cap mrsa vre esbl cdiff dnar dnacpr resp adl adls iadl kg mg ml dl mmol umol
+g-csf gm-csf lmwh doac doacs nsaid nsaids ppi ppis iu mcg ug ng pg
+""".split())
+CLINICAL |= {"bence", "jones", "waldenstrom", "waldenström", "waldenstroms", "kahler", "durie", "salmon",
+             "cockcroft", "gault", "karnofsky", "charlson", "khorana", "hickman", "coombs", "mayo", "meier",
+             "padua", "caprini", "glasgow", "hodgkin", "hodgkins", "non-hodgkin", "kaposi", "burkitt",
+             "castleman", "fanconi", "cushing", "addison", "crohn", "raynaud", "sjogren", "sjögren",
+             "parkinson", "alzheimer", "paget", "gilbert", "graves", "hashimoto", "wilms", "wernicke",
+             "korsakoff", "guillain", "barre", "barré", "trousseau", "virchow", "romanowsky", "giemsa",
+             "jamshidi", "ommaya", "foley", "hartmann", "whipple", "poems", "amyloid", "mdrd", "ckd-epi",
+             "picc", "portacath", "port-a-cath", "freelite", "hevylite", "sebia", "binding", "heavylite",
+             "medicare", "medicaid", "blueteq", "faspro", "hylecta", "sc", "ivig", "septrin", "bactrim"}
+# Myeloma and supportive-care drugs, brands, makers and trials that the knowledge base may not list.
+CLINICAL |= set("""
+janssen celgene amgen takeda sanofi pfizer karyopharm abbvie novartis gsk glaxosmithkline menarini
+oncopeptides genmab regeneron roche genentech gilead bms stemline antengene
+talquetamab talvey elranatamab elrexfio linvoseltamab lynozyfic iberdomide mezigdomide cevostamab
+belantamab anito-cel anitocel arlo-cel zoledronic zoledronate zometa denosumab xgeva prolia pamidronate
+aredia aciclovir acyclovir valaciclovir valacyclovir famciclovir apixaban eliquis rivaroxaban xarelto
+edoxaban dabigatran enoxaparin clexane lovenox dalteparin fragmin tinzaparin heparin warfarin aspirin
+allopurinol rasburicase febuxostat filgrastim neupogen zarzio pegfilgrastim neulasta lenograstim
+privigen gamunex hizentra cotrimoxazole co-trimoxazole levofloxacin ciprofloxacin posaconazole
+fluconazole tocilizumab actemra siltuximab prednisolone prednisone methylprednisolone hydrocortisone
+ondansetron metoclopramide omeprazole lansoprazole pantoprazole gabapentin pregabalin duloxetine
+amitriptyline morphine oxycodone paracetamol acetaminophen ibuprofen erythropoietin epo darbepoetin
+aranesp eprex plerixafor mozobil melphalan busulfan carmustine bcnu beam cyclo velcade revlimid
+ikema cassiopeia griffin perseus maia alcyone monumental majestec cartitude karmma linker magnetismm
+dreamm candor endeavor arrow aspire tourmaline eloquent storm boston ocean horizon determination
+myeloma-xi forte atlas columba optimismm icaria apollo canova bellini locommotion trimm equator
+gem emn cassiopea stamina emn02 hovon95 ifm2009 mm-003 mm-014 keymaker cepheus imrog imroz benefit
+isatuximab elotuzumab daratumumab carfilzomib bortezomib ixazomib lenalidomide pomalidomide
+thalidomide selinexor venetoclax panobinostat teclistamab ciltacabtagene idecabtagene
+""".split())
+
+# Ordinary English and clinical words that start sentences or headings in notes: not names unless a
+# title or "name is"-style context says so (and then only when they are also listed names, e.g. Young).
+COMMON = set("""
+a an the this that these those he she they it we you i me my our your his her their its him them us
+and or but so if then also plus with without within for from to of on in at by as after before during
+since until post pre per via vs versus re into onto over under about above below between among around
+any all some each every both either neither other another such same different only just still already
+again ever never always often sometimes usually here there where when what which why how who whom whose
+is are was were be been being has have had do does did can could would should will shall might must not
+no yes ok okay hi hello hey dear thanks thank cheers please regards kind best sincerely yours warm
+morning afternoon evening night good bad better worse worst poor great fine well unwell sick new old
+very quite really too more most less least much many few several first second third fourth fifth sixth
+last next one two three four five six seven eight nine ten single double triple quad quadruple penta
+mr mrs ms miss mx dr prof sir madam dame lady lord doctor professor nurse sister brother mother father
+son daughter wife husband partner spouse carer family friend neighbour neighbor colleague colleagues
+team patient patients pt pts case cases client man woman gentleman gent lady male female boy girl adult
+elderly young older younger age aged year years yr yrs month months mo week weeks wk day days daily
+weekly fortnightly monthly annual hour hours minute minutes time times date dates dob
+fit unfit frail intermediate fitness eligible ineligible candidate suitable unsuitable transplant
+transplanted autograft allograft autologous allogeneic relapse relapsed relapsing refractory exposed
+naive naïve sensitive resistant progression progressed progressing progressive biochemical clinical
+rising rise rose increasing stable remission response responding responded achieved ongoing duration
+prior previous previously current currently now recently later earlier soon line lines lots
+treatment treatments therapy therapies regimen regimens drug drugs agent agents class classes dose doses
+dosing reduced reduction escalation held stopped started restarted continued continue discontinued
+switched cycle cycles induction consolidation maintenance salvage bridging conditioning harvest
+mobilisation mobilization stem cell cells infusion tablet tablets capsule capsules oral subcutaneous
+intravenous
+option options recommend recommendation recommendations suggest suggestion suggestions thoughts
+advice question questions query queries help opinion request requests update updates correction
+actually sorry oops wait note notes summary referral referred refer referring letter letters discharge
+clinic outpatient inpatient admission admitted ward bay bed side room hospital hospitals trust centre
+center unit department service services haematology hematology oncology medicine medical surgery
+surgical specialist consultant registrar fellow resident attending pharmacist pharmacy gp physician
+clinician haematologist hematologist oncologist tumour tumor board meeting discussion discussed
+discuss agreed plan plans impression assessment diagnosis diagnosed background history past social
+lives alone independent walks walking mobile mobilises mobilizes performance status frailty score
+scores index comorbidity comorbidities allergies allergy nil none known unknown see seen saw seeing
+review reviewed consider considering considered planned planning proposed offered declined prefers
+preference wishes goals care palliative supportive hospice home community nursing
+myeloma multiple plasma smouldering smoldering solitary plasmacytoma plasmacytomas amyloidosis light
+chain chains heavy free ratio involved uninvolved serum urine protein proteinuria electrophoresis
+immunofixation paraprotein m-protein calcium creatinine albumin haemoglobin hemoglobin platelets
+neutrophils neutropenia thrombocytopenia anaemia anemia white red blood count counts transfusion
+transfusions dependent infection infections pneumonia sepsis shingles zoster vaccine vaccines vaccinated
+unvaccinated boosters booster neuropathy peripheral grade grades stage stages cardiac heart failure atrial
+fibrillation hypertension diabetes kidney chronic acute injury dialysis fracture fractures vertebral
+compression cord spinal radiotherapy kyphoplasty vertebroplasty bisphosphonate bisphosphonates acid
+thrombosis thrombo embolism pulmonary deep vein anticoagulation anticoagulant prophylaxis pain fatigue
+weight loss sweats fever lesions lesion lytic extramedullary soft tissue mass bone bones marrow biopsy
+trephine aspirate karyotype complex gain amp amplification del deletion translocation hyperdiploid
+cytogenetics cytogenetic standard risk high low ultra primary secondary leukaemia leukemia normal
+abnormal elevated raised impaired function insufficiency hypercalcaemia hypercalcemia hypercalcaemic
+labs bloods imaging scan scans skeletal survey whole body xray x-ray echo management follow
+plan complete partial minimal residual disease negative positive negativity positivity very partial
+available unavailable funded reimbursed access approved licensed label off guidelines guideline local
+national formulary pathway protocol cautions caution warning warnings toxicity toxicities effects
+adverse events event monitor monitoring watch risks safety steroid steroids trial trials study studies
+data evidence results result outcome outcomes survival median overall free rate rates hazard
+bispecific bispecifics antibody antibodies monoclonal inhibitor inhibitors proteasome immunomodulatory
+alkylator alkylating anthracycline car-t cell-therapy cellular quadruplet triplet doublet monotherapy
+combination combo combos regimen-based based
+background presenting complaint examination exam investigations
+christmas easter new year
+english british irish scottish welsh american canadian australian indian pakistani bangladeshi
+chinese japanese korean vietnamese filipino nigerian ghanaian kenyan somali ethiopian polish romanian
+russian ukrainian german french italian spanish portuguese greek turkish arabic arab jewish muslim
+hindu sikh catholic caucasian asian african afro-caribbean caribbean hispanic latino latina european
+street road avenue lane drive close court way place square crescent terrace gardens grove hill park
+north south east west upper lower central royal general university memorial infirmary teaching
+county district city town village state region country
+hi-dose high-dose low-dose non pre-existing sex gender dx hx
+works worked working lives lived visits visited visiting says said say came comes come went goes go wants
+wanted asked asks ask called calls call drives drove helps helped cares knows knew thinks thought feels felt
+agrees agreed prefer preferred brought attended attends attend phoned rang tell told email emailed contact
+contacted page paged bleep bleeped text texted message messaged meet met thank speak spoke talk talked
+keen housebound bedbound reluctant urgent locum unsure anxious worried happy unhappy willing unwilling
+programme program scheme
+""".split())
+
+# Lower-case particles inside names: Ludwig van Beethoven, Maria da Silva, Abdullah bin Rashid.
+PARTICLES = {"van", "von", "de", "da", "di", "del", "della", "der", "den", "du", "la", "le", "bin", "binti",
+             "bint", "ibn", "al", "el", "dos", "das", "ter", "ten", "y", "abu", "ben", "mac", "st"}
+NAME_PREFIXES = ("Mc", "Mac", "O'", "O’", "D'", "D’", "Di", "De", "Da", "La", "Le", "Van", "Von", "Fitz", "St")
+# Endings of ordinary and medical words (not names) for a lone capitalised word with only weak evidence.
+WORDISH_ENDINGS = ("ed", "ing", "ly", "ic", "ics", "ical", "ous", "ive", "ory", "ary", "ism", "ist", "ity",
+                   "ment", "ness", "tion", "sion", "able", "ible", "emia", "aemia", "osis", "itis", "oma",
+                   "mab", "mib", "ide", "ine", "ase", "ate", "ful", "less", "logy", "pathy", "scopy", "graphy",
+                   "gram", "ectomy", "otomy", "plasty", "cyte", "cytes", "penia", "uria", "algia", "esis",
+                   "iasis", "ize", "ise", "ized", "ised", "izes", "ises", "ish", "ese", "ian", "ans", "ers",
+                   "ies", "tes", "ates", "ments", "ions")
+
+
+def _fold(word: str) -> str:
+    return re.sub(r"[\s_\-]+", "-", word.strip().lower())
+
+
+@lru_cache(maxsize=1)
+def _hard_vocab() -> FrozenSet[str]:
+    """Words (folded) that are never part of a name: the clinical vocabulary."""
+    words = set(CLINICAL) | set(MONTHS) | set(DAYS)
+    words |= {"name", "mrn", "dob", "phone", "email", "address"}  # the placeholders
+    try:
+        from bot.kb import kb
+        base = kb()
+        for index in (base.drug_aliases(), base.regimen_aliases(), base.trial_aliases()):
+            for key in index:
+                words.add(key)
+                words.update(p for p in key.split("-") if len(p) > 1 and not p.isdigit())
+            words.update(_fold(v) for v in index.values())
+        for drug in base.drugs.values():
+            for alias in (drug.id, *drug.aliases):
+                words.add(_fold(alias))
+                words.update(p for p in re.split(r"[\s\-]+", alias.lower()) if len(p) > 1)
+        for reg in (*base.regimens.values(), *base.transplants.values()):
+            words.add(_fold(reg.code))
+    except Exception:  # the knowledge base is optional here: privacy must work without it
+        pass
+    return frozenset(words)
+
+
+@dataclass(frozen=True)
+class _Names:
+    given: FrozenSet[str]
+    surname: FrozenSet[str]
+    ambiguous: FrozenSet[str]
+
+
+@lru_cache(maxsize=1)
+def _names() -> _Names:
+    sections = {"given": set(), "surname": set(), "ambiguous": set()}
+    current = None
+    try:
+        lines = NAMES_FILE.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.fullmatch(r"\[(\w+)\]", line)
+        if m:
+            current = m.group(1) if m.group(1) in sections else None
+            continue
+        if current:
+            sections[current].update(w.lower() for w in line.split())
+    hard = _hard_vocab()
+    ambiguous = {w for w in sections["ambiguous"] if w not in hard}
+    # A listed name that is also an ordinary word counts as ambiguous, never as a name on its own.
+    for key in ("given", "surname"):
+        ambiguous |= {w for w in sections[key] if w in COMMON and w not in hard}
+    given = frozenset(w for w in sections["given"] if w not in hard and w not in ambiguous)
+    surname = frozenset(w for w in sections["surname"] if w not in hard and w not in ambiguous)
+    return _Names(given, surname, frozenset(ambiguous))
+
+
+# =====================================================================================================
+# Patterns
+# =====================================================================================================
+_I = re.IGNORECASE
+MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+         r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_FULL_DATE_FORMS = (  # 03/04/1956, 3.4.56, 1956-04-03, 3 April 1956, 4th of July 1948, March 4, 1953
+    r"\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})(?![\d/.\-]?\d)"
+    r"|\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}(?!\d)"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?[ \t\-]+(?:of[ \t]+)?{MONTH}[ \t,\-]+(?:\d{{4}}|'?\d{{2}})(?!\d)"
+    rf"|{MONTH}[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}}(?!\d)"
+)
+_FULL_DATE = f"(?:{_FULL_DATE_FORMS})"
+_DOB_DATE = (  # after a DOB keyword also: April 1956, 03041956, 030456, 1956
+    rf"(?:{_FULL_DATE_FORMS}"
+    rf"|{MONTH}[ \t,]+\d{{4}}(?!\d)"
+    r"|\d{8}(?!\d)|\d{6}(?!\d)"
+    r"|(?:19|20)\d{2}(?!\d)"
+    r"|\d{1,2}[/.\-]\d{1,2}(?![\d/.\-]))"  # day and month only
+)
+DOB_RE = re.compile(
+    r"(?<![\w\[])(?:d\.?[ \t]?o\.?[ \t]?b\.?|y\.?o\.?b\.?|date[ \t]+of[ \t]+birth|year[ \t]+of[ \t]+birth|"
+    r"birth[ \t]?date|"
+    r"birthday|born(?:[ \t]+(?:on|in))?|b\.)(?![^\W\d_])"
+    r"[ \t]*(?:[:=\-–]|is|was)?[ \t]*(?:\([ \t]*)?"
+    rf"(?P<date>{_DOB_DATE})", _I)
+
+EMAIL_RE = re.compile(r"(?<![\w.+\-])[\w.+\-']+@[\w\-]+(?:\.[\w\-]+)+")
+
+_RECORD_KEYWORD = (
+    r"(?:MRN|MR[ \t]*#|MR[ \t]*(?:no|num|number)\.?|medical[ \t]+record(?:[ \t]+(?:number|no\.?|num|#))?|"
+    r"hospital[ \t]+(?:number|no\.?|num|#|id)|hosp\.?[ \t]*(?:number|no\.?|num|#|id)|"
+    r"record[ \t]+(?:number|no\.?|#)|NHS[ \t]*(?:number|no\.?|num|#)?|CHI(?:[ \t]*(?:number|no\.?))?|"
+    r"UR[ \t]*(?:number|no\.?|#)?|URN|unit[ \t]+(?:number|no\.?)|patient[ \t]+(?:id|number|no\.?|#)|"
+    r"pt\.?[ \t]*(?:id|no\.?|#)|ID|SSN|social[ \t]+security(?:[ \t]+(?:number|no\.?|#))?|MBI|"
+    r"medicare[ \t]+(?:number|no\.?|#|id)|insurance[ \t]+(?:id|number|no\.?|#)|member[ \t]+id|"
+    r"national[ \t]+insurance(?:[ \t]+(?:number|no\.?))?|NI[ \t]+(?:number|no\.?)|"
+    r"passport(?:[ \t]+(?:number|no\.?))?|health[ \t]+card(?:[ \t]+(?:number|no\.?))?|PHN|IHI|HRN|EMPI|"
+    r"case[ \t]+(?:number|no\.?|#)|accession[ \t]+(?:number|no\.?|#)|encounter[ \t]+(?:number|no\.?|#|id)|"
+    r"identifier|reference[ \t]+(?:number|no\.?)|ref[ \t]*(?:no\.?|#)|ref)"
+)
+RECORD_RE = re.compile(
+    rf"(?<![\w\[]){_RECORD_KEYWORD}(?![^\W\d_])[ \t]*(?:[:#=\-–]|is|was|no\.?)?[ \t]*(?:[:#][ \t]*)?"
+    r"(?P<id>\d{3}[ \-]\d{3}[ \-]\d{4}(?!\d)|\d{3}-\d{2}-\d{4}(?!\d)"
+    r"|[A-Za-z]{0,4}[\-/]?\d[\dA-Za-z]*(?:[\-/.]\d[\dA-Za-z]*)*(?:[\-/][A-Za-z]{1,3}(?![\w]))?)", _I)
+BARE_ID_RE = re.compile(
+    r"\d(?<![\d\-]\d)\d\d-\d{2}-\d{4}(?![\d\-])"             # SSN-like 123-45-6789
+    r"|\#(?<![\w&]\#)[ \t]?\d{5,}(?!\d)"                      # #12345
+    r"|[A-Z](?<![\w\-][A-Z])[A-Z]{0,2}-?\d{6,}[A-Z]?(?![\w])"  # A1234567, RX-4458812
+    r"|\d(?<![\w.,]\d)\d{6,}(?!\w|[.,]\d)")                    # 7+ digits
+
+PHONE_CAND_RE = re.compile(  # 7+ digits with single separators: 07700 900123, (212) 555-0187, +44 (0)20 7946 0958
+    r"(?<![\w/.\-+])(?:\+[ \t]?|\(\+?)?\d(?:(?:[ \t.\-]|[ \t]?[()][ \t]?){0,2}\d){6,16}\)?(?![\w/])")
+PHONE_CONTEXT_RE = re.compile(
+    r"(?:\b(?:tel|telephone|phone|ph|mob|mobile|cell|cellphone|contact|call|calls|fax|landline|whatsapp|"
+    r"text|sms|pager|bleep|number|no|home|work)\b\.?[ \t]*(?:number|no\.?|#)?[ \t]*(?:[:=\-–]|on|at|is)?[ \t]*)$",
+    _I)
+PHONE_EXT_RE = re.compile(r"[ \t]*(?:x|ext\.?|extension)[ \t]*\d{1,5}(?!\d)", _I)
+
+_STREET_SUFFIX = (
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Av|Lane|Ln|Drive|Dr|Close|Cl|Court|Ct|Crescent|Cres|Way|Boulevard|Blvd|"
+    r"Place|Pl|Terrace|Terr|Gardens|Gdns|Grove|Park|Square|Sq|Hill|Row|Mews|Walk|Parade|Highway|Hwy|"
+    r"Parkway|Pkwy|Circle|Cir|Trail|Plaza|Green|View|Rise|Vale|Wharf|Quay|Loop|Heights|Meadows|Path|Pike|"
+    r"Alley|Broadway|Esplanade|Embankment|Promenade|Wynd|Brae|Gate)"
+)
+_CAP_WORD = r"[A-Z][a-zà-ÿ'’]+(?:-[A-Z][a-zà-ÿ'’]+)?"
+STREET_RE = re.compile(
+    r"(?<![\w])(?P<pre>(?:Flat|Apt\.?|Apartment|Unit|Suite|Ste\.?)[ \t]*\w{1,5},?[ \t]+)?"
+    r"\d{1,5}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?,?[ \t]+"
+    rf"(?P<words>(?:{_CAP_WORD}[ \t]+){{1,4}}){_STREET_SUFFIX}\.?(?![\w])")
+STREET_FOREIGN_RE = re.compile(
+    r"(?<![\w])(?:\d{1,5}[A-Za-z]?,?[ \t]+)?(?i:rue|calle|via|viale|avenida|rua|piazza|plaza|carrer|ulica|ul\.|avenue)"
+    r"[ \t]+(?:(?:de|del|la|le|des|du|di|da|do|dos|das|della|dei)[ \t]+)*"
+    rf"{_CAP_WORD}(?:[ \t]+(?:{_CAP_WORD}|de|del|la|le|des|du|di|da|do|dos|das))*"
+    r"(?:[ \t]+\d{1,5}[A-Za-z]?(?![\w]))?")
+STREET_GERMAN_RE = re.compile(
+    r"(?<![\w])[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ring|ufer|chaussee)"
+    r"[ \t]+\d{1,4}[a-z]?(?![\w])")
+PO_BOX_RE = re.compile(r"(?<![\w])P\.?[ \t]?O\.?[ \t]+Box[ \t]+\d{1,6}(?![\w])", _I)
+ADDRESS_CONTEXT_RE = re.compile(
+    r"(?:\b(?:home[ \t]+|postal[ \t]+|current[ \t]+|mailing[ \t]+)?address(?:[ \t]+is)?[ \t]*[:\-–]?|"
+    r"\blives[ \t]+at|\bresides[ \t]+at|\bresiding[ \t]+at|\bliving[ \t]+at)[ \t]*", _I)
+UK_AREAS = frozenset("""AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY E
+EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE LL LN LS LU M ME MK ML
+N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS ST SW SY TA TD TF TN TQ
+TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE""".split())
+UK_POSTCODE = r"(?P<area>[A-Z](?<![\w][A-Z])[A-Z]?)\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2}(?![\w])"
+UK_POSTCODE_RE = re.compile(UK_POSTCODE)
+CA_POSTCODE_RE = re.compile(r"[ABCEGHJ-NPRSTVXY](?<![\w][A-Z])\d[A-Z][ \t]\d[A-Z]\d(?![\w])")
+US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|"
+             "NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY")
+STATE_ZIP_RE = re.compile(rf"(?<![\w])(?:{US_STATES})[ \t]+(?P<zip>\d{{5}}(?:-\d{{4}})?)(?![\w])")
+ZIP_CONTEXT_RE = re.compile(
+    r"(?<![\w])(?:zip(?:[ \t]*code)?|post[ \t]?code|postal[ \t]+code|plz)[ \t]*[:\-–]?[ \t]*"
+    r"(?P<code>[A-Z0-9]{2,5}(?:[ \t\-][A-Z0-9]{3,4})?)(?![\w])", _I)
+_CHUNK_SEP = re.compile(r"[ \t]*,[ \t]*|[ \t]+")
+_TOWN_RE = re.compile(r"[A-Z][\w'’\-]+(?:[ \t]+(?:[A-Z][\w'’\-]+|upon|on|under|le|de|la|sur))*(?![\w])")
+_DIRECTION_RE = re.compile(r"(?:N|S|E|W|NE|NW|SE|SW)\.?(?![\w])")
+_ZIP_ALONE_RE = re.compile(r"\d{5}(?:-\d{4})?(?![\w])")
+_STATE_ZIP_AT = re.compile(rf"(?:{US_STATES})(?:[ \t]+\d{{5}}(?:-\d{{4}})?)?(?![\w])")
+_ADDRESS_START_RE = re.compile(
+    rf"(?:\d{{1,5}}[A-Za-z]?(?:[\-/]\d{{1,5}})?,?[ \t]+)?{_CAP_WORD}"
+    rf"(?:[ \t]+(?:{_CAP_WORD}|\d{{1,5}}|(?:de|des|du|la|le|del|di|da|do|dos|das|van|von|der|den)(?=[ \t]+[A-Z])))*")
+
+# Spans that are clinical or bibliographic facts, never identifiers: trial registry ids, references,
+# eponymous phrases and institutions that contain person names.
+PROTECTED_RE = re.compile(
+    r"(?<![\w])(?:NCT\d{8}|ISRCTN\d{8}|ACTRN\d{14}|EudraCT[\s:#No.]*\d{4}-\d{6}-\d{2}|\d{4}-\d{6}-\d{2}"
+    r"|PMID:?[ \t]*\d{1,9}|PMCID:?[ \t]*PMC\d+|doi:?[ \t]*10\.\d{4,9}/\S+|10\.\d{4,9}/[\-._;()/:A-Za-z0-9]+"
+    r"|(?:[A-Z][\w'’\-]+[ \t]+)?[A-Z][\w'’\-]+,?[ \t]+et[ \t]+al\b\.?"  # citations: Moreau et al.
+    r"|Johnson[ \t]*(?:&|and)[ \t]*Johnson|Bristol[\s\-]+Myers(?:[\s\-]+Squibb)?|Bence[\s\-]+Jones"
+    r"|MD[\s\-]+Anderson|Dana[\s\-]+Farber|(?:Memorial[ \t]+)?Sloan[\s\-]+Kettering"
+    r"|Mayo[ \t]+Clinic|Royal[ \t]+Marsden|The[ \t]+Christie|Johns[ \t]+Hopkins|Mount[ \t]+Sinai"
+    r"|Cleveland[ \t]+Clinic|Fred[ \t]+Hutch(?:inson)?|City[ \t]+of[ \t]+Hope|Princess[ \t]+Margaret"
+    r"|Peter[ \t]+MacCallum|Durie[\s\-]+Salmon|Kaplan[\s\-]+Meier|Cockcroft[\s\-]+Gault|Mann[\s\-]+Whitney"
+    r"|Guy['’]?s(?:[ \t]+(?i:and|&)[ \t]+St\.?[ \t]+Thomas['’]?s?)?"
+    r"|St\.?[ \t]+(?:Thomas|James|George|Mary|Bartholomew|Luke|John|Vincent|Michael|Peter|Helier|Richard|Jude"
+    r"|Anne)['’]?s?"
+    r"(?![\w])|St\.?[ \t]+[A-Z][a-z]+['’]?s?(?=[ \t]+(?:Hospital|"
+    r"Infirmary|University|Medical|Cancer|Health))|Addenbrooke['’]?s|Charing[ \t]+Cross|King['’]?s[ \t]+College"
+    r"|University[ \t]+College|Massachusetts[ \t]+General|Mass[ \t]+General|Sir[ \t]+Charles[ \t]+Gairdner"
+    r"|(?:[A-Z][a-z]+[ \t]+){1,2}(?=(?:Hospital|Infirmary|Cancer[ \t]+Cent(?:re|er)|Medical[ \t]+Cent(?:re|er)"
+    r"|Clinic|Foundation|Institute|Trust)\b))")
+
+# ---- person names ----------------------------------------------------------------------------------------
+TOKEN_RE = re.compile(r"(?<![\w'’])[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*")
+# Same tokens, starting with an upper-case letter (Latin, Latin-1/Extended-A, Greek, Cyrillic): the fast path.
+CAP_TOKEN_RE = re.compile(r"[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-ЯЁ](?<![\w'’][A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-ЯЁ])"
+                          r"[^\W\d_]*(?:['’][^\W\d_]+)*"
+                          r"(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*")
+TITLE_CTX = re.compile(
+    r"(?<![\w])(?:mr|mrs|ms|miss|mx|dr|drs|prof|professor|sir|dame|lady|lord|rev|revd|fr|sister|nurse|doctor|"
+    r"mister|madam|mme|mlle|herr|frau|sra|sr|señora|señor|sig|sig\.ra|dott|dott\.ssa)\.?[ \t]+"
+    r"(?:(?:van|von|de|da|di|del|della|der|den|du|la|le|ter|ten|al|el|bin|ibn|abu|st\.?)[ \t]+){0,3}$", _I)
+PARTICLES_BEFORE_RE = re.compile(
+    r"(?:(?<![\w])(?:van|von|de|da|di|del|della|der|den|du|la|le|ter|ten|al|el|bin|ibn|abu)[ \t]+){1,3}$")
+NAME_CTX = re.compile(
+    r"(?:\b(?:(?:patient|pt|patient's|pt's|full|first|last|family|given|sur|fore|maiden|preferred|middle)[ \t]*"
+    r"names?|names?|named|called|known[ \t]+as|surname|forename|goes[ \t]+by|my[ \t]+name[ \t]+is)"
+    r"(?:[ \t]*(?:is|was|of|[:=\-–]))?[ \t]*)$", _I)
+STRONG_CTX = re.compile(
+    r"(?:\bre[ \t]*:|\bregarding|\bdear|\b(?:kind[ \t]+|best[ \t]+|warm[ \t]+|many[ \t]+)?regards[ \t]*,?|"
+    r"\bsincerely[ \t]*,?|\bthanks[ \t]*,|\bsigned|\battn|\battention|\bnok|\bnext[ \t]+of[ \t]+kin|"
+    r"\b(?:his|her|their|the|my|our|patient's|pt's)[ \t]+(?:wife|husband|son|daughter|mother|father|brother|"
+    r"sister|partner|spouse|carer|niece|nephew|friend|neighbour|neighbor|gp|consultant|grandson|"
+    r"granddaughter)|\bspouse|\bcarer|"
+    r"\b(?:seen|reviewed|referred|discussed|examined|dictated|written|requested|authored|covered|"
+    r"supervised)[ \t]+(?:by|with)|\b(?:treated|managed|transplanted|looked[ \t]+after)[ \t]+by|"
+    r"\breferring[ \t]+(?:doctor|physician|clinician|consultant|haematologist|hematologist|oncologist)|"
+    r"\bconsultant|\bgp|\bcc|\bfrom[ \t]*:|\bi[ \t]?['’]?[ \t]?a?m|\bthis[ \t]+is|\bto[ \t]*:|\bauthor|\bc/o|"
+    r"\bcare[ \t]+of)[ \t]*[:\-–]?\s*$", _I)
+PATIENT_CTX = re.compile(r"\b(?:patient|pt|client)\.?[ \t]*(?:[:\-–]|is|was)?[ \t]*$", _I)
+WEAK_CTX = re.compile(r"\b(?:pts|for|with|about|re|visiting|and)\.?[ \t]*[:\-–]?[ \t]*$", _I)
+FOLLOWED_RE = re.compile(
+    r"[ \t]*[,(\-–:]?[ \t]*\(?[ \t]*(?:\d{1,3}[ \t]?(?:[MFmf](?![\w])|yo\b|y/?o\b|y\.o\.|yrs?\b|years?\b|"
+    r"-?years?-old|-?yr)|aged?[ \t]+\d|(?:MRN|DOB|D\.O\.B|NHS|hosp|UR|URN|CHI|SSN|born)\b|ID[ \t:#]|"
+    r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d))")
+COMMA_RE = re.compile(r",[ \t]?")
+DOB_AFTER_NAME_RE = re.compile(r"[ \t]*[,(\-–]?[ \t]*\(?[ \t]*(?P<date>" + _FULL_DATE + ")", _I)
+
+
+class _Tok:
+    __slots__ = ("start", "end", "text", "low", "shape", "hard", "common", "listed", "amb", "poss", "mixed")
+
+    def __init__(self, text: str, start: int, end: int, poss: bool, mixed: bool, info: tuple):
+        self.start, self.end, self.text, self.poss, self.mixed = start, end, text, poss, mixed
+        self.low, self.shape, self.hard, self.common, self.listed, self.amb = info
+
+
+_CALENDAR = frozenset(MONTHS) | frozenset(DAYS)
+
+
+@lru_cache(maxsize=8192)
+def _word_info(text: str) -> tuple:
+    """(lower, shape, hard, common, listed, ambiguous) of one word; cached: words repeat across messages."""
+    low = text.lower()
+    parts = low.split("-")
+    hard_vocab, names = _hard_vocab(), _names()
+    hard = low in hard_vocab or any(p in hard_vocab and p not in _CALENDAR for p in parts if len(p) > 1)
+    common = low in COMMON or any(p in COMMON for p in parts)
+    amb = low in names.ambiguous
+    listed = (not amb) and (low in names.given or low in names.surname
+                            or any(p in names.given or p in names.surname for p in parts if len(p) > 2))
+    if len(text) == 1:
+        shape = "initial" if text.isupper() else "other"
+    elif _title_shaped(text) or (listed and len(parts) > 1 and _title_part(text.split("-")[0])):
+        shape = "title"  # also Min-jun, Tanaka-san
+    elif text.isupper():
+        shape = "upper"
+    elif text.islower():
+        shape = "lower"
+    else:
+        shape = "other"
+    return low, shape, hard, common, listed, amb
+
+
+def _tokens(text: str, words: set) -> List[_Tok]:
+    """Word tokens that may matter for names: capitalised words, listed names, particles."""
+    names = _names()
+    out = []
+    n = len(text)
+    # Lower-case words matter only when a listed name or a particle is written in lower case.
+    lower = set(WORD_RE.findall(text))  # runs of lower-case letters as written
+    lower_too = not (names.given.isdisjoint(lower) and names.surname.isdisjoint(lower)
+                     and PARTICLES.isdisjoint(lower))
+    for m in (TOKEN_RE if lower_too else CAP_TOKEN_RE).finditer(text):
+        word, start, end = m.group(), m.start(), m.end()
+        if word[0].islower():
+            low = word.lower()
+            if not (low in names.given or low in names.surname or low in PARTICLES):
+                continue
+        poss = False
+        if len(word) > 2 and word[-2] in "'’" and word[-1] in "sS":
+            word, end, poss = word[:-2], end - 2, True
+        after = end + 2 if poss else end
+        mixed = after < n and (text[after].isalnum() or text[after] == "_")
+        out.append(_Tok(word, start, end, poss, mixed, _word_info(word)))
+    return out
+
+
+def _title_part(p: str) -> bool:
+    if len(p) < 2:
+        return False
+    if p[0].isupper() and p[1:].replace("'", "").replace("’", "").islower():
+        return True
+    for pre in NAME_PREFIXES:
+        n = len(pre)
+        if p.startswith(pre) and len(p) > n + 1 and p[n].isupper() and p[n + 1:].islower():
+            return True
+    return False
+
+
+def _title_shaped(word: str) -> bool:
+    parts = word.split("-")
+    if len(parts) > 1 and parts[0] in PARTICLES:  # al-Hassan, el-Sayed
+        parts = parts[1:]
+    return all(_title_part(p) for p in parts)
+
+
+def _wordish(low: str) -> bool:
+    return low.endswith(WORDISH_ENDINGS)
+
+
+def _context(text: str, start: int) -> Optional[str]:
+    tail = text[max(0, start - 48):start]
+    if not tail:
+        return None
+    if TITLE_CTX.search(tail):
+        return "title"
+    if NAME_CTX.search(tail):
+        return "name"
+    if STRONG_CTX.search(tail):
+        return "strong"
+    if PATIENT_CTX.search(tail):
+        return "patient"
+    if WEAK_CTX.search(tail):
+        return "weak"
+    return None
+
+
+def _accepts(t: _Tok, ctx: Optional[str]) -> bool:
+    """May this token be (part of) a name in this context?"""
+    if t.hard or t.mixed:
+        return False
+    strong = ctx in ("title", "name", "strong")
+    if t.shape == "title":
+        return not t.common or (strong and t.amb) or (ctx in ("title", "name") and t.listed)
+    if t.shape == "upper":  # JOHN SMITH: listed names, or after a title or "Name:"
+        return not t.common and (t.listed or ctx in ("title", "name"))
+    if t.shape == "lower":  # "mrs smith", "pt john okafor"; without context only as a pair (see _is_name)
+        return t.listed and not t.common
+    return False
+
+
+def _joined(text: str, a: _Tok, b: _Tok) -> bool:
+    gap = text[a.end + (2 if a.poss else 0):b.start]
+    if a.poss:
+        return False
+    if a.shape == "initial":
+        return gap in (" ", ".", ". ")
+    return gap == " " or gap == "\t"  # two spaces separate pasted fields: "Ama Boateng  Sex: F"
+
+
+INITIALS_RE = re.compile(  # "initials J.W.", "pt initials: AB"
+    r"\b(?i:initials?)[ \t]*(?:[:=\-–]|(?i:are|is))?[ \t]*(?P<i>(?:[A-Z][ \t.]{0,2}){1,3}[A-Z]\.?)(?![\w])")
+
+
+def _find_names(text: str, words: set, spans: list) -> None:
+    if "initial" in words or "initials" in words:
+        for m in INITIALS_RE.finditer(text):
+            spans.append((m.start("i"), m.end("i"), "person_name", 6))
+    toks = _tokens(text, words)
+    n, i = len(toks), 0
+    title_case = _title_case_text(text) if toks else False
+    while i < n:
+        t = toks[i]
+        if t.hard or t.mixed or t.shape == "other" or (t.shape == "lower" and not t.listed):
+            i += 1
+            continue
+        if t.common and not (t.amb or t.listed) and t.shape != "initial":
+            i += 1
+            continue
+        ctx = _context(text, t.start)
+        run: List[_Tok] = []
+        j = i
+        while j < n:
+            tj = toks[j]
+            if run and not _joined(text, run[-1], tj):
+                break
+            if tj.shape == "initial" and not tj.hard and tj.text not in ("I", "A") or (
+                    tj.shape == "initial" and text[tj.end:tj.end + 1] == "."):
+                # an initial only inside a name: J. Smith, John W. Smith
+                if j + 1 < n and _joined(text, tj, toks[j + 1]) and _accepts(toks[j + 1], ctx):
+                    run.append(tj)
+                    j += 1
+                    continue
+                if run and any(r.shape != "initial" for r in run) and text[tj.end:tj.end + 1] == ".":
+                    run.append(tj)
+                    j += 1
+                break
+            if tj.low in PARTICLES and run and j + 1 < n and _joined(text, tj, toks[j + 1]) \
+                    and _accepts(toks[j + 1], ctx) and not toks[j + 1].common:
+                run.append(tj)
+                j += 1
+                continue
+            if not _accepts(tj, ctx):
+                break
+            run.append(tj)
+            j += 1
+            if tj.poss:
+                break
+        # SURNAME, Given (pasted referral headers)
+        core = [r for r in run if r.shape != "initial" and r.low not in PARTICLES]
+        if len(core) == 1 and not run[-1].poss and (ctx in ("title", "name", "strong", "patient", "weak")
+                                                     or run[0].shape == "upper"):
+            m = COMMA_RE.match(text, run[-1].end)
+            if m and j < n and toks[j].start == m.end() and toks[j].shape == "title" and _accepts(toks[j], ctx) \
+                    and (toks[j].listed or run[0].shape == "upper" or ctx == "name"):
+                run.append(toks[j])
+                j += 1
+                while j < n and _joined(text, run[-1], toks[j]) and toks[j].shape == "title" and _accepts(toks[j], ctx):
+                    run.append(toks[j])
+                    j += 1
+                core = [r for r in run if r.shape != "initial" and r.low not in PARTICLES]
+        if core and _is_name(text, run, core, ctx, title_case):
+            if ctx is None:  # drop a leading verb or adverb swept into the run ("Reviewed John Smith")
+                while len(core) > 1 and not core[0].listed and (_wordish(core[0].low) or core[0].common):
+                    run = run[run.index(core[0]) + 1:]
+                    core = core[1:]
+            while run and (run[-1].shape == "lower" and run[-1].low in PARTICLES
+                           or run[-1].shape == "initial" and text[run[-1].end:run[-1].end + 1] != "."):
+                run.pop()
+            if run:
+                end = run[-1].end + (1 if run[-1].shape == "initial" else 0)
+                start = run[0].start
+                if ctx == "title":  # Dr de la Cruz, Mrs van der Berg: the particles belong to the name
+                    pb = PARTICLES_BEFORE_RE.search(text[max(0, start - 24):start])
+                    if pb:
+                        start -= len(pb.group())
+                spans.append((start, end, "person_name", 6))
+                m = DOB_AFTER_NAME_RE.match(text, end)
+                if m and _plausible_birth_year(m.group("date")):
+                    spans.append((m.start("date"), m.end("date"), "date_of_birth", 3))
+        i = max(j, i + 1)
+
+
+def _is_name(text: str, run: List[_Tok], words: List[_Tok], ctx: Optional[str], title_case: bool) -> bool:
+    """Is this run of capitalised words a person's name, given its context?
+
+    Strong evidence: a title, "name is", a listed given name or surname. Weak evidence (an unlisted word
+    after "patient", "re:", "Dear"; two unlisted capitalised words; "Okafor, 68F"; "Okafor's") is not
+    trusted in Title Case Typed Text, nor right after a place preposition ("from Sierra Leone, 58M").
+    """
+    if ctx in ("title", "name"):
+        return True
+    single = len(words) == 1
+    w = words[0]
+    listed = any(x.listed for x in words)
+    if listed and not (single and w.shape == "lower" and ctx is None):
+        if all(x.shape == "upper" for x in words):
+            return len(words) >= 2 or ctx in ("strong", "patient") or bool(FOLLOWED_RE.match(text, run[-1].end))
+        return True
+    if title_case or any(x.shape == "upper" for x in words):
+        return False
+    weak_single = single and (_wordish(w.low) or w.amb or w.common)
+    if ctx in ("strong", "patient"):
+        return not weak_single
+    if ctx is None and PLACE_BEFORE_RE.search(text[max(0, run[0].start - 12):run[0].start]):
+        return False
+    if len(words) >= 2 and not any(_wordish(x.low) or x.common for x in words):
+        return True
+    if weak_single:
+        return False
+    if FOLLOWED_RE.match(text, run[-1].end):
+        return True
+    return single and w.poss and w.shape == "title"
+
+
+PLACE_BEFORE_RE = re.compile(
+    r"\b(?:from|in|to|at|near|of|via|into|towards|around|across|outside|inside|within|visiting|travelling|"
+    r"traveling|moved|lives|living|born)[ \t]+$", _I)
+TITLE_CASE_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+
+
+def _title_case_text(text: str) -> bool:
+    """Typed In Title Case (or all capitals): capitalisation then says little about names."""
+    words = TITLE_CASE_WORD_RE.findall(text)
+    if len(words) < 4:
+        return False
+    caps = sum(1 for w in words if w[0].isupper())
+    return caps >= 0.6 * len(words)
+
+
+def _plausible_birth_year(date: str) -> bool:
+    years = re.findall(r"\d{4}", date)
+    if not years:
+        return True  # two-digit year
+    return 1890 <= int(years[-1]) <= 2012
+
+
+# ---- numbers: phones and record numbers -----------------------------------------------------------------
+def _find_phones(text: str, spans: list) -> None:
+    for m in PHONE_CAND_RE.finditer(text):
+        start, end = m.start(), m.end()
+        cand = m.group()
+        # drop a trailing 1-2 digit group followed by a word: "07700 900123 2 prior lines", "... 24 months"
+        g = re.search(r"[ \t.\-]+\(?\d{1,2}\)?$", cand)
+        if g and re.match(r"[ \t]+[^\W\d_]", text[end:end + 3]):
+            cand = cand[:g.start()]
+            end = start + len(cand)
+        digits = re.sub(r"\D", "", cand)
+        groups = re.findall(r"\d+", cand)
+        ctx = PHONE_CONTEXT_RE.search(text[max(0, start - 24):start]) is not None
+        ok = False
+        if ctx and 7 <= len(digits) <= 15:
+            ok = True
+        elif cand.startswith("+") or cand.startswith("(+"):
+            ok = 8 <= len(digits) <= 15 and len(groups) >= 2 or 10 <= len(digits) <= 15
+        elif digits.startswith("00"):
+            ok = 11 <= len(digits) <= 16 and len(groups) >= 2
+        elif digits.startswith("0"):
+            ok = 10 <= len(digits) <= 11 and (len(groups) >= 2 or len(groups) == 1)
+        else:
+            sizes = [len(g) for g in groups]
+            ok = sizes in ([3, 3, 4], [1, 3, 3, 4]) and (sizes[0] != 1 or digits[0] == "1")
+        if not ok:
+            continue
+        e = PHONE_EXT_RE.match(text, end)
+        if e:
+            end = e.end()
+        spans.append((start, end, "phone", 4))
+
+
+def _find_records(text: str, spans: list) -> None:
+    for m in RECORD_RE.finditer(text):
+        ident = m.group("id")
+        if sum(c.isdigit() for c in ident) >= 3:
+            spans.append((m.start("id"), m.end("id"), "record_number", 1))
+
+
+def _find_bare_numbers(text: str, spans: list) -> None:
+    """Record numbers without a keyword: SSN-like, #12345, A1234567, 7+ digits."""
+    for m in BARE_ID_RE.finditer(text):
+        spans.append((m.start(), m.end(), "record_number", 5))
+
+
+def _find_dobs(text: str, spans: list) -> None:
+    for m in DOB_RE.finditer(text):
+        spans.append((m.start("date"), m.end("date"), "date_of_birth", 2))
+
+
+# ---- addresses -------------------------------------------------------------------------------------------
+# Words that can be part of a street or town name although they are common words.
+GEO_WORDS = frozenset("""new old north south east west upper lower central royal great little long high saint st
+city town village county park green hill lake bay port fort mount san santa los las el la le de del
+church station mill bridge king queen victoria grove lane street road avenue close court way place
+square crescent terrace gardens first second third fourth fifth sixth seventh eighth ninth tenth main
+market""".split())
+STREET_VETO = frozenset("""of the and on to with for in at after then prior line lines cycle cycles month months
+week weeks year years day days dose doses mg""".split())
+
+
+def _address_word_ok(word: str, town: bool = False) -> bool:
+    low = word.lower()
+    if low in CLINICAL or low in MONTHS or low in DAYS or low in STREET_VETO:
+        return False
+    if town and low in COMMON and low not in GEO_WORDS:
+        return False
+    vocab = _hard_vocab()
+    # trial names (Boston, Horizon) may be towns or streets; drug and regimen names may not
+    return not (low in vocab and low not in _trial_words())
+
+
+@lru_cache(maxsize=1)
+def _trial_words() -> FrozenSet[str]:
+    try:
+        from bot.kb import kb
+        return frozenset(p for key in kb().trial_aliases() for p in key.split("-"))
+    except Exception:
+        return frozenset()
+
+
+def _extend_address(text: str, end: int, limit: int = 4) -> int:
+    """Take the town, state, postcode or ZIP that follow a street: ', Leeds LS1 4AB', ', Boston, MA 02115'."""
+    after_code = False
+    for _ in range(limit):
+        sep = _CHUNK_SEP.match(text, end)
+        if not sep:
+            break
+        pos = sep.end()
+        comma = "," in sep.group() or after_code
+        m = UK_POSTCODE_RE.match(text, pos)
+        if m and m.group("area") not in UK_AREAS:
+            m = None
+        m = m or CA_POSTCODE_RE.match(text, pos)
+        if not m:
+            st = _STATE_ZIP_AT.match(text, pos)
+            if st and (comma or st.group()[-1].isdigit()):
+                m = st
+        if not m and not comma:
+            m = _DIRECTION_RE.match(text, pos)  # 1600 Pennsylvania Avenue NW
+        after_code = m is not None and m.re is not _DIRECTION_RE
+        if not m and comma:
+            m = _ZIP_ALONE_RE.match(text, pos)
+            after_code = m is not None
+            if not m:
+                t = _TOWN_RE.match(text, pos)
+                if t and all(_address_word_ok(w, town=True) for w in re.findall(r"[^\W\d_]+", t.group())) \
+                        and len(t.group()) <= 40:
+                    m = t
+        if not m:
+            break
+        end = m.end()
+    return end
+
+
+def _find_addresses(text: str, low: str, words: set, numberish: bool, spans: list) -> None:
+    has_digit = numberish or any(c.isdigit() for c in text)
+    if not has_digit:
+        return  # every address pattern holds a number
+    street_rx = []
+    if not STREET_WORDS.isdisjoint(words):
+        street_rx.append(STREET_RE)
+    if not ADDRESS_WORDS.isdisjoint(words):
+        street_rx += [STREET_FOREIGN_RE, PO_BOX_RE]
+    if GERMAN_STREET_HINT.search(low):
+        street_rx.append(STREET_GERMAN_RE)
+    for rx in street_rx:
+        for m in rx.finditer(text):
+            if rx is STREET_RE:
+                words = m.group("words").split()
+                if not all(_address_word_ok(w, town=True) for w in words):
+                    continue
+                suffix = m.group()[m.end("words") - m.start():].rstrip(".")
+                if suffix in ("Dr", "St") and re.match(r"[ \t]+[A-Z][a-z]", text[m.end():]):
+                    continue  # "3 Lines Dr Patel", "12 Market St Mary's"?: a title, not a street
+            spans.append((m.start(), _extend_address(text, m.end()), "address", 5))
+    for m in (ADDRESS_CONTEXT_RE.finditer(text) if not ADDRESS_WORDS.isdisjoint(words) else ()):
+        a = _ADDRESS_START_RE.match(text, m.end())
+        if not a:
+            continue
+        words = re.findall(r"[^\W\d_]+", a.group())
+        if not words or not all(_address_word_ok(w) for w in words):
+            continue
+        spans.append((a.start(), _extend_address(text, a.end(), 5), "address", 5))
+    if CAPDIGIT_RE.search(text):
+        for m in UK_POSTCODE_RE.finditer(text):
+            if m.group("area") in UK_AREAS and not m.group().endswith("PL"):
+                spans.append((m.start(), m.end(), "address", 5))
+        for m in CA_POSTCODE_RE.finditer(text):
+            spans.append((m.start(), m.end(), "address", 5))
+    if numberish:
+        for m in STATE_ZIP_RE.finditer(text):
+            spans.append((m.start("zip"), m.end("zip"), "address", 5))
+    for m in (ZIP_CONTEXT_RE.finditer(text) if not ADDRESS_WORDS.isdisjoint(words) else ()):
+        if any(c.isdigit() for c in m.group("code")):
+            spans.append((m.start("code"), m.end("code"), "address", 5))
+
+
+# =====================================================================================================
+# Redaction
+# =====================================================================================================
+# Cheap pre-checks: a detector runs only when the message holds one of its trigger words.
+WORD_RE = re.compile(r"[a-z]+")
+RECORD_WORDS = frozenset("""mrn mr medical hospital hosp record nhs chi ur urn unit patient pt id ssn social mbi
+medicare insurance member national ni passport health phn ihi hrn empi case accession encounter identifier
+reference ref""".split())
+DOB_WORDS = frozenset("dob d b yob y date year birth birthday birthdate born".split())
+ADDRESS_WORDS = frozenset("""address lives resides residing living box zip postcode post postal plz rue calle via
+viale avenida rua piazza plaza carrer ulica ul avenue""".split())
+STREET_WORDS = frozenset("""street st road rd avenue ave av lane ln drive dr close cl court ct crescent cres way
+boulevard blvd place pl terrace terr gardens gdns grove park square sq hill row mews walk parade highway hwy
+parkway pkwy circle cir trail plaza green view rise vale wharf quay loop heights meadows path pike alley
+broadway esplanade embankment promenade wynd brae gate""".split())
+NUMBERISH_RE = re.compile(r"\d[\d \t().\-/]{5,}\d|\d{5}")
+GERMAN_STREET_HINT = re.compile(r"(?:ß|ss)e[ \t]+\d|(?:str\.|weg|gasse|platz|allee|damm|ring|ufer|chaussee)[ \t]+\d")
+CAPDIGIT_RE = re.compile(r"[A-Z]\d")
+
+
+def _detect(text: str) -> List[Tuple[int, int, str, int]]:
+    spans: List[Tuple[int, int, str, int]] = []
+    low = text.lower()
+    words = set(WORD_RE.findall(low))
+    if "@" in text:
+        for m in EMAIL_RE.finditer(text):
+            spans.append((m.start(), m.end(), "email", 0))
+    if not DOB_WORDS.isdisjoint(words):
+        _find_dobs(text, spans)
+    if not RECORD_WORDS.isdisjoint(words):
+        _find_records(text, spans)
+    numberish = NUMBERISH_RE.search(text) is not None
+    if numberish:
+        _find_bare_numbers(text, spans)
+        _find_phones(text, spans)
+    _find_addresses(text, low, words, numberish, spans)
+    _find_names(text, words, spans)
+    if spans:
+        protected = [(m.start(), m.end()) for m in PROTECTED_RE.finditer(text)]
+        if protected:
+            spans = [s for s in spans if not any(s[0] < pe and ps < s[1] for ps, pe in protected)]
+    return spans
+
+
+def _merge(spans) -> List[Tuple[int, int, str]]:
+    """Overlapping or touching-inside spans become one; its kind is that of the longest (then by priority)."""
+    out: List[List[Any]] = []
+    for s, e, kind, prio in sorted(spans, key=lambda x: (x[0], -x[1], x[3])):
+        if s >= e:
+            continue
+        if out and s < out[-1][1]:
+            cur = out[-1]
+            if (e - s, -prio) > (cur[4], -cur[3]):
+                cur[2], cur[3], cur[4] = kind, prio, e - s
+            cur[1] = max(cur[1], e)
+        else:
+            out.append([s, e, kind, prio, e - s])
+    return [(s, e, k) for s, e, k, _, _ in out]
+
+
+def _render(text: str, spans: List[Tuple[int, int, str]]):
+    parts, segs, pos, out_len = [], [], 0, 0
+    for s, e, kind in spans:
+        if pos < s:
+            parts.append(text[pos:s])
+            segs.append((out_len, out_len + s - pos, pos, s, False))
+            out_len += s - pos
+        ph = PLACEHOLDERS[kind]
+        parts.append(ph)
+        segs.append((out_len, out_len + len(ph), s, e, True))
+        out_len += len(ph)
+        pos = e
+    if pos < len(text):
+        parts.append(text[pos:])
+        segs.append((out_len, out_len + len(text) - pos, pos, len(text), False))
+    return "".join(parts), segs
+
+
+def _to_original(segs, s: int, e: int) -> Tuple[int, int]:
+    os_ = oe = None
+    for out_s, out_e, orig_s, orig_e, placeholder in segs:
+        if os_ is None and out_s <= s < out_e:
+            os_ = orig_s if placeholder else orig_s + (s - out_s)
+        if out_s < e <= out_e:
+            oe = orig_e if placeholder else orig_s + (e - out_s)
+            break
+    return (os_ if os_ is not None else 0), (oe if oe is not None else segs[-1][3])
+
+
+def redact(text: str) -> Redaction:
+    """Replace every identifier found in `text` by its placeholder (see PLACEHOLDERS)."""
+    if not isinstance(text, str):
+        raise TypeError(f"redact() needs a str, not {type(text).__name__}")
+    if not text:
+        return Redaction(text, ())
+    raw = _detect(text)
+    if not raw:
+        return Redaction(text, ())
+    spans = _merge(raw)
+    out, segs = _render(text, spans)
+    # The result must itself be clean (idempotence): look again, and fold anything new back into the
+    # original spans. Converges in one or two rounds; bounded for safety.
+    for _ in range(4):
+        again = _detect(out)
+        if not again:
+            break
+        extra = []
+        for s, e, kind, prio in again:
+            os_, oe = _to_original(segs, s, e)
+            extra.append((os_, oe, kind, prio))
+        spans = _merge([(s, e, k, _prio(k)) for s, e, k in spans] + extra)
+        out, segs = _render(text, spans)
+    return Redaction(out, tuple((k, s, e) for s, e, k in spans))
+
+
+def _prio(kind: str) -> int:
+    return {"email": 0, "record_number": 1, "date_of_birth": 2, "phone": 4, "address": 5, "person_name": 6}[kind]
+
+
+def contains_identifier(text: str) -> bool:
+    """True when `text` holds anything `redact` would replace."""
+    return isinstance(text, str) and bool(text) and bool(_detect(text))
+
+
+# =====================================================================================================
+# Logs and stored events
+# =====================================================================================================
+def redact_obj(obj: Any) -> Any:
+    """A copy of a JSON-like value with every string redacted (dict values, list/tuple/set items).
+
+    Dict keys are kept as they are (they are field names). Other values (numbers, None, ...) pass through.
+    """
+    if isinstance(obj, str):
+        return redact(obj).text
+    if isinstance(obj, dict):
+        return {k: redact_obj(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redact_obj(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(redact_obj(v) for v in obj)
+    if isinstance(obj, (set, frozenset)):
+        return type(obj)(redact_obj(v) for v in obj)
+    return obj
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts every record it sees: the message, its arguments, exception and stack text.
+
+    The message is formatted with its arguments first and the result redacted, so identifiers passed as
+    arguments of any type (a name as str, an MRN as int) are caught, with the context of the whole
+    message. Attach it to handlers (`install_log_redaction()`): a filter on a logger does not see records
+    that propagate from its children.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: redact the parts instead
+            record.msg = redact_obj(record.msg) if isinstance(record.msg, str) else redact(str(record.msg)).text
+            if isinstance(record.args, dict):
+                record.args = {k: redact_obj(v) if isinstance(v, str) else v for k, v in record.args.items()}
+            elif record.args:
+                record.args = tuple(redact_obj(a) if isinstance(a, str) else a for a in record.args)
+        else:
+            record.msg, record.args = redact(message).text, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text).text
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info).text
+        return True
+
+
+def install_log_redaction(logger: Optional[logging.Logger] = None) -> RedactingFilter:
+    """Add one RedactingFilter to every handler of `logger` (default: the root logger); returns it."""
+    logger = logger or logging.getLogger()
+    flt = next((f for h in logger.handlers for f in h.filters if isinstance(f, RedactingFilter)), None) \
+        or RedactingFilter()
+    for handler in logger.handlers:
+        if flt not in handler.filters:
+            handler.addFilter(flt)
+    return flt

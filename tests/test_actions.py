@@ -1,0 +1,128 @@
+"""The rasa_sdk actions on Tracker fixtures: thin adapters, tested without a server or a model."""
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, AllSlotsReset, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import actions as A
+from bot.nlu.extract import extract
+
+COMPLETE = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", "lenalidomide"], "fitness": "fit",
+            "transplant_eligible": False}
+
+
+def tracker(text="", intent="inform", slots=None, entities=None, active_loop=None, requested=None):
+    slots = dict(slots or {})
+    if requested:
+        slots["requested_slot"] = requested
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "message_id": "m1",
+               "entities": extract(text) if entities is None else entities}
+    return Tracker("c1", slots, message, [], False, None, {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def run(action, t):
+    d = CollectingDispatcher()
+    events = asyncio.run(action.run(d, t, {}))
+    return d.messages, events
+
+
+def slotset(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot" and e["name"] != "extracted_message"}
+
+
+def test_extract_fills_every_case_slot_from_one_message():
+    msgs, events = run(A.ActionExtractCase(), tracker(
+        "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, clinical relapse",
+        intent="describe_case"))
+    s = slotset(events)
+    assert s["refractory"] == ["daratumumab", "lenalidomide"] and s["prior_lines"] == 2 and s["fitness"] == "fit"
+    assert s["transplant_eligible"] is False and s["relapse"] == "clinical" and s["age"] == 68
+    assert msgs == []
+
+
+def test_extract_reads_a_bare_answer_to_the_open_question():
+    _, events = run(A.ActionExtractCase(), tracker("none", intent="inform", slots={"relapse": "clinical", "prior_lines": 2},
+                                                   active_loop="case_form", requested="refractory"))
+    assert slotset(events)["refractory"] == []
+    _, events = run(A.ActionExtractCase(), tracker("no", intent="deny", slots=COMPLETE | {"transplant_eligible": None},
+                                                   active_loop="case_form", requested="transplant_eligible"))
+    assert slotset(events)["transplant_eligible"] is False
+
+
+def test_extract_ignores_lookups_and_warns_about_identifiers_without_echoing_them():
+    _, events = run(A.ActionExtractCase(), tracker("why not KRd?", intent="ask_why_not"))
+    assert slotset(events) == {}
+    msgs, events = run(A.ActionExtractCase(), tracker("Pt Jane Doe MRN 00482913 68F len refractory", intent="describe_case"))
+    text = " ".join(m.get("text") or "" for m in msgs)
+    assert "identifiers" in text and "Doe" not in text and "00482913" not in text
+    assert slotset(events)["refractory"] == ["lenalidomide"]
+
+
+def test_extract_refuses_impossible_values_naming_the_field():
+    msgs, events = run(A.ActionExtractCase(), tracker("", intent="inform", entities=[{"entity": "age", "value": 12}]))
+    assert "age" not in slotset(events)
+    assert any("age" in (m.get("text") or "") for m in msgs)
+
+
+def test_extract_flags_a_contradiction_and_reads_each_message_once():
+    ents = [{"entity": "drug", "value": "daratumumab", "role": "refractory"}, {"entity": "drug", "value": "daratumumab", "role": "naive"}]
+    _, events = run(A.ActionExtractCase(), tracker("", intent="describe_case", entities=ents))
+    conflict = slotset(events)["case_conflict"]
+    assert conflict["drug"] == "daratumumab"
+    # Rasa runs the action again inside the form for the same message: that must not settle the conflict.
+    again = tracker("", intent="describe_case", entities=ents, slots={"case_conflict": conflict, "extracted_message": "m1"})
+    assert run(A.ActionExtractCase(), again)[1] == []
+
+
+def test_recommend_sends_text_and_the_custom_payload():
+    msgs, _ = run(A.ActionRecommend(), tracker(slots=COMPLETE))
+    assert "Options (ranked)" in msgs[0]["text"] and "not a substitute" in msgs[0]["text"]
+    custom = msgs[1]["custom"]
+    assert custom["type"] == "rrmm_recommendation" and custom["recommendation"]["options"][0]["regimen"] == "KPd"
+
+
+def test_recommend_refuses_while_a_conflict_is_open_or_a_field_missing():
+    msgs, _ = run(A.ActionRecommend(), tracker(slots=COMPLETE | {"case_conflict": {"drug": "daratumumab", "choices": ["naive", "refractory"]}}))
+    assert "conflicting" in msgs[0]["text"] and len(msgs) == 1
+    msgs, _ = run(A.ActionRecommend(), tracker(slots={**COMPLETE, "fitness": None}))
+    assert "fit, intermediate-fit or frail" in msgs[0]["text"]
+
+
+def test_why_not_uses_the_exclusion_reasons():
+    msgs, _ = run(A.ActionWhyNot(), tracker("why not KRd?", intent="ask_why_not", slots=COMPLETE))
+    assert "KRd is not an option" in msgs[0]["text"] and "lenalidomide" in msgs[0]["text"]
+    msgs, _ = run(A.ActionWhyNot(), tracker("why not KRd?", intent="ask_why_not"))
+    assert "I need the case first" in msgs[0]["text"] and "KRd:" in msgs[0]["text"]
+
+
+@pytest.mark.parametrize("action,text,expect", [
+    (A.ActionRegimenInfo(), "what is KPd?", "KPd: carfilzomib"),
+    (A.ActionTrialInfo(), "what did CANDOR show?", "37%"),
+    (A.ActionRegimenCautions(), "cautions with KRd", "cardiac"),
+    (A.ActionRegimenCautions(), "cautions with teclistamab", "crs_neurotoxicity"),
+])
+def test_lookups_answer_from_the_knowledge_base(action, text, expect):
+    msgs, _ = run(action, tracker(text, intent="ask_regimen"))
+    assert expect in msgs[0]["text"]
+
+
+def test_summary_and_new_case():
+    msgs, _ = run(A.ActionCaseSummary(), tracker(slots=COMPLETE))
+    assert "refractory to: daratumumab, lenalidomide" in msgs[0]["text"]
+    msgs, events = run(A.ActionNewCase(), tracker(slots=COMPLETE))
+    assert {"event": "reset_slots", "timestamp": None} in events or any(e.get("event") == "reset_slots" for e in events)
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+
+
+def test_form_asks_conflict_first_then_missing_fields_in_order():
+    form = A.ValidateCaseForm()
+    d = CollectingDispatcher()
+    req = asyncio.run(form.required_slots([], d, tracker(slots={"case_conflict": {"drug": "x", "choices": []}}), {}))
+    assert req[0] == "conflict_answer" and req[1:] == ["relapse", "prior_lines", "refractory", "fitness", "transplant_eligible"]
+
+
+def test_ask_actions_use_the_intake_questions():
+    msgs, _ = run(A.ActionAsk_fitness(), tracker())
+    assert msgs[0]["text"].startswith("Is the patient fit") and msgs[0]["buttons"]
