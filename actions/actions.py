@@ -50,6 +50,18 @@ def _message_id(tracker: Tracker) -> str:
     return f"{len(users)}:{users[-1].get('timestamp') if users else ''}"
 
 
+def privacy_notice(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Asks once per message not to share identifiers, when the message holds any (never repeating them).
+
+    Called first by every action that answers; the slot keeps a second action of the same turn quiet.
+    """
+    msg_id = _message_id(tracker)
+    if tracker.get_slot("privacy_noticed") == msg_id or not contains_identifier(tracker.latest_message.get("text") or ""):
+        return []
+    dispatcher.utter_message(text=PRIVACY_NOTICE)
+    return [SlotSet("privacy_noticed", msg_id)]
+
+
 def _recommendation(tracker: Tracker) -> Optional[Dict[str, Any]]:
     slots = tracker.current_slot_values()
     if intake.missing(slots) or slots.get("case_conflict"):
@@ -73,8 +85,6 @@ class ActionExtractCase(Action):
             return []
         events: List[EventType] = [SlotSet("extracted_message", msg_id)]
         text = tracker.latest_message.get("text") or ""
-        if contains_identifier(text):
-            dispatcher.utter_message(text=PRIVACY_NOTICE)
         intent = _intent(tracker)
         if intent not in CASE_INTENTS:
             return events
@@ -111,7 +121,7 @@ class ValidateCaseForm(FormValidationAction):
         return (["conflict_answer"] if slots.get("case_conflict") else []) + intake.missing(slots)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        events = await super().run(dispatcher, tracker, domain)
+        events = privacy_notice(dispatcher, tracker) + await super().run(dispatcher, tracker, domain)
         if _intent(tracker) in CASE_INTENTS:
             # An answer the intake could not place still keeps the form going: it asks again.
             events.append(SlotSet("intake_turns", (tracker.get_slot("intake_turns") or 0) + 1))
@@ -155,22 +165,23 @@ class ActionRecommend(Action):
         return "action_recommend"
 
     async def run(self, dispatcher, tracker, domain):
+        notice = privacy_notice(dispatcher, tracker)
         slots = tracker.current_slot_values()
         if slots.get("case_conflict"):
             dispatcher.utter_message(text=intake.conflict_question(slots["case_conflict"]))
-            return []
+            return notice
         still = intake.missing(slots)
         if still:
             dispatcher.utter_message(text=intake.QUESTIONS[still[0]])
-            return []
+            return notice
         try:
             rec = recommend(intake.case_from_slots(slots))
         except CaseError as exc:
             dispatcher.utter_message(text="I can't give a recommendation yet: " + "; ".join(exc.problems))
-            return []
+            return notice
         dispatcher.utter_message(text=render_text(rec, max_options=6))
         dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
-        return []
+        return notice
 
 
 class ActionWhyNot(Action):
@@ -178,6 +189,7 @@ class ActionWhyNot(Action):
         return "action_why_not"
 
     async def run(self, dispatcher, tracker, domain):
+        notice = privacy_notice(dispatcher, tracker)
         code = _entity_value(tracker, "regimen")
         if code is None:
             drug = _entity_value(tracker, "drug")
@@ -187,15 +199,15 @@ class ActionWhyNot(Action):
                 dispatcher.utter_message(text="\n".join(lines[:8]))
             else:
                 dispatcher.utter_message(text="Which regimen do you mean? For example: \"why not KRd?\"")
-            return []
+            return notice
         rec = _recommendation(tracker)
         if rec is None:
             dispatcher.utter_message(text=f"I need the case first (still needed: "
                                           f"{', '.join(s.replace('_', ' ') for s in intake.missing(tracker.current_slot_values())) or 'a settled conflict'}). "
                                           f"What the knowledge base holds on {code}:\n" + render_regimen(code))
-            return []
+            return notice
         dispatcher.utter_message(text=why_not(rec, code))
-        return []
+        return notice
 
 
 class ActionRegimenInfo(Action):
@@ -203,12 +215,13 @@ class ActionRegimenInfo(Action):
         return "action_regimen_info"
 
     async def run(self, dispatcher, tracker, domain):
+        notice = privacy_notice(dispatcher, tracker)
         code = _entity_value(tracker, "regimen")
         try:
             dispatcher.utter_message(text=render_regimen(code) if code else "Which regimen? For example: \"what is KPd?\"")
         except UnknownName as exc:
             dispatcher.utter_message(text=f"I don't know that regimen ({exc}).")
-        return []
+        return notice
 
 
 class ActionTrialInfo(Action):
@@ -216,13 +229,14 @@ class ActionTrialInfo(Action):
         return "action_trial_info"
 
     async def run(self, dispatcher, tracker, domain):
+        notice = privacy_notice(dispatcher, tracker)
         tid = _entity_value(tracker, "trial")
         try:
             dispatcher.utter_message(text=render_trial(tid) if tid else
                                      "Which trial? I know: " + ", ".join(kb().trials) + ".")
         except UnknownName as exc:
             dispatcher.utter_message(text=f"I don't know that trial ({exc}).")
-        return []
+        return notice
 
 
 class ActionRegimenCautions(Action):
@@ -230,6 +244,7 @@ class ActionRegimenCautions(Action):
         return "action_regimen_cautions"
 
     async def run(self, dispatcher, tracker, domain):
+        notice = privacy_notice(dispatcher, tracker)
         code = _entity_value(tracker, "regimen")
         drug = _entity_value(tracker, "drug")
         if code:
@@ -238,7 +253,7 @@ class ActionRegimenCautions(Action):
             dispatcher.utter_message(text=drug_cautions_text(drug))
         else:
             dispatcher.utter_message(text="Cautions for which regimen or drug? For example: \"cautions with KRd\".")
-        return []
+        return notice
 
 
 class ActionCaseSummary(Action):
@@ -246,8 +261,9 @@ class ActionCaseSummary(Action):
         return "action_case_summary"
 
     async def run(self, dispatcher, tracker, domain):
+        notice = privacy_notice(dispatcher, tracker)
         dispatcher.utter_message(text=intake.summary(tracker.current_slot_values()))
-        return []
+        return notice
 
 
 class ActionNewCase(Action):

@@ -54,10 +54,15 @@ def test_extract_reads_a_bare_answer_to_the_open_question():
 def test_extract_ignores_lookups_and_warns_about_identifiers_without_echoing_them():
     _, events = run(A.ActionExtractCase(), tracker("why not KRd?", intent="ask_why_not"))
     assert slotset(events) == {}
-    msgs, events = run(A.ActionExtractCase(), tracker("Pt Jane Doe MRN 00482913 68F len refractory", intent="describe_case"))
+    t = tracker("Pt Jane Doe MRN 00482913 68F len refractory", intent="describe_case")
+    msgs, events = run(A.ActionExtractCase(), t)
+    assert slotset(events)["refractory"] == ["lenalidomide"]
+    msgs, events = run(A.ActionWhyNot(), t)
     text = " ".join(m.get("text") or "" for m in msgs)
     assert "identifiers" in text and "Doe" not in text and "00482913" not in text
-    assert slotset(events)["refractory"] == ["lenalidomide"]
+    assert slotset(events) == {"privacy_noticed": "m1"}
+    quiet = tracker("Pt Jane Doe MRN 00482913 68F len refractory", intent="describe_case", slots={"privacy_noticed": "m1"})
+    assert not any("identifiers" in (m.get("text") or "") for m in run(A.ActionRecommend(), quiet)[0])
 
 
 def test_extract_refuses_impossible_values_naming_the_field():
