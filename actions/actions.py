@@ -19,6 +19,9 @@ from bot.render import (drug_cautions_text, render_regimen, render_regimen_cauti
 
 logger = logging.getLogger(__name__)
 
+# The payload is for channels that render it their own way; the terminal (rasa shell) would print it
+# as raw JSON under the text, so it gets the text alone.
+TEXT_ONLY_CHANNELS = {"cmdline"}
 CASE_INTENTS = {"describe_case", "inform", "correct", "affirm", "deny"}
 PRIVACY_NOTICE = ("Please don't share patient identifiers (names, record numbers, dates of birth, contact details): "
                   "I don't need them, and I don't repeat or keep them.")
@@ -180,7 +183,8 @@ class ActionRecommend(Action):
             dispatcher.utter_message(text="I can't give a recommendation yet: " + "; ".join(exc.problems))
             return notice
         dispatcher.utter_message(text=render_text(rec, max_options=6))
-        dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
+        if tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
+            dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
         return notice
 
 

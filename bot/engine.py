@@ -203,21 +203,34 @@ def _rule_outs(reg: Regimen, ctx: _Context) -> List[str]:
     return reasons
 
 
-def _cross_resistance(reg: Regimen, ctx: _Context) -> List[str]:
+def _cross_resistance(reg: Regimen, ctx: _Context) -> List[Tuple[str, str]]:
+    """(short reason, rationale sentence) for each in-class switch or salvage exception of a regimen."""
     k, ref = ctx.k, ctx.refractory
     notes = []
     for d in reg.components:
         if d in ref:  # only possible for allowed_refractory components
-            notes.append(f"stays despite refractoriness to {d}: {reg.salvage_note}")
+            notes.append((f"{d} despite refractoriness ({reg.salvage_note})",
+                          f"stays despite refractoriness to {d}: {reg.salvage_note}"))
             continue
         cls = k.drugs[d].drug_class
         if k.shared_target(cls) or not k.cross_resistance_class(cls):
             continue
         hit = sorted(x for x in ref if k.drugs[x].drug_class == cls)
         if hit:
-            notes.append(f"switches to {d} within a class the disease is refractory to ({', '.join(hit)}): "
-                         f"cross-resistance possible")
+            notes.append((f"{d} after refractory {' and '.join(hit)}",
+                          f"switches to {d} within a class the disease is refractory to ({', '.join(hit)}): "
+                          f"cross-resistance possible"))
     return notes
+
+
+def _grouped(pairs: List[Tuple[str, str]], template: str) -> List[str]:
+    """[(key, code)] -> one line per key listing its codes, in order of first appearance."""
+    groups: Dict[str, List[str]] = {}
+    for key, code in pairs:
+        codes = groups.setdefault(key, [])
+        if code not in codes:
+            codes.append(code)
+    return [template.format(codes=", ".join(codes), key=key) for key, codes in groups.items()]
 
 
 # ---- R6 ---------------------------------------------------------------------------------------
@@ -276,7 +289,7 @@ def _flag(case: Case, cond: str) -> bool:
 
 
 def _cautions(ctx: _Context, options: List[Dict[str, object]],
-              cross: Dict[str, List[str]], transplant: List[Dict[str, object]], len_maint: bool) -> List[Dict[str, object]]:
+              cross: Dict[str, List[Tuple[str, str]]], transplant: List[Dict[str, object]], len_maint: bool) -> List[Dict[str, object]]:
     k, case = ctx.k, ctx.case
     out = []
     recommended_tx = {t["option"] for t in transplant if t["recommended"]}
@@ -284,22 +297,29 @@ def _cautions(ctx: _Context, options: List[Dict[str, object]],
     for caution in k.cautions.values():
         trig = caution.triggers
         because: List[str] = []
-        by_options = False
         if trig.get("always"):
             because.append("shown with every recommendation")
+        drug_hits: List[Tuple[str, str]] = []
+        offered: List[Tuple[str, str]] = []
         for opt in options:
             code = opt["regimen"]
             if caution.id == "cross_resistance":
                 if cross.get(code):
-                    by_options = True
                     opt["cautions"].append(caution.id)
-                    because.append(f"{code}: " + "; ".join(cross[code]))
+                    drug_hits += [(short, code) for short, _ in cross[code]]
                 continue
             hits = option_hits[code].get(caution.id)
             if hits:
-                by_options = True
                 opt["cautions"].append(caution.id)
-                because.append(f"{code} contains {', '.join(hits)}" if hits[0] != code else f"{code} is offered")
+                if hits[0] == code:
+                    offered.append(("", code))
+                else:
+                    drug_hits += [(d, code) for d in hits]
+        by_options = bool(drug_hits or offered)
+        if caution.id == "cross_resistance":
+            because += _grouped(drug_hits, "{codes}: {key}")
+        else:
+            because += _grouped(drug_hits, "{key} in {codes}") + _grouped(offered, "{codes} offered")
         for flag in trig.get("patient", ()):
             if getattr(case, flag):
                 because.append(f"patient: {FLAG_LABELS[flag]}")
@@ -389,7 +409,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
 
     options: List[Dict[str, object]] = []
     excluded: List[Dict[str, object]] = []
-    cross: Dict[str, List[str]] = {}
+    cross: Dict[str, List[Tuple[str, str]]] = {}
     transplant: List[Dict[str, object]] = []
 
     if case.relapse == "none":
@@ -419,7 +439,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             if c.tier == "preferred":
                 rationale.insert(0, "preferred in this setting")
             cross[reg.code] = _cross_resistance(reg, ctx)
-            rationale += cross[reg.code]
+            rationale += [sentence for _, sentence in cross[reg.code]]
             rationale += [f"ranked lower: {why} (R8)" for why in _demotions(c, ctx)]
             if aggressive and reg.intensity in FOUR_OR_MORE | {"triplet"}:
                 rationale.append("aggressive relapse favours triplets and quadruplets (R8)")

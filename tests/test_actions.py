@@ -88,6 +88,13 @@ def test_recommend_sends_text_and_the_custom_payload():
     assert custom["type"] == "rrmm_recommendation" and custom["recommendation"]["options"][0]["regimen"] == "KPd"
 
 
+def test_terminal_gets_the_text_without_the_json_payload():
+    t = tracker(slots=COMPLETE)
+    t.events.append({"event": "user", "input_channel": "cmdline", "text": ""})
+    msgs, _ = run(A.ActionRecommend(), t)
+    assert len(msgs) == 1 and "Options (ranked)" in msgs[0]["text"]
+
+
 def test_recommend_refuses_while_a_conflict_is_open_or_a_field_missing():
     msgs, _ = run(A.ActionRecommend(), tracker(slots=COMPLETE | {"case_conflict": {"drug": "daratumumab", "choices": ["naive", "refractory"]}}))
     assert "conflicting" in msgs[0]["text"] and len(msgs) == 1

@@ -1,4 +1,6 @@
 """One or more tests per rule R1-R8 and setting S1-S6 of clinical-spec.md, and the seed's explicit statements."""
+import re
+
 import pytest
 
 from conftest import caution, codes, excluded, make
@@ -285,7 +287,7 @@ def test_r7_covid_not_up_to_date_raises_severity():
 def test_r7_option_triggers_caution(fields, code, cid):
     rec = make(**fields)
     assert cid in next(o for o in rec["options"] if o["regimen"] == code)["cautions"]
-    assert any(b.startswith(code) for b in caution(rec, cid)["because"])
+    assert any(re.search(rf"(^|[ ,]){re.escape(code)}(,|$| offered)", b) for b in caution(rec, cid)["because"])
 
 
 def test_r7_bcma_cautions_and_regulatory_status():
