@@ -1,0 +1,93 @@
+"""Live Rasa servers on loopback for tests and benchmarks: the action server and `rasa run`.
+
+`Servers(workdir, model)` writes its own endpoints file (action server on a free port, SQLite tracker
+store in workdir), starts each process on demand and waits until it answers; `say()` posts a message to
+the REST channel, `tracker()` reads the conversation through the HTTP API.
+"""
+from __future__ import annotations
+
+import json as _json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}); log {log}:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout} s; log {log}:\n{log.read_text()[-3000:]}")
+
+
+class Servers:
+    def __init__(self, workdir: Path, model: Path):
+        self.workdir = workdir
+        self.model = model
+        self.action_port = free_port()
+        self.rasa_port = free_port()
+        self.db = workdir / "tracker.db"
+        self.endpoints = workdir / "endpoints.yml"
+        self.endpoints.write_text(
+            f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
+            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.db}\n")
+        self.procs = {}
+
+    def start_actions(self):
+        log = self.workdir / "actions.log"
+        self.procs["actions"] = p = subprocess.Popen(
+            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+            cwd=ROOT, env=RASA_ENV, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        wait_http(f"http://127.0.0.1:{self.action_port}/health", p, 120, log)
+
+    def start_rasa(self):
+        log = self.workdir / "rasa.log"
+        self.procs["rasa"] = p = subprocess.Popen(
+            [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(self.endpoints),
+             "--credentials", str(ROOT / "credentials.yml"), "--enable-api", "--port", str(self.rasa_port),
+             "--interface", "127.0.0.1"],
+            cwd=ROOT, env=RASA_ENV, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        wait_http(f"http://127.0.0.1:{self.rasa_port}/status", p, 300, log)
+
+    def stop_all(self):
+        for name in list(self.procs):
+            self.stop(name)
+
+    def stop(self, name):
+        p = self.procs.pop(name, None)
+        if p and p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def say(self, sender: str, text: str):
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook",
+            data=_json.dumps({"sender": sender, "message": text}).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return _json.loads(r.read())
+
+    def tracker(self, sender: str):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/tracker", timeout=30) as r:
+            return _json.loads(r.read())
