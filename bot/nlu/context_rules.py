@@ -5,12 +5,13 @@ Categories (a modifier's category is read per target type in `extract.py`):
 | category | drugs / regimens | findings |
 | --- | --- | --- |
 | NEGATED_EXISTENCE | naive ("no prior", "never had") | absent ("no", "negative") |
+| ABSENT_ONLY | no status ("why was isatuximab excluded?") | absent ("ruled out", "excluded") |
 | NAIVE | naive ("-naive", "never used") | - |
 | REFRACTORY | refractory ("refractory to", "-refr") | - |
 | PROGRESSED | refractory ("progressed on") | - |
 | EXPOSED | exposed ("received", "after", "-exposed", "not refractory to") | - |
 | MAINTENANCE | exposed, plus lenalidomide_maintenance_only for lenalidomide | - |
-| UNAVAILABLE | unavailable ("not available", "can't get") | dropped (unknown) |
+| UNAVAILABLE | unavailable ("not available", "can't get", "cannot source", "not on our formulary") | dropped (unknown) |
 | BUT_NOT | the opposite of the clause before ("refractory to len but not bortezomib") | - |
 | POSITIVE | - | present ("positive", "has", "history of") |
 | UNKNOWN | - | dropped ("not tested", "pending") |
@@ -32,9 +33,13 @@ from medspacy.context import ConTextRule
 from spacy.tokens import Span
 
 NEG = "NEGATED_EXISTENCE"
-STATUS_CATEGORIES = ("NEGATED_EXISTENCE", "NAIVE", "REFRACTORY", "PROGRESSED", "EXPOSED", "MAINTENANCE",
+STATUS_CATEGORIES = ("NEGATED_EXISTENCE", "ABSENT_ONLY", "NAIVE", "REFRACTORY", "PROGRESSED", "EXPOSED", "MAINTENANCE",
                      "UNAVAILABLE", "BUT_NOT", "POSITIVE", "UNKNOWN", "NOT_BARE", "IGNORE")
 # words after which a bare "refractory"/"refr" opens a clause and so may look forward ("refr len, bort")
+# drug classes ("PI-exposed (bortezomib)")
+CLASS_WORDS = {"pi", "pis", "imid", "imids", "cd38", "anti-cd38", "mab", "moab", "mabs", "antibody", "inhibitor",
+               "class", "bcma", "iap", "xpo1", "proteasome", "immunomodulatory", "cd38-mab", "imid/pi", "double",
+               "triple", "quad", "penta"}
 CLAUSE_OPENERS = {"and", "but", "now", "also", "plus", "&", "then", "is", "are", "was", "she", "he", "disease",
                   "still", "both", "pt", "patient", "currently"}
 
@@ -91,9 +96,12 @@ def context_rules() -> List[ConTextRule]:
                           "not given", "not used", "not yet used", "not yet given", "not yet tried", "not tried"])
     r += _rules(NEG, B, [
         "negative", "neg", "neg.", "-ve", "absent", "not detected", "not present", "not seen", "not found",
-        "ruled out", "excluded", "not identified", "none", ": none", ": absent", ": negative", ": neg",
+        "not identified", "none", ": none", ": absent", ": negative", ": neg",
         "not demonstrated", "undetected",
     ])
+    # a drug "excluded" / "ruled out" is an option set aside, not a drug never given
+    r += _rules("ABSENT_ONLY", B, ["ruled out", "excluded", "was excluded", "been excluded", "was ruled out",
+                                   "been ruled out"])
     r += _rules("NAIVE", B, ["naive", "naïve", "naive only"])
     r += _rules("NAIVE", F, ["naive to", "naïve to", "naive:", "naïve:"])
     r += _rules("NOT_BARE", F, ["not", "n't", "not just", "instead of", "rather than"])
@@ -108,6 +116,9 @@ def context_rules() -> List[ConTextRule]:
         "primary refractory to", "refractory drugs to", "refractory drugs are", "refractory drugs:",
         "refractory drugs", "refractory disease on", "refractory to both", "refractory to all of",
         "also refractory to", "now refractory to", "refractory as well to", "refractoriness to",
+        "refractory to everything:", "refractory to all:", "refractory to everything she has had:",
+        "refractory to everything he has had:", "refractory to everything she's had:",
+        "refractory to everything he's had:", "refractory to all drugs:", "refractory to all agents:",
     ])
     r += _rules("REFRACTORY", BI, ["refractory", "refr", "refr.", "refract", "refrac", "refactory", "refratory",
                                    "resistant", "failed"], on_modifies=_clause_initial_forward)
@@ -122,7 +133,9 @@ def context_rules() -> List[ConTextRule]:
         "progression within 60 days of", "progressing clinically on", "progressed clinically on",
         "progressed rapidly on", "still progressing on", "pd while on", "disease progression on",
         "progressed on full-dose", "progressed on full dose", "relapsed within 60 days of", "escaped on",
-        "progressed after starting", "progression on full-dose",
+        "progressed after starting", "progression on full-dose", "prog on", "prog. on", "prog while on",
+        "prog during", "progd on", "progressed on treatment with", "progressing on treatment with",
+        "progressed on therapy with", "relapsed whilst on", "progressing whilst on",
     ])
 
     # ---- exposed / maintenance ---------------------------------------------------------------------------------
@@ -139,6 +152,12 @@ def context_rules() -> List[ConTextRule]:
         "not resistant to", "did not progress on", "didn't progress on", "no progression on",
         "not progressed on", "hasn't progressed on", "has not progressed on", "exposed but not refractory to",
         "sensitive:", "treated with:", "received:", "exposed only to", "previous exposure to", "prior exposure to",
+        "not progressing on", "not relapsing on", "not relapsed on", "without progressing on",
+        "without progression on", "no progression while on", "no relapse on", "stable on", "responding to",
+        "stopping", "after stopping", "after discontinuing", "discontinuing", "came off", "coming off",
+        "after coming off", "stopped taking", "since last", "since stopping", "since the last", "since discontinuing",
+        "since finishing", "since completing", "since coming off", "after completing", "after finishing",
+        "last dose of",
     ])
     r += _rules("EXPOSED", F, ["on"], max_scope=4)
     r += _rules("EXPOSED", F, ["line of", "lines of", "line with", "lines with", "line (", "lines (", "line:",
@@ -153,6 +172,13 @@ def context_rules() -> List[ConTextRule]:
     ])
     r += _rules("EXPOSED", BI, ["induction", "consolidation", "induction chemotherapy", "induction therapy"],
                 on_modifies=_clause_initial_forward)
+    r += _rules("EXPOSED", BI, ["stopped", "discontinued", "ceased"], on_modifies=_clause_initial_forward)
+    # a drug class with a status, then its drugs in brackets: "PI exposed (bortezomib)", "IMiD-refractory (len, pom)"
+    for words, cat in ((["exposed", "sensitive", "pretreated", "pre-treated"], "EXPOSED"),
+                       (["refractory", "refr", "refr.", "resistant"], "REFRACTORY"), (["naive", "naïve"], "NAIVE")):
+        r.append(_token_rule(f"class {words[0]} (", cat, F, [
+            {"LOWER": {"IN": sorted(CLASS_WORDS)}}, {"ORTH": "-", "OP": "?"}, {"LOWER": {"IN": words}},
+            {"ORTH": {"IN": ["(", "[", ":"]}}], max_scope=12))
     r.append(_token_rule("xN", "EXPOSED", B, [{"LOWER": {"REGEX": r"^x\d{1,2}$"}}], max_scope=3))
     r.append(_token_rule("x N", "EXPOSED", B, [{"LOWER": "x"}, {"LIKE_NUM": True}], max_scope=3))
     r += _rules("MAINTENANCE", BI, ["maintenance", "maint", "maint."], on_modifies=_clause_initial_forward)
@@ -171,15 +197,29 @@ def context_rules() -> List[ConTextRule]:
         "not an option here", "isn't funded", "is not funded", "isn't reimbursed", "is not reimbursed",
         "isn't covered", "is not covered", "isn't approved", "is not approved", "not available to us",
         "not available locally", "not available in our country", "not obtainable", "can't be obtained",
-        "cannot be obtained", "out of stock", "not stocked",
+        "cannot be obtained", "out of stock", "not stocked", "not funded here", "cannot be sourced",
+        "can't be sourced", "could not be sourced", "couldn't be sourced", "not procurable", "not in stock",
+        "not reimbursable", "not on the pbs", "not on pbs", "not nice approved", "not commissioned",
     ])
+    # "isn't on our formulary", "is not on the hospital formulary", "not in our formulary"
+    r.append(_token_rule("not on formulary", "UNAVAILABLE", B, [
+        {"LOWER": {"IN": ["not", "n't", "isn't", "never"]}}, {"LOWER": {"IN": ["on", "in"]}},
+        {"LOWER": {"IN": ["our", "the", "my", "this", "local", "hospital", "national", "regional", "state", "a"]},
+         "OP": "*"}, {"LOWER": {"IN": ["formulary", "formularies", "list"]}}]))
+    r.append(_token_rule("off our formulary", "UNAVAILABLE", B, [
+        {"LOWER": {"IN": ["off", "removed"]}}, {"LOWER": "from", "OP": "?"},
+        {"LOWER": {"IN": ["our", "the", "my", "local", "hospital"]}, "OP": "+"}, {"LOWER": "formulary"}]))
     r += _rules("UNAVAILABLE", F, [
         "can't get", "cannot get", "can not get", "can't access", "cannot access", "unable to get",
         "unable to obtain", "unable to access", "no access to", "don't have", "do not have", "doesn't have",
         "does not have", "we have no", "lack access to", "no funding for", "can't afford", "cannot afford",
         "not available:", "unavailable:", "not funded:", "without access to", "can't use", "cannot use",
         "no availability of", "not available is", "can't prescribe", "cannot prescribe", "we can't get",
-        "we cannot get", "don't have access to", "do not have access to",
+        "we cannot get", "don't have access to", "do not have access to", "cannot source", "can't source",
+        "can not source", "could not source", "couldn't source", "unable to source", "not able to source",
+        "not able to get", "not able to obtain", "not able to access", "can't obtain", "cannot obtain",
+        "can't procure", "cannot procure", "unable to procure", "no supply of", "don't stock", "do not stock",
+        "not funded for", "have no access to", "has no access to", "there is no access to",
     ])
     r += _rules("BUT_NOT", F, ["but not", "but not to", "though not", "yet not", "but not to the"])
 
@@ -208,9 +248,12 @@ def context_rules() -> List[ConTextRule]:
     free = {"_": {"rrmm_free": True}}
     for punct in (",", ";", ".", "!", ":", "--", "|"):
         r.append(ConTextRule(punct, "TERMINATE", direction="TERMINATE", pattern=[{"ORTH": punct, **free}]))
+    # "then" ends a clause ("progressed on len maintenance, then DPd"), not a list ("refractory to len then dara")
+    r.append(ConTextRule("then", "TERMINATE", direction="TERMINATE", pattern=[{"LOWER": "then", **free}]))
     for lit in ("but", "however", "although", "though", "whereas", "whilst", "except", "apart from",
                 "aside from", "other than", "now", "due to", "because", "because of", "so", "which", "while",
                 "otherwise", "since", "who", "currently", "today", "although she", "although he",
-                "except for", "with the exception of", "besides"):
+                "except for", "with the exception of", "besides", "would you", "should i", "should we", "could we",
+                "can we", "can i", "would it", "is it"):
         r.append(ConTextRule(lit, "TERMINATE", direction="TERMINATE"))
     return r

@@ -34,11 +34,24 @@ How it works
    Calls are serialised by a lock, so the shared pipeline can serve a threaded server.
 
 Roles of drugs: refractory ("refractory to", "-refr", "progressed on"), exposed ("received", "after",
-"-exposed", "not refractory to", "exposed but not refractory"), naive ("no prior", "never had", "-naive"),
-unavailable ("not available", "can't get"). "progressed on len maintenance" gives lenalidomide role exposed
+"-exposed", "not refractory to", "exposed but not refractory", "sensitive to", "after stopping"), naive ("no
+prior", "never had", "-naive"), unavailable ("not available", "can't get", "cannot source", "isn't on our
+formulary"). A drug class with a status followed by its drugs in brackets gives them that status ("PI exposed
+(bortezomib)"); "excluded" / "ruled out" give a drug no status ("why was isatuximab excluded?"). Progression
+stated after a regimen without a status word before it makes it refractory (`_progressed_on`): "1 prior line of
+DRd, progressing on it" (the nearest regimen before "it"; "both"/"them": its whole list), "on KRd and
+progressed" (after "on" only: "received VRd and ASCT and progressed 3 years later" stays exposed), "DPd to /
+until progression". A status right after a tight list ("2PL len+dara refractory") beats a weaker one before it.
+"progressed on len maintenance" gives lenalidomide role exposed
 plus `lenalidomide_maintenance_only` (value true, span "maintenance"): the seed counts progression on
 maintenance only as lenalidomide-sensitive (R2); an explicit "refractory" still gives refractory (and the flag).
+Maintenance named in the history ("VRd/ASCT/len maint, then DKd") does not give the flag when the message says
+lenalidomide is refractory elsewhere, unless progression was on maintenance ("prog on maint", "relapsed ...
+while on len maintenance"); "R maint ..., prog on maint" gives the flag on the second "maint".
+"relapsed 4 months after stopping lenalidomide" is `days_since_last_lenalidomide` on the duration plus the drug
+(exposed); "3 months off lenalidomide" keeps the drug inside the fact's span.
 Dexamethasone never carries a status (a steroid backbone is part of every regimen).
+Unicode hyphens and dashes inside words ("DREAMM‑7", "len–refractory") are read as "-" (offsets unchanged).
 
 Regimens (the choice asked for in the design brief). A regimen with a status refractory or exposed - catalog
 or not ("refractory to VRd", "progressed on KRd", "had VRd induction") - gives one `drug` entity per
@@ -50,7 +63,8 @@ role ("KRd not available": lenalidomide may well be available). Prior regimens t
 (VRd, VTd, D-VRd, KCd, VMP, ... in `lexicon.PRIOR_REGIMENS`) always become their drugs, with or without a role.
 A name that is both a drug and a one-drug regimen (teclistamab, belantamab/Blenrep, ide-cel, cilta-cel, Benda)
 is a `drug`. Transplants: an autologous transplant in the history ("after ASCT", "had VRd + ASCT", "KRd
-induction, ASCT, len maintenance") is `prior_auto_hct` (1; a second one 2; "no ASCT" 0); in a question, as the
+induction, ASCT, len maintenance", "relapsed 11 months after ASCT", "autografted once") is `prior_auto_hct` (1; a
+second one 2; "no ASCT" 0; "eligible for a second autograft" is only `transplant_eligible`); in a question, as the
 whole message, or as "second ASCT" / allo-HCT without a status it is a `regimen` entity ("what is a second
 ASCT?", "why not allo?"), and with "not available" a `regimen` with role unavailable.
 
@@ -100,12 +114,51 @@ CONNECTORS = {",", "and", "or", "/", "&", "+", "nor", "and/or", "as", "well", "-
 # priority of statuses at equal distance from a drug
 DRUG_PRIORITY = {"UNAVAILABLE": 0, "NAIVE": 1, "NEGATED_EXISTENCE": 2, "REFRACTORY": 3, "PROGRESSED": 4,
                  "BUT_NOT": 5, "MAINTENANCE": 6, "EXPOSED": 7, "IGNORE": 8, "NOT_BARE": 9}
-FINDING_PRIORITY = {"NEGATED_EXISTENCE": 0, "UNKNOWN": 1, "UNAVAILABLE": 1, "IGNORE": 1, "NOT_BARE": 2,
+FINDING_PRIORITY = {"NEGATED_EXISTENCE": 0, "ABSENT_ONLY": 0, "UNKNOWN": 1, "UNAVAILABLE": 1, "IGNORE": 1, "NOT_BARE": 2,
                     "POSITIVE": 3}
 STRONG = {"REFRACTORY", "PROGRESSED", "NEGATED_EXISTENCE", "NAIVE", "UNAVAILABLE"}
 HISTORY_WORDS = {"prior", "previous", "history of", "h/o", "hx of", "hx", "past", "recent", "known"}
 QUESTION_RE = re.compile(r"\?|^\s*(?:what|why|how|which|when|tell|explain|describe|info|details|is|are|can|could|"
                          r"should|would|does|do|any|show|compare|cautions?|evidence)\b", re.I)
+# hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
+DASH_RE = re.compile(r"[\u2010\u2011]|(?<=\w)[\u2012\u2013\u2212](?=\w)")
+_PROG = r"(?:progress(?:ed|ing|ion)|prog(?:'?d)?\.?|relaps(?:ed|ing|e)|PD|escaped|failed|failing)"
+_NEG_BEFORE = re.compile(r"(?:\bno|\bnot|\bwithout|\bnever|n't|\bnor)\s+(?:yet\s+|ever\s+|been\s+)*$", re.I)
+# "progressing on it", "relapsed on this regimen", "progressed on both": the drugs named just before
+ANAPHOR_RE = re.compile(
+    rf"\b{_PROG}(?:\s+(?:clinically|biochemically|rapidly|slowly|again|now|steadily|serologically))?\s+"
+    rf"(?:(?:while|whilst)\s+)?(?:on|during|through)\s+(?:(?P<pl>them|both(?:\s+of\s+them)?|these|those|"
+    r"all\s+(?:three|four|of\s+them))|it|this|that|the\s+same|(?:this|that|the|the\s+same)\s+(?:regimen|combination|"
+    r"combo|triplet|doublet|quadruplet|line|treatment|therapy))\b", re.I)
+# after "on X": "on KRd and progressed", "on DRd for 3 years, then progressed"
+_QUAL = (r"^\s*(?:-\s*)?(?:(?:maintenance|maint\.?|induction|therapy|treatment|alone|monotherapy|combination|based)\s*)?"
+         r"(?:\((?:[^()]{0,40})\)\s*)?(?:(?:for|x|over|×)\s*[^,;.()]{0,25}?\s*)?(?:\((?:[^()]{0,40})\)\s*)?")
+AND_PROG_RE = re.compile(
+    _QUAL + r",?\s*(?:and|but|then|before|,)\s+(?:then\s+|subsequently\s+|eventually\s+|later\s+|ultimately\s+|"
+    r"has\s+|had\s+|have\s+|now\s+|is\s+now\s+|is\s+|was\s+|she\s+|he\s+)*" + _PROG +
+    r"\b(?![^,;.]{0,30}\b(?:after\s+(?:stopping|discontinu|completing|finishing|coming\s+off|cessation|the\s+end|"
+    r"it\s+was)|off\b))", re.I)
+# "DPd to progression", "DRd until PD"
+TO_PROG_RE = re.compile(
+    _QUAL + r",?\s*(?:(?:given|continued|treated|continuously|continuous|ongoing)\s+)?(?:to|until|till|untill|up\s+to|"
+    r"through\s+to)\s+(?:disease\s+)?(?:progression|PD|POD|relapse|progressive\s+disease)\b", re.I)
+ON_WORDS = {"on", "onto"}
+NOT_ON = {"based", "depends", "depending", "focus", "rely", "info", "information", "details", "data", "more",
+          "advice", "thoughts", "evidence", "update", "comment", "opinion", "guidance", "read", "go", "put", "start",
+          "started", "starting", "go", "going", "put"}
+# "progressed on maintenance", "prog on maint", "relapsed on len maintenance"
+PROG_MAINT_RE = re.compile(
+    rf"\b{_PROG}\s+(?:(?:while|whilst)\s+)?(?:on|during|through)\s+(?:(?:the|her|his|their)\s+)?"
+    r"(?:(?:len(?:alidomide)?|R|revlimid|lenalidomid)\s+)?(?P<m>maint(?:enance)?\.?)(?!\w)", re.I)
+# a reference to a trial as evidence, not the option of enrolling in one ("which trial supports KPd?")
+TRIAL_REF_BEFORE = {"which", "what", "whose", "that", "this", "pivotal", "registration", "registrational", "landmark",
+                    "randomised", "randomized", "phase", "same", "key", "main", "original"}
+TRIAL_REF_AFTER = {"support", "supports", "supported", "supporting", "showed", "shows", "show", "showing",
+                   "demonstrated", "demonstrates", "demonstrating", "tested", "compared", "comparing", "data",
+                   "evidence", "results", "result", "behind", "that", "which", "where", "was", "were", "led",
+                   "established", "found", "finds", "reported", "backs", "backing", "proved", "proves", "did", "does",
+                   "is", "name", "leading", "underpinning", "underpins", "basis", "justifies", "justifying"}
+NEG_GUARD_FACTS = {"relapse", "transplant_eligible", "fitness", "covid_vaccination_up_to_date"}
 FRAME_RE = re.compile(
     r"^\s*(?:(?:what(?:'s|\s+is|\s+are|\s+about)|tell\s+me\s+about|explain|describe|why\s+not|why\s+no|info\s+on|"
     r"details\s+on|what\s+did|results\s+of|cautions\s+for|and|the)\s+)?(?:the\s+)?(?P<core>[\w+\-/ ]+?)"
@@ -201,7 +254,7 @@ class _Pipeline:
             import spacy
             from spacy.matcher import Matcher, PhraseMatcher
             from spacy.tokens import Token
-            from spacy.util import compile_infix_regex
+            from spacy.util import compile_infix_regex, compile_suffix_regex
             from loguru import logger
             import medspacy.context  # noqa: F401  (registers the medspacy_context factory)
             from .context_rules import context_rules
@@ -216,6 +269,8 @@ class _Pipeline:
         nlp = spacy.blank("en")
         infixes = list(nlp.Defaults.infixes) + [r"(?<=[A-Za-z0-9])[+/&](?=[A-Za-z0-9])", r"(?<=[A-Za-z])-(?=[0-9])"]
         nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+        # "lenalidomide- and isatuximab-refractory": a hyphen left hanging after a word is a token of its own
+        nlp.tokenizer.suffix_search = compile_suffix_regex(list(nlp.Defaults.suffixes) + [r"(?<=[A-Za-z])-"]).search
         for abbr in ("refr.", "Refr.", "REFR.", "maint.", "Maint.", "neg.", "incl.", "vs.", "e.g.", "i.e.", "pt.",
                      "Pt.", "approx.", "yrs.", "mo.", "mos.", "dx.", "hx.", "tx.", "rx."):
             nlp.tokenizer.add_special_case(abbr, [{"ORTH": abbr}])
@@ -360,6 +415,8 @@ class _Pipeline:
                     continue
                 if kind == DRUG and self._person_name(doc, span):
                     continue
+                if kind == REGIMEN and value == "trial" and self._trial_reference(doc, span):
+                    continue
                 if free(s, e):
                     cands.append((s, e, kind, value, None, prio[kind]))
         covered = [(c[0], c[1]) for c in cands] + claimed
@@ -385,6 +442,14 @@ class _Pipeline:
         targets = [c for c in chosen if c[2] != TRIAL]
         return facts, [{"entity": "trial", "value": c[3], "start": c[0], "end": c[1]} for c in trials], targets
 
+    @staticmethod
+    def _trial_reference(doc, span) -> bool:
+        """'which trial supports KPd?', 'is there a trial supporting Isa-Kd?': a trial as evidence, not the option
+        of enrolling in one."""
+        prev = doc[span.start - 1].lower_ if span.start > 0 else ""
+        nxt = doc[span.end].lower_ if span.end < len(doc) else ""
+        return prev in TRIAL_REF_BEFORE or nxt in TRIAL_REF_AFTER
+
     def _person_name(self, doc, span) -> bool:
         """'Len Smith', 'Mr Mel Jones', 'Dr Isa Khan': a short drug alias written like a first name."""
         if len(span) != 1 or not span[0].is_title or len(span[0]) > 4:
@@ -398,8 +463,9 @@ class _Pipeline:
                 return True
         return False
 
-    def process(self, text: str) -> List[dict]:
+    def process(self, original: str) -> List[dict]:
         from spacy.tokens import Span
+        text = DASH_RE.sub("-", original)  # same length: offsets stay those of the original text
         doc = self.nlp.make_doc(text)
         for tok in doc:  # sentences: one per line (punctuation ends ConText scopes as TERMINATE modifiers)
             tok.is_sent_start = tok.i == 0 or "\n" in doc[tok.i - 1].text
@@ -437,20 +503,120 @@ class _Pipeline:
         out = list(facts) + trials
         question = bool(QUESTION_RE.search(text))
         graph_mods = list(doc._.context_graph.modifiers) if doc._.context_graph is not None else []
+        forced = self._progressed_on(doc, spans, info)
+        guard = [(f["start"], f["end"]) for f in facts if f["entity"] in NEG_GUARD_FACTS]
         for sp in spans:
             c = info[(sp.start, sp.end)]
-            out.extend(self._resolve(doc, sp, c, graph_mods, question))
-        return _finish(text, out)
+            out.extend(self._resolve(doc, sp, c, graph_mods, question, (sp.start, sp.end) in forced, guard))
+        out = self._maintenance_flag(text, out)
+        return _finish(original, out)
+
+    # ---- progression linked to a regimen named before it ---------------------------------------------------
+    @staticmethod
+    def _listed(doc, spans: list, i: int, step: int) -> List[int]:
+        """Indexes of the coordinated list of drug targets around spans[i], walking left (-1) or right (+1)."""
+        out = [i]
+        j = i
+        while 0 <= j + step < len(spans):
+            a, b = (spans[j + step], spans[j]) if step < 0 else (spans[j], spans[j + step])
+            gap = doc[a.end:b.start]
+            if b.label_ != DRUG or a.label_ != DRUG or len(gap) > 3 or not all(
+                    t.lower_ in CONNECTORS or t.is_space for t in gap):
+                break
+            j += step
+            out.append(j)
+        return out
+
+    def _progressed_on(self, doc, spans: list, info: dict) -> set:
+        """Targets that progression is stated about without a status word before them: "1 prior line of DRd,
+        progressing on it", "on KRd and progressed", "DPd to progression" (refractory, IMWG: progression on
+        therapy)."""
+        text = doc.text
+        low = text.lower()
+        if not any(w in low for w in ("prog", "relaps", "pd", "escaped", "fail")):
+            return set()
+
+        def eligible(k: int) -> bool:
+            sp = spans[k]
+            c = info[(sp.start, sp.end)]
+            return sp.label_ == DRUG and not (c[2] == REGIMEN and (c[3] in TRANSPLANT_CODES or c[3] == "trial"))
+
+        forced: set = set()
+        # "progressing on it": the nearest drug target before it (for "them"/"both": its whole list)
+        for m in ANAPHOR_RE.finditer(text):
+            if _NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
+                continue
+            before = [k for k, sp in enumerate(spans) if sp.end_char <= m.start() and eligible(k)]
+            if not before:
+                continue
+            k = before[-1]
+            if len(doc[spans[k].end:doc.char_span(m.start(), m.end(), alignment_mode="expand").start]) > 25:
+                continue
+            idx = self._listed(doc, spans, k, -1) if m.group("pl") else [k]
+            forced.update((spans[j].start, spans[j].end) for j in idx if eligible(j))
+        # "on KRd and progressed", "DPd to progression"
+        for k, sp in enumerate(spans):
+            if not eligible(k):
+                continue
+            left = self._listed(doc, spans, k, -1)
+            right = self._listed(doc, spans, k, +1)
+            if k != right[-1]:
+                continue  # the list is handled at its last item
+            head, last = spans[left[-1]], spans[right[-1]]
+            rest = text[last.end_char:]
+            hit = bool(TO_PROG_RE.match(rest))
+            if not hit and AND_PROG_RE.match(rest):
+                prev = [t for t in doc[max(0, head.start - 3):head.start]]
+                on = [j for j, t in enumerate(prev) if t.lower_ in ON_WORDS]
+                if on:
+                    j = on[-1]
+                    hit = not (j > 0 and prev[j - 1].lower_ in NOT_ON) and all(
+                        t.lower_ in ("maintenance", "maint", "a", "the", "her", "his", "full", "dose", "-")
+                        for t in prev[j + 1:])
+            if hit:
+                forced.update((spans[j].start, spans[j].end) for j in left if eligible(j))
+        return forced
+
+    # ---- lenalidomide maintenance flag ----------------------------------------------------------------------
+    @staticmethod
+    def _maintenance_flag(text: str, out: List[dict]) -> List[dict]:
+        """Maintenance named in the history ("VRd/ASCT/len maint, then DKd") is not progression on it: when
+        lenalidomide is refractory elsewhere in the message, the flag needs progression on maintenance ("prog
+        on maint", "progressed on len maintenance"). "R maint ..., prog on maint" flags it even when the
+        progression does not name the drug."""
+        prog = None
+        for m in PROG_MAINT_RE.finditer(text):
+            if not _NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
+                prog = m
+                break
+        flags = [e for e in out if e["entity"] == "lenalidomide_maintenance_only"]
+        if flags and prog is None and not any(f.get("_prog") for f in flags):
+            if any(e["entity"] == "drug" and e["value"] == "lenalidomide" and e.get("role") == "refractory"
+                   for e in out):
+                out = [e for e in out if e["entity"] != "lenalidomide_maintenance_only"]
+        elif not flags and prog is not None:
+            named = any(e["entity"] == "drug" and e["value"] == "lenalidomide" and e.get("_named") for e in out)
+            s, e = prog.span("m")
+            if named and text[e - 1] == ".":
+                e -= 1
+            if named and not any(o["start"] < e and s < o["end"] for o in out):
+                out.append({"entity": "lenalidomide_maintenance_only", "value": True, "start": s, "end": e})
+        return out
 
     # ---- step 4: statuses -----------------------------------------------------------------------------------
     @staticmethod
-    def _ranked(sp, priority: Dict[str, int]) -> List[Tuple[int, int, str, Any]]:
+    def _ranked(sp, priority: Dict[str, int], guard=()) -> List[Tuple[int, int, str, Any]]:
         ranked = []
+        doc = sp.doc
         for mod in sp._.modifiers:
             cat = mod.category.upper()
             if cat not in priority:
                 continue
             ms, me = mod.modifier_span
+            if cat in ("NEGATED_EXISTENCE", "NOT_BARE") and guard:
+                a, b = doc[ms].idx, doc[me - 1].idx + len(doc[me - 1])
+                if any(gs <= a and b <= ge for gs, ge in guard):
+                    continue  # the "no" of "no progression", "never a transplant candidate": that fact's own
             dist = sp.start - me if me <= sp.start else ms - sp.end
             ranked.append((max(dist, 0), priority[cat], cat, mod))
         ranked.sort(key=lambda r: (r[0], r[1]))
@@ -466,20 +632,26 @@ class _Pipeline:
         if before and after and before[0][2] != after[0][2] and before[0][2] in STRONG:
             gap = doc[sp.end:after[0][3].modifier_span[0]]
             return after[0] if all(t.text in ("-", "–") or t.is_space for t in gap) else before[0]
+        if before and after and after[0][2] in STRONG and before[0][2] not in STRONG:
+            # "2PL len+dara refractory", "1 line of therapy, Kyprolis and Revlimid refractory": a status written
+            # right after a tight list (no comma) beats a weaker one before it
+            gap = doc[sp.end:after[0][3].modifier_span[0]]
+            if all((not t._.rrmm_free and t.text != ",") or t.text in ("-", "–") or t.is_space for t in gap):
+                return after[0]
         return ranked[0]
 
-    def _resolve(self, doc, sp, c, graph_mods, question: bool) -> List[dict]:
+    def _resolve(self, doc, sp, c, graph_mods, question: bool, forced: bool = False, guard=()) -> List[dict]:
         s, e = sp.start_char, sp.end_char
         if c[2] == FINDING:
             entity, value = c[3]
             role = c[4]
             ent = {"entity": entity, "value": value, "start": s, "end": e}
-            ranked = self._ranked(sp, FINDING_PRIORITY)
+            ranked = self._ranked(sp, FINDING_PRIORITY, guard)
             if role is None and ranked:
                 dist, _, cat, mod = ranked[0]
                 if cat in ("UNKNOWN", "UNAVAILABLE", "IGNORE", "NOT_BARE"):
                     return []
-                if cat == "NEGATED_EXISTENCE":
+                if cat in ("NEGATED_EXISTENCE", "ABSENT_ONLY"):
                     role = "absent"
                     ms, me = mod.modifier_span
                     if dist == 0:  # the negation word is part of the span: "no neuropathy", "t(11;14) negative"
@@ -495,14 +667,19 @@ class _Pipeline:
             return [ent]
 
         kind, value = c[2], c[3]
-        ranked = self._ranked(sp, DRUG_PRIORITY)
+        ranked = self._ranked(sp, DRUG_PRIORITY, guard)
         cats = {r[2] for r in ranked}
         status: Optional[str] = None
         maint = False
+        cat: Optional[str] = None
         if ranked:
             dist, _, cat, mod = self._pick(doc, sp, ranked)
             if cat == "BUT_NOT":
                 cat = self._but_not(mod, graph_mods)
+        if forced and cat in (None, "EXPOSED", "MAINTENANCE"):
+            cat = "PROGRESSED"  # "on KRd and progressed", "DRd ..., progressing on it"
+            cats.add(cat)
+        if cat is not None:
             status = {"UNAVAILABLE": "unavailable", "NAIVE": "naive", "NEGATED_EXISTENCE": "naive",
                       "REFRACTORY": "refractory", "PROGRESSED": "refractory", "MAINTENANCE": "exposed",
                       "EXPOSED": "exposed"}.get(cat or "")
@@ -514,7 +691,7 @@ class _Pipeline:
         out: List[dict] = []
 
         def drug(d: str, role: Optional[str]) -> dict:
-            ent = {"entity": "drug", "value": d, "start": s, "end": e}
+            ent = {"entity": "drug", "value": d, "start": s, "end": e, "_named": kind == DRUG}
             if role and d != "dexamethasone":
                 ent["role"] = role
             return ent
@@ -526,7 +703,8 @@ class _Pipeline:
                 ms, me = mod.modifier_span
                 mtoks = [t for t in doc[ms:me] if "maint" in t.lower_] or list(doc[ms:me])
                 out.append({"entity": "lenalidomide_maintenance_only", "value": True,
-                            "start": mtoks[0].idx, "end": mtoks[-1].idx + len(mtoks[-1])})
+                            "start": mtoks[0].idx, "end": mtoks[-1].idx + len(mtoks[-1]),
+                            "_prog": bool({"PROGRESSED", "REFRACTORY"} & cats) or self._relapsed_while_on(doc, sp)})
             return out
         if kind == PRIOR:
             return [drug(d, status) for d in self.prior_regimens[value]]
@@ -550,6 +728,19 @@ class _Pipeline:
         if status in ("naive", "unavailable") or (status and comps):
             ent["role"] = status
         return [ent]
+
+    @staticmethod
+    def _relapsed_while_on(doc, sp) -> bool:
+        """'relapsed 6 months after ASCT while on len maintenance': "on" just before the drug and a progression
+        word (not negated) in the same sentence."""
+        if not any(t.lower_ in ("on", "during") for t in doc[max(0, sp.start - 3):sp.start]):
+            return False
+        text = doc.text
+        a = max(text.rfind(ch, 0, sp.start_char) for ch in ".;\n") + 1
+        ends = [i for i in (text.find(ch, sp.end_char) for ch in ".;\n") if i >= 0]
+        sentence = text[a:min(ends) if ends else len(text)]
+        return any(not _NEG_BEFORE.search(sentence[:m.start()][-20:])
+                   for m in re.finditer(rf"\b{_PROG}(?!\w)", sentence, re.I))
 
     @staticmethod
     def _but_not(mod, graph_mods) -> Optional[str]:

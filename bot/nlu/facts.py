@@ -96,8 +96,11 @@ AUTO = (r"(?:ASCTs?|auto[\s-]?(?:SCT|HCT|HSCT)s?|autoHCT|auto(?:logous)?\s+(?:st
         r"(?:stem[\s-]cell\s+)?transplant(?:ation|s)?|SCT|HCT)")
 HCT_TARGET = (r"(?:(?:an?\s+)?(?:further|another|second|2nd|salvage|repeat|upfront|an?)\s+)*"
               r"(?:ASCT|auto[\s-]?(?:SCT|HCT|HSCT)|autoHCT|auto(?:logous)?\s+(?:stem[\s-]cell\s+)?"
-              r"(?:transplant(?:ation)?|SCT|HCT)|(?:stem[\s-]cell\s+)?transplant(?:ation)?|SCT|HCT|HDT|HDM|"
+              r"(?:transplant(?:ation)?|SCT|HCT)|(?:stem[\s-]cell\s+)?transplant(?:ation)?|autograft|SCT|HCT|HDT|HDM|"
               r"high[\s-]dose\s+(?:therapy|chemo(?:therapy)?|melphalan))")
+# "autografted once", "transplanted in 2019": a transplant done (the participle)
+AUTO_DONE = r"(?<!not\s)(?<!never\s)(?<!be\s)(?:autografted|auto[\s-]?transplanted|transplanted)"
+RELAPSED = r"(?:relapsed?|relapsing|progressed|progressing|progression|PD|recurrence|recurred)"
 REMISSION = r"(?:remission|response|PFS|progression[\s-]free\s+(?:survival|interval)|CR|disease[\s-]control)"
 
 
@@ -121,28 +124,35 @@ def fact_rules(len_names: Sequence[str]) -> List[Rule]:
         rf"{B}(?:stopped|discontinued|ceased|finished|completed|came\s+off)\s+{LENW}(?:\s+(?:dose|therapy|treatment))?\s+{DUR}\s+(?:ago|before|prior|earlier|previously)",
         rf"{LENW}(?:\s+(?:was|were|had\s+been))?\s+(?:stopped|discontinued|ceased|held|finished|completed)\s+{DUR}\s+(?:ago|before|prior|earlier|previously)",
         rf"{B}last\s+(?:dose\s+of\s+)?{LENW}(?:\s+dose)?(?:\s+was)?\s+{DUR}\s+(?:ago|before|prior|earlier)",
-        rf"{DUR}\s+(?:after|since|from)\s+(?:stopping|discontinuing|ceasing|finishing|completing|coming\s+off|"
-        rf"(?:the\s+)?(?:last\s+dose|end|completion|discontinuation|cessation)\s+of)\s+{LENW}",
-        rf"{DUR}\s+since\s+(?:the\s+)?(?:last\s+)?{LENW}",
     ):
         add(Rule("days_since_last_lenalidomide", _c(p), days))
+    # "relapsed 4 months after stopping lenalidomide": the duration only; the drug stays a drug (exposed)
+    for p in (
+        rf"(?P<s>{DUR})\s+(?:after|since|from)\s+(?:stopping|discontinuing|ceasing|finishing|completing|coming\s+off|"
+        rf"(?:the\s+)?(?:last\s+dose|end|completion|discontinuation|cessation)\s+of)\s+(?:(?:the|his|her|their)\s+)?{LENW}",
+        rf"(?P<s>{DUR})\s+since\s+(?:the\s+)?(?:last\s+)?{LENW}",
+    ):
+        add(Rule("days_since_last_lenalidomide", _c(p), days, span="s", claim="span"))
 
     needs = ("sct", "hct", "transplant", "autograft", "hdm", "remission", "response", "pfs", "auto")
     # ---- length of remission after autologous HCT ---------------------------------------------------------
     months = lambda m, t: _duration(m, _unit_months)  # noqa: E731
     after = r"(?:after|post|following|from)"
     for p, claim in (
+        # "relapsed 11 months after ASCT": the duration only, the transplant is prior_auto_hct (below)
+        (rf"{B}{RELAPSED}\s+(?:at\s+|about\s+|around\s+|approximately\s+|only\s+|just\s+)?(?P<s>{MDUR})\s+{after}[\s-]+{DET}{AUTO}{E}",
+         "span"),
         (rf"(?P<s>(?:{REMISSION}\s+(?:of|lasting|for|was|lasted|:)\s+)?{MDUR}(?:\s+(?:of\s+)?{REMISSION})?)"
          rf"\s+{after}[\s-]+{DET}{AUTO}{E}", "match"),
         (rf"{B}{REMISSION}\s+{after}\s+{DET}{AUTO}\s+(?:\(?\s*(?:of|lasting|for|was|lasted|at|:|=|was\s+at)\s*)?(?P<s>{MDUR})",
-         "match"),
+         "span"),
         (rf"{B}(?:relapsed?|progressed|progression|PD)\s+(?:at\s+)?(?P<s>{MDUR})\s+{after}[\s-]+{DET}{AUTO}{E}", "match"),
         # "prior ASCT with remission of 3 years", "ASCT done, remission 15 mo", "s/p auto-HCT x1 (remission 19 mo)"
-        (rf"{B}{AUTO}(?:\s+(?:in\s+)?(?:19|20)\d\d)?(?:[^.;\n]{{0,25}}?)[\s,(]\s*(?:with\s+(?:an?\s+)?)?(?:first\s+)?(?P<s>{REMISSION}\s*(?:of|lasting|for|was|lasted|:)?\s*(?:only\s+)?{MDUR})",
+        (rf"{B}(?:{AUTO}|{AUTO_DONE}){E}(?:\s+(?:in\s+)?(?:19|20)\d\d)?(?:[^.;\n]{{0,25}}?)[\s,(]\s*(?:with\s+(?:an?\s+)?)?(?:first\s+)?(?P<s>{REMISSION}\s*(?:of|lasting|for|was|lasted|:)?\s*(?:only\s+)?{MDUR})",
          "span"),
-        (rf"{B}{AUTO}(?:\s+(?:in\s+)?(?:19|20)\d\d)?(?:[^.;\n]{{0,25}}?)[\s,(]\s*(?:with\s+(?:an?\s+)?)?(?P<s>{MDUR}\s+(?:of\s+)?{REMISSION})",
+        (rf"{B}(?:{AUTO}|{AUTO_DONE}){E}(?:\s+(?:in\s+)?(?:19|20)\d\d)?(?:[^.;\n]{{0,25}}?)[\s,(]\s*(?:with\s+(?:an?\s+)?)?(?P<s>{MDUR}\s+(?:of\s+)?{REMISSION})",
          "span"),
-        (rf"{B}{AUTO}(?:\s+(?:in\s+)?(?:19|20)\d\d)?(?:[^.;\n]{{0,25}}?)[\s,(]\s*(?:relapsed?|progressed|progression)\s+(?:at\s+)(?P<s>{MDUR})",
+        (rf"{B}(?:{AUTO}|{AUTO_DONE}){E}(?:\s+(?:in\s+)?(?:19|20)\d\d)?(?:[^.;\n]{{0,25}}?)[\s,(]\s*(?:relapsed?|progressed|progression)\s+(?:at\s+)(?P<s>{MDUR})",
          "span"),
     ):
         add(Rule("months_remission_after_hct", _c(p), months, span="s", claim=claim))
@@ -155,7 +165,7 @@ def fact_rules(len_names: Sequence[str]) -> List[Rule]:
     # ---- prior autologous transplants ----------------------------------------------------------------------
     for p in (
         rf"{B}(?:no|without|not\s+had|never\s+had|never\s+received|hasn't\s+had|has\s+not\s+had|had\s+no|did\s+not\s+have|didn't\s+have)\s+(?:an?\s+|any\s+)?(?:prior\s+|previous\s+|upfront\s+)?{AUTO}(?:\s+yet)?{E}",
-        rf"{B}(?:never|not)\s+(?:been\s+)?transplanted{E}",
+        rf"{B}(?:never|not)\s+(?:been\s+|yet\s+)?(?:auto[\s-]?)?(?:transplanted|autografted){E}",
         rf"{B}transplant[\s-]na[iï]ve{E}",
         rf"{B}(?:prior\s+)?(?:ASCT|auto[\s-]?(?:HCT|SCT)|transplants?)\s*[:=]\s*(?:no|none|0){E}",
     ):
@@ -170,17 +180,31 @@ def fact_rules(len_names: Sequence[str]) -> List[Rule]:
         rf"history\s+of|h/o|hx\s+of|single)\s+(?:an?\s+)?(?:upfront\s+|frontline\s+|front-line\s+|consolidative\s+)?{AUTO}{E}"),
         const(1)))
     add(Rule("prior_auto_hct", _c(rf"{B}(?:ASCT|auto[\s-]?(?:SCT|HCT))\s+(?:done|performed|completed){E}"), const(1)))
+    # "relapsed 11 months after ASCT", "first relapse 4 years after transplant": the transplant is in the history
+    add(Rule("prior_auto_hct", _c(
+        rf"{B}{RELAPSED}\s+(?:at\s+|about\s+|around\s+|approximately\s+|only\s+|just\s+)?{MDUR}\s+{after}[\s-]+{DET}(?P<s>{AUTO}){E}"),
+        const(1), span="s", claim="span"))
+    # "first remission after auto transplant lasted 3 years"
+    add(Rule("prior_auto_hct", _c(
+        rf"{B}{REMISSION}\s+{after}\s+{DET}(?P<s>{AUTO}){E}\s+(?:\(?\s*(?:of|lasting|for|was|lasted|at|:|=|was\s+at)\s*)?{MDUR}"),
+        const(1), span="s", claim="span"))
+    # "autografted once", "autografted twice", "transplanted in 2019"
+    add(Rule("prior_auto_hct", _c(rf"{B}(?:{AUTO_DONE})(?:\s+(?P<v>once|twice|x\s*[12]))?{E}"),
+             lambda m, t: 2 if (m.group("v") or "").replace(" ", "").lower() in ("twice", "x2") else 1))
 
     needs = ("te", "transplant", "sct", "hct", "hdt", "hdm", "eligib", "high", "candidate", "tie", "tne")
     # ---- transplant eligibility ----------------------------------------------------------------------------------
     TX = HCT_TARGET
     false_patterns = (
         (rf"{B}(?:not|non)[\s-]*(?:an?\s+)?(?:transplant|ASCT|SCT|HCT)[\s-]*(?:eligible|candidate){E}", I),
+        (rf"{B}(?:never|not|no\s+longer|(?:is|was|has)n't)"
+         rf"(?:\s+(?:been|be|really|ever|considered|deemed|thought\s+to\s+be|felt\s+to\s+be))*\s+(?:an?\s+)?"
+         rf"(?:(?:good|suitable|realistic|potential)\s+)?(?:transplant|ASCT|SCT|HCT|auto[\s-]?(?:HCT|SCT))[\s-]*(?:eligible|candidate){E}", I),
         (rf"{B}(?:[Nn]ot|[Nn]on)[\s-]*TE{E}", 0),
         (rf"{B}(?:NTE|TNE|TIE){E}", 0),
         (rf"{B}(?:transplant|ASCT|SCT|HCT)[\s-]*in[\s-]?eligible{E}", I),
         (rf"{B}in[\s-]?eligible\s+for\s+{TX}{E}", I),
-        (rf"{B}(?:not|never|no\s+longer)\s+(?:be\s+)?(?:eligible|an?\s+candidate|fit|suitable|considered)\s+for\s+{TX}{E}", I),
+        (rf"{B}(?:not|never|no\s+longer|(?:is|was|has)n't)(?:\s+(?:be|been|really|ever|considered|deemed))*\s+(?:eligible|an?\s+candidate|fit|suitable|considered)\s+for\s+{TX}{E}", I),
         (rf"{B}(?:unfit|too\s+(?:frail|old|unwell|sick|comorbid)|unsuitable)\s+for\s+{TX}{E}", I),
         (rf"{B}(?:transplant|ASCT)\s+(?:eligibility|eligible)\s*(?:to|[:=]|is)?\s*(?:no|false|not\s+eligible){E}", I),
         (rf"{B}non[\s-]transplant{E}", I),
@@ -253,6 +277,14 @@ def fact_rules(len_names: Sequence[str]) -> List[Rule]:
     add(Rule("age", _c(rf"{B}(?:(?:he|she)(?:'s|\s+is)|(?:pt|patient)(?:\s+is)?|(?:man|woman|male|female|lady|gentleman),)\s+(?:now\s+)?(?P<s>\d{{2,3}}){AGE_AFTER}{NOT_UNIT}(?!\s*(?:prior|lines?|L\b|PL\b))"),
              age, span="s", claim="span"))
     add(Rule("age", _c(rf"{B}(?P<s>\d{{2,3}}){AGE_AFTER}\s*,?\s*(?=[MF](?![\w-]))", 0), age, span="s", claim="span"))
+    # after a title and an initial or a name: "Mrs B, 70", "Mr K, 64 years", "pt AB 72", "Mrs Smith, 81"
+    TITLE = r"(?i:mrs|mr|ms|miss|mx|dr|prof|pt|patient)\.?"
+    NAME = r"(?:[A-Z]{1,3}\.?|[A-Z][a-z]+(?:-[A-Z][a-z]+)?)"
+    add(Rule("age", _c(
+        rf"{B}{TITLE}\s+{NAME}(?:\s*{NAME}){{0,2}}\s*[,:;(-]?\s*(?:aged?\s+|is\s+|now\s+)?(?P<s>\d{{2,3}}){AGE_AFTER}"
+        rf"(?!\s*(?:-\s*)?(?:protein|spike|component|prot|mo\b|mos\b|months?|%|mg|mL|mm|kgs?|lbs?|cm|bpm|x\b|cycles?|days?|weeks?|wks?|prior|lines?|L\b|PL\b|"
+        rf"(?:years?|yrs?|y)\s+(?:ago|after|since|of|on|off|post|later|remission|before)\b))", 0),
+        age, span="s", claim="span"))
 
     def sex_word(m: re.Match, t: str) -> Any:
         if re.search(r"\bnot\s*(?:a\s+)?$", _before(t, m)):
@@ -300,6 +332,8 @@ def fact_rules(len_names: Sequence[str]) -> List[Rule]:
     PROT = r"(?:serum\s+)?(?:paraprotein|para-protein|M[\s-]?protein|M[\s-]?spike|monoclonal\s+protein|(?:free\s+)?light[\s-]chains?|s?FLCs?)"
     none_patterns = (
         rf"{B}(?:no|without)\s+(?:(?:evidence|signs?)\s+of\s+)?(?:(?:clinical|biochemical|disease|serological|further)\s+)?(?:relapse|progression|PD){E}(?!\s+(?:on|while|during))",
+        rf"{B}(?:no|without)\s+(?:(?:evidence|signs?)\s+of\s+)?(?:(?:clinical|biochemical|disease|serological|further)\s+)?(?:relapse|progression|PD)"
+        rf"\s+(?:on|while\s+on|during)\s+(?:the\s+|her\s+|his\s+)?(?:current|present|ongoing|this)\s+(?:therapy|treatment|regimen|tx|line){E}",
         rf"{B}(?:not|n't|hasn't|has\s+not|have\s+not|did\s+not|didn't)\s+(?:yet\s+)?(?:relapsed|progressed|progressing|relapsing){E}",
         rf"{B}(?:stable\s+disease|disease\s+(?:is\s+|remains\s+)?stable|stable\s+{PROT}|{PROT}\s+(?:is\s+)?stable){E}",
         rf"{B}(?:remains|still|is)\s+in\s+(?:remission|CR|VGPR|PR|sCR){E}",
@@ -309,8 +343,8 @@ def fact_rules(len_names: Sequence[str]) -> List[Rule]:
         add(Rule("relapse", _c(p), const("none")))
     add(Rule("relapse", _c(rf"{B}SD(?=\s*(?:$|[,.;)]))", 0), const("none")))
     bio_patterns = (
-        rf"{B}(?:biochemical(?:ly)?|serologic(?:al)?(?:ly)?|paraprotein(?:[\s-]only)?|laboratory|asymptomatic|M[\s-]?protein(?:[\s-]only)?|light[\s-]chain(?:[\s-]only)?)\s+(?:relapse|progression|PD|rise|escape|relapsed|progressed|progressing|recurrence){E}(?:\s+only)?",
-        rf"{B}(?:relapse|progression)\s*(?:is\s+)?(?:[:=]\s*|to\s+)?(?:biochemical|serological)(?:\s+only)?{E}",
+        rf"{B}(?:biochemical(?:ly)?|biochem\.?|serologic(?:al)?(?:ly)?|paraprotein(?:[\s-]only)?|laboratory|asymptomatic|M[\s-]?protein(?:[\s-]only)?|light[\s-]chain(?:[\s-]only)?)\s+(?:relapse|progression|PD|rise|escape|relapsed|progressed|progressing|recurrence){E}(?:\s+only)?",
+        rf"{B}(?:relapse|progression)\s*(?:is\s+)?(?:[:=]\s*|to\s+)?(?:biochemical|biochem|serological)(?:\s+only)?{E}",
         rf"{B}(?:(?:just|only)\s+(?:an?\s+)?)?(?:rising|increasing|rise\s+in|increase\s+in)\s+(?:the\s+)?{PROT}\s+only{E}",
         rf"{B}(?:just|only)\s+(?:an?\s+)?(?:rising|increasing|rise\s+in|increase\s+in)\s+(?:the\s+)?{PROT}{E}",
         rf"{B}{PROT}\s+(?:rise|rising|increase|increasing|going\s+up|up)\s+only{E}",
@@ -320,9 +354,9 @@ def fact_rules(len_names: Sequence[str]) -> List[Rule]:
     for p in bio_patterns:
         add(Rule("relapse", _c(p), lambda m, t: SKIP if re.search(r"\bnot\s*$", _before(t, m)) else "biochemical"))
     clin_patterns = (
-        rf"{B}(?:clinical(?:ly)?|symptomatic|overt)\s+(?:relapse|progression|PD|relapsed|progressed|progressing|rel|disease\s+progression|recurrence){E}",
+        rf"{B}(?:clinical(?:ly)?|clin\.?|symptomatic|overt)\s+(?:relapse|progression|PD|relapsed|progressed|progressing|rel|disease\s+progression|recurrence){E}",
         rf"{B}(?:progressing|progressed|relapsing|relapsed)\s+clinically{E}",
-        rf"{B}(?:relapse|progression)\s*(?:is\s+)?(?:[:=]\s*|to\s+)?(?:clinical|symptomatic){E}",
+        rf"{B}(?:relapse|progression)\s*(?:is\s+)?(?:[:=]\s*|to\s+)?(?:clinical|clin|symptomatic){E}",
         rf"{B}(?:new\s+)?CRAB(?:\s+(?:features|symptoms|events))?{E}(?!\s+criteria)",
         rf"{B}clinical(?:ly)?(?=\s*(?:$|[,.;!?)]))",
     )
