@@ -75,41 +75,49 @@ def _recommendation(tracker: Tracker) -> Optional[Dict[str, Any]]:
         return None
 
 
+def extract_case(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[EventType]:
+    """Slot events for every case detail the latest message holds (each message is read once).
+
+    Runs in `action_extract_case` (Rasa's custom slot mapping, outside the form) and at the start of the
+    form's validation (inside it), so a turn needs one action-server call less.
+    """
+    msg_id = _message_id(tracker)
+    if tracker.get_slot("extracted_message") == msg_id:
+        return []
+    events: List[EventType] = [SlotSet("extracted_message", msg_id)]
+    intent = _intent(tracker)
+    if intent not in CASE_INTENTS:
+        return events
+    text = tracker.latest_message.get("text") or ""
+    slots = tracker.current_slot_values()
+    conflict = slots.get("case_conflict")
+    if conflict:
+        settled = intake.resolve_conflict(slots, conflict, text, _entities(tracker))
+        if settled is not None:
+            return events + [SlotSet(k, v) for k, v in settled.items()] + [SlotSet("case_conflict", None)]
+    updates, new_conflict = intake.apply_entities(slots, _entities(tracker), intent, text)
+    requested = slots.get("requested_slot") if tracker.active_loop_name == "case_form" else None
+    if requested in intake.REQUIRED and requested not in updates:
+        value = intake.interpret_answer(requested, text, intent)
+        if value is not None:
+            updates[requested] = value
+    updates, problems = intake.check_values(updates, slots)
+    for problem in problems:
+        dispatcher.utter_message(text=f"I couldn't use that: {problem}.")
+    events += [SlotSet(k, v) for k, v in updates.items()]
+    if new_conflict:
+        events.append(SlotSet("case_conflict", new_conflict))
+    return events
+
+
 class ActionExtractCase(Action):
-    """Runs after every user message (custom slot mapping): fills every case slot the message holds."""
+    """Rasa's custom slot mapping for the case slots: runs after a case message when no form is active."""
 
     def name(self) -> Text:
         return "action_extract_case"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        # Rasa runs this again inside the form for the same message: each message is read once.
-        msg_id = _message_id(tracker)
-        if tracker.get_slot("extracted_message") == msg_id:
-            return []
-        events: List[EventType] = [SlotSet("extracted_message", msg_id)]
-        text = tracker.latest_message.get("text") or ""
-        intent = _intent(tracker)
-        if intent not in CASE_INTENTS:
-            return events
-        slots = tracker.current_slot_values()
-        conflict = slots.get("case_conflict")
-        if conflict:
-            settled = intake.resolve_conflict(slots, conflict, text, _entities(tracker))
-            if settled is not None:
-                return events + [SlotSet(k, v) for k, v in settled.items()] + [SlotSet("case_conflict", None)]
-        updates, new_conflict = intake.apply_entities(slots, _entities(tracker), intent, text)
-        requested = slots.get("requested_slot") if tracker.active_loop_name == "case_form" else None
-        if requested in intake.REQUIRED and requested not in updates:
-            value = intake.interpret_answer(requested, text, intent)
-            if value is not None:
-                updates[requested] = value
-        updates, problems = intake.check_values(updates, slots)
-        for problem in problems:
-            dispatcher.utter_message(text=f"I couldn't use that: {problem}.")
-        events += [SlotSet(k, v) for k, v in updates.items()]
-        if new_conflict:
-            events.append(SlotSet("case_conflict", new_conflict))
-        return events
+        return extract_case(tracker, dispatcher)
 
 
 class ValidateCaseForm(FormValidationAction):
@@ -124,7 +132,9 @@ class ValidateCaseForm(FormValidationAction):
         return (["conflict_answer"] if slots.get("case_conflict") else []) + intake.missing(slots)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        events = privacy_notice(dispatcher, tracker) + await super().run(dispatcher, tracker, domain)
+        events = privacy_notice(dispatcher, tracker) + extract_case(tracker, dispatcher)
+        tracker.add_slots(events)  # the form decides the next question from the updated case
+        events += await super().run(dispatcher, tracker, domain)
         if _intent(tracker) in CASE_INTENTS:
             # An answer the intake could not place still keeps the form going: it asks again.
             events.append(SlotSet("intake_turns", (tracker.get_slot("intake_turns") or 0) + 1))

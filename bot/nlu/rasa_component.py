@@ -33,6 +33,11 @@ from bot.nlu.extract import extract, get_nlp
 CONFIDENCE = "confidence_entity"
 
 
+# Loaded by every Rasa server that runs this pipeline: install the action-response validation fix.
+from bot import rasa_speedups  # noqa: E402
+
+rasa_speedups.install()
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Rule-based clinical entities (drugs with refractory/exposed/naive/unavailable roles, prior lines,
