@@ -631,3 +631,13 @@ def test_empty_and_non_text():
     assert extract("") == []
     assert extract("   ") == []
     assert extract(None) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text,drug", [
+    ("what's the dose of lenalidomide in renal failure?", "lenalidomide"),
+    ("pomalidomide with heart failure, is it ok?", "pomalidomide"),
+    ("carfilzomib and cardiac failure risk", "carfilzomib"),
+])
+def test_organ_failure_is_not_treatment_failure(text, drug):
+    ents = [e for e in extract(text) if e["entity"] == "drug" and e["value"] == drug]
+    assert ents and all(e.get("role") != "refractory" for e in ents)

@@ -54,3 +54,11 @@ def test_held_out_nlu_intent_and_entity_f1(rasa_model, tmp_path):
           f"entity P {entity['precision']:.3f} R {entity['recall']:.3f} F1 {entity['f1-score']:.3f}")
     assert intent["f1-score"] >= F1_GATE, intent
     assert entity["f1-score"] >= F1_GATE, entity
+
+
+def test_held_out_examples_never_appear_in_training_data():
+    from rasa.shared.nlu.training_data.loading import load_data
+    held = {e.get("text").strip().lower() for e in load_data(str(ROOT / "tests/nlu/heldout.yml")).training_examples}
+    train = {e.get("text").strip().lower() for e in load_data(str(ROOT / "data/nlu")).training_examples}
+    assert len(held) >= 150
+    assert not held & train, sorted(held & train)[:10]

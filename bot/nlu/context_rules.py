@@ -241,7 +241,11 @@ def context_rules() -> List[ConTextRule]:
                 "evidence on", "update on", "focus on", "comment on", "opinion on", "guidance on", "read on",
                 "depends on", "depending on", "rely on", "go on", "put on", "start on", "started on",
                 "switch to", "switched to", "start", "starting", "consider", "considering", "planned",
-                "planning", "recommend", "suggest", "offer", "candidate for"):
+                "planning", "recommend", "suggest", "offer", "candidate for",
+                # organ failure is a comorbidity, not treatment failure ("dose of len in renal failure")
+                "renal failure", "kidney failure", "heart failure", "cardiac failure", "liver failure",
+                "hepatic failure", "respiratory failure", "marrow failure", "bone marrow failure", "graft failure",
+                "organ failure", "multiorgan failure", "multi-organ failure"):
         r.append(ConTextRule(lit, "PSEUDO", direction="PSEUDO"))
 
     # ---- terminations ------------------------------------------------------------------------------------------
