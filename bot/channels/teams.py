@@ -1,0 +1,250 @@
+"""Microsoft Teams through the Bot Framework: `bot.channels.teams.TeamsChannel` in credentials.yml.
+
+Secrets from the environment only: TEAMS_APP_ID and TEAMS_APP_PASSWORD (the Azure Bot's Microsoft App ID and
+a client secret). Without both the channel is off (logged at start, webhook answers 503). TEAMS_APP_TENANT_ID
+is set for a single-tenant bot. Non-secret settings (credentials.yml keys or the environment), for a test
+or a sovereign cloud: `openid_metadata_url` / TEAMS_OPENID_METADATA_URL (default Microsoft's Bot Framework
+OpenID metadata) and `token_url` / TEAMS_TOKEN_URL (default Microsoft's OAuth token endpoint).
+
+Rasa's BotFrameworkInput fetches Microsoft's keys while starting (so it cannot start offline), takes the
+algorithm from the token itself and checks only signature and audience. This connector checks what the
+Bot Framework's authentication protocol asks of a bot, on every activity, before reading it:
+- a Bearer token, RS256, signed by a key of the OpenID metadata's key set (fetched when first needed,
+  refreshed daily and when an unknown key id shows up, at most every five minutes);
+- issuer https://api.botframework.com, audience the app id, expiry and not-before (five minutes' leeway);
+- the signing key's endorsements include the activity's channel id, when the key lists endorsements;
+- the token's `serviceurl` claim equals the activity's serviceUrl (replies, with the bot's own token, go
+  only where the signed token says).
+Anything else gets 401 and is not processed. Valid message activities are acknowledged at once (202) and
+answered in the background: the recommendation as an Adaptive Card (bot.channels.render.render_teams).
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import logging
+import re
+import time
+from http import HTTPStatus
+from typing import Any, Dict, List, Optional, Text
+
+import aiohttp
+import jwt
+from jwt.algorithms import RSAAlgorithm
+from rasa.core.channels.botframework import MICROSOFT_OPEN_ID_URI, BotFramework, BotFrameworkInput
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from .base import OnNewMessage, TurnOutput, log_on, off_channel, refuse_file_secrets, secrets_from_env, setting, \
+    turn_handler
+from .render import TEAMS_TEXT_CHARS, is_recommendation, render_teams, split_text, teams_text
+
+logger = logging.getLogger(__name__)
+
+SECRETS = ("TEAMS_APP_ID", "TEAMS_APP_PASSWORD")
+ISSUER = "https://api.botframework.com"
+TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+TOKEN_SCOPE = "https://api.botframework.com/.default"
+KEYS_MAX_AGE = datetime.timedelta(days=1)
+KEYS_MIN_REFRESH_SECONDS = 300
+LEEWAY_SECONDS = 300
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
+_MENTION = re.compile(r"<at>[^<]*</at>", re.I)
+
+
+class AuthError(Exception):
+    """An activity whose token does not pass; the message is safe to log (no token content)."""
+
+
+class TeamsOutput(TurnOutput, BotFramework):
+    """Sends replies to the activity's serviceUrl with the bot's OAuth token (asynchronous HTTP)."""
+
+    _tokens: Dict[str, Any] = {}  # (token_url, app_id) -> (access token, expiry as monotonic seconds)
+
+    def __init__(self, app_id: Text, app_password: Text, conversation: Dict[Text, Any], bot: Dict[Text, Any],
+                 service_url: Text, token_url: Text) -> None:
+        super().__init__(app_id, app_password, conversation, bot, service_url)
+        self.token_url = token_url
+
+    def render_native(self, rec: Dict[str, Any]) -> Dict[str, Any]:
+        return render_teams(rec)
+
+    async def _get_headers(self) -> Optional[Dict[Text, Any]]:
+        key = f"{self.token_url}|{self.app_id}"
+        cached = TeamsOutput._tokens.get(key)
+        if cached and cached[1] > time.monotonic():
+            token = cached[0]
+        else:
+            data = {"grant_type": "client_credentials", "client_id": self.app_id,
+                    "client_secret": self.app_password, "scope": TOKEN_SCOPE}
+            async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as session:
+                async with session.post(self.token_url, data=data) as r:
+                    if r.status != 200:
+                        logger.error("Teams: could not get a Bot Framework token (HTTP %s)", r.status)
+                        return None
+                    body = await r.json(content_type=None)
+            token = body["access_token"]
+            TeamsOutput._tokens[key] = (token, time.monotonic() + max(60, int(body.get("expires_in", 3600)) - 300))
+        return {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    async def send(self, message_data: Dict[Text, Any]) -> None:
+        headers = await self._get_headers()
+        if headers is None:
+            return
+        url = f"{self.global_uri}conversations/{self.conversation['id']}/activities"
+        async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as session:
+            async with session.post(url, headers=headers, data=json.dumps(message_data)) as r:
+                if r.status >= 300:
+                    logger.error("Teams: sending a reply failed (HTTP %s)", r.status)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        for part in split_text(text, TEAMS_TEXT_CHARS):
+            await self.send(self.prepare_message(recipient_id, {"text": teams_text(part), "textFormat": "markdown"}))
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        card = {"contentType": "application/vnd.microsoft.card.hero", "content": {
+            "text": teams_text(text),
+            "buttons": [{"type": "imBack", "title": b["title"], "value": b["payload"]} for b in buttons]}}
+        await self.send(self.prepare_message(recipient_id, {"attachments": [card]}))
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        if is_recommendation(json_message):
+            await self.send(self.prepare_message(recipient_id, render_teams(json_message["recommendation"])))
+        else:
+            await super().send_custom_json(recipient_id, dict(json_message), **kwargs)
+
+
+class TeamsChannel(BotFrameworkInput):
+    """Bot Framework connector for Teams with secrets from the environment (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "botframework"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        refuse_file_secrets("Teams", credentials, ("app_id", "app_password"), SECRETS)
+        values, missing = secrets_from_env(SECRETS)
+        if missing:
+            return off_channel(cls.name(), "Teams (Bot Framework)", missing)
+        tenant = setting(None, "", "TEAMS_APP_TENANT_ID", "botframework.com")
+        return cls(values["TEAMS_APP_ID"], values["TEAMS_APP_PASSWORD"],
+                   openid_metadata_url=setting(credentials, "openid_metadata_url", "TEAMS_OPENID_METADATA_URL",
+                                               MICROSOFT_OPEN_ID_URI),
+                   token_url=setting(credentials, "token_url", "TEAMS_TOKEN_URL", TOKEN_URL.format(tenant=tenant)))
+
+    def __init__(self, app_id: Text, app_password: Text, openid_metadata_url: Text = MICROSOFT_OPEN_ID_URI,
+                 token_url: Text = TOKEN_URL.format(tenant="botframework.com")) -> None:
+        # Not BotFrameworkInput.__init__: it fetches Microsoft's keys synchronously while starting.
+        self.app_id = app_id
+        self.app_password = app_password
+        self.openid_metadata_url = openid_metadata_url
+        self.token_url = token_url
+        self.jwt_keys: Dict[Text, Any] = {}
+        self.jwt_update_time = datetime.datetime.fromtimestamp(0)
+        self._last_fetch = float("-inf")
+        self._keys_lock: Optional[asyncio.Lock] = None
+        self._background_tasks: set = set()
+
+    # -- keys -----------------------------------------------------------------------------------------
+    async def _fetch_keys(self) -> None:
+        async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as session:
+            async with session.get(self.openid_metadata_url) as r:
+                r.raise_for_status()
+                conf = await r.json(content_type=None)
+            async with session.get(conf["jwks_uri"]) as r:
+                r.raise_for_status()
+                keys = await r.json(content_type=None)
+        self.jwt_keys = {k["kid"]: k for k in keys.get("keys", []) if k.get("kid")}
+        self.jwt_update_time = datetime.datetime.now()
+
+    async def _key(self, kid: str) -> Dict[str, Any]:
+        if self._keys_lock is None:
+            self._keys_lock = asyncio.Lock()
+        async with self._keys_lock:
+            stale = datetime.datetime.now() - self.jwt_update_time > KEYS_MAX_AGE
+            min_gap = KEYS_MIN_REFRESH_SECONDS if self.jwt_keys else 10  # never refetch on every request
+            if (stale or kid not in self.jwt_keys) and time.monotonic() - self._last_fetch > min_gap:
+                self._last_fetch = time.monotonic()
+                try:
+                    await self._fetch_keys()
+                except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as exc:
+                    logger.error("Teams: could not fetch the Bot Framework signing keys (%s)", type(exc).__name__)
+        if kid not in self.jwt_keys:
+            raise AuthError("unknown signing key")
+        return self.jwt_keys[kid]
+
+    async def authenticate(self, auth_header: Optional[str], activity: Dict[str, Any]) -> Dict[str, Any]:
+        """The token's claims when the request may be processed; AuthError otherwise."""
+        match = re.fullmatch(r"Bearer\s+(\S+)", auth_header or "")
+        if not match:
+            raise AuthError("no Bearer token")
+        token = match.group(1)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("malformed token")
+        if header.get("alg") != "RS256" or not header.get("kid"):
+            raise AuthError("token not signed with RS256 and a key id")
+        jwk = await self._key(str(header["kid"]))
+        try:
+            key = RSAAlgorithm.from_jwk(json.dumps(jwk))
+            claims = jwt.decode(token, key=key, algorithms=["RS256"], audience=self.app_id, issuer=ISSUER,
+                                leeway=LEEWAY_SECONDS, options={"require": ["exp", "iss", "aud"]})
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise AuthError(f"token rejected ({type(exc).__name__})")
+        endorsements = jwk.get("endorsements")
+        if endorsements is not None and activity.get("channelId") not in endorsements:
+            raise AuthError("signing key not endorsed for this channel")
+        service_url = str(activity.get("serviceUrl") or "")
+        if not service_url or str(claims.get("serviceurl", "")).rstrip("/") != service_url.rstrip("/"):
+            raise AuthError("serviceUrl does not match the token")
+        return claims
+
+    # -- webhook --------------------------------------------------------------------------------------
+    def get_output_channel_for(self, activity: Dict[str, Any]) -> TeamsOutput:
+        return TeamsOutput(self.app_id, self.app_password, activity["conversation"], activity["recipient"],
+                           activity["serviceUrl"], self.token_url)
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        handle = turn_handler(on_new_message)
+        bp = Blueprint("botframework_webhook", __name__)
+        log_on("Teams (Bot Framework)", f"/webhooks/{self.name()}/webhook (keys from {self.openid_metadata_url})")
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            try:
+                activity = json.loads(request.body or b"{}")
+                if not isinstance(activity, dict):
+                    raise ValueError
+            except ValueError:
+                activity = {}
+            try:
+                await self.authenticate(request.headers.get("Authorization"), activity)
+            except AuthError as exc:
+                logger.warning("Teams: refused an activity: %s", exc)
+                return response.text("Unauthorized.", status=HTTPStatus.UNAUTHORIZED)
+            if activity.get("type") != "message":
+                return response.text("", status=HTTPStatus.ACCEPTED)
+            try:
+                text = _MENTION.sub(" ", str(activity.get("text") or "")).strip()
+                metadata = self.add_attachments_to_metadata(activity, self.get_metadata(request))
+                user_msg = UserMessage(text, self.get_output_channel_for(activity), activity["from"]["id"],
+                                       input_channel=self.name(), metadata=metadata)
+            except (KeyError, TypeError):
+                return response.text("Not a Bot Framework message activity.", status=HTTPStatus.BAD_REQUEST)
+            task = asyncio.create_task(handle(user_msg))
+            self._background_tasks.add(task)
+            task.add_done_callback(self._background_tasks.discard)
+            return response.text("", status=HTTPStatus.ACCEPTED)
+
+        return bp

@@ -1,0 +1,227 @@
+"""Helpers for the channel tests: local stand-ins for Slack's Web API and the Bot Framework (OpenID metadata,
+key set, OAuth token, connector), a Rasa server with test secrets in its environment, Slack request signing
+and Bot Framework tokens.
+
+Everything listens on 127.0.0.1. The Rasa server reuses the session's action server (tests/conftest.py
+`servers`) and the repository's credentials.yml, with secrets and stand-in URLs given in the environment,
+exactly as a deployment would.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+from tools.servers import BIN, RASA_ENV, free_port, wait_http
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output" / "channels"
+CASE = ("68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, "
+        "clinical relapse")
+CHROMIUM = "/usr/bin/chromium"
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    """Polls `predicate` until it returns something truthy; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+# ---- stand-ins --------------------------------------------------------------------------------------------
+class StandIn:
+    """One threaded HTTP server playing Slack's Web API and the Bot Framework's services; records requests."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.requests: List[Dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.kid = "test-key-1"
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.access_token = "stand-in-access-token-" + secrets.token_hex(8)
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _reply(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _record(self, method: str) -> Dict[str, Any]:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                entry = {"method": method, "path": self.path, "headers": dict(self.headers.items()), "raw": raw}
+                try:
+                    entry["json"] = json.loads(raw) if raw else None
+                except ValueError:
+                    entry["json"] = None
+                with stand_in.lock:
+                    stand_in.requests.append(entry)
+                return entry
+
+            def do_GET(self):
+                self._record("GET")
+                if self.path == "/teams/openid":
+                    return self._reply(200, {"issuer": "https://api.botframework.com",
+                                             "jwks_uri": f"{stand_in.base}/teams/keys",
+                                             "id_token_signing_alg_values_supported": ["RS256"]})
+                if self.path == "/teams/keys":
+                    return self._reply(200, {"keys": [stand_in.jwk()]})
+                return self._reply(404, {"error": "not found"})
+
+            def do_POST(self):
+                entry = self._record("POST")
+                if self.path.startswith("/slack/api/chat.postMessage"):
+                    return self._reply(200, {"ok": True, "channel": (entry["json"] or {}).get("channel"),
+                                             "ts": f"{time.time():.6f}"})
+                if self.path == "/teams/token":
+                    return self._reply(200, {"token_type": "Bearer", "expires_in": 3600,
+                                             "access_token": stand_in.access_token})
+                if self.path.startswith("/teams/connector/v3/conversations/"):
+                    return self._reply(201, {"id": uuid.uuid4().hex})
+                return self._reply(404, {"error": "not found"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def jwk(self) -> Dict[str, Any]:
+        numbers = self.key.public_key().public_numbers()
+
+        def b64(n: int) -> str:
+            return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+        return {"kty": "RSA", "use": "sig", "kid": self.kid, "n": b64(numbers.n), "e": b64(numbers.e),
+                "endorsements": ["msteams"]}
+
+    def matching(self, method: str, prefix: str) -> List[Dict[str, Any]]:
+        with self.lock:
+            return [r for r in self.requests if r["method"] == method and r["path"].startswith(prefix)]
+
+    def slack_posts(self, channel: str) -> List[Dict[str, Any]]:
+        return [r["json"] for r in self.matching("POST", "/slack/api/chat.postMessage")
+                if (r["json"] or {}).get("channel") == channel]
+
+    def teams_posts(self, conversation: str) -> List[Dict[str, Any]]:
+        return self.matching("POST", f"/teams/connector/v3/conversations/{conversation}/activities")
+
+
+# ---- a Rasa server with test secrets -------------------------------------------------------------------
+class ChannelServer:
+    """`rasa run` with the repository's credentials.yml, the test secrets and stand-in URLs in its environment."""
+
+    def __init__(self, workdir: Path, model: Path, action_port: int, stand_in: StandIn) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.secrets = {
+            "SLACK_BOT_TOKEN": "xoxb-test-" + secrets.token_hex(12),
+            "SLACK_SIGNING_SECRET": secrets.token_hex(16),
+            "TEAMS_APP_ID": str(uuid.uuid4()),
+            "TEAMS_APP_PASSWORD": secrets.token_urlsafe(24),
+        }
+        self.env = {**RASA_ENV, **self.secrets,
+                    "SLACK_API_URL": f"{stand_in.base}/slack/api/",
+                    "TEAMS_OPENID_METADATA_URL": f"{stand_in.base}/teams/openid",
+                    "TEAMS_TOKEN_URL": f"{stand_in.base}/teams/token",
+                    "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+        endpoints = workdir / "endpoints.yml"
+        endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
+                             f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n")
+        self.log = workdir / "rasa.log"
+        self.proc = subprocess.Popen(
+            [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
+             "--credentials", str(ROOT / "credentials.yml"), "--enable-api", "--port", str(self.port),
+             "--interface", "127.0.0.1"],
+            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        wait_http(f"{self.base}/status", self.proc, 300, self.log)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def post(self, path: str, body: bytes, headers: Dict[str, str]):
+        """(status, body text, headers) of a POST to the server."""
+        req = urllib.request.Request(self.base + path, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read().decode(), dict(r.headers.items())
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(), dict(e.headers.items())
+
+    def user_events(self, sender: str) -> List[Dict[str, Any]]:
+        url = f"{self.base}/conversations/{urllib.request.quote(sender, safe=':')}/tracker"
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return [e for e in json.loads(r.read())["events"] if e.get("event") == "user"]
+
+
+# ---- Slack request signing --------------------------------------------------------------------------------
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return f"v0={digest}"
+
+
+def slack_headers(secret: Optional[str], body: bytes, timestamp: Optional[int] = None,
+                  extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        headers.update({"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": slack_signature(secret, ts, body)})
+    headers.update(extra or {})
+    return headers
+
+
+
+
+# ---- Bot Framework tokens ---------------------------------------------------------------------------------
+def teams_token(stand_in: StandIn, server: ChannelServer, service_url: str, key=None, algorithm: str = "RS256",
+                kid: Optional[str] = None, **claims: Any) -> str:
+    """A Bot Framework channel token as the connector would send it; keyword arguments override claims."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    now = int(time.time())
+    body = {"iss": "https://api.botframework.com", "aud": server.secrets["TEAMS_APP_ID"], "exp": now + 600,
+            "nbf": now - 10, "iat": now - 10, "serviceurl": service_url}
+    body.update(claims)
+    body = {k: v for k, v in body.items() if v is not None}
+    signing_key = key if key is not None else stand_in.key
+    if algorithm == "RS256":
+        secret = signing_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption())
+    else:
+        secret = signing_key
+    return jwt.encode(body, secret, algorithm=algorithm, headers={"kid": kid or stand_in.kid})

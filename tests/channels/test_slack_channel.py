@@ -1,0 +1,155 @@
+"""Slack as Slack uses it: signed Events API requests in, chat.postMessage calls out (to a local stand-in)."""
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import uuid
+
+import pytest
+
+from bot.channels.render import SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS
+from .support import CASE, slack_headers, wait_until
+
+pytestmark = pytest.mark.slow
+WEBHOOK = "/webhooks/slack/webhook"
+
+
+def event(user: str, channel: str, text: str, event_type: str = "message", event_id: str = "", ts: str = ""):
+    ts = ts or f"{time.time():.6f}"
+    body = {"token": "verification-token-unused", "team_id": "T0TEST", "api_app_id": "A0TEST", "type": "event_callback",
+            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(), "event_time": int(time.time()),
+            "authorizations": [{"user_id": "U0BOT", "is_bot": True}],
+            "event": {"type": event_type, "user": user, "text": text, "channel": channel, "ts": ts, "event_ts": ts,
+                      "channel_type": "im" if channel.startswith("D") else "channel"}}
+    return json.dumps(body).encode()
+
+
+def post(channel_server, body: bytes, headers):
+    return channel_server.post(WEBHOOK, body, headers)
+
+
+def signed(channel_server, body: bytes, **kw):
+    return post(channel_server, body, slack_headers(channel_server.secrets["SLACK_SIGNING_SECRET"], body, **kw))
+
+
+def block_texts(blocks, kind):
+    out = []
+    for b in blocks:
+        if b["type"] == kind:
+            out += [b["text"]["text"]] if "text" in b else [e["text"] for e in b.get("elements", [])]
+    return out
+
+
+def test_signed_event_is_answered_with_block_kit_on_the_web_api(channel_server, stand_in):
+    started = time.monotonic()
+    status, _, _ = signed(channel_server, event("U0CLIN1", "D0CLIN1", CASE))
+    assert status == 200 and time.monotonic() - started < 3, "Slack needs the acknowledgement within 3 s"
+
+    posts = wait_until(lambda: [p for p in stand_in.slack_posts("D0CLIN1") if p.get("blocks")], 60,
+                       "the recommendation blocks")
+    rec_posts = [p for p in posts if p["blocks"][0]["type"] == "header"]
+    assert len(rec_posts) == 1
+    msg = rec_posts[0]
+    blocks = msg["blocks"]
+    # the header carries the assessment; ranked options with rationale and trial; cautions; transplant; disclaimer
+    assert blocks[0]["text"]["text"].startswith("RRMM: S3 lenalidomide- and anti-CD38-refractory")
+    sections = block_texts(blocks, "section")
+    assert any(s.startswith("*Assessment:*") for s in sections)
+    options = [s for s in sections if s.startswith("*1. ") or s.startswith("*2. ")]
+    assert options[0].startswith("*1. KPd*") and "*Why:*" in options[0]
+    assert any("*Trial:* OPTIMISMM" in s for s in sections)
+    cautions = next(s for s in sections if s.startswith("*Cautions*"))
+    assert "*thrombosis*" in cautions and ":large_orange_circle: moderate" in cautions
+    assert any(s.startswith("*Transplant*") for s in sections)
+    assert "Decision support for clinicians" in block_texts(blocks, "context")[-1]
+    assert blocks[-1]["type"] == "context"
+    # mrkdwn fallback text; Slack's limits
+    assert msg["text"].startswith("*RRMM recommendation*") and "1. KPd" in msg["text"]
+    assert len(blocks) <= SLACK_MAX_BLOCKS and len(blocks[0]["text"]["text"]) <= SLACK_HEADER_CHARS
+    assert all(len(s) <= SLACK_SECTION_CHARS for s in sections)
+    # the answer comes once: the plain text twin of the blocks is not posted (a turn's replies go out in order)
+    assert not [p for p in stand_in.slack_posts("D0CLIN1") if str(p.get("text", "")).startswith("Assessment:")]
+    # posted with the bot token, to the channel of the event
+    req = next(r for r in stand_in.matching("POST", "/slack/api/chat.postMessage") if r["json"] is msg)
+    assert req["headers"]["Authorization"] == f"Bearer {channel_server.secrets['SLACK_BOT_TOKEN']}"
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "wrong signature", "signed with another secret",
+                                     "timestamp older than five minutes", "timestamp in the future",
+                                     "body changed after signing"])
+def test_forged_requests_are_refused(channel_server, stand_in, forgery):
+    sender, channel = "U0FORGER", "D0FORGER"
+    body = event(sender, channel, CASE)
+    secret = channel_server.secrets["SLACK_SIGNING_SECRET"]
+    if forgery == "unsigned":
+        headers = {"Content-Type": "application/json"}
+    elif forgery == "wrong signature":
+        headers = slack_headers(secret, body)
+        headers["X-Slack-Signature"] = "v0=" + "0" * 64
+    elif forgery == "signed with another secret":
+        headers = slack_headers("not-the-signing-secret", body)
+    elif forgery == "timestamp older than five minutes":
+        headers = slack_headers(secret, body, timestamp=int(time.time()) - 6 * 60)
+    elif forgery == "timestamp in the future":
+        headers = slack_headers(secret, body, timestamp=int(time.time()) + 6 * 60)
+    else:
+        headers = slack_headers(secret, body)
+        body = body.replace(b"68M", b"70F")
+    status, text, _ = post(channel_server, body, headers)
+    assert status == 401, text
+    # refused before anything is read: no conversation, nothing posted
+    assert channel_server.user_events(sender) == []
+    assert stand_in.slack_posts(channel) == []
+
+
+def test_url_verification_needs_a_signature(channel_server):
+    body = json.dumps({"token": "x", "challenge": "c-123", "type": "url_verification"}).encode()
+    status, text, _ = signed(channel_server, body)
+    assert status == 200 and json.loads(text) == {"challenge": "c-123"}
+    status, _, _ = post(channel_server, body, {"Content-Type": "application/json"})
+    assert status == 401
+
+
+def test_retries_and_twin_events_do_not_answer_twice(channel_server, stand_in):
+    sender, channel = "U0RETRY", "D0RETRY"
+    ts = f"{time.time():.6f}"
+    first = event(sender, channel, CASE, event_id="Ev0RETRY1", ts=ts)
+    assert signed(channel_server, first)[0] == 200
+    # Slack's retries of the same event (the first while the answer is still being made)
+    for num, reason in (("1", "http_timeout"), ("2", "http_error"), ("3", "connection_failed")):
+        status, _, headers = signed(channel_server, first, extra={"X-Slack-Retry-Num": num,
+                                                                  "X-Slack-Retry-Reason": reason})
+        assert status == 200 and headers.get("X-Slack-No-Retry") == "1"
+    # the same message delivered again as another event type (a mention arrives as message and app_mention)
+    twin = event(sender, channel, CASE, event_type="app_mention", event_id="Ev0RETRY2", ts=ts)
+    assert signed(channel_server, twin)[0] == 200
+    # a later, different message is answered; by then any duplicate would have been posted (same sender: in order)
+    assert signed(channel_server, event(sender, channel, "why not KRd?"))[0] == 200
+    wait_until(lambda: any("KRd" in str(p.get("text")) and "not an option" in str(p.get("text"))
+                           for p in stand_in.slack_posts(channel)), 60, "the answer to the later message")
+    recs = [p for p in stand_in.slack_posts(channel) if p.get("blocks") and p["blocks"][0]["type"] == "header"]
+    assert len(recs) == 1
+    assert len(channel_server.user_events(sender)) == 2
+
+
+def test_question_buttons_work_as_slack_interactions(channel_server, stand_in):
+    sender, channel = "U0BUTTON", "D0BUTTON"
+    assert signed(channel_server, event(sender, channel, CASE.replace(", clinical relapse", "")))[0] == 200
+    question = wait_until(lambda: [p for p in stand_in.slack_posts(channel)
+                                   if any(b["type"] == "actions" for b in p.get("blocks", []))], 60, "buttons")[0]
+    buttons = next(b for b in question["blocks"] if b["type"] == "actions")["elements"]
+    clinical = next(b for b in buttons if b["text"]["text"] == "clinical")
+    payload = {"type": "block_actions", "user": {"id": sender}, "channel": {"id": channel},
+               "trigger_id": "1234.5678.abcd", "message": {"ts": f"{time.time():.6f}"},
+               "actions": [{"type": "button", "action_id": clinical["action_id"], "value": clinical["value"],
+                            "action_ts": f"{time.time():.6f}"}]}
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    headers = slack_headers(channel_server.secrets["SLACK_SIGNING_SECRET"], body)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    assert post(channel_server, body, headers)[0] == 200
+    wait_until(lambda: [p for p in stand_in.slack_posts(channel) if p.get("blocks") and p["blocks"][0]["type"] == "header"],
+               60, "the recommendation after the click")
+    # an unsigned click is refused like any other request
+    headers.pop("X-Slack-Signature")
+    assert post(channel_server, body, headers)[0] == 401
