@@ -111,8 +111,6 @@ class Case(BaseModel):
         if both:
             raise ValueError(f"refractory/exposed: {', '.join(both)} listed as both refractory and exposed "
                              f"(list each drug once: refractory if the disease is refractory to it)")
-        if values.get("prior_auto_hct") and values.get("transplant_eligible") is None:
-            pass  # prior transplants are history; eligibility now may be unknown
         if values.get("months_remission_after_hct") is not None and not values.get("prior_auto_hct"):
             raise ValueError("months_remission_after_hct: given, but prior_auto_hct is 0 or missing")
         return values
