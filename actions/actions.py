@@ -10,6 +10,7 @@ from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import intake
+from bot.audit import record_recommendation
 from bot.engine import recommend
 from bot.kb import UnknownName, kb
 from bot.models import CaseError
@@ -195,6 +196,7 @@ class ActionRecommend(Action):
         dispatcher.utter_message(text=render_text(rec, max_options=6))
         if tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
             dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
+        record_recommendation(dispatcher, tracker, rec)  # audit trail; a failure is logged and shown
         return notice
 
 

@@ -1,4 +1,4 @@
-"""Command line (contract.md): recommend, regimen, trial.
+"""Command line (contract.md): recommend, regimen, trial; audit (the audit trail, bot/audit.py).
 
 Exit status 0 on success, 2 on invalid input (a message naming the field, never a traceback).
 """
@@ -59,7 +59,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = sub.add_parser("trial", help="what the knowledge base holds for a trial id")
     p.add_argument("id")
     sub.add_parser("version", help="engine and knowledge versions")
+    p = sub.add_parser("audit", help="the audit trail of recommendations given: list or export by date range")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True)
+    for name, text in (("list", "print the rows as a table"), ("export", "write the rows as CSV or JSON")):
+        a = audit_sub.add_parser(name, help=text)
+        a.add_argument("--from", dest="since", metavar="DATE",
+                       help="first day (YYYY-MM-DD) or UTC time (YYYY-MM-DDTHH:MM[:SS]) included")
+        a.add_argument("--to", dest="until", metavar="DATE",
+                       help="last day included (YYYY-MM-DD), or a UTC time excluded")
+        a.add_argument("--db", help="the audit database (default: $RRMM_AUDIT_DB, else var/audit.db)")
+        if name == "list":
+            a.add_argument("--limit", type=int, help="at most this many rows (oldest first)")
+        else:
+            a.add_argument("--format", choices=("csv", "json"), default="csv")
+            a.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
     args = parser.parse_args(argv)
+    if args.command == "audit":
+        return _audit(args)
 
     try:
         if args.command == "recommend":
@@ -84,3 +100,52 @@ def main(argv: Optional[List[str]] = None) -> int:
     except BrokenPipeError:
         return 0
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from . import audit
+
+    try:
+        since = audit.parse_when(args.since) if args.since else None
+        until = audit.parse_when(args.until, end_of_day=True) if args.until else None
+    except ValueError as exc:
+        return _fail(str(exc))
+    if since and until and since >= until:
+        return _fail(f"--from {args.since} is not before --to {args.until}")
+    limit = getattr(args, "limit", None)
+    if limit is not None and limit < 1:
+        return _fail("--limit must be 1 or more")
+    try:
+        items = audit.rows(since, until, path=args.db, limit=limit)
+    except audit.AuditError as exc:
+        return _fail(str(exc))
+    try:
+        if args.audit_command == "list":
+            print(_audit_table(items))
+            return 0
+        text = audit.to_json(items) + "\n" if args.format == "json" else audit.to_csv(items)
+        if args.output:
+            try:
+                with open(args.output, "w", encoding="utf-8", newline="") as fh:
+                    fh.write(text)
+            except OSError as exc:
+                return _fail(f"cannot write {args.output}: {exc.strerror}")
+            print(f"{len(items)} row{'s' if len(items) != 1 else ''} written to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def _audit_table(items) -> str:
+    head = ("id", "time (UTC)", "conversation", "channel", "setting", "offered", "excluded", "cautions")
+    lines = [head]
+    for r in items:
+        offered = ", ".join(r["offered"][:4]) + (f" +{len(r['offered']) - 4}" if len(r["offered"]) > 4 else "")
+        lines.append((str(r["id"]), r["ts"][:19].replace("T", " "), r["conversation"][:12], r["channel"] or "-",
+                      r["setting"] or "-", offered or "-", str(len(r["excluded"])), str(len(r["cautions"]))))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
+    out.append(f"{len(items)} recommendation{'s' if len(items) != 1 else ''}")
+    return "\n".join(out)

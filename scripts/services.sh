@@ -1,6 +1,9 @@
 # Shared by scripts/start and scripts/serve: the action server in the background, stopped on exit.
 mkdir -p var
 ACTION_PORT=5055  # the port endpoints.yml names
+# Rasa sends usage telemetry and error reports to Rasa's servers unless told not to: off here
+# (RASA_TELEMETRY_ENABLED=true turns it back on). Storage and audit settings: docs/deploy.md.
+export RASA_TELEMETRY_ENABLED="${RASA_TELEMETRY_ENABLED:-false}"
 start_action_server() {
     echo "==> starting the action server on port $ACTION_PORT (log: var/actions.log)"
     TF_CPP_MIN_LOG_LEVEL=3 rasa run actions --actions actions --port "$ACTION_PORT" >var/actions.log 2>&1 &
