@@ -11,11 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import intake
 from bot.audit import record_recommendation
-from bot.engine import recommend
-from bot.kb import UnknownName, kb
-from bot.models import CaseError
+from bot.clinical.engine import recommend
+from bot.clinical.kb import UnknownName, kb
+from bot.clinical.models import CaseError
 from bot.privacy import contains_identifier
-from bot.render import (drug_cautions_text, render_regimen, render_regimen_cautions, render_text, render_trial,
+from bot.clinical.render import (drug_cautions_text, render_regimen, render_regimen_cautions, render_text, render_trial,
                         why_not)
 
 logger = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ import time
 from typing import Dict, List
 
 from bot import ENGINE_VERSION
-from bot.engine import recommend
-from bot.kb import kb
-from bot.models import parse_case
+from bot.clinical.engine import recommend
+from bot.clinical.kb import kb
+from bot.clinical.models import parse_case
 
 FLAGS = ("ldh_elevated", "high_proliferation", "m_protein_rising", "extramedullary", "cardiac_disease", "neuropathy",
          "thrombosis_history", "infection_risk", "low_marrow_reserve", "renal_impairment", "bone_disease",

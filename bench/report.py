@@ -231,7 +231,7 @@ def main() -> None:
     fig["engine_md"] = eng.stdout.strip()
     print("==> NLU evaluation", file=sys.stderr)
     fig["nlu"] = nlu_eval(our_model, work / "nlu")
-    from bot.evaluate import evaluate
+    from tools.evaluate import evaluate
     fig["cases"] = evaluate()
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "benchmarks.json").write_text(json.dumps(
@@ -334,7 +334,7 @@ def write_report(f: Dict[str, object]) -> None:
         "## Case-field extraction on one-shot descriptions",
         "",
         f"`tests/eval/oneshot_cases.yml`: {cases['cases']} descriptions written for evaluation only, each with its",
-        "expected case fields; `python -m bot.evaluate` runs each through the chat path (entity extraction, then",
+        "expected case fields; `python -m tools.evaluate` runs each through the chat path (entity extraction, then",
         "intake) and counts a case exact when every expected field matches and nothing else was filled.",
         "",
         f"Exact: {cases['exact']}/{cases['cases']} ({cases['exact_rate']:.1%}); fields right: {cases['field_accuracy']:.1%}.",

@@ -10,10 +10,10 @@ import sys
 from typing import List, Optional
 
 from . import ENGINE_VERSION
-from .engine import recommend
-from .kb import KnowledgeError, UnknownName, kb
-from .models import CaseError, parse_case
-from .render import render_regimen, render_text, render_trial
+from bot.clinical.engine import recommend
+from bot.clinical.kb import KnowledgeError, UnknownName, kb
+from bot.clinical.models import CaseError, parse_case
+from bot.clinical.render import render_regimen, render_text, render_trial
 
 EXIT_INPUT = 2
 
@@ -103,7 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from . import audit
+    from bot import audit
 
     try:
         since = audit.parse_when(args.since) if args.since else None

@@ -6,7 +6,7 @@ ACTION_PORT=5055  # the port endpoints.yml names
 export RASA_TELEMETRY_ENABLED="${RASA_TELEMETRY_ENABLED:-false}"
 start_action_server() {
     echo "==> starting the action server on port $ACTION_PORT (log: var/actions.log)"
-    TF_CPP_MIN_LOG_LEVEL=3 rasa run actions --actions actions --port "$ACTION_PORT" >var/actions.log 2>&1 &
+    TF_CPP_MIN_LOG_LEVEL=3 python -m actions --port "$ACTION_PORT" >var/actions.log 2>&1 &
     ACTION_PID=$!
     trap 'kill $ACTION_PID 2>/dev/null || true' EXIT INT TERM
     for _ in $(seq 1 120); do

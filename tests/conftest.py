@@ -12,8 +12,12 @@ _os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.engine import recommend  # noqa: E402
-from bot.models import Recommendation, parse_case  # noqa: E402
+from bot.plugins.patches import install  # noqa: E402
+
+install("medspacy")  # the NLU extractor needs medspacy's fixes, as in the Rasa server
+
+from bot.clinical.engine import recommend  # noqa: E402
+from bot.clinical.models import Recommendation, parse_case  # noqa: E402
 
 
 def make(**fields):

@@ -3,9 +3,9 @@ import json
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.engine import recommend
-from bot.kb import kb
-from bot.models import Recommendation, parse_case
+from bot.clinical.engine import recommend
+from bot.clinical.kb import kb
+from bot.clinical.models import Recommendation, parse_case
 
 K = kb()
 DRUGS = sorted(K.drugs)

@@ -82,7 +82,7 @@ def test_r3_stated_fitness_wins_over_rmci():
 def test_r3_frail_gets_only_monotherapy_or_doublets_with_frailty_caution():
     rec = make(fitness="frail", exposed=["lenalidomide", "bortezomib"])
     assert rec["options"], "a frail patient still gets options"
-    from bot.kb import kb
+    from bot.clinical.kb import kb
     assert all(kb().regimens[c].intensity in ("doublet", "monotherapy") for c in codes(rec))
     assert "Rd" in codes(rec)
     assert any("frail" in r for r in excluded(rec, "DRd")["reasons"])
@@ -223,7 +223,7 @@ def test_r5_salvage_combinations_stay_despite_bortezomib_refractoriness():
 
 
 def test_r5_every_catalog_regimen_is_option_or_excluded_with_reason():
-    from bot.kb import kb
+    from bot.clinical.kb import kb
     rec = make(prior_lines=2, fitness="fit", refractory=["lenalidomide"])
     seen = codes(rec) + [e["regimen"] for e in rec["excluded"]]
     assert sorted(seen) == sorted(kb().regimens)
@@ -362,7 +362,7 @@ def test_seed_len_and_dara_refractory_options():
 
 
 def test_seed_venetoclax_only_with_t11_14_everywhere():
-    from bot.kb import kb
+    from bot.clinical.kb import kb
     for fields in ({}, {"t_11_14": False}):
         rec = make(prior_lines=5, fitness="fit", refractory=["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"], **fields)
         assert not any("venetoclax" in kb().regimens[c].components for c in codes(rec))
@@ -380,7 +380,7 @@ def test_seed_teclistamab_needs_four_prior_lines():
 
 
 def test_errata_applied_in_knowledge():
-    from bot.kb import kb
+    from bot.clinical.kb import kb
     k = kb()
     assert k.drugs["teclistamab"].drug_class == "BCMA"
     assert "ORR" in k.trials["ASPIRE"].result

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.kb import fold, kb
+from bot.clinical.kb import fold, kb
 from bot.nlu.extract import ENTITY_NAMES, ENTITY_ROLES, extract, get_nlp
 
 

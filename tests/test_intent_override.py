@@ -3,7 +3,7 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.extract import extract
-from bot.nlu.intent_override import CaseFactsIntentOverride
+from bot.plugins.components import CaseFactsIntentOverride
 
 
 def classify(text, intent):

@@ -4,7 +4,7 @@ import shutil
 import pytest
 import yaml
 
-from bot.kb import KnowledgeError, UnknownName, fold, kb, load, KNOWLEDGE_DIR
+from bot.clinical.kb import KnowledgeError, UnknownName, fold, kb, load, KNOWLEDGE_DIR
 
 K = kb()
 

@@ -13,9 +13,9 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.rasa_component import ClinicalEntityExtractor
+from bot.plugins.components import ClinicalEntityExtractor
 
-COMPONENT = "bot.nlu.rasa_component.ClinicalEntityExtractor"
+COMPONENT = "bot.plugins.components.ClinicalEntityExtractor"
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
-"""The cached action-response validator keeps Rasa's validation (bot/rasa_speedups.py)."""
+"""The cached action-response validator keeps Rasa's validation (bot/plugins/patches.py)."""
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-import bot.nlu.rasa_component  # noqa: F401  (installs the fix, as in the Rasa server)
+from bot.plugins.components import ClinicalEntityExtractor
 
 
 def test_installed_when_the_component_is_loaded_and_still_validates():
-    assert RemoteAction._rrmm_cached_validator is True
+    ClinicalEntityExtractor.create({}, None, None, None)  # as the Rasa server does when it loads the model
+    assert RemoteAction._validate_action_result.__rrmm_patch__ is True
     action = RemoteAction("action_x", None)
     assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}], "responses": []})
     with pytest.raises(ValidationError) as err:

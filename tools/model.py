@@ -3,7 +3,7 @@
     python -m tools.model          # path of an up-to-date model; trains first when missing or stale
 
 The model is models/rrmm-<hash>.tar.gz where <hash> covers domain.yml, config.yml, data/ and the code
-and knowledge that the NLU pipeline loads (bot/nlu, bot/knowledge). An unchanged second run skips
+and knowledge that the NLU pipeline loads (bot/nlu, bot/clinical/knowledge). An unchanged second run skips
 training; older models are removed after a successful training.
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = ("domain.yml", "config.yml", "data", "bot/nlu", "bot/knowledge", "bot/kb.py")
+INPUTS = ("domain.yml", "config.yml", "data", "bot/nlu", "bot/clinical/knowledge", "bot/clinical/kb.py",
+          "bot/plugins/components.py", "bot/privacy")
 MODELS = ROOT / "models"
 
 

@@ -55,7 +55,7 @@ class Servers:
     def start_actions(self):
         log = self.workdir / "actions.log"
         self.procs["actions"] = p = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+            [str(BIN / "python"), "-m", "actions", "--port", str(self.action_port)],
             cwd=ROOT, env=RASA_ENV, stdout=log.open("w"), stderr=subprocess.STDOUT)
         wait_http(f"http://127.0.0.1:{self.action_port}/health", p, 120, log)
 

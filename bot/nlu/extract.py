@@ -30,7 +30,7 @@ How it works
    clause ("refractory to len and bort, dara naive"). When more than one status reaches a drug, the nearest
    wins, except that a status written after a list ("refr len, pom, dara, bort exposed") only reaches the
    drug right before it when another status opens the list.
-   (medspacy 1.3.1 has two interval bugs that break this; `_patch_medspacy_overlap` fixes them.)
+   (medspacy 1.3.1 has two interval bugs that break this; bot.plugins.patches fixes them.)
    Calls are serialised by a lock, so the shared pipeline can serve a threaded server.
 
 Roles of drugs: refractory ("refractory to", "-refr", "progressed on"), exposed ("received", "after",
@@ -84,7 +84,7 @@ import threading
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from bot.kb import fold
+from bot.clinical.kb import fold
 
 from .facts import REJECT, Finding, Rule, finding_rules, fact_rules, scan_facts
 from .lexicon import (CASE_SENSITIVE_REGIMEN_ALIASES, EXTRA_REGIMEN_ALIASES, FUZZY_STOPWORDS, PRIOR_REGIMENS,
@@ -217,33 +217,19 @@ class _Fuzzy:
         return result
 
 
-def _overlaps(a: Tuple[int, int], b: Tuple[int, int]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
+class SetupError(RuntimeError):
+    """The pipeline cannot be built as it is meant to work."""
 
 
-def _longest_first(matches: List[Tuple[int, int, int]], strategy: str = "longest") -> List[Tuple[int, int, int]]:
-    """Non-overlapping matches, the longest first (then the leftmost)."""
-    kept: List[Tuple[int, int, int]] = []
-    for m in sorted(matches, key=lambda x: (-(x[2] - x[1]), x[1])):
-        if all(m[2] <= k[1] or m[1] >= k[2] for k in kept):
-            kept.append(m)
-    return sorted(kept, key=lambda x: (x[1], x[2]))
-
-
-def _patch_medspacy_overlap() -> None:
-    """Two fixes to medspacy 1.3.1, applied to its module globals once:
-    - `tuple_overlaps(a, b)` misses the case where b strictly contains a, so a terminator (whose scope is the
-      whole sentence) does not end a scope that another modifier already shortened ("refractory to len, pom
-      and dara, bortezomib exposed" would make dara exposed): use a plain interval overlap in ConTextModifier;
-    - `prune_overlapping_matches` compares each match only with its neighbour, so a chain of overlapping
-      modifier matches keeps overlapping or shorter ones ("refractory to len but not refractory to ..."):
-      keep the longest matches greedily."""
+def _require_medspacy_fixes() -> None:
+    """medspacy 1.3.1 has two interval bugs that break ConText scopes; bot.plugins.patches fixes them (the one
+    place that patches third-party code). Extraction without them would be silently wrong: refuse instead."""
     import medspacy.common.medspacy_matcher as mm
     import medspacy.context.context_modifier as cm
-    if cm.tuple_overlaps is not _overlaps:
-        cm.tuple_overlaps = _overlaps
-    if mm.prune_overlapping_matches is not _longest_first:
-        mm.prune_overlapping_matches = _longest_first
+    if not (getattr(cm.tuple_overlaps, "__rrmm_patch__", False)
+            and getattr(mm.prune_overlapping_matches, "__rrmm_patch__", False)):
+        raise SetupError("the NLU pipeline needs the medspacy fixes: call bot.plugins.patches.install(\"medspacy\") "
+                         "first (the Rasa components do)")
 
 
 # ---- the pipeline ---------------------------------------------------------------------------------------------------
@@ -262,8 +248,8 @@ class _Pipeline:
             warnings.filters[:] = saved_filters  # medspacy silences every warning of the process on import
         logger.disable("PyRuSH")
         logger.disable("medspacy")
-        _patch_medspacy_overlap()
-        from bot.kb import kb
+        _require_medspacy_fixes()
+        from bot.clinical.kb import kb
 
         self.kb = kb()
         nlp = spacy.blank("en")

@@ -12,10 +12,10 @@ import urllib.request
 import pytest
 import yaml
 
-from bot.channels.base import OffChannel
-from bot.channels.slack import SlackChannel
-from bot.channels.teams import TeamsChannel
-from bot.channels.webchat import WebChat
+from bot.plugins.channels.base import OffChannel
+from bot.plugins.channels.slack import SlackChannel
+from bot.plugins.channels.teams import TeamsChannel
+from bot.plugins.channels.webchat import WebChat
 from .support import ROOT
 
 SECRET_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TEAMS_APP_ID", "TEAMS_APP_PASSWORD")
@@ -27,8 +27,8 @@ def credentials():
 
 def test_credentials_file_names_every_channel_and_holds_no_secret():
     creds = credentials()
-    assert set(creds) == {"rest", "bot.channels.webchat.WebChat", "bot.channels.slack.SlackChannel",
-                          "bot.channels.teams.TeamsChannel"}
+    assert set(creds) == {"rest", "bot.plugins.channels.webchat.WebChat", "bot.plugins.channels.slack.SlackChannel",
+                          "bot.plugins.channels.teams.TeamsChannel"}
     text = (ROOT / "credentials.yml").read_text()
     assert not re.search(r"xox[abpr]-[0-9A-Za-z]|\$\{", text)
     for conf in creds.values():
@@ -39,7 +39,7 @@ def test_credentials_file_names_every_channel_and_holds_no_secret():
 def test_file_secrets_are_ignored(monkeypatch, caplog):
     for name in SECRET_VARS:
         monkeypatch.delenv(name, raising=False)
-    with caplog.at_level(logging.WARNING, logger="bot.channels"):
+    with caplog.at_level(logging.WARNING, logger="bot.plugins.channels"):
         channel = SlackChannel.from_credentials({"slack_token": "xoxb-in-the-file", "slack_signing_secret": "s3cr3t"})
     assert isinstance(channel, OffChannel)
     assert "ignoring slack_token, slack_signing_secret in credentials.yml" in caplog.text
@@ -52,9 +52,9 @@ def test_slack_without_its_secrets_is_off_and_says_which(monkeypatch, caplog, pr
         monkeypatch.delenv(name, raising=False)
     for name in present:
         monkeypatch.setenv(name, "value-that-must-not-be-logged")
-    channel = SlackChannel.from_credentials(credentials()["bot.channels.slack.SlackChannel"])
+    channel = SlackChannel.from_credentials(credentials()["bot.plugins.channels.slack.SlackChannel"])
     assert isinstance(channel, OffChannel) and channel.name() == "slack"
-    with caplog.at_level(logging.WARNING, logger="bot.channels"):
+    with caplog.at_level(logging.WARNING, logger="bot.plugins.channels"):
         channel.blueprint(None)
     missing = [n for n in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET") if n not in present]
     assert f"Slack channel is OFF: {' and '.join(missing)} not set in the environment" in caplog.text
@@ -66,7 +66,7 @@ def test_teams_without_its_secrets_is_off_and_with_them_starts_offline(monkeypat
         monkeypatch.delenv(name, raising=False)
     channel = TeamsChannel.from_credentials(None)
     assert isinstance(channel, OffChannel) and channel.name() == "botframework"
-    with caplog.at_level(logging.WARNING, logger="bot.channels"):
+    with caplog.at_level(logging.WARNING, logger="bot.plugins.channels"):
         channel.blueprint(None)
     assert "Teams (Bot Framework) channel is OFF: TEAMS_APP_ID and TEAMS_APP_PASSWORD not set" in caplog.text
     # with its secrets it is built without fetching Microsoft's keys (they are fetched on the first activity)
@@ -78,7 +78,7 @@ def test_teams_without_its_secrets_is_off_and_with_them_starts_offline(monkeypat
 
 
 def test_web_chat_needs_no_secret():
-    channel = WebChat.from_credentials(credentials()["bot.channels.webchat.WebChat"])
+    channel = WebChat.from_credentials(credentials()["bot.plugins.channels.webchat.WebChat"])
     assert channel.session_persistence is True and channel.url_prefix() == "/chat"
 
 

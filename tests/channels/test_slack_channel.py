@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from bot.channels.render import SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS
+from bot.plugins.channels.render import SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS
 from .support import CASE, slack_headers, wait_until
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.channels.render import TEAMS_MAX_CARD_CHARS
+from bot.plugins.channels.render import TEAMS_MAX_CARD_CHARS
 from .support import CASE, teams_token, wait_until
 
 pytestmark = pytest.mark.slow

@@ -69,7 +69,7 @@ class Stack:
         port = port or (self.procs[name].port if name in self.procs else free_port())
         log = self._log(name)
         full_env = {**self.env, **(env or {})}
-        p = subprocess.Popen([str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        p = subprocess.Popen([str(BIN / "python"), "-m", "actions", "--port", str(port)],
                              cwd=ROOT, env=full_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
         self.procs[name] = proc = Proc(name, p, port, log, full_env)
         wait_http(f"{proc.url}/health", p, 120, log)

@@ -18,9 +18,9 @@ import time
 import pytest
 
 from bot import ENGINE_VERSION, audit
-from bot.engine import recommend
-from bot.kb import kb
-from bot.models import parse_case
+from bot.clinical.engine import recommend
+from bot.clinical.kb import kb
+from bot.clinical.models import parse_case
 from tools.servers import ROOT
 
 CASE = {"age": 68, "prior_lines": 2, "relapse": "clinical", "refractory": ["Revlimid", "dara"], "fitness": "fit",
@@ -93,8 +93,8 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from bot import audit
-from bot.engine import recommend
-from bot.models import parse_case
+from bot.clinical.engine import recommend
+from bot.clinical.models import parse_case
 path, n, worker, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 case = {"prior_lines": 2, "relapse": "clinical", "fitness": "fit", "age": 40 + worker}
 rec = recommend(parse_case(case))
@@ -203,14 +203,15 @@ def three_days(tmp_path):
     env = {"RRMM_AUDIT_DB": str(path)}
     times = iter(["2026-01-01T10:00:00.000000Z", "2026-01-02T00:00:00.000000Z", "2026-01-02T23:59:59.999999Z",
                   "2026-01-03T08:30:00.000000Z"])
-    original = audit._utc_now
-    audit._utc_now = lambda: next(times)
+    from bot.audit import trail  # the module whose clock record() reads
+    original = trail._utc_now
+    trail._utc_now = lambda: next(times)
     try:
         for i, lines in enumerate((1, 2, 3, 4)):
             case = {"prior_lines": lines, "relapse": "clinical", "fitness": "fit"}
             audit.record(f"c{i}", "socketio" if i % 2 else "rest", case, rec_for(case), env=env)
     finally:
-        audit._utc_now = original
+        trail._utc_now = original
     return path
 
 

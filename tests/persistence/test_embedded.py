@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from bot import audit, intake
-from bot.engine import recommend
-from bot.rasa_hooks import ACTION_SERVER_TEXT, STORAGE_TEXT
+from bot.clinical.engine import recommend
+from bot.plugins.patches import ACTION_SERVER_TEXT, STORAGE_TEXT
 from tools.servers import ROOT
 
 from .support import Stack, new_sender, find_identifiers, payload, scan_files, texts

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from bot import audit, intake
-from bot.engine import recommend
-from bot.models import parse_case
-from bot.rasa_hooks import ACTION_SERVER_TEXT, STORAGE_TEXT
-from bot.stores import AtomicRedisLockStore
+from bot.clinical.engine import recommend
+from bot.clinical.models import parse_case
+from bot.plugins.patches import ACTION_SERVER_TEXT, STORAGE_TEXT
+from bot.plugins.stores import AtomicRedisLockStore
 from tools.servers import ROOT
 
 from .services import Postgres, Redis, ensure_installed

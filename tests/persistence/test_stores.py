@@ -16,8 +16,8 @@ import yaml
 
 from tools.servers import ROOT
 
-from bot import stores
-from bot.stores import ConfigError, RedactingSQLTrackerStore, StorageError, lock_settings, redact_event, tracker_settings
+from bot.plugins import stores
+from bot.plugins.stores import ConfigError, RedactingSQLTrackerStore, StorageError, lock_settings, redact_event, tracker_settings
 
 RAW = "Pt John Whitaker MRN 00482913, 68M, 2 prior lines, refractory to lenalidomide, fit. Call 07700 900461"
 IDENTIFIERS = ("John Whitaker", "Whitaker", "00482913", "07700 900461")
@@ -207,7 +207,7 @@ def test_a_locked_database_raises_storage_error_and_logs_it(domain, tmp_path, ca
     con = sqlite3.connect(str(tmp_path / "tracker.db"), isolation_level=None)
     con.execute("BEGIN EXCLUSIVE")
     try:
-        with caplog.at_level(logging.ERROR, logger="bot.stores"):
+        with caplog.at_level(logging.ERROR, logger="bot.plugins.stores"):
             t0 = time.monotonic()
             with pytest.raises(StorageError, match="could not save"):
                 run(store.save(tracker))
@@ -255,8 +255,8 @@ path = sys.argv[1]
 configure_structlog(logging.DEBUG)              # as `rasa run` does (JSON lines, non-ASCII escaped)
 root = logging.getLogger()
 root.addHandler(logging.FileHandler(path))      # a handler that exists before
-from bot.log_redaction import install_everywhere
-install_everywhere()
+from bot.plugins.patches import install
+install("logging")
 logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,  # one added after, as Sanic does
     "handlers": {"f": {"class": "logging.FileHandler", "filename": path + ".late"}},
     "loggers": {"late": {"handlers": ["f"], "level": "INFO"}}})

@@ -21,6 +21,9 @@ names written entirely in lower case without context, cities and hospitals other
 identifiers spelt out ("john at gmail dot com") or split across messages are missed; an unknown capitalised
 word right after "patient"/"re:"/"Dear" may be taken for a name; a compact 7+ digit number (e.g. a date
 written 20230401) is taken for a record number.
+
+Layer: may import the standard library and `bot.clinical` (its vocabulary is never a name). Never rasa,
+rasa_sdk or sanic. Log redaction lives here too (`bot.privacy.logs`).
 """
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ PLACEHOLDERS = {
     "email": "[EMAIL]",
     "address": "[ADDRESS]",
 }
-NAMES_FILE = Path(__file__).with_name("privacy_names.txt")
+NAMES_FILE = Path(__file__).with_name("names.txt")
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def _hard_vocab() -> FrozenSet[str]:
     words = set(CLINICAL) | set(MONTHS) | set(DAYS)
     words |= {"name", "mrn", "dob", "phone", "email", "address"}  # the placeholders
     try:
-        from bot.kb import kb
+        from bot.clinical.kb import kb
         base = kb()
         for index in (base.drug_aliases(), base.regimen_aliases(), base.trial_aliases()):
             for key in index:
@@ -766,7 +769,7 @@ def _address_word_ok(word: str, town: bool = False) -> bool:
 @lru_cache(maxsize=1)
 def _trial_words() -> FrozenSet[str]:
     try:
-        from bot.kb import kb
+        from bot.clinical.kb import kb
         return frozenset(p for key in kb().trial_aliases() for p in key.split("-"))
     except Exception:
         return frozenset()
@@ -994,41 +997,4 @@ def redact_obj(obj: Any) -> Any:
     return obj
 
 
-class RedactingFilter(logging.Filter):
-    """Redacts every record it sees: the message, its arguments, exception and stack text.
-
-    The message is formatted with its arguments first and the result redacted, so identifiers passed as
-    arguments of any type (a name as str, an MRN as int) are caught, with the context of the whole
-    message. Attach it to handlers (`install_log_redaction()`): a filter on a logger does not see records
-    that propagate from its children.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: redact the parts instead
-            record.msg = redact_obj(record.msg) if isinstance(record.msg, str) else redact(str(record.msg)).text
-            if isinstance(record.args, dict):
-                record.args = {k: redact_obj(v) if isinstance(v, str) else v for k, v in record.args.items()}
-            elif record.args:
-                record.args = tuple(redact_obj(a) if isinstance(a, str) else a for a in record.args)
-        else:
-            record.msg, record.args = redact(message).text, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text).text
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info).text
-        return True
-
-
-def install_log_redaction(logger: Optional[logging.Logger] = None) -> RedactingFilter:
-    """Add one RedactingFilter to every handler of `logger` (default: the root logger); returns it."""
-    logger = logger or logging.getLogger()
-    flt = next((f for h in logger.handlers for f in h.filters if isinstance(f, RedactingFilter)), None) \
-        or RedactingFilter()
-    for handler in logger.handlers:
-        if flt not in handler.filters:
-            handler.addFilter(flt)
-    return flt
+from .logs import RedactingFilter, install_log_redaction  # noqa: E402  (re-exported)

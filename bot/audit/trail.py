@@ -39,8 +39,8 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
 
 from sqlite_utils import Database
 
-from . import ENGINE_VERSION
-from .privacy import redact_obj
+from bot import ENGINE_VERSION
+from bot.privacy import redact_obj
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def _utc_now() -> str:
 
 def deidentify_case(case: Any) -> Dict[str, Any]:
     """The normalised case fields that are set (drug names as canonical ids), ages over 89 as 90."""
-    from .models import Case, parse_case
+    from bot.clinical.models import Case, parse_case
 
     if not isinstance(case, Case):
         case = parse_case(dict(case))
@@ -231,7 +231,7 @@ def record_recommendation(dispatcher: Any, tracker: Any, rec: Dict[str, Any]) ->
     `dispatcher` is rasa_sdk's CollectingDispatcher, `tracker` its Tracker (the case is read from its
     slots, as ActionRecommend did). Returns True when the row was written.
     """
-    from .intake import case_from_slots
+    from bot.intake import case_from_slots
 
     try:
         record(tracker.sender_id, tracker.get_latest_input_channel(), case_from_slots(tracker.current_slot_values()),

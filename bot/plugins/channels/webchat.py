@@ -1,4 +1,4 @@
-"""The web chat: socket.io for the widget, and the page itself: `bot.channels.webchat.WebChat` in credentials.yml.
+"""The web chat: socket.io for the widget, and the page itself: `bot.plugins.channels.webchat.WebChat` in credentials.yml.
 
 Serves, from the Rasa server itself (so the page and its socket share one origin and nothing comes from the
 internet):
@@ -9,7 +9,7 @@ internet):
   page that sends its stored session id continues the same conversation. Session ids are 32 hex digits
   (anything else gets a new one).
 Replies: one `bot_uttered` per text (Rasa splits texts at blank lines), buttons as `quick_replies`, and the
-recommendation as `{"html": ..., "custom": payload}` (bot.channels.render.render_html) in place of its text.
+recommendation as `{"html": ..., "custom": payload}` (bot.plugins.channels.render.render_html) in place of its text.
 No secret is needed: the channel is always on (put the server behind the intranet's authentication).
 credentials.yml keys: `session_persistence` (default true), `serve_page` (default true), `socketio_path`,
 `user_message_evt`, `bot_message_evt`.
@@ -36,7 +36,7 @@ from .render import is_recommendation, render_html
 
 logger = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "static"
+STATIC_DIR = Path(__file__).resolve().parents[3] / "web" / "static"
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_MESSAGE_CHARS = 5000
 

@@ -1,6 +1,6 @@
 """Native renderings of the `rrmm_recommendation` payload, one per platform, from the payload dict alone.
 
-- `render_plain(rec)`: text for the shell and REST (bot.render.render_text, the text the bot sends anyway).
+- `render_plain(rec)`: text for the shell and REST (bot.clinical.render.render_text, the text the bot sends anyway).
 - `render_slack(rec)`: a Slack message, `{"text": mrkdwn fallback, "blocks": [Block Kit]}`: a header with the
   assessment, the ranked options with rationale and key trial, the ruled-out regimens, the cautions, the
   transplant note and the disclaimer as context; inside Slack's limits (50 blocks, 150 characters per header,
@@ -20,7 +20,7 @@ import json
 import re
 from typing import Any, Callable, Dict, List, Optional
 
-from bot.render import SEVERITY_MARK, SETTING_NAMES, assessment_line, key_trial, one_line_rationale, render_text
+from bot.clinical.render import SEVERITY_MARK, SETTING_NAMES, assessment_line, key_trial, one_line_rationale, render_text
 
 PAYLOAD_TYPE = "rrmm_recommendation"
 DEFAULT_MAX_OPTIONS = 6  # what the chat text shows too (actions.ActionRecommend)
@@ -81,7 +81,7 @@ def split_text(text: str, limit: int) -> List[str]:
     return parts or [""]
 
 
-# ---- the parts every rendering shows, in the same order and words as bot.render.render_text -------------
+# ---- the parts every rendering shows, in the same order and words as bot.clinical.render.render_text -------------
 def _options(rec, max_options):
     opts = rec.get("options") or []
     return opts if max_options is None else opts[:max_options], max(0, len(opts) - (max_options or len(opts)))

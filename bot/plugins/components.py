@@ -1,10 +1,14 @@
-"""Rasa 3.6 NLU component around `bot.nlu.extract.extract`.
+"""The project's Rasa 3.6 NLU components.
 
-config.yml (after the tokenizer; the component itself does not use Rasa's tokens):
+`ClinicalEntityExtractor` wraps `bot.nlu.extract.extract`; `CaseFactsIntentOverride` makes a message that
+states case facts case information, whatever the intent classifier guessed. Creating either installs
+`bot.plugins.patches` in the Rasa process (the medspacy fixes the extractor needs, Rasa's failure handling).
+
+config.yml (after the tokenizer; the extractor itself does not use Rasa's tokens):
 
     pipeline:
       - name: WhitespaceTokenizer
-      - name: bot.nlu.rasa_component.ClinicalEntityExtractor
+      - name: bot.plugins.components.ClinicalEntityExtractor
         # entities: [drug, prior_lines]   # optional: only these entity types (default: all)
       ...
 
@@ -25,18 +29,16 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import (ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_ROLE,
                                        ENTITY_ATTRIBUTE_START, ENTITY_ATTRIBUTE_TYPE, ENTITY_ATTRIBUTE_VALUE,
-                                       TEXT)
+                                       INTENT, TEXT)
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.intake import states_case_facts
 from bot.nlu.extract import extract, get_nlp
+
+from .patches import install
 
 CONFIDENCE = "confidence_entity"
 
-
-# Loaded by every Rasa server that runs this pipeline: install the action-response validation fix.
-from bot import rasa_speedups  # noqa: E402
-
-rasa_speedups.install()
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
@@ -55,6 +57,7 @@ class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "ClinicalEntityExtractor":
+        install()
         get_nlp()  # build the spaCy/medspacy pipeline now, not on the first user message
         return cls(config)
 
@@ -93,3 +96,26 @@ class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
     def name(self) -> Text:
         return self.__class__.__name__
 
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class CaseFactsIntentOverride(GraphComponent):
+    """Runs after DIETClassifier and FallbackClassifier: when the intent is `out_of_scope` or
+    `nlu_fallback` but the extractor found case facts (`bot.intake.states_case_facts`), the intent becomes
+    `inform`, so an answer such as "R-MCI 6, not eligible" is taken into the case instead of being called
+    out of scope. Nothing else is changed."""
+
+    OVERRIDDEN = ("out_of_scope", "nlu_fallback")
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "CaseFactsIntentOverride":
+        install()
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get("name") in self.OVERRIDDEN and states_case_facts(message.get(ENTITIES) or []):
+                message.set(INTENT, {"name": "inform", "confidence": intent.get("confidence") or 0.0,
+                                     "overridden_from": intent.get("name")}, add_to_output=True)
+        return messages

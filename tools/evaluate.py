@@ -1,6 +1,6 @@
 """Case-field extraction accuracy on held-out one-shot descriptions (tests/eval/oneshot_cases.yml).
 
-    python -m bot.evaluate [PATH]
+    python -m tools.evaluate [PATH]
 
 Each description goes through the same path as a chat message (entity extraction, then intake) and the
 case fields are compared with the expected ones. A case is exact when every expected field matches and
@@ -15,8 +15,11 @@ from typing import Any, Dict, List
 
 import yaml
 
-from . import intake
-from .nlu.extract import extract
+from bot import intake
+from bot.nlu.extract import extract
+from bot.plugins.patches import install
+
+install("medspacy")  # the extractor needs medspacy's fixes (bot/plugins/patches.py)
 
 DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "eval" / "oneshot_cases.yml"
 LISTS = ("refractory", "exposed", "unavailable", "high_risk_cytogenetics")

@@ -24,7 +24,7 @@ from sanic.response import HTTPResponse
 
 from .render import is_recommendation, is_text_twin
 
-logger = logging.getLogger("bot.channels")
+logger = logging.getLogger("bot.plugins.channels")
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 

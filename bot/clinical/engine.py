@@ -2,15 +2,15 @@
 
 `recommend(case)` is a pure function of the case and the knowledge base: no I/O, no clock, no
 randomness, no Rasa. It returns the Recommendation of contract.md as a plain dict (the JSON shape);
-`bot.models.Recommendation` validates that shape. Clinical content (regimens, settings, cautions,
-trials, texts) lives in bot/knowledge/*.yml; this module holds only the logic of the rules.
+`bot.clinical.models.Recommendation` validates that shape. Clinical content (regimens, settings, cautions,
+trials, texts) lives in bot/clinical/knowledge/*.yml; this module holds only the logic of the rules.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
-from . import ENGINE_VERSION
+from bot import ENGINE_VERSION
 from .kb import KnowledgeBase, Regimen, kb as default_kb
 from .models import AGGRESSIVE_FLAGS, Case
 

@@ -1,4 +1,4 @@
-"""The knowledge base: YAML files under bot/knowledge, validated when loaded.
+"""The knowledge base: YAML files under bot/clinical/knowledge, validated when loaded.
 
 `load()` reads and checks every file once and returns an immutable `KnowledgeBase`; `kb()` caches it.
 Lookups (`drug_id`, `regimen_code`, `trial_id`) are case-insensitive over ids and aliases and raise

@@ -1,10 +1,10 @@
 """Rasa-side storage: the tracker store and lock store named by endpoints.yml, chosen by environment variables.
 
     tracker_store:
-      type: bot.stores.RedactingSQLTrackerStore
+      type: bot.plugins.stores.RedactingSQLTrackerStore
       db: var/tracker.db                 # the embedded default (SQLite)
     lock_store:
-      type: bot.stores.EnvLockStore
+      type: bot.plugins.stores.EnvLockStore
 
 `RedactingSQLTrackerStore` is Rasa's SQL tracker store with two changes:
   * identifiers are redacted from every event before it is written (bot.privacy): the user's text, the
@@ -12,13 +12,13 @@
     the NLU and the actions still see the clinical facts; only the stored copy is redacted.
   * the database comes from the environment (RRMM_TRACKER_STORE=sqlite|postgresql, see `tracker_settings`),
     waits a bounded time for it at start, and turns storage errors into `StorageError` (logged, and
-    surfaced to the user by bot.rasa_hooks) instead of Rasa's endless retry loop.
+    surfaced to the user by bot.plugins.patches) instead of Rasa's endless retry loop.
 
 `EnvLockStore` is Rasa's in-memory lock store, or with RRMM_LOCK_STORE=redis a Redis lock store whose
 ticket operations are atomic (WATCH/MULTI), so that several Rasa servers sharing one Redis never process
 two messages of one conversation at the same time.
 
-Creating the tracker store also installs bot.rasa_hooks in the Rasa server (log redaction, a clear
+Creating the tracker store also installs bot.plugins.patches in the Rasa server (log redaction, a clear
 message when the action server is down or slow, storage errors surfaced). Variables: docs/deploy.md.
 """
 from __future__ import annotations
@@ -34,10 +34,11 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Text
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from .privacy import redact_obj
+from bot.privacy import redact_obj
+
+from .errors import ConfigError, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +48,6 @@ __all__ = ["RedactingSQLTrackerStore", "EnvLockStore", "AtomicRedisLockStore", "
 DEFAULT_SQLITE_DB = "var/tracker.db"
 TRACKER_KINDS = ("sqlite", "postgresql")
 LOCK_KINDS = ("memory", "redis")
-
-
-class StorageError(RasaException):
-    """The conversation store or lock store failed (the cause is chained)."""
-
-
-class ConfigError(RasaException):
-    """A storage environment variable is missing or invalid (the message names it)."""
 
 
 # =====================================================================================================
@@ -206,8 +199,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         import sqlalchemy.exc
 
         if install_hooks:
-            from . import rasa_hooks
-            rasa_hooks.install()
+            from .patches import install
+            install()
         settings = tracker_settings(env, default_db=db)
         self.settings_kind = settings["kind"]
         if settings["kind"] == "sqlite":

@@ -1,4 +1,4 @@
-"""Slack (Events API) for the assistant: `bot.channels.slack.SlackChannel` in credentials.yml.
+"""Slack (Events API) for the assistant: `bot.plugins.channels.slack.SlackChannel` in credentials.yml.
 
 Secrets from the environment only: SLACK_BOT_TOKEN (xoxb-...) and SLACK_SIGNING_SECRET. Without both, the
 channel is off (logged at start, webhook answers 503). Non-secret settings (credentials.yml keys, or the
@@ -12,7 +12,7 @@ Over Rasa's SlackInput this connector:
   failed; events are recognised by event id and by channel + message timestamp (a mention in a channel
   can arrive as both `message` and `app_mention`), and repeats are acknowledged with X-Slack-No-Retry;
 - posts one message per reply (Rasa splits texts at blank lines) and the recommendation as Block Kit
-  instead of its plain text (bot.channels.render.render_slack), within Slack's limits.
+  instead of its plain text (bot.plugins.channels.render.render_slack), within Slack's limits.
 """
 from __future__ import annotations
 

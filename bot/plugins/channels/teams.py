@@ -1,4 +1,4 @@
-"""Microsoft Teams through the Bot Framework: `bot.channels.teams.TeamsChannel` in credentials.yml.
+"""Microsoft Teams through the Bot Framework: `bot.plugins.channels.teams.TeamsChannel` in credentials.yml.
 
 Secrets from the environment only: TEAMS_APP_ID and TEAMS_APP_PASSWORD (the Azure Bot's Microsoft App ID and
 a client secret). Without both the channel is off (logged at start, webhook answers 503). TEAMS_APP_TENANT_ID
@@ -16,7 +16,7 @@ Bot Framework's authentication protocol asks of a bot, on every activity, before
 - the token's `serviceurl` claim equals the activity's serviceUrl (replies, with the bot's own token, go
   only where the signed token says).
 Anything else gets 401 and is not processed. Valid message activities are acknowledged at once (202) and
-answered in the background: the recommendation as an Adaptive Card (bot.channels.render.render_teams).
+answered in the background: the recommendation as an Adaptive Card (bot.plugins.channels.render.render_teams).
 """
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from .kb import UnknownName, kb
-from .models import Case, CaseError, parse_case
+from bot.clinical.kb import UnknownName, kb
+from bot.clinical.models import Case, CaseError, parse_case
 
 REQUIRED = ("relapse", "prior_lines", "refractory", "fitness", "transplant_eligible", "prior_auto_hct")
 CASE_FIELDS = tuple(Case.__fields__)
@@ -104,6 +104,21 @@ _NO_REFRACTORY = re.compile(
 def says_no_refractory(text: str) -> bool:
     """An explicit statement that the disease is refractory to no drug ("no refractory drugs")."""
     return bool(_NO_REFRACTORY.search(text or ""))
+
+
+CASE_FACTS = ("prior_lines", "relapse", "fitness", "rmci", "transplant_eligible", "prior_auto_hct",
+              "months_remission_after_hct", "lenalidomide_maintenance_only", "days_since_last_lenalidomide")
+
+
+def states_case_facts(entities: List[Dict[str, Any]]) -> bool:
+    """True when the entities state a case fact: a drug or regimen with a status, prior lines, relapse,
+    fitness, R-MCI or a transplant fact (a drug named without a status is not one)."""
+    for e in entities:
+        if e.get("entity") in CASE_FACTS:
+            return True
+        if e.get("entity") in ("drug", "regimen") and e.get("role") in DRUG_ROLES:
+            return True
+    return False
 
 
 def _drug_ids(entity: Dict[str, Any]) -> List[str]:

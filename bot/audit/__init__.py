@@ -1,0 +1,7 @@
+"""The audit trail: one append-only row per recommendation given (SQLite).
+
+Layer: may import the standard library, sqlite-utils, `bot.clinical`, `bot.intake` and `bot.privacy`.
+Never rasa, rasa_sdk or sanic (the chat adapter takes duck-typed dispatcher and tracker objects).
+"""
+from .trail import *  # noqa: F401,F403
+from .trail import __all__  # noqa: F401
