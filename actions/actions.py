@@ -14,9 +14,15 @@ from bot.audit import record_recommendation
 from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
 from bot.clinical.models import CaseError
+from bot.clinical.render import (
+    drug_cautions_text,
+    render_regimen,
+    render_regimen_cautions,
+    render_text,
+    render_trial,
+    why_not,
+)
 from bot.privacy import contains_identifier
-from bot.clinical.render import (drug_cautions_text, render_regimen, render_regimen_cautions, render_text, render_trial,
-                        why_not)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +66,9 @@ def privacy_notice(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[E
     Called first by every action that answers; the slot keeps a second action of the same turn quiet.
     """
     msg_id = _message_id(tracker)
-    if tracker.get_slot("privacy_noticed") == msg_id or not contains_identifier(tracker.latest_message.get("text") or ""):
+    if tracker.get_slot("privacy_noticed") == msg_id or not contains_identifier(
+        tracker.latest_message.get("text") or ""
+    ):
         return []
     dispatcher.utter_message(text=PRIVACY_NOTICE)
     return [SlotSet("privacy_noticed", msg_id)]
@@ -127,8 +135,9 @@ class ValidateCaseForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_case_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: Dict[Text, Any]) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Text]:
         slots = tracker.current_slot_values()
         return (["conflict_answer"] if slots.get("case_conflict") else []) + intake.missing(slots)
 
@@ -214,13 +223,15 @@ class ActionWhyNot(Action):
                 lines = [why_not(rec, r) for r in kb().regimens if drug in kb().regimens[r].components]
                 dispatcher.utter_message(text="\n".join(lines[:8]))
             else:
-                dispatcher.utter_message(text="Which regimen do you mean? For example: \"why not KRd?\"")
+                dispatcher.utter_message(text='Which regimen do you mean? For example: "why not KRd?"')
             return notice
         rec = _recommendation(tracker)
         if rec is None:
-            dispatcher.utter_message(text=f"I need the case first (still needed: "
-                                          f"{', '.join(s.replace('_', ' ') for s in intake.missing(tracker.current_slot_values())) or 'a settled conflict'}). "
-                                          f"What the knowledge base holds on {code}:\n" + render_regimen(code))
+            still = ", ".join(s.replace("_", " ") for s in intake.missing(tracker.current_slot_values()))
+            dispatcher.utter_message(
+                text=f"I need the case first (still needed: {still or 'a settled conflict'}). "
+                f"What the knowledge base holds on {code}:\n" + render_regimen(code)
+            )
             return notice
         dispatcher.utter_message(text=why_not(rec, code))
         return notice
@@ -234,7 +245,9 @@ class ActionRegimenInfo(Action):
         notice = privacy_notice(dispatcher, tracker)
         code = _entity_value(tracker, "regimen")
         try:
-            dispatcher.utter_message(text=render_regimen(code) if code else "Which regimen? For example: \"what is KPd?\"")
+            dispatcher.utter_message(
+                text=render_regimen(code) if code else 'Which regimen? For example: "what is KPd?"'
+            )
         except UnknownName as exc:
             dispatcher.utter_message(text=f"I don't know that regimen ({exc}).")
         return notice
@@ -248,8 +261,9 @@ class ActionTrialInfo(Action):
         notice = privacy_notice(dispatcher, tracker)
         tid = _entity_value(tracker, "trial")
         try:
-            dispatcher.utter_message(text=render_trial(tid) if tid else
-                                     "Which trial? I know: " + ", ".join(kb().trials) + ".")
+            dispatcher.utter_message(
+                text=render_trial(tid) if tid else "Which trial? I know: " + ", ".join(kb().trials) + "."
+            )
         except UnknownName as exc:
             dispatcher.utter_message(text=f"I don't know that trial ({exc}).")
         return notice
@@ -268,7 +282,7 @@ class ActionRegimenCautions(Action):
         elif drug:
             dispatcher.utter_message(text=drug_cautions_text(drug))
         else:
-            dispatcher.utter_message(text="Cautions for which regimen or drug? For example: \"cautions with KRd\".")
+            dispatcher.utter_message(text='Cautions for which regimen or drug? For example: "cautions with KRd".')
         return notice
 
 

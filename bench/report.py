@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,15 +34,38 @@ TARGETS = {"turn_p95_ratio": 1.5, "startup_ratio": 1.3, "rasa_rss_mb": 1536, "tr
 
 # Scripted conversations: what clinicians type (one-shot, step by step, look-ups, corrections).
 OUR_SCRIPTS = [
-    ["68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, clinical relapse",
-     "why not KRd?", "what did OPTIMISMM show?", "actually he is frail", "new case"],
-    ["I have a 71 year old man with relapsed myeloma", "clinical", "two", "refractory to lenalidomide", "he's fit", "no",
-     "cautions with DPd", "thanks"],
-    ["62F, first relapse, clinical, fit, transplant eligible", "none", "no prior transplant", "what is DKd?",
-     "summary", "bye"],
+    [
+        "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, "
+        "clinical relapse",
+        "why not KRd?",
+        "what did OPTIMISMM show?",
+        "actually he is frail",
+        "new case",
+    ],
+    [
+        "I have a 71 year old man with relapsed myeloma",
+        "clinical",
+        "two",
+        "refractory to lenalidomide",
+        "he's fit",
+        "no",
+        "cautions with DPd",
+        "thanks",
+    ],
+    [
+        "62F, first relapse, clinical, fit, transplant eligible",
+        "none",
+        "no prior transplant",
+        "what is DKd?",
+        "summary",
+        "bye",
+    ],
 ]
-STARTER_SCRIPTS = [["hello", "I am sad", "yes", "bye"], ["hi", "great", "are you a bot?", "goodbye"],
-                   ["hey", "not good", "no", "bye"]]
+STARTER_SCRIPTS = [
+    ["hello", "I am sad", "yes", "bye"],
+    ["hi", "great", "are you a bot?", "goodbye"],
+    ["hey", "not good", "no", "bye"],
+]
 
 
 def pct(values: List[float], p: float) -> float:
@@ -71,14 +93,16 @@ def rss_mb(pid: int) -> float:
 
 
 def post(port: int, sender: str, text: str, timeout: float = 60) -> Tuple[float, bool]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-                                 data=json.dumps({"sender": sender, "message": text}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     t = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             ok = r.status == 200 and isinstance(json.loads(r.read()), list)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure of a request counts as an error in the figures
         ok = False
     return time.perf_counter() - t, ok
 
@@ -109,15 +133,26 @@ def load(port: int, scripts: List[List[str]], concurrency: int, conversations: i
     elapsed = time.perf_counter() - t
     turns = sum(r[0] for r in results)
     errors = sum(r[1] for r in results)
-    return {"concurrency": concurrency, "conversations": conversations, "turns": turns,
-            "turns_per_s": turns / elapsed, "error_rate": errors / turns, "elapsed_s": elapsed}
+    return {
+        "concurrency": concurrency,
+        "conversations": conversations,
+        "turns": turns,
+        "turns_per_s": turns / elapsed,
+        "error_rate": errors / turns,
+        "elapsed_s": elapsed,
+    }
 
 
 def train(project: Path, out: Path, env: Dict[str, str]) -> float:
     cache = Path(tempfile.mkdtemp(prefix="rasa-cache-"))
     t = time.perf_counter()
-    p = subprocess.run([str(BIN / "rasa"), "train", "--out", str(out)], cwd=project,
-                       env={**env, "RASA_CACHE_DIRECTORY": str(cache)}, capture_output=True, text=True)
+    p = subprocess.run(
+        [str(BIN / "rasa"), "train", "--out", str(out)],
+        cwd=project,
+        env={**env, "RASA_CACHE_DIRECTORY": str(cache)},
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - t
     shutil.rmtree(cache, ignore_errors=True)
     if p.returncode != 0:
@@ -129,17 +164,33 @@ def start_starter(project: Path, model: Path, workdir: Path) -> Tuple[subprocess
     port = free_port()
     log = workdir / "starter.log"
     t = time.perf_counter()
-    proc = subprocess.Popen([str(BIN / "rasa"), "run", "--model", str(model), "--port", str(port), "--interface",
-                             "127.0.0.1", "--enable-api"], cwd=project, env=RASA_ENV, stdout=log.open("w"),
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--port",
+            str(port),
+            "--interface",
+            "127.0.0.1",
+            "--enable-api",
+        ],
+        cwd=project,
+        env=RASA_ENV,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     wait_http(f"http://127.0.0.1:{port}/status", proc, 300, log)
     return proc, port, time.perf_counter() - t
 
 
 def plot(ours: List[float], starter: List[float], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     top = pct(ours + starter, 99.5)
     bins = [i * top / 60 for i in range(61)]
@@ -157,15 +208,26 @@ def plot(ours: List[float], starter: List[float], path: Path) -> None:
 
 
 def nlu_eval(model: Path, out: Path) -> Dict[str, Dict[str, float]]:
-    p = subprocess.run([str(BIN / "rasa"), "test", "nlu", "--model", str(model), "--nlu", "tests/nlu/heldout.yml",
-                        "--out", str(out)], cwd=ROOT, env=RASA_ENV, capture_output=True, text=True)
+    p = subprocess.run(
+        [str(BIN / "rasa"), "test", "nlu", "--model", str(model), "--nlu", "tests/nlu/heldout.yml", "--out", str(out)],
+        cwd=ROOT,
+        env=RASA_ENV,
+        capture_output=True,
+        text=True,
+    )
     if p.returncode != 0:
         raise SystemExit(p.stderr[-2000:])
     intent = json.loads((out / "intent_report.json").read_text())
     entity = json.loads((out / "ClinicalEntityExtractor_report.json").read_text())
     shutil.copy(out / "intent_confusion_matrix.png", IMG / "intent_confusion_matrix.png")
-    worst = sorted(((k, v["f1-score"], v["support"]) for k, v in intent.items() if isinstance(v, dict) and "support" in v
-                    and k not in ("macro avg", "weighted avg", "micro avg")), key=lambda x: x[1])[:5]
+    worst = sorted(
+        (
+            (k, v["f1-score"], v["support"])
+            for k, v in intent.items()
+            if isinstance(v, dict) and "support" in v and k not in ("macro avg", "weighted avg", "micro avg")
+        ),
+        key=lambda x: x[1],
+    )[:5]
     return {"intent": intent["weighted avg"], "entity": entity["weighted avg"], "worst_intents": worst}
 
 
@@ -182,8 +244,12 @@ def main() -> None:
     # -- starter bot project and both models -----------------------------------------------------------
     starter = work / "starter"
     starter.mkdir()
-    subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(starter)], env=RASA_ENV,
-                   capture_output=True, check=True)
+    subprocess.run(
+        [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(starter)],
+        env=RASA_ENV,
+        capture_output=True,
+        check=True,
+    )
     starter_models = starter / "models"
     if not args.skip_train:
         print("==> rasa train from scratch: RRMM assistant", file=sys.stderr)
@@ -191,6 +257,7 @@ def main() -> None:
         print("==> rasa train from scratch: starter bot", file=sys.stderr)
         fig["train_starter_s"] = train(starter, starter_models, RASA_ENV)
     from tools.model import ensure_model
+
     our_model = ensure_model(quiet=True)
     starter_model = sorted(starter_models.glob("*.tar.gz"))[-1]
 
@@ -232,11 +299,16 @@ def main() -> None:
     print("==> NLU evaluation", file=sys.stderr)
     fig["nlu"] = nlu_eval(our_model, work / "nlu")
     from tools.evaluate import evaluate
+
     fig["cases"] = evaluate()
     (ROOT / "results").mkdir(exist_ok=True)
-    (ROOT / "results" / "benchmarks.json").write_text(json.dumps(
-        {k: v for k, v in fig.items() if k != "cases"} | {"cases": {k: v for k, v in fig["cases"].items()}},
-        indent=2, default=str))
+    (ROOT / "results" / "benchmarks.json").write_text(
+        json.dumps(
+            {k: v for k, v in fig.items() if k != "cases"} | {"cases": {k: v for k, v in fig["cases"].items()}},
+            indent=2,
+            default=str,
+        )
+    )
     write_report(fig)
     shutil.rmtree(work, ignore_errors=True)
     print(f"==> wrote {DOCS / 'benchmarks.md'}", file=sys.stderr)
@@ -251,8 +323,14 @@ def write_report(f: Dict[str, object]) -> None:
     p95_ratio = lo[95] / ls[95]
     start_ratio = f["startup_ours_s"] / f["startup_starter_s"]
     nlu, cases = f["nlu"], f["cases"]
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
     lines = [
         "# Benchmarks and evaluation",
@@ -268,20 +346,34 @@ def write_report(f: Dict[str, object]) -> None:
         "",
         "| target | measured | |",
         "| --- | --- | --- |",
-        f"| turn latency p95 at most 1.5 x the starter bot's | {lo[95]:.0f} ms vs {ls[95]:.0f} ms = {p95_ratio:.2f} x | {verdict(p95_ratio <= TARGETS['turn_p95_ratio'])} |",
-        f"| start-up at most 1.3 x the starter bot's | {f['startup_ours_s']:.1f} s vs {f['startup_starter_s']:.1f} s = {start_ratio:.2f} x | {verdict(start_ratio <= TARGETS['startup_ratio'])} |",
-        f"| Rasa server memory at most 1.5 GB | {f['rss_rasa_mb']:.0f} MB (after load: {f['rss_rasa_after_load_mb']:.0f} MB) | {verdict(f['rss_rasa_after_load_mb'] <= TARGETS['rasa_rss_mb'])} |",
+        f"| turn latency p95 at most 1.5 x the starter bot's | "
+        f"{lo[95]:.0f} ms vs {ls[95]:.0f} ms = {p95_ratio:.2f} x | "
+        f"{verdict(p95_ratio <= TARGETS['turn_p95_ratio'])} |",
+        f"| start-up at most 1.3 x the starter bot's | "
+        f"{f['startup_ours_s']:.1f} s vs {f['startup_starter_s']:.1f} s = {start_ratio:.2f} x | "
+        f"{verdict(start_ratio <= TARGETS['startup_ratio'])} |",
+        f"| Rasa server memory at most 1.5 GB | "
+        f"{f['rss_rasa_mb']:.0f} MB (after load: {f['rss_rasa_after_load_mb']:.0f} MB) | "
+        f"{verdict(f['rss_rasa_after_load_mb'] <= TARGETS['rasa_rss_mb'])} |",
     ]
     if "train_ours_s" in f:
-        lines.append(f"| `rasa train` at most 3 minutes | {f['train_ours_s']:.0f} s (starter bot: {f['train_starter_s']:.0f} s) | {verdict(f['train_ours_s'] <= TARGETS['train_s'])} |")
+        lines.append(
+            f"| `rasa train` at most 3 minutes | "
+            f"{f['train_ours_s']:.0f} s (starter bot: {f['train_starter_s']:.0f} s) | "
+            f"{verdict(f['train_ours_s'] <= TARGETS['train_s'])} |"
+        )
     lines += [
-        f"| intent F1 at least 0.95 (held-out) | {nlu['intent']['f1-score']:.3f} | {verdict(nlu['intent']['f1-score'] >= TARGETS['intent_f1'])} |",
-        f"| entity F1 at least 0.95 (held-out) | {nlu['entity']['f1-score']:.3f} | {verdict(nlu['entity']['f1-score'] >= TARGETS['entity_f1'])} |",
-        f"| case-field extraction at least 95% exact | {cases['exact_rate']:.1%} ({cases['exact']}/{cases['cases']}) | {verdict(cases['exact_rate'] >= TARGETS['case_exact'])} |",
+        f"| intent F1 at least 0.95 (held-out) | {nlu['intent']['f1-score']:.3f} | "
+        f"{verdict(nlu['intent']['f1-score'] >= TARGETS['intent_f1'])} |",
+        f"| entity F1 at least 0.95 (held-out) | {nlu['entity']['f1-score']:.3f} | "
+        f"{verdict(nlu['entity']['f1-score'] >= TARGETS['entity_f1'])} |",
+        f"| case-field extraction at least 95% exact | "
+        f"{cases['exact_rate']:.1%} ({cases['exact']}/{cases['cases']}) | "
+        f"{verdict(cases['exact_rate'] >= TARGETS['case_exact'])} |",
         "",
         "## Per-turn latency over the REST channel",
         "",
-        f"Scripted conversations posted one turn at a time (action server included for the assistant):",
+        "Scripted conversations posted one turn at a time (action server included for the assistant):",
         f"{f['lat_n'][0]} assistant turns (one-shot cases, step-by-step intake, look-ups, corrections), "
         f"{f['lat_n'][1]} starter-bot turns.",
         "",
@@ -297,7 +389,9 @@ def write_report(f: Dict[str, object]) -> None:
         "",
         "| | start to ready | resident memory |",
         "| --- | --- | --- |",
-        f"| Rasa server, RRMM assistant | {f['startup_ours_s']:.1f} s | {f['rss_rasa_mb']:.0f} MB idle after the latency runs, {f['rss_rasa_after_load_mb']:.0f} MB after the load runs |",
+        f"| Rasa server, RRMM assistant | {f['startup_ours_s']:.1f} s | "
+        f"{f['rss_rasa_mb']:.0f} MB idle after the latency runs, "
+        f"{f['rss_rasa_after_load_mb']:.0f} MB after the load runs |",
         f"| action server, RRMM assistant | {f['startup_actions_s']:.1f} s | {f['rss_actions_mb']:.0f} MB |",
         f"| Rasa server, starter bot | {f['startup_starter_s']:.1f} s | {f['rss_starter_mb']:.0f} MB |",
         "",
@@ -309,7 +403,10 @@ def write_report(f: Dict[str, object]) -> None:
         "| --- | --- | --- | --- | --- |",
     ]
     for r in f["load"]:
-        lines.append(f"| {r['concurrency']} | {r['conversations']} | {r['turns']} | {r['turns_per_s']:.1f} | {r['error_rate']:.1%} |")
+        lines.append(
+            f"| {r['concurrency']} | {r['conversations']} | {r['turns']} | {r['turns_per_s']:.1f} | "
+            f"{r['error_rate']:.1%} |"
+        )
     lines += [
         "",
         "## Guideline engine",
@@ -324,8 +421,10 @@ def write_report(f: Dict[str, object]) -> None:
         "",
         "| | precision | recall | F1 |",
         "| --- | --- | --- | --- |",
-        f"| intents (weighted) | {nlu['intent']['precision']:.3f} | {nlu['intent']['recall']:.3f} | {nlu['intent']['f1-score']:.3f} |",
-        f"| entities (weighted, ClinicalEntityExtractor) | {nlu['entity']['precision']:.3f} | {nlu['entity']['recall']:.3f} | {nlu['entity']['f1-score']:.3f} |",
+        f"| intents (weighted) | {nlu['intent']['precision']:.3f} | {nlu['intent']['recall']:.3f} | "
+        f"{nlu['intent']['f1-score']:.3f} |",
+        f"| entities (weighted, ClinicalEntityExtractor) | {nlu['entity']['precision']:.3f} | "
+        f"{nlu['entity']['recall']:.3f} | {nlu['entity']['f1-score']:.3f} |",
         "",
         "Weakest intents: " + ", ".join(f"{k} (F1 {v:.2f}, n={n})" for k, v, n in nlu["worst_intents"]) + ".",
         "",
@@ -337,7 +436,8 @@ def write_report(f: Dict[str, object]) -> None:
         "expected case fields; `python -m tools.evaluate` runs each through the chat path (entity extraction, then",
         "intake) and counts a case exact when every expected field matches and nothing else was filled.",
         "",
-        f"Exact: {cases['exact']}/{cases['cases']} ({cases['exact_rate']:.1%}); fields right: {cases['field_accuracy']:.1%}.",
+        f"Exact: {cases['exact']}/{cases['cases']} ({cases['exact_rate']:.1%}); "
+        f"fields right: {cases['field_accuracy']:.1%}.",
         "",
     ]
     notes = DOCS / "benchmarks-notes.md"

@@ -9,11 +9,12 @@ import json
 import sys
 from typing import List, Optional
 
-from . import ENGINE_VERSION
 from bot.clinical.engine import recommend
 from bot.clinical.kb import KnowledgeError, UnknownName, kb
 from bot.clinical.models import CaseError, parse_case
 from bot.clinical.render import render_regimen, render_text, render_trial
+
+from . import ENGINE_VERSION
 
 EXIT_INPUT = 2
 
@@ -146,6 +147,6 @@ def _audit_table(items) -> str:
         lines.append((str(r["id"]), r["ts"][:19].replace("T", " "), r["conversation"][:12], r["channel"] or "-",
                       r["setting"] or "-", offered or "-", str(len(r["excluded"])), str(len(r["cautions"]))))
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
     out.append(f"{len(items)} recommendation{'s' if len(items) != 1 else ''}")
     return "\n".join(out)

@@ -7,6 +7,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Tests never write into the project's var/: the audit trail of test recommendations goes to a temp dir.
 import os as _os  # noqa: E402
 import tempfile as _tempfile  # noqa: E402
+
 _os.environ.setdefault("RRMM_AUDIT_DB", str(Path(_tempfile.mkdtemp(prefix="rrmm-test-audit-")) / "audit.db"))
 _os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 if str(ROOT) not in sys.path:

@@ -3,7 +3,6 @@ import asyncio
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, AllSlotsReset, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as A
@@ -33,9 +32,14 @@ def slotset(events):
 
 
 def test_extract_fills_every_case_slot_from_one_message():
-    msgs, events = run(A.ActionExtractCase(), tracker(
-        "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, clinical relapse",
-        intent="describe_case"))
+    msgs, events = run(
+        A.ActionExtractCase(),
+        tracker(
+            "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, "
+        "clinical relapse",
+            intent="describe_case",
+        ),
+    )
     s = slotset(events)
     assert s["refractory"] == ["daratumumab", "lenalidomide"] and s["prior_lines"] == 2 and s["fitness"] == "fit"
     assert s["transplant_eligible"] is False and s["relapse"] == "clinical" and s["age"] == 68
@@ -43,11 +47,27 @@ def test_extract_fills_every_case_slot_from_one_message():
 
 
 def test_extract_reads_a_bare_answer_to_the_open_question():
-    _, events = run(A.ActionExtractCase(), tracker("none", intent="inform", slots={"relapse": "clinical", "prior_lines": 2},
-                                                   active_loop="case_form", requested="refractory"))
+    _, events = run(
+        A.ActionExtractCase(),
+        tracker(
+            "none",
+            intent="inform",
+            slots={"relapse": "clinical", "prior_lines": 2},
+            active_loop="case_form",
+            requested="refractory",
+        ),
+    )
     assert slotset(events)["refractory"] == []
-    _, events = run(A.ActionExtractCase(), tracker("no", intent="deny", slots=COMPLETE | {"transplant_eligible": None},
-                                                   active_loop="case_form", requested="transplant_eligible"))
+    _, events = run(
+        A.ActionExtractCase(),
+        tracker(
+            "no",
+            intent="deny",
+            slots=COMPLETE | {"transplant_eligible": None},
+            active_loop="case_form",
+            requested="transplant_eligible",
+        ),
+    )
     assert slotset(events)["transplant_eligible"] is False
 
 
@@ -61,7 +81,9 @@ def test_extract_ignores_lookups_and_warns_about_identifiers_without_echoing_the
     text = " ".join(m.get("text") or "" for m in msgs)
     assert "identifiers" in text and "Doe" not in text and "00482913" not in text
     assert slotset(events) == {"privacy_noticed": "m1"}
-    quiet = tracker("Pt Jane Doe MRN 00482913 68F len refractory", intent="describe_case", slots={"privacy_noticed": "m1"})
+    quiet = tracker(
+        "Pt Jane Doe MRN 00482913 68F len refractory", intent="describe_case", slots={"privacy_noticed": "m1"}
+    )
     assert not any("identifiers" in (m.get("text") or "") for m in run(A.ActionRecommend(), quiet)[0])
 
 
@@ -72,12 +94,17 @@ def test_extract_refuses_impossible_values_naming_the_field():
 
 
 def test_extract_flags_a_contradiction_and_reads_each_message_once():
-    ents = [{"entity": "drug", "value": "daratumumab", "role": "refractory"}, {"entity": "drug", "value": "daratumumab", "role": "naive"}]
+    ents = [
+        {"entity": "drug", "value": "daratumumab", "role": "refractory"},
+        {"entity": "drug", "value": "daratumumab", "role": "naive"},
+    ]
     _, events = run(A.ActionExtractCase(), tracker("", intent="describe_case", entities=ents))
     conflict = slotset(events)["case_conflict"]
     assert conflict["drug"] == "daratumumab"
     # Rasa runs the action again inside the form for the same message: that must not settle the conflict.
-    again = tracker("", intent="describe_case", entities=ents, slots={"case_conflict": conflict, "extracted_message": "m1"})
+    again = tracker(
+        "", intent="describe_case", entities=ents, slots={"case_conflict": conflict, "extracted_message": "m1"}
+    )
     assert run(A.ActionExtractCase(), again)[1] == []
 
 
@@ -96,7 +123,10 @@ def test_terminal_gets_the_text_without_the_json_payload():
 
 
 def test_recommend_refuses_while_a_conflict_is_open_or_a_field_missing():
-    msgs, _ = run(A.ActionRecommend(), tracker(slots=COMPLETE | {"case_conflict": {"drug": "daratumumab", "choices": ["naive", "refractory"]}}))
+    msgs, _ = run(
+        A.ActionRecommend(),
+        tracker(slots=COMPLETE | {"case_conflict": {"drug": "daratumumab", "choices": ["naive", "refractory"]}}),
+    )
     assert "conflicting" in msgs[0]["text"] and len(msgs) == 1
     msgs, _ = run(A.ActionRecommend(), tracker(slots={**COMPLETE, "fitness": None}))
     assert "fit, intermediate-fit or frail" in msgs[0]["text"]
@@ -109,12 +139,15 @@ def test_why_not_uses_the_exclusion_reasons():
     assert "I need the case first" in msgs[0]["text"] and "KRd:" in msgs[0]["text"]
 
 
-@pytest.mark.parametrize("action,text,expect", [
-    (A.ActionRegimenInfo(), "what is KPd?", "KPd: carfilzomib"),
-    (A.ActionTrialInfo(), "what did CANDOR show?", "37%"),
-    (A.ActionRegimenCautions(), "cautions with KRd", "cardiac"),
-    (A.ActionRegimenCautions(), "cautions with teclistamab", "crs_neurotoxicity"),
-])
+@pytest.mark.parametrize(
+    "action,text,expect",
+    [
+        (A.ActionRegimenInfo(), "what is KPd?", "KPd: carfilzomib"),
+        (A.ActionTrialInfo(), "what did CANDOR show?", "37%"),
+        (A.ActionRegimenCautions(), "cautions with KRd", "cardiac"),
+        (A.ActionRegimenCautions(), "cautions with teclistamab", "crs_neurotoxicity"),
+    ],
+)
 def test_lookups_answer_from_the_knowledge_base(action, text, expect):
     msgs, _ = run(action, tracker(text, intent="ask_regimen"))
     assert expect in msgs[0]["text"]
@@ -132,7 +165,13 @@ def test_form_asks_conflict_first_then_missing_fields_in_order():
     form = A.ValidateCaseForm()
     d = CollectingDispatcher()
     req = asyncio.run(form.required_slots([], d, tracker(slots={"case_conflict": {"drug": "x", "choices": []}}), {}))
-    assert req[0] == "conflict_answer" and req[1:] == ["relapse", "prior_lines", "refractory", "fitness", "transplant_eligible"]
+    assert req[0] == "conflict_answer" and req[1:] == [
+        "relapse",
+        "prior_lines",
+        "refractory",
+        "fitness",
+        "transplant_eligible",
+    ]
 
 
 def test_ask_actions_use_the_intake_questions():

@@ -27,15 +27,21 @@ def test_recommend_text_from_stdin():
     assert "1. DRd" in p.stdout and "2. KRd" in p.stdout and "not a substitute for clinical judgement" in p.stdout
 
 
-@pytest.mark.parametrize("case,field", [
-    ({"relapse": "clinical"}, "prior_lines: required field is missing"),
-    ({"prior_lines": 2, "relapse": "sometimes"}, "relapse:"),
-    ({"prior_lines": 2, "relapse": "clinical", "refractory": ["carfilzomab"]}, "closest known: carfilzomib"),
-    ({"prior_lines": 2, "relapse": "clinical", "age": 12}, "age:"),
-    ({"prior_lines": 2, "relapse": "clinical", "mrn": "123"}, "mrn: unknown field"),
-    ({"prior_lines": 2, "relapse": "clinical", "refractory": ["len"], "exposed": ["Revlimid"]}, "both refractory and exposed"),
-    ([1, 2], "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "case,field",
+    [
+        ({"relapse": "clinical"}, "prior_lines: required field is missing"),
+        ({"prior_lines": 2, "relapse": "sometimes"}, "relapse:"),
+        ({"prior_lines": 2, "relapse": "clinical", "refractory": ["carfilzomab"]}, "closest known: carfilzomib"),
+        ({"prior_lines": 2, "relapse": "clinical", "age": 12}, "age:"),
+        ({"prior_lines": 2, "relapse": "clinical", "mrn": "123"}, "mrn: unknown field"),
+        (
+            {"prior_lines": 2, "relapse": "clinical", "refractory": ["len"], "exposed": ["Revlimid"]},
+            "both refractory and exposed",
+        ),
+        ([1, 2], "expected a JSON object"),
+    ],
+)
 def test_invalid_case_exits_2_naming_the_field(case, field):
     p = run("recommend", "-", stdin=json.dumps(case))
     assert p.returncode == 2

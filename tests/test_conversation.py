@@ -11,7 +11,11 @@ def texts(replies):
 
 
 def payload(replies):
-    found = [r["custom"] for r in replies if isinstance(r.get("custom"), dict) and r["custom"].get("type") == "rrmm_recommendation"]
+    found = [
+        r["custom"]
+        for r in replies
+        if isinstance(r.get("custom"), dict) and r["custom"].get("type") == "rrmm_recommendation"
+    ]
     assert len(found) <= 1
     return found[0]["recommendation"] if found else None
 
@@ -26,7 +30,11 @@ def requested(servers, who):
 
 def test_one_shot_case_gets_options_cautions_trials_in_the_same_turn(servers):
     who = sender()
-    replies = servers.say(who, "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, clinical relapse")
+    replies = servers.say(
+        who,
+        "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, "
+        "clinical relapse",
+    )
     rec = payload(replies)
     assert rec is not None, texts(replies)
     assert rec["assessment"]["setting"] == "S3" and rec["assessment"]["fitness"] == "fit"
@@ -82,7 +90,11 @@ def test_correction_updates_the_case_and_reruns_the_recommendation(servers):
 
 def test_contradiction_is_asked_about_not_guessed(servers):
     who = sender()
-    r = servers.say(who, "70M, 3 prior lines, refractory to daratumumab, never received daratumumab, fit, not transplant eligible, clinical relapse")
+    r = servers.say(
+        who,
+        "70M, 3 prior lines, refractory to daratumumab, never received daratumumab, fit, not transplant eligible, "
+        "clinical relapse",
+    )
     assert payload(r) is None
     assert "conflicting" in texts(r) and "daratumumab" in texts(r)
     rec = payload(servers.say(who, "it is refractory"))
@@ -92,7 +104,10 @@ def test_contradiction_is_asked_about_not_guessed(servers):
 
 def test_why_not_regimen_lookup_and_trial(servers):
     who = sender()
-    servers.say(who, "70M, 2 prior lines, lenalidomide and daratumumab refractory, fit, not transplant eligible, clinical relapse")
+    servers.say(
+        who,
+        "70M, 2 prior lines, lenalidomide and daratumumab refractory, fit, not transplant eligible, clinical relapse",
+    )
     out = texts(servers.say(who, "why not KRd?"))
     assert "KRd is not an option" in out and "lenalidomide" in out
     out = texts(servers.say(who, "what is KPd?"))
@@ -111,7 +126,9 @@ def test_new_case_clears_everything(servers):
 
 def test_identifiers_are_never_echoed_and_the_user_is_asked_not_to_share_them(servers):
     who = sender()
-    replies = servers.say(who, "Pt John Whitaker MRN 00482913, 68M, 2 prior lines, len and dara refractory, fit, not TE, clinical relapse")
+    replies = servers.say(
+        who, "Pt John Whitaker MRN 00482913, 68M, 2 prior lines, len and dara refractory, fit, not TE, clinical relapse"
+    )
     out = texts(replies) + str(replies)
     assert "Whitaker" not in out and "00482913" not in out
     assert "identifiers" in out
@@ -120,5 +137,7 @@ def test_identifiers_are_never_echoed_and_the_user_is_asked_not_to_share_them(se
 
 def test_out_of_scope_and_help_say_what_is_covered(servers):
     who = sender()
-    assert "relapsed or refractory multiple myeloma" in texts(servers.say(who, "can you book the tumour board room for Thursday?"))
+    assert "relapsed or refractory multiple myeloma" in texts(
+        servers.say(who, "can you book the tumour board room for Thursday?")
+    )
     assert "why not KRd" in texts(servers.say(who, "help"))

@@ -1,7 +1,8 @@
 """Property-based tests of the engine's invariants over random valid cases (hypothesis)."""
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.clinical.engine import recommend
 from bot.clinical.kb import kb
@@ -20,22 +21,45 @@ def cases(draw):
     case = {
         "prior_lines": draw(st.integers(1, 10)),
         "relapse": draw(st.sampled_from(["none", "biochemical", "clinical"])),
-        "refractory": refractory, "exposed": exposed,
+        "refractory": refractory,
+        "exposed": exposed,
         "unavailable": draw(st.lists(st.sampled_from(DRUGS), unique=True, max_size=3)),
-        "high_risk_cytogenetics": draw(st.lists(st.sampled_from(["del17p", "t(4;14)", "t(14;16)", "t(14;20)", "gain1q", "amp1q"]), unique=True, max_size=2)),
+        "high_risk_cytogenetics": draw(
+            st.lists(
+                st.sampled_from(["del17p", "t(4;14)", "t(14;16)", "t(14;20)", "gain1q", "amp1q"]),
+                unique=True,
+                max_size=2,
+            )
+        ),
     }
     optional = {
-        "age": st.integers(18, 120), "fitness": st.sampled_from(["fit", "intermediate", "frail"]),
-        "rmci": st.integers(0, 9), "transplant_eligible": st.booleans(), "prior_auto_hct": st.integers(0, 3),
-        "lenalidomide_maintenance_only": st.booleans(), "days_since_last_lenalidomide": st.integers(0, 400),
-        "t_11_14": st.booleans(), "riss_stage": st.sampled_from([1, 2, 3]),
+        "age": st.integers(18, 120),
+        "fitness": st.sampled_from(["fit", "intermediate", "frail"]),
+        "rmci": st.integers(0, 9),
+        "transplant_eligible": st.booleans(),
+        "prior_auto_hct": st.integers(0, 3),
+        "lenalidomide_maintenance_only": st.booleans(),
+        "days_since_last_lenalidomide": st.integers(0, 400),
+        "t_11_14": st.booleans(),
+        "riss_stage": st.sampled_from([1, 2, 3]),
     }
     for name, strat in optional.items():
         if draw(st.booleans()):
             case[name] = draw(strat)
-    for flag in ("ldh_elevated", "high_proliferation", "m_protein_rising", "extramedullary", "cardiac_disease",
-                 "neuropathy", "thrombosis_history", "infection_risk", "low_marrow_reserve", "renal_impairment",
-                 "bone_disease", "covid_vaccination_up_to_date"):
+    for flag in (
+        "ldh_elevated",
+        "high_proliferation",
+        "m_protein_rising",
+        "extramedullary",
+        "cardiac_disease",
+        "neuropathy",
+        "thrombosis_history",
+        "infection_risk",
+        "low_marrow_reserve",
+        "renal_impairment",
+        "bone_disease",
+        "covid_vaccination_up_to_date",
+    ):
         value = draw(BOOL)
         if value is not None:
             case[flag] = value

@@ -2,7 +2,6 @@
 import re
 
 import pytest
-
 from conftest import caution, codes, excluded, make
 
 
@@ -39,22 +38,30 @@ def test_r1_aggressive_features_in_biochemical_relapse_are_noted_not_escalated()
 
 
 # ---- R2 lenalidomide status ---------------------------------------------------------------
-@pytest.mark.parametrize("fields,status", [
-    ({}, "naive"),
-    ({"exposed": ["lenalidomide"]}, "sensitive"),
-    ({"refractory": ["lenalidomide"]}, "refractory"),
-    ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 0}, "refractory"),
-    ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 60}, "refractory"),
-    ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 61}, "sensitive"),
-    ({"refractory": ["lenalidomide"], "lenalidomide_maintenance_only": True}, "sensitive"),
-    ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 10, "lenalidomide_maintenance_only": True}, "sensitive"),
-])
+@pytest.mark.parametrize(
+    "fields,status",
+    [
+        ({}, "naive"),
+        ({"exposed": ["lenalidomide"]}, "sensitive"),
+        ({"refractory": ["lenalidomide"]}, "refractory"),
+        ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 0}, "refractory"),
+        ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 60}, "refractory"),
+        ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 61}, "sensitive"),
+        ({"refractory": ["lenalidomide"], "lenalidomide_maintenance_only": True}, "sensitive"),
+        (
+            {"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 10, "lenalidomide_maintenance_only": True},
+            "sensitive",
+        ),
+    ],
+)
 def test_r2_lenalidomide_status_by_60_day_rule_and_maintenance_exception(fields, status):
     assert make(fitness="fit", **fields)["assessment"]["lenalidomide_status"] == status
 
 
 def test_r2_maintenance_only_is_sensitive_with_caution_and_lenalidomide_regimens():
-    rec = make(fitness="fit", exposed=["lenalidomide"], lenalidomide_maintenance_only=True, days_since_last_lenalidomide=0)
+    rec = make(
+        fitness="fit", exposed=["lenalidomide"], lenalidomide_maintenance_only=True, days_since_last_lenalidomide=0
+    )
     assert rec["assessment"]["setting"] == "S1"
     assert codes(rec)[:2] == ["DRd", "KRd"]
     c = caution(rec, "len_maintenance")
@@ -69,7 +76,9 @@ def test_r2_progression_within_60_days_gives_lenalidomide_refractory_setting():
 
 
 # ---- R3 fitness ---------------------------------------------------------------------------
-@pytest.mark.parametrize("rmci,band", [(0, "fit"), (3, "fit"), (4, "intermediate"), (6, "intermediate"), (7, "frail"), (9, "frail")])
+@pytest.mark.parametrize(
+    "rmci,band", [(0, "fit"), (3, "fit"), (4, "intermediate"), (6, "intermediate"), (7, "frail"), (9, "frail")]
+)
 def test_r3_fitness_from_rmci(rmci, band):
     assert make(rmci=rmci)["assessment"]["fitness"] == band
 
@@ -83,6 +92,7 @@ def test_r3_frail_gets_only_monotherapy_or_doublets_with_frailty_caution():
     rec = make(fitness="frail", exposed=["lenalidomide", "bortezomib"])
     assert rec["options"], "a frail patient still gets options"
     from bot.clinical.kb import kb
+
     assert all(kb().regimens[c].intensity in ("doublet", "monotherapy") for c in codes(rec))
     assert "Rd" in codes(rec)
     assert any("frail" in r for r in excluded(rec, "DRd")["reasons"])
@@ -138,8 +148,12 @@ def test_s4_fit_aggressive_progressing_on_vrd_gets_dkpd_first():
 
 
 def test_s5_triple_class_refractory_gets_its_candidates():
-    rec = make(prior_lines=4, fitness="fit", refractory=["lenalidomide", "bortezomib", "daratumumab"],
-               exposed=["carfilzomib", "pomalidomide", "elotuzumab", "selinexor"])
+    rec = make(
+        prior_lines=4,
+        fitness="fit",
+        refractory=["lenalidomide", "bortezomib", "daratumumab"],
+        exposed=["carfilzomib", "pomalidomide", "elotuzumab", "selinexor"],
+    )
     a = rec["assessment"]
     assert a["setting"] == "S5" and a["triple_class_refractory"] and not a["penta_refractory"]
     assert {"Sd", "VDT-PACE", "Md", "ide-cel", "cilta-cel", "belantamab", "teclistamab"} <= set(codes(rec))
@@ -152,18 +166,31 @@ def test_s5_settings_add_up_kpd_for_triple_class_patient_without_carfilzomib_or_
 
 
 def test_s6_penta_refractory_gets_bcma_alkylators_selinexor_panobinostat_and_a_trial():
-    rec = make(prior_lines=5, fitness="fit", refractory=["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"])
+    rec = make(
+        prior_lines=5,
+        fitness="fit",
+        refractory=["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"],
+    )
     a = rec["assessment"]
     assert a["setting"] == "S6" and a["penta_refractory"]
-    assert {"ide-cel", "cilta-cel", "teclistamab", "VDT-PACE", "DCEP", "Benda", "Sd", "Pano-Vd", "trial"} <= set(codes(rec))
+    assert {"ide-cel", "cilta-cel", "teclistamab", "VDT-PACE", "DCEP", "Benda", "Sd", "Pano-Vd", "trial"} <= set(
+        codes(rec)
+    )
     assert "Ven-d" not in codes(rec)
 
 
 def test_r4_untried_class_added_after_first_relapse_only():
-    second = make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "bortezomib", "daratumumab"],
-                  exposed=["carfilzomib", "pomalidomide"])
+    second = make(
+        prior_lines=2,
+        fitness="fit",
+        refractory=["lenalidomide", "bortezomib", "daratumumab"],
+        exposed=["carfilzomib", "pomalidomide"],
+    )
     assert "EPd" in codes(second)  # elotuzumab never received
-    assert any("not recorded as received" in r for r in next(o for o in second["options"] if o["regimen"] == "EPd")["rationale"])
+    assert any(
+        "not recorded as received" in r
+        for r in next(o for o in second["options"] if o["regimen"] == "EPd")["rationale"]
+    )
     first = make(prior_lines=1, fitness="fit", refractory=["lenalidomide"], exposed=["bortezomib"])
     assert "EPd" not in codes(first)
 
@@ -188,7 +215,11 @@ def test_r5_unavailable_drug_removes_regimen():
 
 
 def test_r5_venetoclax_only_with_t11_14():
-    penta = dict(prior_lines=5, fitness="fit", refractory=["isatuximab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"])
+    penta = dict(
+        prior_lines=5,
+        fitness="fit",
+        refractory=["isatuximab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"],
+    )
     assert "Ven-d" in codes(make(t_11_14=True, **penta))
     rec = make(t_11_14=False, **penta)
     assert "Ven-d" not in codes(rec)
@@ -197,7 +228,9 @@ def test_r5_venetoclax_only_with_t11_14():
 
 
 def test_r5_prior_line_requirements_teclistamab_belantamab_bvd():
-    base = dict(fitness="fit", refractory=["lenalidomide", "pomalidomide", "daratumumab", "carfilzomib"], exposed=["bortezomib"])
+    base = dict(
+        fitness="fit", refractory=["lenalidomide", "pomalidomide", "daratumumab", "carfilzomib"], exposed=["bortezomib"]
+    )
     three = make(prior_lines=3, **base)
     assert "teclistamab" not in codes(three) and "belantamab" not in codes(three)
     assert "needs >= 4 prior lines (case: 3)" in excluded(three, "teclistamab")["reasons"]
@@ -214,7 +247,11 @@ def test_r5_cross_resistance_switch_within_class_stays_with_caution():
 
 
 def test_r5_salvage_combinations_stay_despite_bortezomib_refractoriness():
-    rec = make(prior_lines=5, fitness="fit", refractory=["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide", "thalidomide"])
+    rec = make(
+        prior_lines=5,
+        fitness="fit",
+        refractory=["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide", "thalidomide"],
+    )
     for code in ("VDT-PACE", "Pano-Vd"):
         opt = next(o for o in rec["options"] if o["regimen"] == code)
         assert "cross_resistance" in opt["cautions"]
@@ -224,6 +261,7 @@ def test_r5_salvage_combinations_stay_despite_bortezomib_refractoriness():
 
 def test_r5_every_catalog_regimen_is_option_or_excluded_with_reason():
     from bot.clinical.kb import kb
+
     rec = make(prior_lines=2, fitness="fit", refractory=["lenalidomide"])
     seen = codes(rec) + [e["regimen"] for e in rec["excluded"]]
     assert sorted(seen) == sorted(kb().regimens)
@@ -254,8 +292,13 @@ def test_r6_not_eligible_gets_no_transplant():
 
 
 def test_r6_allo_hct_limited_option_with_risks():
-    rec = make(fitness="fit", transplant_eligible=True, prior_auto_hct=1, months_remission_after_hct=10,
-               high_risk_cytogenetics=["del17p"])
+    rec = make(
+        fitness="fit",
+        transplant_eligible=True,
+        prior_auto_hct=1,
+        months_remission_after_hct=10,
+        high_risk_cytogenetics=["del17p"],
+    )
     allo = tx(rec, "allo-HCT")
     assert allo["recommended"] and "clinical trial" in allo["text"] and "35%" in allo["text"]
     assert caution(rec, "transplant_risks")["severity"] == "high"
@@ -270,20 +313,25 @@ def test_r7_covid_and_infection_always_present():
 
 
 def test_r7_covid_not_up_to_date_raises_severity():
-    assert caution(make(fitness="fit", covid_vaccination_up_to_date=False), "covid_vaccination")["severity"] == "moderate"
+    assert (
+        caution(make(fitness="fit", covid_vaccination_up_to_date=False), "covid_vaccination")["severity"] == "moderate"
+    )
 
 
-@pytest.mark.parametrize("fields,code,cid", [
-    ({"fitness": "fit"}, "DRd", "thrombosis"),
-    ({"fitness": "fit"}, "KRd", "cardiac"),
-    ({"fitness": "fit"}, "IRd", "neuropathy"),
-    ({"fitness": "fit"}, "IRd", "cytopenias"),
-    ({"fitness": "fit"}, "IRd", "gi_toxicity"),
-    ({"fitness": "fit"}, "DVd", "cytopenias"),
-    ({"fitness": "fit"}, "ERd", "premedication"),
-    ({"fitness": "fit"}, "ERd", "second_primary_malignancy"),
-    ({"fitness": "fit"}, "DRd", "infusion_reaction"),
-])
+@pytest.mark.parametrize(
+    "fields,code,cid",
+    [
+        ({"fitness": "fit"}, "DRd", "thrombosis"),
+        ({"fitness": "fit"}, "KRd", "cardiac"),
+        ({"fitness": "fit"}, "IRd", "neuropathy"),
+        ({"fitness": "fit"}, "IRd", "cytopenias"),
+        ({"fitness": "fit"}, "IRd", "gi_toxicity"),
+        ({"fitness": "fit"}, "DVd", "cytopenias"),
+        ({"fitness": "fit"}, "ERd", "premedication"),
+        ({"fitness": "fit"}, "ERd", "second_primary_malignancy"),
+        ({"fitness": "fit"}, "DRd", "infusion_reaction"),
+    ],
+)
 def test_r7_option_triggers_caution(fields, code, cid):
     rec = make(**fields)
     assert cid in next(o for o in rec["options"] if o["regimen"] == code)["cautions"]
@@ -291,9 +339,18 @@ def test_r7_option_triggers_caution(fields, code, cid):
 
 
 def test_r7_bcma_cautions_and_regulatory_status():
-    rec = make(prior_lines=5, fitness="fit", refractory=["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"])
+    rec = make(
+        prior_lines=5,
+        fitness="fit",
+        refractory=["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"],
+    )
     assert caution(rec, "crs_neurotoxicity")["severity"] == "high"
-    rec5 = make(prior_lines=4, fitness="fit", refractory=["lenalidomide", "bortezomib", "daratumumab"], exposed=["pomalidomide", "carfilzomib"])
+    rec5 = make(
+        prior_lines=4,
+        fitness="fit",
+        refractory=["lenalidomide", "bortezomib", "daratumumab"],
+        exposed=["pomalidomide", "carfilzomib"],
+    )
     assert caution(rec5, "ocular_toxicity") and "boxed" in caution(rec5, "ocular_toxicity")["text"]
     reg = caution(rec5, "regulatory_status")
     assert "2022" in reg["text"] and "EU" in reg["text"]  # belantamab and melflufen errata
@@ -314,7 +371,13 @@ def test_r7_erd_infection_and_krd_notes():
 
 
 def test_r7_every_caution_has_a_reason():
-    rec = make(prior_lines=3, fitness="intermediate", refractory=["lenalidomide", "bortezomib"], neuropathy=True, cardiac_disease=True)
+    rec = make(
+        prior_lines=3,
+        fitness="intermediate",
+        refractory=["lenalidomide", "bortezomib"],
+        neuropathy=True,
+        cardiac_disease=True,
+    )
     assert all(c["because"] for c in rec["cautions"])
 
 
@@ -339,7 +402,9 @@ def test_r8_aggressive_favours_triplets_and_demotes_erd():
     assert calm.index("ERd") < len(calm) - 1 and codes(hot)[-1] == "ERd"
     erd = next(o for o in hot["options"] if o["regimen"] == "ERd")
     assert any("less aggressive" in r for r in erd["rationale"])
-    quads_first = codes(make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "bortezomib"], ldh_elevated=True))
+    quads_first = codes(
+        make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "bortezomib"], ldh_elevated=True)
+    )
     assert quads_first[0] == "DKPd"
 
 
@@ -363,8 +428,14 @@ def test_seed_len_and_dara_refractory_options():
 
 def test_seed_venetoclax_only_with_t11_14_everywhere():
     from bot.clinical.kb import kb
+
     for fields in ({}, {"t_11_14": False}):
-        rec = make(prior_lines=5, fitness="fit", refractory=["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"], **fields)
+        rec = make(
+            prior_lines=5,
+            fitness="fit",
+            refractory=["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"],
+            **fields,
+        )
         assert not any("venetoclax" in kb().regimens[c].components for c in codes(rec))
 
 
@@ -381,6 +452,7 @@ def test_seed_teclistamab_needs_four_prior_lines():
 
 def test_errata_applied_in_knowledge():
     from bot.clinical.kb import kb
+
     k = kb()
     assert k.drugs["teclistamab"].drug_class == "BCMA"
     assert "ORR" in k.trials["ASPIRE"].result

@@ -4,7 +4,7 @@ import shutil
 import pytest
 import yaml
 
-from bot.clinical.kb import KnowledgeError, UnknownName, fold, kb, load, KNOWLEDGE_DIR
+from bot.clinical.kb import KNOWLEDGE_DIR, KnowledgeError, UnknownName, fold, kb, load
 
 K = kb()
 
@@ -27,12 +27,52 @@ SPEC_REGIMEN_ALIASES = {"Dara-Rd": "DRd", "Elo-Rd": "ERd", "Dara-Vd": "DVd", "Kd
                         "Dara-Pd": "DPd", "VPd": "PVd", "Isa-Pd": "IsaPd", "CyBorD": "VCd", "Elo-Pd": "EPd",
                         "Dara-KPd": "DKPd", "melflufen-dex": "Md", "Thal-dex": "Td", "Blenrep": "belantamab",
                         "Abecma": "ide-cel", "Carvykti": "cilta-cel", "Tecvayli": "teclistamab", "ASCT": "auto-HCT"}
-SPEC_CAUTIONS = ["covid_vaccination", "infection", "thrombosis", "cardiac", "neuropathy", "cytopenias", "gi_toxicity",
-                 "cross_resistance", "len_maintenance", "premedication", "second_primary_malignancy", "infusion_reaction",
-                 "crs_neurotoxicity", "ocular_toxicity", "regulatory_status", "transplant_risks", "frailty", "t11_14_required"]
-SPEC_TRIALS = ["POLLUX", "ASPIRE", "TOURMALINE-MM1", "ELOQUENT-2", "CASTOR", "LEPUS", "CANDOR", "EVOLUTION", "BOSTON",
-               "HORIZON", "DREAMM-3", "APOLLO", "ICARIA-MM", "OPTIMISMM", "ELOQUENT-3", "DREAMM-2", "PANORAMA-2", "STORM",
-               "KarMMa", "CARTITUDE-1", "MajesTEC-1", "DREAMM-7", "PANORAMA-1", "Myeloma X"]
+SPEC_CAUTIONS = [
+    "covid_vaccination",
+    "infection",
+    "thrombosis",
+    "cardiac",
+    "neuropathy",
+    "cytopenias",
+    "gi_toxicity",
+    "cross_resistance",
+    "len_maintenance",
+    "premedication",
+    "second_primary_malignancy",
+    "infusion_reaction",
+    "crs_neurotoxicity",
+    "ocular_toxicity",
+    "regulatory_status",
+    "transplant_risks",
+    "frailty",
+    "t11_14_required",
+]
+SPEC_TRIALS = [
+    "POLLUX",
+    "ASPIRE",
+    "TOURMALINE-MM1",
+    "ELOQUENT-2",
+    "CASTOR",
+    "LEPUS",
+    "CANDOR",
+    "EVOLUTION",
+    "BOSTON",
+    "HORIZON",
+    "DREAMM-3",
+    "APOLLO",
+    "ICARIA-MM",
+    "OPTIMISMM",
+    "ELOQUENT-3",
+    "DREAMM-2",
+    "PANORAMA-2",
+    "STORM",
+    "KarMMa",
+    "CARTITUDE-1",
+    "MajesTEC-1",
+    "DREAMM-7",
+    "PANORAMA-1",
+    "Myeloma X",
+]
 
 
 @pytest.mark.parametrize("alias,drug", sorted(SPEC_ALIASES.items()))
@@ -86,12 +126,15 @@ def test_knowledge_version_changes_when_data_change(tmp_path):
     assert load(copy).version != K.version
 
 
-@pytest.mark.parametrize("mutate,message", [
-    (lambda d: d["regimens"][0]["components"].append("aspirin"), "component 'aspirin' is not a drug id"),
-    (lambda d: d["regimens"][1]["aliases"].append("Dara-Rd"), "names both"),
-    (lambda d: d["regimens"][0]["trials"].append("NOPE-1"), "trial NOPE-1 not in trials.yml"),
-    (lambda d: d["regimens"][0].update(intensity="sextuplet"), "intensity"),
-])
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda d: d["regimens"][0]["components"].append("aspirin"), "component 'aspirin' is not a drug id"),
+        (lambda d: d["regimens"][1]["aliases"].append("Dara-Rd"), "names both"),
+        (lambda d: d["regimens"][0]["trials"].append("NOPE-1"), "trial NOPE-1 not in trials.yml"),
+        (lambda d: d["regimens"][0].update(intensity="sextuplet"), "intensity"),
+    ],
+)
 def test_invalid_knowledge_is_refused_with_the_entry_named(tmp_path, mutate, message):
     copy = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE_DIR, copy)

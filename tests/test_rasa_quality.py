@@ -4,7 +4,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, RASA_ENV, ROOT
 
 pytestmark = pytest.mark.slow
@@ -12,7 +11,9 @@ F1_GATE = 0.90
 
 
 def rasa(*args, timeout=1200):
-    return subprocess.run([str(BIN / "rasa"), *args], cwd=ROOT, env=RASA_ENV, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(BIN / "rasa"), *args], cwd=ROOT, env=RASA_ENV, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_training_data_validates_without_warnings():
@@ -22,6 +23,7 @@ def test_training_data_validates_without_warnings():
 
 def test_model_is_cached_by_training_data_hash(rasa_model):
     from tools.model import ensure_model, model_path
+
     assert rasa_model == model_path() and rasa_model.exists()
     before = rasa_model.stat().st_mtime
     assert ensure_model(quiet=True) == rasa_model and rasa_model.stat().st_mtime == before  # no retraining
@@ -29,8 +31,17 @@ def test_model_is_cached_by_training_data_hash(rasa_model):
 
 def test_end_to_end_conversations_all_pass(rasa_model, tmp_path):
     out = tmp_path / "core"
-    p = rasa("test", "core", "--model", str(rasa_model), "--stories", "tests/e2e/test_conversations.yml",
-             "--out", str(out), "--fail-on-prediction-errors")
+    p = rasa(
+        "test",
+        "core",
+        "--model",
+        str(rasa_model),
+        "--stories",
+        "tests/e2e/test_conversations.yml",
+        "--out",
+        str(out),
+        "--fail-on-prediction-errors",
+    )
     failed = out / "failed_test_stories.yml"
     detail = failed.read_text()[:4000] if failed.exists() else ""
     assert p.returncode == 0, (p.stdout + p.stderr)[-3000:] + detail
@@ -50,14 +61,17 @@ def test_held_out_nlu_intent_and_entity_f1(rasa_model, tmp_path):
     results = ROOT / "results"
     results.mkdir(exist_ok=True)
     (results / "nlu_heldout.json").write_text(json.dumps({"intent": intent, "entity": entity}, indent=2))
-    print(f"\nheld-out NLU: intent P {intent['precision']:.3f} R {intent['recall']:.3f} F1 {intent['f1-score']:.3f}; "
-          f"entity P {entity['precision']:.3f} R {entity['recall']:.3f} F1 {entity['f1-score']:.3f}")
+    print(
+        f"\nheld-out NLU: intent P {intent['precision']:.3f} R {intent['recall']:.3f} F1 {intent['f1-score']:.3f}; "
+        f"entity P {entity['precision']:.3f} R {entity['recall']:.3f} F1 {entity['f1-score']:.3f}"
+    )
     assert intent["f1-score"] >= F1_GATE, intent
     assert entity["f1-score"] >= F1_GATE, entity
 
 
 def test_held_out_examples_never_appear_in_training_data():
     from rasa.shared.nlu.training_data.loading import load_data
+
     held = {e.get("text").strip().lower() for e in load_data(str(ROOT / "tests/nlu/heldout.yml")).training_examples}
     train = {e.get("text").strip().lower() for e in load_data(str(ROOT / "data/nlu")).training_examples}
     assert len(held) >= 150

@@ -16,7 +16,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RASA_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+RASA_ENV = {
+    **os.environ,
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "PYTHONWARNINGS": "ignore",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
 BIN = Path(sys.executable).parent
 
 
@@ -49,23 +54,44 @@ class Servers:
         self.endpoints = workdir / "endpoints.yml"
         self.endpoints.write_text(
             f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.db}\n")
+            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.db}\n"
+        )
         self.procs = {}
 
     def start_actions(self):
         log = self.workdir / "actions.log"
         self.procs["actions"] = p = subprocess.Popen(
             [str(BIN / "python"), "-m", "actions", "--port", str(self.action_port)],
-            cwd=ROOT, env=RASA_ENV, stdout=log.open("w"), stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=RASA_ENV,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         wait_http(f"http://127.0.0.1:{self.action_port}/health", p, 120, log)
 
     def start_rasa(self):
         log = self.workdir / "rasa.log"
         self.procs["rasa"] = p = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(self.endpoints),
-             "--credentials", str(ROOT / "credentials.yml"), "--enable-api", "--port", str(self.rasa_port),
-             "--interface", "127.0.0.1"],
-            cwd=ROOT, env=RASA_ENV, stdout=log.open("w"), stderr=subprocess.STDOUT)
+            [
+                str(BIN / "rasa"),
+                "run",
+                "--model",
+                str(self.model),
+                "--endpoints",
+                str(self.endpoints),
+                "--credentials",
+                str(ROOT / "credentials.yml"),
+                "--enable-api",
+                "--port",
+                str(self.rasa_port),
+                "--interface",
+                "127.0.0.1",
+            ],
+            cwd=ROOT,
+            env=RASA_ENV,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         wait_http(f"http://127.0.0.1:{self.rasa_port}/status", p, 300, log)
 
     def stop_all(self):
@@ -84,10 +110,14 @@ class Servers:
     def say(self, sender: str, text: str):
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook",
-            data=_json.dumps({"sender": sender, "message": text}).encode(), headers={"Content-Type": "application/json"})
+            data=_json.dumps({"sender": sender, "message": text}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=60) as r:
             return _json.loads(r.read())
 
     def tracker(self, sender: str):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/tracker", timeout=30) as r:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/tracker", timeout=30
+        ) as r:
             return _json.loads(r.read())

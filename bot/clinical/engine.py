@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from bot import ENGINE_VERSION
-from .kb import KnowledgeBase, Regimen, kb as default_kb
+
+from .kb import KnowledgeBase, Regimen
+from .kb import kb as default_kb
 from .models import AGGRESSIVE_FLAGS, Case
 
 SETTING_ORDER = ("S1", "S2", "S3", "S4", "S5", "S6")
@@ -32,7 +34,11 @@ FLAG_LABELS = {
 # R8 demotions: (case flag, drugs it demotes, explanation).
 DEMOTIONS = (
     ("cardiac_disease", frozenset({"carfilzomib"}), "cardiac disease ranks carfilzomib lower"),
-    ("neuropathy", frozenset({"bortezomib", "thalidomide"}), "existing neuropathy ranks bortezomib and thalidomide lower"),
+    (
+        "neuropathy",
+        frozenset({"bortezomib", "thalidomide"}),
+        "existing neuropathy ranks bortezomib and thalidomide lower",
+    ),
 )
 
 
@@ -80,7 +86,8 @@ def aggressive_features(case: Case) -> List[str]:
 
 def _initiation(case: Case, aggressive: bool, k: KnowledgeBase) -> Dict[str, str]:
     action = {"none": "monitor", "biochemical": "start"}.get(case.relapse) or (
-        "start_immediately" if aggressive else "start")
+        "start_immediately" if aggressive else "start"
+    )
     return {"action": action, "text": k.texts["initiation"][action]}
 
 
@@ -97,7 +104,10 @@ def lenalidomide_status(case: Case) -> Tuple[str, str]:
     if listed:
         return "refractory", "lenalidomide listed as refractory"
     if days is not None and days <= 60:
-        return "refractory", f"progression {days} days after the last lenalidomide dose (on therapy or <= 60 days: IMWG)"
+        return (
+            "refractory",
+            f"progression {days} days after the last lenalidomide dose (on therapy or <= 60 days: IMWG)",
+        )
     if days is not None:
         return "sensitive", f"progression {days} days after the last lenalidomide dose (> 60 days)"
     if "lenalidomide" in case.exposed:
@@ -127,10 +137,12 @@ def settings_of(refractory: FrozenSet[str], k: KnowledgeBase) -> Tuple[str, ...]
     found = []
     for s in k.settings:
         c = s.condition
-        if (all(d in refractory for d in c.get("refractory", ()))
-                and (not c.get("refractory_any") or any(d in refractory for d in c["refractory_any"]))
-                and not any(d in refractory for d in c.get("none_refractory", ()))
-                and all(cl in classes for cl in c.get("refractory_class_all", ()))):
+        if (
+            all(d in refractory for d in c.get("refractory", ()))
+            and (not c.get("refractory_any") or any(d in refractory for d in c["refractory_any"]))
+            and not any(d in refractory for d in c.get("none_refractory", ()))
+            and all(cl in classes for cl in c.get("refractory_class_all", ()))
+        ):
             found.append(s.id)
     return tuple(found)
 
@@ -164,8 +176,12 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
                 new = [d for d in reg.active_components if k.drugs[d].drug_class in untried]
                 if new:
                     drug = new[0]
-                    add(code, "also", f"{drug} ({k.drugs[drug].drug_class}) is a class not recorded as received; "
-                                      f"an untried class may be used at any later relapse [{k.untried_source}]")
+                    add(
+                        code,
+                        "also",
+                        f"{drug} ({k.drugs[drug].drug_class}) is a class not recorded as received; "
+                        f"an untried class may be used at any later relapse [{k.untried_source}]",
+                    )
             ctx.fire("R4", "classes never recorded as received: " + ", ".join(untried))
     if ctx.fitness == "frail":
         for code in k.frail_regimens:
@@ -185,7 +201,9 @@ def _rule_outs(reg: Regimen, ctx: _Context) -> List[str]:
         for d in reg.components:
             hit = ctx.shared_refractory.get(cls_of[d])
             if hit and d not in ref:
-                reasons.append(f"contains {d}: refractory to {', '.join(hit)}, and {cls_of[d]} antibodies share one target")
+                reasons.append(
+                    f"contains {d}: refractory to {', '.join(hit)}, and {cls_of[d]} antibodies share one target"
+                )
     for d in reg.components:
         if d in case.unavailable:
             reasons.append(f"{d} is not available here")
@@ -209,17 +227,25 @@ def _cross_resistance(reg: Regimen, ctx: _Context) -> List[Tuple[str, str]]:
     notes = []
     for d in reg.components:
         if d in ref:  # only possible for allowed_refractory components
-            notes.append((f"{d} despite refractoriness ({reg.salvage_note})",
-                          f"stays despite refractoriness to {d}: {reg.salvage_note}"))
+            notes.append(
+                (
+                    f"{d} despite refractoriness ({reg.salvage_note})",
+                    f"stays despite refractoriness to {d}: {reg.salvage_note}",
+                )
+            )
             continue
         cls = k.drugs[d].drug_class
         if k.shared_target(cls) or not k.cross_resistance_class(cls):
             continue
         hit = sorted(x for x in ref if k.drugs[x].drug_class == cls)
         if hit:
-            notes.append((f"{d} after refractory {' and '.join(hit)}",
-                          f"switches to {d} within a class the disease is refractory to ({', '.join(hit)}): "
-                          f"cross-resistance possible"))
+            notes.append(
+                (
+                    f"{d} after refractory {' and '.join(hit)}",
+                    f"switches to {d} within a class the disease is refractory to ({', '.join(hit)}): "
+                    f"cross-resistance possible",
+                )
+            )
     return notes
 
 
@@ -239,13 +265,19 @@ def _transplant(ctx: _Context) -> List[Dict[str, object]]:
     elig, prior, months = case.transplant_eligible, case.prior_auto_hct, case.months_remission_after_hct
     out = []
     if elig is None:
-        auto = (False, "Transplant eligibility not stated: if eligible and no autologous HCT has been done, "
-                       "high-dose chemotherapy with autologous HCT is advised at first relapse.")
+        auto = (
+            False,
+            "Transplant eligibility not stated: if eligible and no autologous HCT has been done, "
+            "high-dose chemotherapy with autologous HCT is advised at first relapse.",
+        )
     elif not elig:
         auto = (False, "Not transplant-eligible: autologous HCT is not advised.")
     elif prior is None:
-        auto = (False, "Number of prior autologous transplants not stated: if none, high-dose chemotherapy "
-                       "with autologous HCT is advised at first relapse.")
+        auto = (
+            False,
+            "Number of prior autologous transplants not stated: if none, high-dose chemotherapy "
+            "with autologous HCT is advised at first relapse.",
+        )
     elif prior == 0:
         text = "Transplant-eligible with no prior autologous HCT: high-dose chemotherapy with autologous HCT is advised"
         text += " at this first relapse." if case.prior_lines == 1 else " (the source advises it at first relapse)."
@@ -256,24 +288,38 @@ def _transplant(ctx: _Context) -> List[Dict[str, object]]:
 
     if prior:
         if not elig:
-            second = (False, "A second autologous HCT needs transplant eligibility"
-                             + (" (not stated)." if elig is None else ", which is absent."))
+            second = (
+                False,
+                "A second autologous HCT needs transplant eligibility"
+                + (" (not stated)." if elig is None else ", which is absent."),
+            )
         elif months is None:
-            second = (False, "Length of remission after the last autologous HCT not stated: a second autologous "
-                             "HCT is considered when the first remission lasted >= 18 months (Myeloma X).")
+            second = (
+                False,
+                "Length of remission after the last autologous HCT not stated: a second autologous "
+                "HCT is considered when the first remission lasted >= 18 months (Myeloma X).",
+            )
         elif months >= 18:
-            second = (True, f"Remission of {months} months after autologous HCT (>= 18): consider a second "
-                            f"autologous HCT (Myeloma X: time to progression 19 vs 11 months).")
+            second = (
+                True,
+                f"Remission of {months} months after autologous HCT (>= 18): consider a second "
+                f"autologous HCT (Myeloma X: time to progression 19 vs 11 months).",
+            )
         else:
-            second = (False, f"Remission of {months} months after autologous HCT is under the usual 18-month "
-                             f"threshold: a second autologous HCT is not advised.")
+            second = (
+                False,
+                f"Remission of {months} months after autologous HCT is under the usual 18-month "
+                f"threshold: a second autologous HCT is not advised.",
+            )
         out.append({"option": "auto-HCT-2", "recommended": second[0], "text": second[1]})
 
     high_risk = bool(case.high_risk_cytogenetics)
     allo_ok = bool(elig) and ctx.fitness == "fit" and high_risk
-    text = ("Allogeneic HCT is a limited option, best within a clinical trial, for young, fit patients with "
-            "high-risk disease; treatment-related mortality, GVHD, graft failure and infections limit it. "
-            "HLA-identical sibling transplant at relapse: about 35% overall survival at 5 years (seed).")
+    text = (
+        "Allogeneic HCT is a limited option, best within a clinical trial, for young, fit patients with "
+        "high-risk disease; treatment-related mortality, GVHD, graft failure and infections limit it. "
+        "HLA-identical sibling transplant at relapse: about 35% overall survival at 5 years (seed)."
+    )
     if allo_ok:
         text = "Transplant-eligible, fit, high-risk cytogenetics: may be discussed. " + text
     out.append({"option": "allo-HCT", "recommended": allo_ok, "text": text})
@@ -288,8 +334,13 @@ def _flag(case: Case, cond: str) -> bool:
     return bool(getattr(case, cond))
 
 
-def _cautions(ctx: _Context, options: List[Dict[str, object]],
-              cross: Dict[str, List[Tuple[str, str]]], transplant: List[Dict[str, object]], len_maint: bool) -> List[Dict[str, object]]:
+def _cautions(
+    ctx: _Context,
+    options: List[Dict[str, object]],
+    cross: Dict[str, List[Tuple[str, str]]],
+    transplant: List[Dict[str, object]],
+    len_maint: bool,
+) -> List[Dict[str, object]]:
     k, case = ctx.k, ctx.case
     out = []
     recommended_tx = {t["option"] for t in transplant if t["recommended"]}
@@ -338,8 +389,11 @@ def _cautions(ctx: _Context, options: List[Dict[str, object]],
             severity = "moderate"
         if any(_flag(case, c) for c in caution.moderate_when) and severity == "info":
             severity = "moderate"
-            because += [f"patient: {FLAG_LABELS[c.lstrip('!')]}: {'no' if c.startswith('!') else 'yes'}"
-                        for c in caution.moderate_when if _flag(case, c)]
+            because += [
+                f"patient: {FLAG_LABELS[c.lstrip('!')]}: {'no' if c.startswith('!') else 'yes'}"
+                for c in caution.moderate_when
+                if _flag(case, c)
+            ]
         raised = [c for c in caution.high_when if _flag(case, c)]
         if raised:
             severity = "high"
@@ -349,8 +403,9 @@ def _cautions(ctx: _Context, options: List[Dict[str, object]],
                     because.append(reason + " (raises severity)")
         offered = [o["regimen"] for o in options]
         notes = [note for code, note in caution.regimen_notes.items() if code in offered]
-        out.append({"id": caution.id, "severity": severity, "text": " ".join([caution.text, *notes]),
-                    "because": because})
+        out.append(
+            {"id": caution.id, "severity": severity, "text": " ".join([caution.text, *notes]), "because": because}
+        )
     ctx.fire("R7", "cautions " + ", ".join(c["id"] for c in out))
     return out
 
@@ -390,8 +445,9 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
     fitness, fitness_basis = fitness_of(case)
     ref_classes = sorted({k.drugs[d].drug_class for d in refractory})
     triple = {"IMiD", "PI", "anti-CD38"} <= set(ref_classes)
-    penta = ({"bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"} <= refractory
-             and bool({"daratumumab", "isatuximab"} & refractory))
+    penta = {"bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"} <= refractory and bool(
+        {"daratumumab", "isatuximab"} & refractory
+    )
     settings = settings_of(refractory, k)
     ctx = _Context(case, k, refractory, _received_classes(refractory, case.exposed, k), fitness, aggressive, settings)
 
@@ -401,11 +457,15 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
     ctx.fire("R3", f"fitness {fitness} ({fitness_basis})")
     notes = []
     if fitness == "unknown":
-        notes.append("Fitness not given (neither fitness nor R-MCI): frailty limits not applied and quadruplets "
-                     "withheld; give fitness or R-MCI for a complete answer.")
+        notes.append(
+            "Fitness not given (neither fitness nor R-MCI): frailty limits not applied and quadruplets "
+            "withheld; give fitness or R-MCI for a complete answer."
+        )
     if case.relapse != "clinical" and feats:
-        notes.append("Aggressive features present (" + ", ".join(feats) + ") but the relapse is not clinical: "
-                     "not treated as an aggressive relapse (R1).")
+        notes.append(
+            "Aggressive features present (" + ", ".join(feats) + ") but the relapse is not clinical: "
+            "not treated as an aggressive relapse (R1)."
+        )
 
     options: List[Dict[str, object]] = []
     excluded: List[Dict[str, object]] = []
@@ -414,8 +474,9 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
 
     if case.relapse == "none":
         for reg in k.regimens.values():
-            excluded.append({"regimen": reg.code, "ruled_out": True,
-                             "reasons": ["no relapse requiring treatment: monitor (R1)"]})
+            excluded.append(
+                {"regimen": reg.code, "ruled_out": True, "reasons": ["no relapse requiring treatment: monitor (R1)"]}
+            )
     else:
         cands = _candidates(ctx)
         kept: List[_Candidate] = []
@@ -430,8 +491,9 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
                 reasons = reasons + [f"not among the regimens indicated for {where}"]
             else:
                 ctx.fire("R5", f"{reg.code} ruled out: {'; '.join(reasons)}")
-            excluded.append({"regimen": reg.code, "ruled_out": cand is not None or len(reasons) > 1,
-                             "reasons": reasons})
+            excluded.append(
+                {"regimen": reg.code, "ruled_out": cand is not None or len(reasons) > 1, "reasons": reasons}
+            )
         kept.sort(key=lambda c: _rank_key(c, ctx))
         for c in kept:
             reg = c.regimen
@@ -446,34 +508,59 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             for tid in reg.trials:
                 t = k.trials[tid]
                 rationale.append(f"{t.id}: {t.comparison}: {t.result}")
-            options.append({"regimen": reg.code, "name": reg.name, "components": list(reg.components),
-                            "preferred": c.tier == "preferred", "rationale": rationale,
-                            "trials": list(reg.trials), "cautions": []})
+            options.append(
+                {
+                    "regimen": reg.code,
+                    "name": reg.name,
+                    "components": list(reg.components),
+                    "preferred": c.tier == "preferred",
+                    "rationale": rationale,
+                    "trials": list(reg.trials),
+                    "cautions": [],
+                }
+            )
         if options:
             ctx.fire("R8", "ranked: " + ", ".join(o["regimen"] for o in options))
         transplant = _transplant(ctx)
         # ruled-out first, then not indicated; each group in catalog order
         excluded.sort(key=lambda e: (not e["ruled_out"], k.regimens[e["regimen"]].index))
 
-    cautions = _cautions(ctx, options, cross, transplant, len_status == "sensitive" and bool(case.lenalidomide_maintenance_only))
+    cautions = _cautions(
+        ctx, options, cross, transplant, len_status == "sensitive" and bool(case.lenalidomide_maintenance_only)
+    )
     trial_ids: List[str] = []
     for o in options:
         trial_ids += [t for t in o["trials"] if t not in trial_ids]
     for t in transplant:
         if t["recommended"]:
             trial_ids += [tid for tid in k.transplants[t["option"]].trials if tid not in trial_ids]
-    trials = [{"id": t.id, "comparison": t.comparison, "result": t.result, "source": t.source,
-               "setting": t.setting, "checked": t.checked} for t in (k.trials[i] for i in trial_ids)]
+    trials = [
+        {
+            "id": t.id,
+            "comparison": t.comparison,
+            "result": t.result,
+            "source": t.source,
+            "setting": t.setting,
+            "checked": t.checked,
+        }
+        for t in (k.trials[i] for i in trial_ids)
+    ]
 
     return {
         "engine_version": ENGINE_VERSION,
         "knowledge_version": k.version,
         "assessment": {
-            "setting": settings[-1] if settings else None, "settings": list(settings),
-            "lenalidomide_status": len_status, "refractory_classes": ref_classes,
-            "triple_class_refractory": triple, "penta_refractory": penta,
-            "fitness": fitness, "fitness_basis": fitness_basis, "aggressive": aggressive,
-            "aggressive_features": feats, "notes": notes,
+            "setting": settings[-1] if settings else None,
+            "settings": list(settings),
+            "lenalidomide_status": len_status,
+            "refractory_classes": ref_classes,
+            "triple_class_refractory": triple,
+            "penta_refractory": penta,
+            "fitness": fitness,
+            "fitness_basis": fitness_basis,
+            "aggressive": aggressive,
+            "aggressive_features": feats,
+            "notes": notes,
         },
         "initiation": initiation,
         "options": options,

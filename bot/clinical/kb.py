@@ -310,7 +310,8 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
                      f"unknown keys in candidate {c['regimen']}")
             cands.append(Candidate(c["regimen"], c["tier"], c["note"], bool(c.get("demote_when_aggressive", False))))
         settings.append(Setting(entry["id"], entry["name"], entry["source"], cond, tuple(cands)))
-    _require([x.id for x in settings] == ["S1", "S2", "S3", "S4", "S5", "S6"], "settings.yml", "settings S1-S6 in order")
+    _require([x.id for x in settings] == ["S1", "S2", "S3", "S4", "S5", "S6"], "settings.yml",
+             "settings S1-S6 in order")
     for code in s["untried_class"]["regimens"] + s["frail"]["regimens"]:
         _require(code in regimens, "settings.yml", f"{code} is not in the catalog")
     for cls in s["untried_class"]["classes"]:
@@ -324,8 +325,15 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
             _require(bool(entry.get(key)), where, f"missing {key}")
         for code in entry["regimens"]:
             _require(code in all_regimens, where, f"regimen {code} unknown")
-        trials[entry["id"]] = Trial(entry["id"], tuple(entry["regimens"]), entry["comparison"], entry["setting"],
-                                    entry["result"], entry["source"], str(entry["checked"]))
+        trials[entry["id"]] = Trial(
+            entry["id"],
+            tuple(entry["regimens"]),
+            entry["comparison"],
+            entry["setting"],
+            entry["result"],
+            entry["source"],
+            str(entry["checked"]),
+        )
     for reg in all_regimens.values():
         for tid in reg.trials:
             _require(tid in trials, f"regimens.yml: {reg.code}", f"trial {tid} not in trials.yml")
@@ -340,11 +348,20 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         for k, v in trig.items():
             if k == "always":
                 continue
-            _require(k in ("drugs", "classes", "modalities", "regimens", "patient", "transplant", "derived"),
-                     where, f"unknown trigger {k}")
-            known = {"drugs": drugs, "classes": classes, "regimens": regimens, "transplant": transplants,
-                     "patient": PATIENT_FLAGS, "derived": DERIVED_TRIGGERS,
-                     "modalities": {x.modality for x in drugs.values()}}[k]
+            _require(
+                k in ("drugs", "classes", "modalities", "regimens", "patient", "transplant", "derived"),
+                where,
+                f"unknown trigger {k}",
+            )
+            known = {
+                "drugs": drugs,
+                "classes": classes,
+                "regimens": regimens,
+                "transplant": transplants,
+                "patient": PATIENT_FLAGS,
+                "derived": DERIVED_TRIGGERS,
+                "modalities": {x.modality for x in drugs.values()},
+            }[k]
             for n in v:
                 _require(n in known, where, f"{k} trigger {n!r} unknown")
         for cond in entry.get("high_when", []) + entry.get("moderate_when", []):
@@ -352,9 +369,15 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         for code in entry.get("regimen_notes", {}):
             _require(code in regimens, where, f"regimen note for unknown {code}")
         cautions[entry["id"]] = Caution(
-            entry["id"], entry["severity"], entry["text"], entry["source"], trig,
-            tuple(entry.get("high_when", [])), tuple(entry.get("moderate_when", [])),
-            dict(entry.get("regimen_notes", {})))
+            entry["id"],
+            entry["severity"],
+            entry["text"],
+            entry["source"],
+            trig,
+            tuple(entry.get("high_when", [])),
+            tuple(entry.get("moderate_when", [])),
+            dict(entry.get("regimen_notes", {})),
+        )
 
     texts = docs["texts.yml"]
     _require(bool(texts.get("disclaimer")), "texts.yml", "disclaimer missing")
@@ -362,12 +385,23 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         _require(bool(texts["initiation"].get(k)), "texts.yml", f"initiation.{k} missing")
 
     return KnowledgeBase(
-        version=version, classes=classes, drugs=drugs, regimens=regimens, transplants=transplants,
-        settings=tuple(settings), untried_classes=tuple(s["untried_class"]["classes"]),
-        untried_regimens=tuple(s["untried_class"]["regimens"]), untried_source=s["untried_class"]["source"],
-        frail_regimens=tuple(s["frail"]["regimens"]), frail_source=s["frail"]["source"],
-        cautions=cautions, trials=trials, texts=texts,
-        _drug_index=drug_index, _regimen_index=regimen_index, _trial_index=trial_index,
+        version=version,
+        classes=classes,
+        drugs=drugs,
+        regimens=regimens,
+        transplants=transplants,
+        settings=tuple(settings),
+        untried_classes=tuple(s["untried_class"]["classes"]),
+        untried_regimens=tuple(s["untried_class"]["regimens"]),
+        untried_source=s["untried_class"]["source"],
+        frail_regimens=tuple(s["frail"]["regimens"]),
+        frail_source=s["frail"]["source"],
+        cautions=cautions,
+        trials=trials,
+        texts=texts,
+        _drug_index=drug_index,
+        _regimen_index=regimen_index,
+        _trial_index=trial_index,
     )
 
 

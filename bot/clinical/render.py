@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional
 
-from .kb import KnowledgeBase, kb as default_kb
+from .kb import KnowledgeBase
+from .kb import kb as default_kb
 
 SEVERITY_MARK = {"high": "HIGH", "moderate": "moderate", "info": "info"}
 SETTING_NAMES = {
@@ -67,7 +68,11 @@ def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options
             lines.append(f"{i}. {o['regimen']}: {o['name']}{pref}")
             lines.append(f"   Why: {one_line_rationale(o)}")
             for extra in o["rationale"]:
-                if extra.startswith("ranked lower") or "cross-resistance possible" in extra or extra.startswith("stays despite"):
+                if (
+                    extra.startswith("ranked lower")
+                    or "cross-resistance possible" in extra
+                    or extra.startswith("stays despite")
+                ):
                     lines.append(f"   Note: {extra}")
             trial = key_trial(o, rec)
             if trial:
@@ -81,7 +86,10 @@ def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options
         lines.append("")
         if show_excluded:
             lines.append("Ruled out:")
-            lines += [f"- {e['regimen']}: {'; '.join(r for r in e['reasons'] if not r.startswith('not among'))}" for e in ruled]
+            lines += [
+                f"- {e['regimen']}: {'; '.join(r for r in e['reasons'] if not r.startswith('not among'))}"
+                for e in ruled
+            ]
             rest = [e["regimen"] for e in rec["excluded"] if not e["ruled_out"]]
             if rest:
                 lines.append("Not indicated in this setting: " + ", ".join(rest))
@@ -110,8 +118,11 @@ def why_not(rec: Dict[str, object], code: str) -> str:
     for e in rec["excluded"]:
         if e["regimen"] == code:
             return f"{code} is not an option for this case: " + "; ".join(e["reasons"]) + "."
-    return f"{code} is a transplant option; see the transplant advice." if code in {
-        t["option"] for t in rec["transplant"]} else f"{code} is not in the regimen catalog."
+    return (
+        f"{code} is a transplant option; see the transplant advice."
+        if code in {t["option"] for t in rec["transplant"]}
+        else f"{code} is not in the regimen catalog."
+    )
 
 
 def render_regimen(code: str, k: Optional[KnowledgeBase] = None) -> str:
@@ -160,11 +171,17 @@ def drug_cautions_text(drug: str, k: Optional[KnowledgeBase] = None) -> str:
     lines = [f"Cautions with {d.id} ({k.classes[d.drug_class]['name']}):"]
     for c in k.cautions.values():
         t = c.triggers
-        if d.id in t.get("drugs", ()) or d.drug_class in t.get("classes", ()) or (
-                d.modality and d.modality in t.get("modalities", ())):
+        if (
+            d.id in t.get("drugs", ())
+            or d.drug_class in t.get("classes", ())
+            or (d.modality and d.modality in t.get("modalities", ()))
+        ):
             lines.append(f"- {c.id}: {c.text}")
     if len(lines) == 1:
-        lines.append("- none specific to this drug in the knowledge base (infection and COVID-19 vaccination apply to every regimen)")
+        lines.append(
+            "- none specific to this drug in the knowledge base (infection and COVID-19 vaccination apply to "
+            "every regimen)"
+        )
     return "\n".join(lines)
 
 
@@ -182,10 +199,12 @@ def render_regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> str
 def render_trial(trial_id: str, k: Optional[KnowledgeBase] = None) -> str:
     k = k or default_kb()
     t = k.trials[k.trial_id(trial_id)]
-    return "\n".join([
-        f"{t.id}: {t.comparison}",
-        f"Setting: {t.setting}",
-        f"Result: {t.result}",
-        f"Regimens: {', '.join(t.regimens)}",
-        f"Source: {t.source} (checked {t.checked})",
-    ])
+    return "\n".join(
+        [
+            f"{t.id}: {t.comparison}",
+            f"Setting: {t.setting}",
+            f"Result: {t.result}",
+            f"Regimens: {', '.join(t.regimens)}",
+            f"Source: {t.source} (checked {t.checked})",
+        ]
+    )

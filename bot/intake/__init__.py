@@ -3,7 +3,20 @@
 Layer: pure functions over plain dicts (Rasa slot values and Rasa-style entities).
 May import: the standard library and `bot.clinical`. Never rasa, rasa_sdk or sanic.
 """
-from .case import (BUTTONS, CASE_FIELDS, QUESTIONS, REQUIRED, apply_entities, case_dict, case_from_slots,  # noqa: F401
-                   check_values, conflict_question, interpret_answer, missing, resolve_conflict, says_no_refractory,
+from .case import (  # noqa: F401
+                   BUTTONS,
+                   CASE_FIELDS,
+                   QUESTIONS,
+                   REQUIRED,
+                   apply_entities,
+                   case_dict,
+                   case_from_slots,
+                   check_values,
+                   conflict_question,
+                   interpret_answer,
+                   missing,
+                   resolve_conflict,
+                   says_no_refractory,
                    states_case_facts,
-                   summary)
+                   summary,
+)

@@ -32,24 +32,54 @@ QUESTIONS = {
 }
 
 BUTTONS = {  # quick replies for channels that show them (title, payload)
-    "relapse": [("clinical", "clinical relapse"), ("biochemical", "biochemical relapse"), ("criteria not met", "no relapse")],
+    "relapse": [
+        ("clinical", "clinical relapse"),
+        ("biochemical", "biochemical relapse"),
+        ("criteria not met", "no relapse"),
+    ],
     "fitness": [("fit", "fit"), ("intermediate", "intermediate fitness"), ("frail", "frail")],
     "transplant_eligible": [("yes", "transplant eligible"), ("no", "not transplant eligible")],
 }
 
-_NONE = re.compile(r"^\s*(none|nothing|no(ne)?\s+(drugs?|refractor\w*)|not\s+refractory(\s+to\s+anything)?|n/?a|nil|no|"
-                   r"zero|0|neither|not\s+any)\b", re.I)
+_NONE = re.compile(
+    r"^\s*(none|nothing|no(ne)?\s+(drugs?|refractor\w*)|not\s+refractory(\s+to\s+anything)?|n/?a|nil|no|"
+    r"zero|0|neither|not\s+any)\b",
+    re.I,
+)
 _YES = re.compile(r"^\s*(yes|yeah|yep|y|correct|she is|he is|eligible|sure|affirmative)\b", re.I)
 _NO = re.compile(r"^\s*(no|nope|n|not|never|ineligible|negative)\b", re.I)
-_WORDNUM = {"zero": 0, "none": 0, "one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "four": 4, "five": 5,
-            "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "first": 1, "second": 2, "third": 3,
-            "fourth": 4, "fifth": 5, "sixth": 6}
-_FITNESS = [(re.compile(r"\b(frail|unfit)\b", re.I), "frail"),
-            (re.compile(r"\bintermediate\b", re.I), "intermediate"),
-            (re.compile(r"\bfit\b", re.I), "fit")]
-_RELAPSE = [(re.compile(r"\bbiochem\w*|\bparaprotein\b|\blab\w* only\b", re.I), "biochemical"),
-            (re.compile(r"\bclinical\w*|\bsymptom\w*|\bCRAB\b", re.I), "clinical"),
-            (re.compile(r"\b(no relapse|not met|stable|none|no)\b", re.I), "none")]
+_WORDNUM = {
+    "zero": 0,
+    "none": 0,
+    "one": 1,
+    "once": 1,
+    "two": 2,
+    "twice": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+}
+_FITNESS = [
+    (re.compile(r"\b(frail|unfit)\b", re.I), "frail"),
+    (re.compile(r"\bintermediate\b", re.I), "intermediate"),
+    (re.compile(r"\bfit\b", re.I), "fit"),
+]
+_RELAPSE = [
+    (re.compile(r"\bbiochem\w*|\bparaprotein\b|\blab\w* only\b", re.I), "biochemical"),
+    (re.compile(r"\bclinical\w*|\bsymptom\w*|\bCRAB\b", re.I), "clinical"),
+    (re.compile(r"\b(no relapse|not met|stable|none|no)\b", re.I), "none"),
+]
 
 
 def _first_number(text: str) -> Optional[int]:
@@ -62,7 +92,9 @@ def _first_number(text: str) -> Optional[int]:
     return None
 
 
-_UNSURE = re.compile(r"\b(not sure|unsure|unknown|don'?t know|do not know|no idea|uncertain|maybe|not known|tbd|unclear)\b", re.I)
+_UNSURE = re.compile(
+    r"\b(not sure|unsure|unknown|don'?t know|do not know|no idea|uncertain|maybe|not known|tbd|unclear)\b", re.I
+)
 
 
 def interpret_answer(slot: str, text: str, intent: Optional[str]) -> Any:
@@ -98,7 +130,9 @@ _NO_REFRACTORY = re.compile(
     r"\b(no|nothing|none)\s+(drugs?\s+|disease\s+)?(is\s+)?refractor\w*"
     r"|\bnot\s+refractory\s+to\s+(anything|any\s+(drug|agent|therap\w*|class\w*))"
     r"|\brefractory\s*(to|:)\s*(none|nothing|no\s+drugs?)\b"
-    r"|\bnothing\s+(is\s+)?refractory\b|\bsensitive\s+to\s+(all|everything)\b", re.I)
+    r"|\bnothing\s+(is\s+)?refractory\b|\bsensitive\s+to\s+(all|everything)\b",
+    re.I,
+)
 
 
 def says_no_refractory(text: str) -> bool:
@@ -106,8 +140,17 @@ def says_no_refractory(text: str) -> bool:
     return bool(_NO_REFRACTORY.search(text or ""))
 
 
-CASE_FACTS = ("prior_lines", "relapse", "fitness", "rmci", "transplant_eligible", "prior_auto_hct",
-              "months_remission_after_hct", "lenalidomide_maintenance_only", "days_since_last_lenalidomide")
+CASE_FACTS = (
+    "prior_lines",
+    "relapse",
+    "fitness",
+    "rmci",
+    "transplant_eligible",
+    "prior_auto_hct",
+    "months_remission_after_hct",
+    "lenalidomide_maintenance_only",
+    "days_since_last_lenalidomide",
+)
 
 
 def states_case_facts(entities: List[Dict[str, Any]]) -> bool:
@@ -154,8 +197,9 @@ def _set_status(slots: Dict[str, Any], drug: str, role: str) -> None:
     slots[target] = sorted(set(slots.get(target) or []) | {drug})
 
 
-def apply_entities(slots: Dict[str, Any], entities: Iterable[Dict[str, Any]], intent: Optional[str],
-                   text: str = "") -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
+def apply_entities(
+    slots: Dict[str, Any], entities: Iterable[Dict[str, Any]], intent: Optional[str], text: str = ""
+) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
     """New slot values from one message's entities, and a conflict to ask about (or None).
 
     A drug given two different statuses in one message, or whose status changes from an earlier
@@ -209,8 +253,9 @@ def apply_entities(slots: Dict[str, Any], entities: Iterable[Dict[str, Any]], in
     return changed, conflict
 
 
-def resolve_conflict(slots: Dict[str, Any], conflict: Dict[str, Any], text: str,
-                     entities: Iterable[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+def resolve_conflict(
+    slots: Dict[str, Any], conflict: Dict[str, Any], text: str, entities: Iterable[Dict[str, Any]]
+) -> Optional[Dict[str, Any]]:
     """Slot updates that settle a conflict from the user's answer, or None when it does not settle it."""
     drug = conflict["drug"]
     role = None
@@ -233,8 +278,11 @@ def resolve_conflict(slots: Dict[str, Any], conflict: Dict[str, Any], text: str,
 
 
 def conflict_question(conflict: Dict[str, Any]) -> str:
-    words = {"refractory": "refractory to it", "exposed": "received it without being refractory",
-             "naive": "never received it"}
+    words = {
+        "refractory": "refractory to it",
+        "exposed": "received it without being refractory",
+        "naive": "never received it",
+    }
     choices = " or ".join(words[c] for c in conflict["choices"])
     return f"I have conflicting information about {conflict['drug']}: is the disease {choices}?"
 
@@ -279,15 +327,27 @@ def summary(slots: Dict[str, Any]) -> str:
     """The case so far, for the clinician (normalised values only: nothing the user typed is echoed)."""
     case = case_dict(slots)
     if not case and not slots.get("never_received"):
-        return "No case details yet. Describe the patient, for example: \"68M, 2 prior lines, len- and dara-refractory, fit, not transplant-eligible, clinical relapse\"."
+        return ('No case details yet. Describe the patient, for example: "68M, 2 prior lines, len- and '
+                'dara-refractory, fit, not transplant-eligible, clinical relapse".')
     lines = ["Case so far:"]
-    labels = {"prior_lines": "prior lines", "relapse": "relapse", "fitness": "fitness", "rmci": "R-MCI",
-              "age": "age", "transplant_eligible": "transplant-eligible", "prior_auto_hct": "prior autologous HCT",
-              "months_remission_after_hct": "months of remission after HCT", "refractory": "refractory to",
-              "exposed": "exposed (not refractory)", "unavailable": "not available",
-              "high_risk_cytogenetics": "high-risk cytogenetics", "t_11_14": "t(11;14)",
-              "days_since_last_lenalidomide": "days since last lenalidomide",
-              "lenalidomide_maintenance_only": "progressed on lenalidomide maintenance only", "riss_stage": "R-ISS"}
+    labels = {
+        "prior_lines": "prior lines",
+        "relapse": "relapse",
+        "fitness": "fitness",
+        "rmci": "R-MCI",
+        "age": "age",
+        "transplant_eligible": "transplant-eligible",
+        "prior_auto_hct": "prior autologous HCT",
+        "months_remission_after_hct": "months of remission after HCT",
+        "refractory": "refractory to",
+        "exposed": "exposed (not refractory)",
+        "unavailable": "not available",
+        "high_risk_cytogenetics": "high-risk cytogenetics",
+        "t_11_14": "t(11;14)",
+        "days_since_last_lenalidomide": "days since last lenalidomide",
+        "lenalidomide_maintenance_only": "progressed on lenalidomide maintenance only",
+        "riss_stage": "R-ISS",
+    }
     for key in CASE_FIELDS:
         if key in case:
             value = case[key]

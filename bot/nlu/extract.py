@@ -86,9 +86,18 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from bot.clinical.kb import fold
 
-from .facts import REJECT, Finding, Rule, finding_rules, fact_rules, scan_facts
-from .lexicon import (CASE_SENSITIVE_REGIMEN_ALIASES, EXTRA_REGIMEN_ALIASES, FUZZY_STOPWORDS, PRIOR_REGIMENS,
-                      PRIOR_REGIMENS_CASED, TRIAL_BASE_ALIASES, TRIAL_CONTEXT_WORDS, TRIAL_OPTION_WORDS, TRIAL_WORDS)
+from .facts import REJECT, Finding, Rule, fact_rules, finding_rules, scan_facts
+from .lexicon import (
+    CASE_SENSITIVE_REGIMEN_ALIASES,
+    EXTRA_REGIMEN_ALIASES,
+    FUZZY_STOPWORDS,
+    PRIOR_REGIMENS,
+    PRIOR_REGIMENS_CASED,
+    TRIAL_BASE_ALIASES,
+    TRIAL_CONTEXT_WORDS,
+    TRIAL_OPTION_WORDS,
+    TRIAL_WORDS,
+)
 
 __all__ = ["extract", "get_nlp", "get_pipeline", "ENTITY_NAMES", "ENTITY_ROLES"]
 
@@ -145,7 +154,7 @@ TO_PROG_RE = re.compile(
 ON_WORDS = {"on", "onto"}
 NOT_ON = {"based", "depends", "depending", "focus", "rely", "info", "information", "details", "data", "more",
           "advice", "thoughts", "evidence", "update", "comment", "opinion", "guidance", "read", "go", "put", "start",
-          "started", "starting", "go", "going", "put"}
+          "started", "starting", "going"}
 # "progressed on maintenance", "prog on maint", "relapsed on len maintenance"
 PROG_MAINT_RE = re.compile(
     rf"\b{_PROG}\s+(?:(?:while|whilst)\s+)?(?:on|during|through)\s+(?:(?:the|her|his|their)\s+)?"
@@ -237,12 +246,13 @@ class _Pipeline:
     def __init__(self) -> None:
         saved_filters = list(warnings.filters)
         try:
+            import medspacy.context  # noqa: F401  (registers the medspacy_context factory)
             import spacy
+            from loguru import logger
             from spacy.matcher import Matcher, PhraseMatcher
             from spacy.tokens import Token
             from spacy.util import compile_infix_regex, compile_suffix_regex
-            from loguru import logger
-            import medspacy.context  # noqa: F401  (registers the medspacy_context factory)
+
             from .context_rules import context_rules
         finally:
             warnings.filters[:] = saved_filters  # medspacy silences every warning of the process on import

@@ -292,7 +292,7 @@ def fact_rules(len_names: Sequence[str]) -> List[Rule]:
         w = m.group(0).lower()
         return "female" if w in ("woman", "female", "lady", "women") else "male"
     add(Rule("sex", _c(rf"{B}(?:man|male|gentleman|gent|woman|female|lady){E}"), sex_word))
-    add(Rule("sex", _c(rf"(?:(?<=\d)|\b)(?:yo|y/o|yrs?|old|y\.o\.)\s+(?P<s>[MF])(?![\w-])", 0),
+    add(Rule("sex", _c(r"(?:(?<=\d)|\b)(?:yo|y/o|yrs?|old|y\.o\.)\s+(?P<s>[MF])(?![\w-])", 0),
              lambda m, t: "male" if m.group("s") == "M" else "female", span="s", claim="span"))
 
     # ---- prior lines -------------------------------------------------------------------------------------------------------

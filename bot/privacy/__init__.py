@@ -27,12 +27,13 @@ rasa_sdk or sanic. Log redaction lives here too (`bot.privacy.logs`).
 """
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, FrozenSet, List, Optional, Tuple
+
+from bot.clinical.kb import kb
 
 __all__ = ["Redaction", "redact", "contains_identifier", "RedactingFilter", "redact_obj", "install_log_redaction",
            "PLACEHOLDERS"]
@@ -219,22 +220,18 @@ def _hard_vocab() -> FrozenSet[str]:
     """Words (folded) that are never part of a name: the clinical vocabulary."""
     words = set(CLINICAL) | set(MONTHS) | set(DAYS)
     words |= {"name", "mrn", "dob", "phone", "email", "address"}  # the placeholders
-    try:
-        from bot.clinical.kb import kb
-        base = kb()
-        for index in (base.drug_aliases(), base.regimen_aliases(), base.trial_aliases()):
-            for key in index:
-                words.add(key)
-                words.update(p for p in key.split("-") if len(p) > 1 and not p.isdigit())
-            words.update(_fold(v) for v in index.values())
-        for drug in base.drugs.values():
-            for alias in (drug.id, *drug.aliases):
-                words.add(_fold(alias))
-                words.update(p for p in re.split(r"[\s\-]+", alias.lower()) if len(p) > 1)
-        for reg in (*base.regimens.values(), *base.transplants.values()):
-            words.add(_fold(reg.code))
-    except Exception:  # the knowledge base is optional here: privacy must work without it
-        pass
+    base = kb()
+    for index in (base.drug_aliases(), base.regimen_aliases(), base.trial_aliases()):
+        for key in index:
+            words.add(key)
+            words.update(p for p in key.split("-") if len(p) > 1 and not p.isdigit())
+        words.update(_fold(v) for v in index.values())
+    for drug in base.drugs.values():
+        for alias in (drug.id, *drug.aliases):
+            words.add(_fold(alias))
+            words.update(p for p in re.split(r"[\s\-]+", alias.lower()) if len(p) > 1)
+    for reg in (*base.regimens.values(), *base.transplants.values()):
+        words.add(_fold(reg.code))
     return frozenset(words)
 
 
@@ -768,11 +765,7 @@ def _address_word_ok(word: str, town: bool = False) -> bool:
 
 @lru_cache(maxsize=1)
 def _trial_words() -> FrozenSet[str]:
-    try:
-        from bot.clinical.kb import kb
-        return frozenset(p for key in kb().trial_aliases() for p in key.split("-"))
-    except Exception:
-        return frozenset()
+    return frozenset(p for key in kb().trial_aliases() for p in key.split("-"))
 
 
 def _extend_address(text: str, end: int, limit: int = 4) -> int:

@@ -28,7 +28,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a broken format string: redact the parts instead
+        except Exception:  # noqa: BLE001 - a broken format string: redact the parts instead
             record.msg = redact_obj(record.msg) if isinstance(record.msg, str) else redact(str(record.msg)).text
             if isinstance(record.args, dict):
                 record.args = {k: redact_obj(v) if isinstance(v, str) else v for k, v in record.args.items()}

@@ -16,6 +16,7 @@ from bot.plugins.channels.base import OffChannel
 from bot.plugins.channels.slack import SlackChannel
 from bot.plugins.channels.teams import TeamsChannel
 from bot.plugins.channels.webchat import WebChat
+
 from .support import ROOT
 
 SECRET_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TEAMS_APP_ID", "TEAMS_APP_PASSWORD")
@@ -32,7 +33,7 @@ def test_credentials_file_names_every_channel_and_holds_no_secret():
     text = (ROOT / "credentials.yml").read_text()
     assert not re.search(r"xox[abpr]-[0-9A-Za-z]|\$\{", text)
     for conf in creds.values():
-        for key, value in (conf or {}).items():
+        for key in (conf or {}):
             assert not re.search(r"token|secret|password|app_id", key), f"{key} belongs in the environment"
 
 

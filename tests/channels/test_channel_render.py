@@ -7,11 +7,23 @@ import json
 
 import pytest
 
-from bot.plugins.channels.base import TurnOutput
-from bot.plugins.channels.render import (SLACK_CONTEXT_CHARS, SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS,
-                                 SLACK_TEXT_CHARS, TEAMS_MAX_CARD_CHARS, is_text_twin, render_for, render_html,
-                                 render_plain, render_slack, render_teams, split_text)
 from bot.clinical.render import render_text
+from bot.plugins.channels.base import TurnOutput
+from bot.plugins.channels.render import (
+    SLACK_CONTEXT_CHARS,
+    SLACK_HEADER_CHARS,
+    SLACK_MAX_BLOCKS,
+    SLACK_SECTION_CHARS,
+    SLACK_TEXT_CHARS,
+    TEAMS_MAX_CARD_CHARS,
+    is_text_twin,
+    render_for,
+    render_html,
+    render_plain,
+    render_slack,
+    render_teams,
+    split_text,
+)
 
 CASES = {
     "len-dara refractory": dict(prior_lines=2, refractory=["lenalidomide", "daratumumab"], fitness="fit",

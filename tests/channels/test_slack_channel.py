@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from bot.plugins.channels.render import SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS
+
 from .support import CASE, slack_headers, wait_until
 
 pytestmark = pytest.mark.slow
@@ -148,8 +149,11 @@ def test_question_buttons_work_as_slack_interactions(channel_server, stand_in):
     headers = slack_headers(channel_server.secrets["SLACK_SIGNING_SECRET"], body)
     headers["Content-Type"] = "application/x-www-form-urlencoded"
     assert post(channel_server, body, headers)[0] == 200
-    wait_until(lambda: [p for p in stand_in.slack_posts(channel) if p.get("blocks") and p["blocks"][0]["type"] == "header"],
-               60, "the recommendation after the click")
+    wait_until(
+        lambda: [p for p in stand_in.slack_posts(channel) if p.get("blocks") and p["blocks"][0]["type"] == "header"],
+        60,
+        "the recommendation after the click",
+    )
     # an unsigned click is refused like any other request
     headers.pop("X-Slack-Signature")
     assert post(channel_server, body, headers)[0] == 401

@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from bot.plugins.channels.render import TEAMS_MAX_CARD_CHARS
+
 from .support import CASE, teams_token, wait_until
 
 pytestmark = pytest.mark.slow
@@ -45,12 +46,15 @@ def test_activity_with_a_valid_token_is_answered_with_an_adaptive_card(channel_s
 
     posts = wait_until(lambda: [p for p in stand_in.teams_posts(conv) if (p["json"] or {}).get("attachments")], 60,
                        "the card on the connector")
-    cards = [p for p in posts if p["json"]["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"]
+    cards = [
+        p for p in posts if p["json"]["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+    ]
     assert len(cards) == 1
     reply = cards[0]
     card = reply["json"]["attachments"][0]["content"]
     texts = [b.get("text", "") for b in card["body"]] + [
-        i.get("text", "") for b in card["body"] if b["type"] == "Container" for i in b["items"]]
+        i.get("text", "") for b in card["body"] if b["type"] == "Container" for i in b["items"]
+    ]
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
     assert any(t.startswith("**Assessment:** S3") for t in texts)
     assert "Options (ranked)" in texts and any(t.startswith("**1. KPd**") for t in texts)
@@ -74,8 +78,9 @@ def _forged(stand_in, channel_server, kind):
     svc = f"{stand_in.base}/teams/connector/"
     body = activity(stand_in, "29:forger", f"a:conv-{kind.replace(' ', '-')}", CASE)
     tok = lambda **kw: teams_token(stand_in, channel_server, svc, **kw)  # noqa: E731
-    public_pem = stand_in.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = stand_in.key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     if kind == "missing token":
         return body, None, None
     if kind == "not a bearer token":
@@ -96,15 +101,39 @@ def _forged(stand_in, channel_server, kind):
         return body, tok(exp=None), None
     if kind == "alg none":
         import jwt
-        return body, jwt.encode({"iss": "https://api.botframework.com", "aud": channel_server.secrets["TEAMS_APP_ID"],
-                                 "exp": int(time.time()) + 600, "serviceurl": svc}, None, algorithm="none",
-                                headers={"kid": stand_in.kid}), None
+
+        return (
+            body,
+            jwt.encode(
+                {
+                    "iss": "https://api.botframework.com",
+                    "aud": channel_server.secrets["TEAMS_APP_ID"],
+                    "exp": int(time.time()) + 600,
+                    "serviceurl": svc,
+                },
+                None,
+                algorithm="none",
+                headers={"kid": stand_in.kid},
+            ),
+            None,
+        )
     if kind == "HS256 with the public key":
-        import hmac, hashlib, base64  # noqa: E401  (PyJWT refuses to make this token: build it by hand)
+        import base64
+        import hashlib
+        import hmac  # noqa: E401  (PyJWT refuses to make this token: build it by hand)
+
         b64 = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=")  # noqa: E731
         head = b64(json.dumps({"alg": "HS256", "kid": stand_in.kid, "typ": "JWT"}).encode())
-        claims = b64(json.dumps({"iss": "https://api.botframework.com", "aud": channel_server.secrets["TEAMS_APP_ID"],
-                                 "exp": int(time.time()) + 600, "serviceurl": svc}).encode())
+        claims = b64(
+            json.dumps(
+                {
+                    "iss": "https://api.botframework.com",
+                    "aud": channel_server.secrets["TEAMS_APP_ID"],
+                    "exp": int(time.time()) + 600,
+                    "serviceurl": svc,
+                }
+            ).encode()
+        )
         sig = b64(hmac.new(public_pem, head + b"." + claims, hashlib.sha256).digest())
         return body, (head + b"." + claims + b"." + sig).decode(), None
     if kind == "serviceUrl not the token's":
@@ -116,10 +145,24 @@ def _forged(stand_in, channel_server, kind):
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["missing token", "not a bearer token", "garbage token", "signed by another key",
-                                  "unknown key id", "wrong audience", "wrong issuer", "expired", "no expiry",
-                                  "alg none", "HS256 with the public key", "serviceUrl not the token's",
-                                  "channel not endorsed"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "missing token",
+        "not a bearer token",
+        "garbage token",
+        "signed by another key",
+        "unknown key id",
+        "wrong audience",
+        "wrong issuer",
+        "expired",
+        "no expiry",
+        "alg none",
+        "HS256 with the public key",
+        "serviceUrl not the token's",
+        "channel not endorsed",
+    ],
+)
 def test_missing_or_invalid_token_is_refused(channel_server, stand_in, kind):
     body, token, auth = _forged(stand_in, channel_server, kind)
     status, text, _ = send(channel_server, body, token, auth)

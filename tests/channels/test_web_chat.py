@@ -90,14 +90,18 @@ def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reloa
             page.fill("#rrmm-input", "why not KRd?")
             page.keyboard.press("Enter")
             page.wait_for_function(
-                "() => [...document.querySelectorAll('.rrmm-bot')].some(e => e.innerText.includes('KRd is not an option'))",
-                timeout=60000)
+                "() => [...document.querySelectorAll('.rrmm-bot')]"
+                ".some(e => e.innerText.includes('KRd is not an option'))",
+                timeout=60000,
+            )
             assert channel_server.user_events(session)[-1]["text"] == "why not KRd?"
             # "New conversation" forgets the transcript and starts a new session
             page.click(".rrmm-reset")
-            page.wait_for_function("() => { const s = JSON.parse(Object.entries(localStorage)[0][1]);"
-                                   f" return s.session && s.session !== '{session}' && s.entries.length === 0; }}",
-                                   timeout=20000)
+            page.wait_for_function(
+                "() => { const s = JSON.parse(Object.entries(localStorage)[0][1]);"
+                f" return s.session && s.session !== '{session}' && s.entries.length === 0; }}",
+                timeout=20000,
+            )
             assert page.locator(".rrmm-rec").count() == 0
             assert not errors, errors
         finally:

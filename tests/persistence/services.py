@@ -162,7 +162,8 @@ class Redis:
             except Exception:  # noqa: BLE001 - not up yet
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     log = self.base / "redis.log"
-                    raise ServiceError("redis-server did not start:\n" + (log.read_text()[-2000:] if log.exists() else ""))
+                    raise ServiceError("redis-server did not start:\n"
+                                       + (log.read_text()[-2000:] if log.exists() else "")) from None
                 time.sleep(0.1)
 
     def client(self, db: int = 1):

@@ -136,7 +136,7 @@ def test_parallel_writers_lose_nothing(tmp_path):
     assert len((tmp_path / "audit.salt").read_text().split()) == 1  # one salt, created once for all writers
     # the writers interleaved: no process wrote all its rows in one block
     order = [r["node"] for r in rows]
-    assert sum(1 for a, b in zip(order, order[1:]) if a != b) > workers
+    assert sum(1 for a, b in zip(order, order[1:], strict=False) if a != b) > workers
 
 
 def test_a_locked_database_raises_audit_error_after_the_busy_timeout(env):
@@ -223,7 +223,8 @@ def test_cli_lists_by_date_range(three_days):
     assert out.returncode == 0 and out.stdout.strip().endswith("2 recommendations")
     assert "2026-01-02 00:00:00" in out.stdout and "2026-01-02 23:59:59" in out.stdout
     out = cli("list", "--from", "2026-01-02T12:00:00Z", "--db", str(three_days), "--limit", "1")
-    assert out.returncode == 0 and "2026-01-02 23:59:59" in out.stdout and out.stdout.strip().endswith("1 recommendation")
+    assert out.returncode == 0 and "2026-01-02 23:59:59" in out.stdout
+    assert out.stdout.strip().endswith("1 recommendation")
 
 
 def test_cli_exports_csv_and_json(three_days, tmp_path):
@@ -238,8 +239,17 @@ def test_cli_exports_csv_and_json(three_days, tmp_path):
     table = list(csv.DictReader(io.StringIO(target.read_text())))
     assert [json.loads(r["clinical_case"])["prior_lines"] for r in table] == [1, 2, 3]
     assert table[1]["channel"] == "socketio" and json.loads(table[0]["offered"])[0]
-    assert set(table[0]) >= {"ts", "conversation", "channel", "engine_version", "knowledge_version", "clinical_case",
-                             "offered", "excluded", "cautions"}
+    assert set(table[0]) >= {
+        "ts",
+        "conversation",
+        "channel",
+        "engine_version",
+        "knowledge_version",
+        "clinical_case",
+        "offered",
+        "excluded",
+        "cautions",
+    }
 
 
 def test_cli_takes_the_database_from_the_environment(three_days):
@@ -247,15 +257,18 @@ def test_cli_takes_the_database_from_the_environment(three_days):
     assert out.returncode == 0 and len(json.loads(out.stdout)) == 4
 
 
-@pytest.mark.parametrize("args, message", [
-    (("list", "--from", "2026-02-30"), "is not a date"),
-    (("list", "--to", "yesterday"), "is not a date"),
-    (("list", "--from", "2026-01-03", "--to", "2026-01-01"), "is not before"),
-    (("list", "--limit", "0"), "--limit must be 1 or more"),
-    (("export", "--format", "xml"), "invalid choice"),
-    (("export", "--output", "/nonexistent-dir/x.csv"), "cannot write"),
-    ((), "required"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("list", "--from", "2026-02-30"), "is not a date"),
+        (("list", "--to", "yesterday"), "is not a date"),
+        (("list", "--from", "2026-01-03", "--to", "2026-01-01"), "is not before"),
+        (("list", "--limit", "0"), "--limit must be 1 or more"),
+        (("export", "--format", "xml"), "invalid choice"),
+        (("export", "--output", "/nonexistent-dir/x.csv"), "cannot write"),
+        ((), "required"),
+    ],
+)
 def test_cli_bad_input_exits_2_with_a_message(three_days, args, message):
     out = cli(*args, "--db", str(three_days)) if args else cli()
     assert out.returncode == 2 and message in out.stderr, out.stderr

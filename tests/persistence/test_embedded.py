@@ -22,13 +22,15 @@ from bot.clinical.engine import recommend
 from bot.plugins.patches import ACTION_SERVER_TEXT, STORAGE_TEXT
 from tools.servers import ROOT
 
-from .support import Stack, new_sender, find_identifiers, payload, scan_files, texts
+from .support import Stack, find_identifiers, new_sender, payload, scan_files, texts
 
 pytestmark = pytest.mark.slow
 
 CORPUS = yaml.safe_load((ROOT / "tests" / "privacy" / "corpus.yml").read_text(encoding="utf-8"))["messages"]
 IDENTIFIERS = sorted({i for m in CORPUS for i in m["identifiers"]})
-ONE_SHOT = "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, clinical relapse"
+ONE_SHOT = (
+    "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, clinical relapse"
+)
 PRIVACY_NOTICE = "Please don't share patient identifiers"
 CASE_KEYS = ("age", "prior_lines", "relapse", "fitness", "refractory", "exposed", "transplant_eligible")
 ACTION_TIMEOUT = 4
@@ -40,9 +42,16 @@ def sender(tag="t"):
 
 @pytest.fixture(scope="module")
 def stack(rasa_model, tmp_path_factory):
-    st = Stack(tmp_path_factory.mktemp("embedded"), rasa_model,
-               env={"RRMM_ACTION_TIMEOUT": str(ACTION_TIMEOUT), "RRMM_SQLITE_BUSY_TIMEOUT": "2",
-                    "RRMM_AUDIT_BUSY_TIMEOUT": "1", "RASA_TELEMETRY_ENABLED": None})
+    st = Stack(
+        tmp_path_factory.mktemp("embedded"),
+        rasa_model,
+        env={
+            "RRMM_ACTION_TIMEOUT": str(ACTION_TIMEOUT),
+            "RRMM_SQLITE_BUSY_TIMEOUT": "2",
+            "RRMM_AUDIT_BUSY_TIMEOUT": "1",
+            "RASA_TELEMETRY_ENABLED": None,
+        },
+    )
     st.started_at = time.time()
     st.not_recorded = set()
     try:
@@ -96,7 +105,7 @@ def test_a_conversation_survives_a_restart_of_the_server(stack):
     stack.start_rasa(debug=True)  # a new process: same port, same SQLite file
 
     after = stack.tracker(who)
-    assert after["events"][:len(before)] == before
+    assert after["events"][: len(before)] == before
     assert after["slots"]["relapse"] == "clinical" and after["slots"]["age"] == 71
     assert after["slots"]["requested_slot"] == "prior_lines"
     finish_intake(stack, who)
@@ -177,6 +186,7 @@ def test_an_audit_failure_still_shows_the_recommendation_with_a_note(stack):
 def test_privacy_corpus_clinical_facts_reach_the_case(stack):
     """Each corpus message opens a conversation; the case gets the facts the extractor finds in it."""
     from bot.nlu.extract import extract
+
     assert len(CORPUS) >= 50
     for i, m in enumerate(CORPUS):
         who = sender(f"privacy{i}")
@@ -201,9 +211,14 @@ def test_no_identifier_in_any_file_the_system_wrote(stack):
     assert {"tracker.db", "audit.db", "audit.salt"} <= names and any(n.startswith("rasa-file") for n in names)
     assert any(n.endswith(".log") and n.startswith("actions") for n in names)
     # also anything written under the project by these processes (nothing is expected there)
-    project = [p for d in (ROOT / "var", ROOT / ".rasa", ROOT) for p in (d.glob("*") if d.is_dir() else [])
-               if p.is_file() and p.suffix in (".db", ".log", ".sqlite", ".db-wal", ".db-shm")
-               and p.stat().st_mtime >= stack.started_at]
+    project = [
+        p
+        for d in (ROOT / "var", ROOT / ".rasa", ROOT)
+        for p in (d.glob("*") if d.is_dir() else [])
+        if p.is_file()
+        and p.suffix in (".db", ".log", ".sqlite", ".db-wal", ".db-shm")
+        and p.stat().st_mtime >= stack.started_at
+    ]
     identifiers = IDENTIFIERS + [str(90000000 + i) for i in range(0, len(CORPUS), 10)]
     leaks = scan_files(written + project, identifiers)
     assert not leaks, leaks
@@ -222,8 +237,11 @@ def test_one_audit_row_per_recommendation_given(stack):
     salt = (stack.workdir / "audit.salt").read_text().strip().encode()
     h = lambda s: hmac.new(salt, s.encode(), hashlib.sha256).hexdigest()  # noqa: E731
     rows = audit.rows(path=stack.workdir / "audit.db")
-    expected = Counter((h(who), tuple(o["regimen"] for o in rec["options"]))
-                       for who, rec in stack.given if who not in stack.not_recorded)
+    expected = Counter(
+        (h(who), tuple(o["regimen"] for o in rec["options"]))
+        for who, rec in stack.given
+        if who not in stack.not_recorded
+    )
     got = Counter((r["conversation"], tuple(r["offered"])) for r in rows)
     assert len(stack.given) >= 6
     assert got == expected

@@ -20,7 +20,7 @@ from bot.plugins.stores import AtomicRedisLockStore
 from tools.servers import ROOT
 
 from .services import Postgres, Redis, ensure_installed
-from .support import Stack, new_sender, find_identifiers, payload, texts
+from .support import Stack, find_identifiers, new_sender, payload, texts
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def cluster(rasa_model, services, tmp_path_factory):
     try:
         st.start_actions("actions-a")
         st.start_actions("actions-b")
-        for name, actions in zip(SERVERS, ("actions-a", "actions-b")):
+        for name, actions in zip(SERVERS, ("actions-a", "actions-b"), strict=True):
             st.start_rasa(name, actions=actions, wait=False)
         for name in SERVERS:
             st.wait_rasa(name)
@@ -112,7 +112,7 @@ def test_simultaneous_messages_to_one_conversation_on_both_servers_are_processed
     events = cluster.tracker(who, SERVERS[1])["events"]
     users = [i for i, e in enumerate(events) if e["event"] == "user"]
     assert len(users) == 1 + 2 * len(asks)
-    for start, end in zip(users, users[1:] + [len(events)]):
+    for start, end in zip(users, users[1:] + [len(events)], strict=True):
         turn = events[start + 1:end]
         # each message's turn is complete before the next begins: it ends listening, and has one reply set
         assert turn and turn[-1].get("name") == "action_listen", [e.get("name") or e["event"] for e in turn]

@@ -14,10 +14,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.servers import ROOT
-
 from bot.plugins import stores
-from bot.plugins.stores import ConfigError, RedactingSQLTrackerStore, StorageError, lock_settings, redact_event, tracker_settings
+from bot.plugins.stores import (
+    ConfigError,
+    RedactingSQLTrackerStore,
+    StorageError,
+    lock_settings,
+    redact_event,
+    tracker_settings,
+)
+from tools.servers import ROOT
 
 RAW = "Pt John Whitaker MRN 00482913, 68M, 2 prior lines, refractory to lenalidomide, fit. Call 07700 900461"
 IDENTIFIERS = ("John Whitaker", "Whitaker", "00482913", "07700 900461")

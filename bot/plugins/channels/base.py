@@ -126,7 +126,7 @@ class TurnOutput:
             if is_recommendation(custom):
                 try:
                     self.render_native(custom["recommendation"])
-                except Exception as exc:  # keep the plain text the bot sent with it
+                except Exception as exc:  # noqa: BLE001 - keep the plain text the bot sent with it
                     logger.error("could not render the recommendation natively (%s); sending its text",
                                  type(exc).__name__)
                     continue
@@ -140,7 +140,7 @@ class TurnOutput:
         for recipient, message in self._merge(held):
             try:
                 await super().send_response(recipient, message)  # type: ignore[misc]
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - logged; the other replies of the turn still go out
                 logger.error("%s: sending a reply failed (%s: %s)", type(self).__name__, type(exc).__name__,
                              str(exc)[:200])
 

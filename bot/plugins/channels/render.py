@@ -20,7 +20,14 @@ import json
 import re
 from typing import Any, Callable, Dict, List, Optional
 
-from bot.clinical.render import SEVERITY_MARK, SETTING_NAMES, assessment_line, key_trial, one_line_rationale, render_text
+from bot.clinical.render import (
+    SETTING_NAMES,
+    SEVERITY_MARK,
+    assessment_line,
+    key_trial,
+    one_line_rationale,
+    render_text,
+)
 
 PAYLOAD_TYPE = "rrmm_recommendation"
 DEFAULT_MAX_OPTIONS = 6  # what the chat text shows too (actions.ActionRecommend)
@@ -259,7 +266,8 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
     if shown:
         body.append(_tb("Options (ranked)", weight="Bolder", separator=True, spacing="Medium"))
         for i, o in enumerate(shown, 1):
-            items = [_tb(f"**{i}. {e(o['regimen'])}**: {e(o['name'])}" + (" (preferred)" if o.get("preferred") else ""))]
+            title = f"**{i}. {e(o['regimen'])}**: {e(o['name'])}" + (" (preferred)" if o.get("preferred") else "")
+            items = [_tb(title)]
             lines = [f"Why: {one_line_rationale(o)}"]
             if details:
                 lines += [f"Note: {n}" for n in _option_notes(o)]
@@ -274,24 +282,36 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
         body.append(_tb(e(_no_option_text(rec)), separator=True))
     ruled = _ruled_out(rec)
     if ruled:
-        body.append(_tb("Ruled out: " + ", ".join(e(x["regimen"]) for x in ruled) + ' (ask "why not <regimen>?")',
-                        isSubtle=True, size="Small"))
+        body.append(
+            _tb(
+                "Ruled out: " + ", ".join(e(x["regimen"]) for x in ruled) + ' (ask "why not <regimen>?")',
+                isSubtle=True,
+                size="Small",
+            )
+        )
     cautions = _cautions(rec)
     if cautions:
         body.append(_tb("Cautions", weight="Bolder", separator=True, spacing="Medium"))
         for c in cautions:
-            body.append(_tb(f"**{SEVERITY_MARK.get(c['severity'], c['severity'])}** {e(_caution_name(c))}: "
-                            f"{e(c['text'])}", color=_TEAMS_COLOR.get(c["severity"], "Default"), spacing="Small"))
+            body.append(
+                _tb(
+                    f"**{SEVERITY_MARK.get(c['severity'], c['severity'])}** {e(_caution_name(c))}: {e(c['text'])}",
+                    color=_TEAMS_COLOR.get(c["severity"], "Default"),
+                    spacing="Small",
+                )
+            )
             if details and c.get("because"):
-                body.append(_tb("because: " + e("; ".join(c["because"])), isSubtle=True, size="Small",
-                                spacing="None"))
+                body.append(_tb("because: " + e("; ".join(c["because"])), isSubtle=True, size="Small", spacing="None"))
     if rec.get("transplant"):
         body.append(_tb("Transplant", weight="Bolder", separator=True, spacing="Medium"))
         body += [_tb("- " + e(_transplant_line(t)), spacing="Small") for t in rec["transplant"]]
     body.append(_tb(e(rec["disclaimer"]), isSubtle=True, size="Small", separator=True, spacing="Medium"))
     return {
-        "type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "version": "1.4",
-        "fallbackText": cut(render_plain(rec, max_options=max_options), 4000), "msteams": {"width": "Full"},
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.4",
+        "fallbackText": cut(render_plain(rec, max_options=max_options), 4000),
+        "msteams": {"width": "Full"},
         "body": body,
     }
 
@@ -304,11 +324,19 @@ def render_teams(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
         if len(json.dumps(card)) <= TEAMS_MAX_CARD_CHARS:
             break
     else:  # still too big: the short text version, which always fits
-        card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                "version": "1.4", "body": [_tb(teams_escape(cut(render_plain(rec, 3), TEAMS_MAX_CARD_CHARS // 2)))]}
+        card = {
+            "type": "AdaptiveCard",
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "version": "1.4",
+            "body": [_tb(teams_escape(cut(render_plain(rec, 3), TEAMS_MAX_CARD_CHARS // 2)))],
+        }
     summary = f"RRMM recommendation: {headline(rec)}"
-    return {"type": "message", "summary": cut(summary, 250), "text": "",
-            "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}]}
+    return {
+        "type": "message",
+        "summary": cut(summary, 250),
+        "text": "",
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
+    }
 
 
 def teams_text(text: str) -> str:
@@ -321,11 +349,14 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
     """An HTML fragment (classes `rrmm-*`, styled by web/static/rrmm-chat.css); all text escaped."""
     h = html.escape
     a = rec["assessment"]
-    out = ['<article class="rrmm-rec">', '<header class="rrmm-rec-head">',
-           f'<h3>RRMM recommendation <span class="rrmm-setting">{h(headline(rec))}</span></h3>',
-           f'<p class="rrmm-assessment"><b>Assessment:</b> {h(assessment_line(rec)[len("Assessment: "):])}</p>',
-           f'<p class="rrmm-action rrmm-action-{h(rec["initiation"]["action"])}"><b>Action:</b> '
-           f'{h(rec["initiation"]["text"])}</p>']
+    out = [
+        '<article class="rrmm-rec">',
+        '<header class="rrmm-rec-head">',
+        f'<h3>RRMM recommendation <span class="rrmm-setting">{h(headline(rec))}</span></h3>',
+        f'<p class="rrmm-assessment"><b>Assessment:</b> {h(assessment_line(rec)[len("Assessment: ") :])}</p>',
+        f'<p class="rrmm-action rrmm-action-{h(rec["initiation"]["action"])}"><b>Action:</b> '
+        f"{h(rec['initiation']['text'])}</p>",
+    ]
     out += [f'<p class="rrmm-note"><b>Note:</b> {h(n)}</p>' for n in a.get("notes", [])]
     out.append("</header>")
     shown, more = _options(rec, max_options)
@@ -333,8 +364,10 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
         out.append('<section class="rrmm-options"><h4>Options (ranked)</h4><ol>')
         for o in shown:
             pref = ' <span class="rrmm-badge">preferred</span>' if o.get("preferred") else ""
-            out.append(f'<li class="rrmm-option"><div class="rrmm-option-title"><b class="rrmm-code">{h(o["regimen"])}</b> '
-                       f'{h(o["name"])}{pref}</div>')
+            out.append(
+                f'<li class="rrmm-option"><div class="rrmm-option-title"><b class="rrmm-code">{h(o["regimen"])}</b> '
+                f"{h(o['name'])}{pref}</div>"
+            )
             out.append(f'<div class="rrmm-why">{h(one_line_rationale(o))}</div>')
             out += [f'<div class="rrmm-option-note">{h(n)}</div>' for n in _option_notes(o)]
             trial = key_trial(o, rec)
@@ -349,8 +382,11 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
         out.append(f'<section class="rrmm-options"><p>{h(_no_option_text(rec))}</p></section>')
     ruled = _ruled_out(rec)
     if ruled:
-        out.append('<section class="rrmm-excluded"><details><summary>Ruled out: '
-                   + h(", ".join(x["regimen"] for x in ruled)) + "</summary><ul>")
+        out.append(
+            '<section class="rrmm-excluded"><details><summary>Ruled out: '
+            + h(", ".join(x["regimen"] for x in ruled))
+            + "</summary><ul>"
+        )
         for x in ruled:
             reasons = "; ".join(r for r in x.get("reasons", []) if not r.startswith("not among"))
             out.append(f"<li><b>{h(x['regimen'])}</b>: {h(reasons)}</li>")
@@ -364,9 +400,11 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
         out.append('<section class="rrmm-cautions"><h4>Cautions</h4><ul>')
         for c in cautions:
             sev = c.get("severity", "info")
-            out.append(f'<li class="rrmm-caution rrmm-sev-{h(sev)}"><span class="rrmm-sev">'
-                       f'{h(SEVERITY_MARK.get(sev, sev))}</span> <b>{h(_caution_name(c))}</b>: {h(c["text"])}'
-                       f'<div class="rrmm-because">because: {h("; ".join(c.get("because", [])))}</div></li>')
+            out.append(
+                f'<li class="rrmm-caution rrmm-sev-{h(sev)}"><span class="rrmm-sev">'
+                f"{h(SEVERITY_MARK.get(sev, sev))}</span> <b>{h(_caution_name(c))}</b>: {h(c['text'])}"
+                f'<div class="rrmm-because">because: {h("; ".join(c.get("because", [])))}</div></li>'
+            )
         out.append("</ul></section>")
     if rec.get("transplant"):
         out.append('<section class="rrmm-transplant"><h4>Transplant</h4><ul>')

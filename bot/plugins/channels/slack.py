@@ -31,10 +31,25 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .base import OnNewMessage, TurnOutput, log_on, off_channel, refuse_file_secrets, secrets_from_env, setting, \
-    turn_handler
-from .render import SLACK_SECTION_CHARS, SLACK_TEXT_CHARS, cut, is_recommendation, render_slack, slack_escape, \
-    split_text
+from .base import (
+    OnNewMessage,
+    TurnOutput,
+    log_on,
+    off_channel,
+    refuse_file_secrets,
+    secrets_from_env,
+    setting,
+    turn_handler,
+)
+from .render import (
+    SLACK_SECTION_CHARS,
+    SLACK_TEXT_CHARS,
+    cut,
+    is_recommendation,
+    render_slack,
+    slack_escape,
+    split_text,
+)
 
 logger = logging.getLogger(__name__)
 

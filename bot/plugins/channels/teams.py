@@ -38,8 +38,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from .base import OnNewMessage, TurnOutput, log_on, off_channel, refuse_file_secrets, secrets_from_env, setting, \
-    turn_handler
+from .base import (
+    OnNewMessage,
+    TurnOutput,
+    log_on,
+    off_channel,
+    refuse_file_secrets,
+    secrets_from_env,
+    setting,
+    turn_handler,
+)
 from .render import TEAMS_TEXT_CHARS, is_recommendation, render_teams, split_text, teams_text
 
 logger = logging.getLogger(__name__)
@@ -47,6 +55,7 @@ logger = logging.getLogger(__name__)
 SECRETS = ("TEAMS_APP_ID", "TEAMS_APP_PASSWORD")
 ISSUER = "https://api.botframework.com"
 TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+DEFAULT_TOKEN_URL = TOKEN_URL.format(tenant="botframework.com")
 TOKEN_SCOPE = "https://api.botframework.com/.default"
 KEYS_MAX_AGE = datetime.timedelta(days=1)
 KEYS_MIN_REFRESH_SECONDS = 300
@@ -139,7 +148,7 @@ class TeamsChannel(BotFrameworkInput):
                    token_url=setting(credentials, "token_url", "TEAMS_TOKEN_URL", TOKEN_URL.format(tenant=tenant)))
 
     def __init__(self, app_id: Text, app_password: Text, openid_metadata_url: Text = MICROSOFT_OPEN_ID_URI,
-                 token_url: Text = TOKEN_URL.format(tenant="botframework.com")) -> None:
+                 token_url: Text = DEFAULT_TOKEN_URL) -> None:
         # Not BotFrameworkInput.__init__: it fetches Microsoft's keys synchronously while starting.
         self.app_id = app_id
         self.app_password = app_password
@@ -188,7 +197,7 @@ class TeamsChannel(BotFrameworkInput):
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise AuthError("malformed token")
+            raise AuthError("malformed token") from None
         if header.get("alg") != "RS256" or not header.get("kid"):
             raise AuthError("token not signed with RS256 and a key id")
         jwk = await self._key(str(header["kid"]))
@@ -197,7 +206,7 @@ class TeamsChannel(BotFrameworkInput):
             claims = jwt.decode(token, key=key, algorithms=["RS256"], audience=self.app_id, issuer=ISSUER,
                                 leeway=LEEWAY_SECONDS, options={"require": ["exp", "iss", "aud"]})
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            raise AuthError(f"token rejected ({type(exc).__name__})")
+            raise AuthError(f"token rejected ({type(exc).__name__})") from None
         endorsements = jwk.get("endorsements")
         if endorsements is not None and activity.get("channelId") not in endorsements:
             raise AuthError("signing key not endorsed for this channel")

@@ -1,4 +1,5 @@
-"""The web chat: socket.io for the widget, and the page itself: `bot.plugins.channels.webchat.WebChat` in credentials.yml.
+"""The web chat: socket.io for the widget, and the page itself (`bot.plugins.channels.webchat.WebChat` in
+credentials.yml).
 
 Serves, from the Rasa server itself (so the page and its socket share one origin and nothing comes from the
 internet):
@@ -14,6 +15,7 @@ No secret is needed: the channel is always on (put the server behind the intrane
 credentials.yml keys: `session_persistence` (default true), `serve_page` (default true), `socketio_path`,
 `user_message_evt`, `bot_message_evt`.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +44,10 @@ MAX_MESSAGE_CHARS = 5000
 
 
 def _csp(host: str) -> str:
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; form-action 'none'")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; form-action 'none'"
+    )
 
 
 class WebChatOutput(TurnOutput, SocketIOOutput):
@@ -53,15 +57,24 @@ class WebChatOutput(TurnOutput, SocketIOOutput):
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self._send_message(recipient_id, {"text": text.strip()})
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
-                                     **kwargs: Any) -> None:
-        await self._send_message(recipient_id, {"text": text.strip(), "quick_replies": [
-            {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons]})
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self._send_message(
+            recipient_id,
+            {
+                "text": text.strip(),
+                "quick_replies": [
+                    {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons
+                ],
+            },
+        )
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         if is_recommendation(json_message):
-            await self._send_message(recipient_id, {"html": render_html(json_message["recommendation"]),
-                                                    "custom": json_message})
+            await self._send_message(
+                recipient_id, {"html": render_html(json_message["recommendation"]), "custom": json_message}
+            )
         else:  # Rasa's SocketIOOutput passes the payload as emit() arguments, which breaks on most payloads
             await self._send_message(recipient_id, {"custom": json_message})
 
@@ -76,16 +89,24 @@ class WebChat(SocketIOInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         credentials = credentials or {}
-        return cls(credentials.get("user_message_evt", "user_uttered"),
-                   credentials.get("bot_message_evt", "bot_uttered"),
-                   None,
-                   bool(credentials.get("session_persistence", True)),
-                   credentials.get("socketio_path", "/socket.io"),
-                   serve_page=bool(credentials.get("serve_page", True)))
+        return cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            None,
+            bool(credentials.get("session_persistence", True)),
+            credentials.get("socketio_path", "/socket.io"),
+            serve_page=bool(credentials.get("serve_page", True)),
+        )
 
-    def __init__(self, user_message_evt: Text = "user_uttered", bot_message_evt: Text = "bot_uttered",
-                 namespace: Optional[Text] = None, session_persistence: bool = True,
-                 socketio_path: Text = "/socket.io", serve_page: bool = True) -> None:
+    def __init__(
+        self,
+        user_message_evt: Text = "user_uttered",
+        bot_message_evt: Text = "bot_uttered",
+        namespace: Optional[Text] = None,
+        session_persistence: bool = True,
+        socketio_path: Text = "/socket.io",
+        serve_page: bool = True,
+    ) -> None:
         super().__init__(user_message_evt, bot_message_evt, namespace, session_persistence, socketio_path)
         self.serve_page = serve_page
 
@@ -106,8 +127,11 @@ class WebChat(SocketIOInput):
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         files = self._static_files()
-        log_on("Web chat", f"socket.io at {self.socketio_path}"
-               + (f", page at /chat/ ({len(files)} files from {STATIC_DIR})" if files else " (page not served)"))
+        log_on(
+            "Web chat",
+            f"socket.io at {self.socketio_path}"
+            + (f", page at /chat/ ({len(files)} files from {STATIC_DIR})" if files else " (page not served)"),
+        )
 
         async def send_file(request: Request, name: str) -> HTTPResponse:
             name = name or "index.html"
@@ -115,8 +139,11 @@ class WebChat(SocketIOInput):
             if path is None:
                 return response.text("Not found.", status=404)
             mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-                       "Cache-Control": "no-cache"}
+            headers = {
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-cache",
+            }
             if name.endswith(".html"):
                 headers["Content-Security-Policy"] = _csp(request.host)
             return await response.file(path, mime_type=mime, headers=headers)
