@@ -1,17 +1,30 @@
 """The action server: `python -m actions [rasa_sdk options]` (default: --actions actions).
 
-The same as `rasa run actions --actions actions`, with identifiers redacted from every log line of the
-process (bot.plugins.patches, installed before rasa_sdk configures its logging).
+The same as `rasa run actions --actions actions`, and:
+- identifiers are redacted from every log line of the process (bot.plugins.patches, installed before
+  rasa_sdk configures its logging);
+- it listens on 127.0.0.1 unless RRMM_ACTION_INTERFACE (or rasa_sdk's SANIC_HOST) names another address;
+- only requests with the action token run an action, and malformed action calls get a 4xx with the reason
+  (bot.plugins.action_server, a rasa_sdk plug-in): the token is RRMM_ACTION_TOKEN, else the per-install file
+  var/action.token (created once, mode 0600).
+A wrong setting stops it at start with a message naming the variable (exit status 2).
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import List, Optional
 
 from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
+from rasa_sdk.plugin import plugin_manager
 
+from bot.plugins.action_server import ActionServerGuard
+from bot.plugins.inbound import ConfigError
 from bot.plugins.patches import install
+from bot.plugins.tokens import TokenError
+
+DEFAULT_INTERFACE = "127.0.0.1"
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -19,6 +32,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.actions is None:
         args.actions = "actions"
     install("logging")
+    # rasa_sdk binds SANIC_HOST, 0.0.0.0 by default: loopback unless asked
+    os.environ["SANIC_HOST"] = (os.environ.get("RRMM_ACTION_INTERFACE") or os.environ.get("SANIC_HOST")
+                                or DEFAULT_INTERFACE).strip()
+    try:
+        guard = ActionServerGuard.from_env()
+    except (TokenError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    plugin_manager().register(guard)
     main_from_args(args)
 
 

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from tools.servers import BIN, RASA_ENV, ROOT, Servers, free_port, wait_http
+from tools.servers import BIN, RASA_ENV, ROOT, Servers, free_port, rest_headers, wait_http
 
 DOCS = ROOT / "docs"
 IMG = DOCS / "img"
@@ -96,7 +96,7 @@ def post(port: int, sender: str, text: str, timeout: float = 60) -> Tuple[float,
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/webhooks/rest/webhook",
         data=json.dumps({"sender": sender, "message": text}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=rest_headers(),  # the API token: ours needs it, the starter bot ignores it
     )
     t = time.perf_counter()
     try:

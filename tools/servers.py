@@ -3,11 +3,16 @@
 `Servers(workdir, model)` writes its own endpoints file (action server on a free port, SQLite tracker
 store in workdir), starts each process on demand and waits until it answers; `say()` posts a message to
 the REST channel, `tracker()` reads the conversation through the HTTP API.
+
+Both servers need their tokens, as in a deployment: RASA_ENV carries RRMM_API_TOKEN and RRMM_ACTION_TOKEN
+(the caller's own, or fresh random ones for this process), every server started from here inherits them, and
+`API_TOKEN` / `rest_headers()` / `api_url()` are what a client sends (docs/security.md).
 """
 from __future__ import annotations
 
 import json as _json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -21,8 +26,29 @@ RASA_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "PYTHONWARNINGS": "ignore",
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "RRMM_API_TOKEN": os.environ.get("RRMM_API_TOKEN") or secrets.token_hex(32),
+    "RRMM_ACTION_TOKEN": os.environ.get("RRMM_ACTION_TOKEN") or secrets.token_hex(32),
 }
+API_TOKEN = RASA_ENV["RRMM_API_TOKEN"]
+ACTION_TOKEN = RASA_ENV["RRMM_ACTION_TOKEN"]
 BIN = Path(sys.executable).parent
+
+
+def rest_headers() -> dict:
+    """Headers of a REST channel request: JSON, and the API token."""
+    return {"Content-Type": "application/json", "Authorization": f"Bearer {API_TOKEN}"}
+
+
+def api_url(base: str, path: str) -> str:
+    """A URL of Rasa's HTTP API with the token (Rasa takes it as a query parameter)."""
+    return f"{base}{path}{'&' if '?' in path else '?'}token={API_TOKEN}"
+
+
+def endpoints_yaml(action_url: str, tracker_db: Path) -> str:
+    """An endpoints file: this action server, with the action token from the environment (as endpoints.yml),
+    and Rasa's plain SQL tracker store on SQLite."""
+    return (f"action_endpoint:\n  url: {action_url}\n  headers:\n    Authorization: Bearer ${{RRMM_ACTION_TOKEN}}\n"
+            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n")
 
 
 def free_port() -> int:
@@ -41,7 +67,7 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> No
             return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout} s; log {log}:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{url.split('?')[0]} not ready after {timeout} s; log {log}:\n{log.read_text()[-3000:]}")
 
 
 class Servers:
@@ -52,10 +78,7 @@ class Servers:
         self.rasa_port = free_port()
         self.db = workdir / "tracker.db"
         self.endpoints = workdir / "endpoints.yml"
-        self.endpoints.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.db}\n"
-        )
+        self.endpoints.write_text(endpoints_yaml(f"http://127.0.0.1:{self.action_port}/webhook", self.db))
         self.procs = {}
 
     def start_actions(self):
@@ -92,7 +115,7 @@ class Servers:
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
-        wait_http(f"http://127.0.0.1:{self.rasa_port}/status", p, 300, log)
+        wait_http(api_url(f"http://127.0.0.1:{self.rasa_port}", "/status"), p, 300, log)
 
     def stop_all(self):
         for name in list(self.procs):
@@ -111,13 +134,13 @@ class Servers:
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook",
             data=_json.dumps({"sender": sender, "message": text}).encode(),
-            headers={"Content-Type": "application/json"},
+            headers=rest_headers(),
         )
         with urllib.request.urlopen(req, timeout=60) as r:
             return _json.loads(r.read())
 
     def tracker(self, sender: str):
         with urllib.request.urlopen(
-            f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/tracker", timeout=30
+            api_url(f"http://127.0.0.1:{self.rasa_port}", f"/conversations/{sender}/tracker"), timeout=30
         ) as r:
             return _json.loads(r.read())

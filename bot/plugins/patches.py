@@ -3,9 +3,11 @@
 `install()` applies the patches of `PATCHES`, one line per patched attribute with the reason. Nothing
 else in the project assigns to an attribute of another library. Where they are installed:
 
-* the Rasa server: the tracker store (`bot.plugins.stores`) and the NLU components
-  (`bot.plugins.components`) call `install()` when Rasa creates them;
-* the action server: `actions/__init__.py` calls `install("logging")`;
+* the Rasa server: the channels of credentials.yml (`bot.plugins.channels`), the tracker store
+  (`bot.plugins.stores`) and the NLU components (`bot.plugins.components`) call `install()` when Rasa creates
+  them; the channels come first, before Rasa builds its HTTP API (so that `rasa.server.create_app` is patched
+  in time);
+* the action server: `actions/__main__.py` calls `install("logging")`;
 * processes that use the NLU extractor without Rasa (tests, `tools/evaluate.py`, benchmarks):
   `install("medspacy")`; `bot.nlu` refuses to build its pipeline without it (a clear error).
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import logging
 import os
 import threading
@@ -26,12 +29,13 @@ from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from bot.privacy.logs import FILTER, add_filter_everywhere, structlog_redactor
 
-from .errors import ActionServerUnavailable, StorageError
+from . import inbound, tokens
+from .errors import ActionServerUnavailable, ConfigError, StorageError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["install", "installed", "PATCHES", "GROUPS", "ACTION_SERVER_TEXT", "STORAGE_TEXT", "action_timeout",
-           "ActionServerUnavailable"]
+__all__ = ["install", "installed", "PATCHES", "GROUPS", "ACTION_SERVER_TEXT", "STORAGE_TEXT", "TURN_FAILED_TEXT",
+           "action_timeout", "api_auth", "ActionServerUnavailable"]
 
 GROUPS = ("rasa", "logging", "medspacy")
 ACTION_SERVER_TEXT = ("Sorry, the part of the assistant that reads cases and works out recommendations is not "
@@ -40,6 +44,9 @@ ACTION_SERVER_TEXT = ("Sorry, the part of the assistant that reads cases and wor
 STORAGE_TEXT = ("Sorry, I could not read or save this conversation just now (a storage error, logged for the "
                 "administrators). My last answer may not be remembered: please send your message again in a "
                 "minute.")
+TURN_FAILED_TEXT = ("Sorry, something went wrong while I was working on your last message (the error is logged for "
+                    "the administrators). Please send it again; if it fails again, rephrase it, or type \"new case\" "
+                    "to start afresh.")
 DEFAULT_ACTION_TIMEOUT = 20.0
 _VALIDATION_HINT = (". Failed to validate Action server response from API, make sure your response from the "
                     "Action endpoint is valid. For more information about the format visit "
@@ -179,34 +186,108 @@ def _storage_failures() -> tuple:
 
 
 def _handle_message(original: Callable) -> Callable:
-    """A storage failure while handling a message (tracker store read or save, lock store) is logged,
-    the user gets STORAGE_TEXT, and the error goes on to Rasa (which logs it too)."""
+    """Every message that reaches the agent, from any channel (the terminal too): its text is cleaned
+    (control characters, lone surrogates: bot.plugins.inbound), and a text over RRMM_MAX_MESSAGE_CHARS is
+    answered with the limit instead of processed. A failure inside the turn is logged and answered: a storage
+    failure (tracker store read or save, lock store) with STORAGE_TEXT, anything else (the NLU, a bug) with
+    TURN_FAILED_TEXT. Rasa would log the error and answer nothing (`[]` on REST)."""
     failures = _storage_failures()
 
     async def handle_message(self: Any, message: Any) -> Any:
+        if isinstance(message.text, str):
+            limit = inbound.max_message_chars()
+            checked = inbound.check_text(message.text, limit)
+            if isinstance(checked, inbound.Refusal) and checked.code == "message_too_long":
+                logger.warning("conversation %s: message not processed: %s", message.sender_id, checked.reason)
+                if message.output_channel is not None:
+                    await _tell(message.output_channel, message.sender_id, checked.text)
+                return None
+            message.text = checked if isinstance(checked, str) else ""
         try:
             return await original(self, message)
         except failures as exc:
             first = str(exc).strip().splitlines()
             logger.error("storage: conversation %s: %s: %s; the user was told", message.sender_id,
                          type(exc).__name__, first[0][:300] if first else "")
-            if message.output_channel is not None:
-                await _tell(message.output_channel, message.sender_id, STORAGE_TEXT)
-            raise
+            text = STORAGE_TEXT
+        except Exception:  # noqa: BLE001 - any other failure of the turn: logged with its traceback, user told
+            logger.exception("conversation %s: the turn failed; the user was told to send the message again",
+                             message.sender_id)
+            text = TURN_FAILED_TEXT
+        if message.output_channel is not None:
+            await _tell(message.output_channel, message.sender_id, text)
+        return None
 
     return handle_message
+
+
+# =====================================================================================================
+# Rasa: the HTTP API is never served without authentication
+# =====================================================================================================
+def api_auth(env: Any = os.environ) -> Dict[str, Any]:
+    """The HTTP API's authentication settings from the environment: `auth_token` (RRMM_API_TOKEN or the
+    per-install file), and `jwt_secret` / `jwt_method` when RRMM_JWT_SECRET is set. Raises ConfigError."""
+    try:
+        token, created = tokens.token("api", env)
+    except tokens.TokenError as exc:
+        raise ConfigError(str(exc)) from None
+    if created:
+        logger.warning("HTTP API: created the per-install token file %s (mode 0600): programs send the token as "
+                       "?token=... (HTTP API) or Authorization: Bearer ... (REST channel); docs/security.md", created)
+    settings: Dict[str, Any] = {"auth_token": token}
+    secret = (env.get("RRMM_JWT_SECRET") or "").strip()
+    if secret:
+        if len(secret) < tokens.MIN_CHARS:
+            raise ConfigError(f"RRMM_JWT_SECRET must be at least {tokens.MIN_CHARS} characters")
+        method = (env.get("RRMM_JWT_METHOD") or "HS256").strip()
+        if method not in ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"):
+            raise ConfigError(f"RRMM_JWT_METHOD must be a JWT algorithm such as HS256 or RS256, not {method[:20]!r}")
+        settings.update(jwt_secret=secret, jwt_method=method)
+    return settings
+
+
+def _create_app(original: Callable) -> Callable:
+    """`rasa run --enable-api` serves the conversations and the model to anyone who can reach the port when
+    no --auth-token or --jwt-secret is given: the API always gets a token here, from RRMM_API_TOKEN or the
+    per-install token file (the environment, not the command line, where every local user could read it),
+    and Rasa's JWT option besides it when RRMM_JWT_SECRET is set (api_auth)."""
+    signature = inspect.signature(original)
+
+    def create_app(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind_partial(*args, **kwargs)
+        given = bound.arguments
+        settings = api_auth()
+        if not given.get("auth_token"):
+            given["auth_token"] = settings["auth_token"]
+        if not given.get("jwt_secret") and settings.get("jwt_secret"):
+            given["jwt_secret"], given["jwt_method"] = settings["jwt_secret"], settings["jwt_method"]
+        logger.info("HTTP API: every route but /, /version and the channels needs the token%s",
+                    f" or a JWT ({given.get('jwt_method')})" if given.get("jwt_secret") else "")
+        return original(*bound.args, **bound.kwargs)
+
+    return create_app
 
 
 # =====================================================================================================
 # logging and structlog: identifiers never reach a log line
 # =====================================================================================================
 def _add_handler(original: Callable) -> Callable:
-    """Handlers added later (Sanic's dictConfig, Rasa's file handler) get the redacting filter too."""
+    """Handlers added later (Sanic's dictConfig, Rasa's file handler) get the redacting filter and the token
+    filter (bot.plugins.tokens) too."""
     def addHandler(self: logging.Logger, hdlr: logging.Handler) -> None:  # noqa: N802 - logging's name
-        if FILTER not in hdlr.filters:
-            hdlr.addFilter(FILTER)
+        for flt in (FILTER, tokens.TOKEN_FILTER):
+            if flt not in hdlr.filters:
+                hdlr.addFilter(flt)
         original(self, hdlr)
     return addHandler
+
+
+def _token_filter_everywhere() -> None:
+    for lg in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        if isinstance(lg, logging.Logger):
+            for handler in list(lg.handlers):
+                if tokens.TOKEN_FILTER not in handler.filters:
+                    handler.addFilter(tokens.TOKEN_FILTER)
 
 
 def _install_structlog() -> None:
@@ -273,6 +354,7 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_error", _raise_error),
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_retrieve_error", _raise_error),
     Patch("rasa", "rasa.core.agent", "Agent.handle_message", _handle_message),
+    Patch("rasa", "rasa.server", "create_app", _create_app),
     Patch("logging", "logging", "Logger.addHandler", _add_handler),
     Patch("medspacy", "medspacy.context.context_modifier", "tuple_overlaps", _overlaps),
     Patch("medspacy", "medspacy.common.medspacy_matcher", "prune_overlapping_matches", _longest_first),
@@ -315,6 +397,7 @@ def install(*groups: str) -> None:
     with _lock:
         if "logging" in wanted:
             add_filter_everywhere()  # handlers that exist now; later ones through Logger.addHandler
+            _token_filter_everywhere()
             _install_structlog()
         if "rasa" in wanted and "rasa" not in _applied:
             _telemetry_off_unless_asked()
@@ -326,8 +409,9 @@ def install(*groups: str) -> None:
         newly = [g for g in wanted if g not in _applied]
         _applied.update(wanted)
     if "rasa" in newly:
-        logger.info("failure handling installed: action-server timeout %g s, clear messages on action-server "
-                    "and storage failures, identifiers redacted from logs", action_timeout())
+        logger.info("failure handling installed: action-server timeout %g s, clear messages on action-server, "
+                    "storage and turn failures, messages over %d characters answered with the limit, identifiers "
+                    "redacted from logs", action_timeout(), inbound.max_message_chars())
 
 
 def installed(group: str) -> bool:

@@ -23,13 +23,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from tools.servers import BIN, RASA_ENV, free_port, wait_http
+from tools.servers import BIN, RASA_ENV, api_url, endpoints_yaml, free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "channels"
 CASE = ("68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, "
         "clinical relapse")
 CHROMIUM = "/usr/bin/chromium"
+SLACK_TEAM = "T0TEST"
+TEAMS_TENANT = "72f988bf-0000-4000-8000-00000000test"
+INTRANET = "http://intranet.example"  # another origin allowed to embed the web chat (RRMM_WEBCHAT_ORIGINS)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
@@ -137,7 +140,8 @@ class StandIn:
 
 # ---- a Rasa server with test secrets -------------------------------------------------------------------
 class ChannelServer:
-    """`rasa run` with the repository's credentials.yml, the test secrets and stand-in URLs in its environment."""
+    """`rasa run` with the repository's credentials.yml, the test secrets and stand-in URLs in its environment,
+    the allow-lists (Slack workspace, Teams tenant, web chat origin) and Rasa's JWT option for the HTTP API."""
 
     def __init__(self, workdir: Path, model: Path, action_port: int, stand_in: StandIn) -> None:
         self.workdir = workdir
@@ -148,22 +152,24 @@ class ChannelServer:
             "SLACK_SIGNING_SECRET": secrets.token_hex(16),
             "TEAMS_APP_ID": str(uuid.uuid4()),
             "TEAMS_APP_PASSWORD": secrets.token_urlsafe(24),
+            "RRMM_JWT_SECRET": secrets.token_hex(32),
         }
         self.env = {**RASA_ENV, **self.secrets,
                     "SLACK_API_URL": f"{stand_in.base}/slack/api/",
                     "TEAMS_OPENID_METADATA_URL": f"{stand_in.base}/teams/openid",
                     "TEAMS_TOKEN_URL": f"{stand_in.base}/teams/token",
+                    "SLACK_ALLOWED_TEAMS": f"{SLACK_TEAM},T0OTHER", "TEAMS_ALLOWED_TENANTS": TEAMS_TENANT,
+                    "RRMM_WEBCHAT_ORIGINS": INTRANET,
                     "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         endpoints = workdir / "endpoints.yml"
-        endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
-                             f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n")
+        endpoints.write_text(endpoints_yaml(f"http://127.0.0.1:{action_port}/webhook", workdir / "tracker.db"))
         self.log = workdir / "rasa.log"
         self.proc = subprocess.Popen(
             [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
              "--credentials", str(ROOT / "credentials.yml"), "--enable-api", "--port", str(self.port),
              "--interface", "127.0.0.1"],
             cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-        wait_http(f"{self.base}/status", self.proc, 300, self.log)
+        wait_http(api_url(self.base, "/status"), self.proc, 300, self.log)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -183,7 +189,7 @@ class ChannelServer:
             return e.code, e.read().decode(), dict(e.headers.items())
 
     def user_events(self, sender: str) -> List[Dict[str, Any]]:
-        url = f"{self.base}/conversations/{urllib.request.quote(sender, safe=':')}/tracker"
+        url = api_url(self.base, f"/conversations/{urllib.request.quote(sender, safe=':')}/tracker")
         with urllib.request.urlopen(url, timeout=30) as r:
             return [e for e in json.loads(r.read())["events"] if e.get("event") == "user"]
 

@@ -141,7 +141,7 @@ def test_question_buttons_work_as_slack_interactions(channel_server, stand_in):
                                    if any(b["type"] == "actions" for b in p.get("blocks", []))], 60, "buttons")[0]
     buttons = next(b for b in question["blocks"] if b["type"] == "actions")["elements"]
     clinical = next(b for b in buttons if b["text"]["text"] == "clinical")
-    payload = {"type": "block_actions", "user": {"id": sender}, "channel": {"id": channel},
+    payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": sender}, "channel": {"id": channel},
                "trigger_id": "1234.5678.abcd", "message": {"ts": f"{time.time():.6f}"},
                "actions": [{"type": "button", "action_id": clinical["action_id"], "value": clinical["value"],
                             "action_ts": f"{time.time():.6f}"}]}

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from bot.plugins.channels.render import TEAMS_MAX_CARD_CHARS
 
-from .support import CASE, teams_token, wait_until
+from .support import CASE, TEAMS_TENANT, teams_token, wait_until
 
 pytestmark = pytest.mark.slow
 WEBHOOK = "/webhooks/botframework/webhook"
@@ -23,8 +23,9 @@ WEBHOOK = "/webhooks/botframework/webhook"
 def activity(stand_in, user: str, conversation: str, text: str, **over):
     body = {"type": "message", "id": uuid.uuid4().hex, "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "serviceUrl": f"{stand_in.base}/teams/connector/", "channelId": "msteams",
-            "from": {"id": user, "name": "Clinician"}, "conversation": {"id": conversation},
-            "recipient": {"id": "28:rrmm-bot", "name": "RRMM"}, "text": text, "textFormat": "plain"}
+            "from": {"id": user, "name": "Clinician"}, "conversation": {"id": conversation, "tenantId": TEAMS_TENANT},
+            "recipient": {"id": "28:rrmm-bot", "name": "RRMM"}, "text": text, "textFormat": "plain",
+            "channelData": {"tenant": {"id": TEAMS_TENANT}}}
     body.update(over)
     return body
 

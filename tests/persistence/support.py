@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
-from tools.servers import BIN, RASA_ENV, ROOT, free_port, wait_http
+from tools.servers import BIN, RASA_ENV, ROOT, api_url, free_port, rest_headers, wait_http
 
 PROJECT_ENDPOINTS = ROOT / "endpoints.yml"
 
@@ -105,7 +105,7 @@ class Stack:
 
     def wait_rasa(self, name: str = "rasa", timeout: float = 300) -> None:
         proc = self.procs[name]
-        wait_http(f"{proc.url}/status", proc.popen, timeout, proc.log)
+        wait_http(api_url(proc.url, "/status"), proc.popen, timeout, proc.log)
 
     def stop(self, name: str) -> None:
         proc = self.procs.get(name)
@@ -121,7 +121,7 @@ class Stack:
         req = urllib.request.Request(
             f"{self.procs[server].url}/webhooks/rest/webhook",
             data=json.dumps({"sender": sender, "message": text}).encode(),
-            headers={"Content-Type": "application/json"})
+            headers=rest_headers())
         with urllib.request.urlopen(req, timeout=timeout) as r:
             replies = json.loads(r.read())
         rec = payload(replies)
@@ -131,7 +131,8 @@ class Stack:
         return replies
 
     def tracker(self, sender: str, server: str = "rasa") -> dict:
-        with urllib.request.urlopen(f"{self.procs[server].url}/conversations/{sender}/tracker", timeout=30) as r:
+        with urllib.request.urlopen(api_url(self.procs[server].url, f"/conversations/{sender}/tracker"),
+                                    timeout=30) as r:
             return json.loads(r.read())
 
     def slots(self, sender: str, server: str = "rasa") -> dict:

@@ -5,7 +5,9 @@
  * it was loaded from (or data-server="https://..."). Nothing is loaded from anywhere else.
  *
  * The session id and the transcript are kept in localStorage, so a reload continues the conversation;
- * "New conversation" forgets both. Recommendations arrive as HTML rendered and escaped by the server
+ * "New conversation" forgets both. With socket authentication on (docs/security.md), the page that embeds the
+ * widget passes a JWT as data-token="..." on this script tag. A message the server could not accept comes back
+ * as bot_uttered {text, error} and is shown as an error, never dropped silently. Recommendations arrive as HTML rendered and escaped by the server
  * (bot.channels.render.render_html); every other text is inserted as text.
  */
 (function () {
@@ -89,6 +91,9 @@
     } else if (entry.html) {
       row = el("div", "rrmm-msg rrmm-bot rrmm-bot-rec");
       row.innerHTML = entry.html; // server-rendered, every value escaped (bot/channels/render.py)
+    } else if (entry.error) {
+      row = el("div", "rrmm-msg rrmm-bot rrmm-error", entry.text);
+      row.setAttribute("role", "alert");
     } else {
       row = el("div", "rrmm-msg rrmm-bot", entry.text);
       if (entry.replies && entry.replies.length && isLast) {
@@ -129,7 +134,9 @@
   }
 
   // ---- the connection (Rasa's socket.io protocol) ----
-  var socket = io(server, { path: data.socketPath || "/socket.io", transports: ["websocket", "polling"] });
+  var options = { path: data.socketPath || "/socket.io", transports: ["websocket", "polling"] };
+  if (data.token) { options.auth = { token: data.token }; }
+  var socket = io(server, options);
 
   function setStatus(s, text) { status.setAttribute("data-state", s); status.textContent = text; }
 
@@ -148,12 +155,17 @@
     q.forEach(function (m) { socket.emit("user_uttered", { message: m, session_id: state.session }); });
   });
   socket.on("disconnect", function () { state.ready = false; setStatus("offline", "offline, reconnecting"); });
-  socket.on("connect_error", function () { setStatus("offline", "cannot reach the assistant"); });
+  socket.on("connect_error", function (err) {
+    var refused = err && err.message && err.message.indexOf("authentication failed") === 0;
+    setStatus("offline", refused ? "not signed in to the assistant" : "cannot reach the assistant");
+  });
   socket.on("bot_uttered", function (msg) {
     if (!msg) { return; }
     showPending(false);
     if (msg.html) {
       add({ who: "bot", html: msg.html });
+    } else if (msg.error) {
+      add({ who: "bot", text: msg.text || "The assistant could not accept that message.", error: msg.error });
     } else if (msg.text) {
       add({ who: "bot", text: msg.text, replies: msg.quick_replies || [] });
     }

@@ -5,6 +5,11 @@ Secrets: each connector reads its secrets from the environment (never from crede
 which channel is off and why (naming the variables, never their values) and answers its webhook with 503,
 so a deployment without Slack or Teams secrets starts normally and never runs a channel without its secret.
 
+Every connector calls `plug_in()` when Rasa creates it from credentials.yml: that installs the project's Rasa
+patches (bot.plugins.patches) before Rasa builds its HTTP API, and checks the input limits of bot.plugins.inbound
+(a wrong RRMM_MAX_MESSAGE_CHARS stops the server at start, naming the variable). `allowed_ids` reads the
+allow-lists of Slack workspaces and Teams tenants.
+
 One answer per turn: the recommendation turn sends its plain text and then the `rrmm_recommendation`
 payload. `TurnOutput` holds a turn's messages until the turn ends; when a payload renders natively, the text
 twin just before it is dropped, so the user gets the answer once (as blocks, a card or HTML). Outside a turn
@@ -22,11 +27,36 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from .. import inbound
+from ..errors import ConfigError
+from ..patches import install
 from .render import is_recommendation, is_text_twin
 
 logger = logging.getLogger("bot.plugins.channels")
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def plug_in() -> None:
+    """Installs the project's Rasa patches and checks the input limits (see the module docstring). Log
+    redaction comes with the tracker store, as before (its filter would also rewrite the channels' own
+    start-up lines)."""
+    install("rasa")
+    try:
+        inbound.max_message_chars()
+    except inbound.ConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def allowed_ids(env_name: str) -> Optional[frozenset]:
+    """The comma-separated ids of an allow-list variable (None when unset: no list)."""
+    raw = os.environ.get(env_name, "").strip()
+    if not raw:
+        return None
+    ids = frozenset(i.strip() for i in raw.split(",") if i.strip())
+    if not ids:
+        raise ConfigError(f"{env_name} must list ids separated by commas")
+    return ids
 
 
 def secrets_from_env(names: Sequence[str]) -> Tuple[Dict[str, str], List[str]]:

@@ -8,6 +8,8 @@ point it at a local stand-in), `use_threads`, `conversation_granularity`, `slack
 Over Rasa's SlackInput this connector:
 - rejects every request that is not signed with the signing secret, or whose timestamp is more than five
   minutes away (401), before looking at its content; answers Slack's URL verification only when signed;
+- with SLACK_ALLOWED_TEAMS (comma-separated workspace ids, T...), refuses events and interactions of any
+  other workspace (403, logged); a body that is not the JSON or form Slack sends gets 400 with the reason;
 - answers each event once: Slack resends an event (X-Slack-Retry-Num) when the first answer was slow or
   failed; events are recognised by event id and by channel + message timestamp (a mention in a channel
   can arrive as both `message` and `app_mention`), and repeats are acknowledged with X-Slack-No-Retry;
@@ -17,7 +19,6 @@ Over Rasa's SlackInput this connector:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -31,11 +32,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from .. import inbound
 from .base import (
     OnNewMessage,
     TurnOutput,
+    allowed_ids,
     log_on,
     off_channel,
+    plug_in,
     refuse_file_secrets,
     secrets_from_env,
     setting,
@@ -105,6 +109,7 @@ class SlackChannel(SlackInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        plug_in()
         credentials = credentials or {}
         refuse_file_secrets("Slack", credentials, ("slack_token", "slack_signing_secret"), SECRETS)
         values, missing = secrets_from_env(SECRETS)
@@ -118,14 +123,17 @@ class SlackChannel(SlackInput):
             slack_signing_secret=values["SLACK_SIGNING_SECRET"],
             conversation_granularity=credentials.get("conversation_granularity", "sender"),
             api_url=setting(credentials, "slack_api_url", "SLACK_API_URL", DEFAULT_API_URL),
+            allowed_teams=allowed_ids("SLACK_ALLOWED_TEAMS"),
         )
 
     def __init__(self, slack_token: Text, slack_channel: Optional[Text] = None, proxy: Optional[Text] = None,
                  use_threads: bool = False, slack_signing_secret: Text = "",
-                 conversation_granularity: Text = "sender", api_url: Text = DEFAULT_API_URL) -> None:
+                 conversation_granularity: Text = "sender", api_url: Text = DEFAULT_API_URL,
+                 allowed_teams: Optional[frozenset] = None) -> None:
         super().__init__(slack_token, slack_channel, proxy, "x-slack-retry-reason", "x-slack-retry-num",
                          None, use_threads, slack_signing_secret, conversation_granularity)
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
+        self.allowed_teams = allowed_teams
         self._seen: "OrderedDict[str, float]" = OrderedDict()
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> SlackOutput:
@@ -152,24 +160,28 @@ class SlackChannel(SlackInput):
             keys.append(f"msg:{event['channel']}:{event['ts']}")
         return keys
 
-    def get_metadata(self, request: Request) -> Dict[Text, Any]:
-        """Where to answer (channel, thread) and the bot's own user ids (stripped from mentions)."""
-        content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
-        if content_type == "application/json":
-            body = request.json or {}
-            event = body.get("event") or {}
-            users = list(body.get("authed_users") or [])
-            if not users and body.get("authorizations"):
-                users = [body["authorizations"][0].get("user_id")]
-            return {"out_channel": event.get("channel"), "thread_id": event.get("thread_ts", event.get("ts")),
-                    "users": users, "channel_type": event.get("channel_type")}
-        if content_type == "application/x-www-form-urlencoded" and request.form.get("payload"):
-            payload = json.loads(request.form.get("payload"))
-            message = payload.get("message") or {}
-            user = (payload.get("user") or {}).get("id")
-            return {"out_channel": (payload.get("channel") or {}).get("id"),
-                    "thread_id": message.get("thread_ts", message.get("ts")), "users": [user] if user else []}
-        return {"users": []}
+    @staticmethod
+    def event_metadata(body: Dict[str, Any]) -> Dict[Text, Any]:
+        """Where to answer an event (channel, thread) and the bot's own user ids (stripped from mentions)."""
+        event = body.get("event") or {}
+        users = list(body.get("authed_users") or [])
+        if not users and body.get("authorizations"):
+            users = [body["authorizations"][0].get("user_id")]
+        return {"out_channel": event.get("channel"), "thread_id": event.get("thread_ts", event.get("ts")),
+                "users": users, "channel_type": event.get("channel_type")}
+
+    @staticmethod
+    def interaction_metadata(payload: Dict[str, Any]) -> Dict[Text, Any]:
+        message = payload.get("message") or {}
+        user = (payload.get("user") or {}).get("id")
+        return {"out_channel": (payload.get("channel") or {}).get("id"),
+                "thread_id": message.get("thread_ts", message.get("ts")), "users": [user] if user else []}
+
+    def team_allowed(self, team: Any) -> bool:
+        if self.allowed_teams is None or team in self.allowed_teams:
+            return True
+        logger.warning("Slack: refused a request from workspace %s (not in SLACK_ALLOWED_TEAMS)", str(team)[:32])
+        return False
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         handle = turn_handler(on_new_message)
@@ -188,12 +200,17 @@ class SlackChannel(SlackInput):
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
             retry = request.headers.get(self.retry_num_header)
             if content_type == "application/json":
-                body = request.json or {}
+                body = inbound.parse_json(request.body or b"", dict)
+                if isinstance(body, inbound.Refusal):
+                    return response.json(body.body(), status=body.status)
                 if body.get("type") == "url_verification":
-                    return response.json({"challenge": body.get("challenge", "")})
-                if body.get("type") != "event_callback" or not self._is_user_message(body):
+                    return response.json({"challenge": str(body.get("challenge", ""))})
+                if not self.team_allowed(body.get("team_id")):
+                    return response.text("This workspace may not use this app.", status=HTTPStatus.FORBIDDEN)
+                if body.get("type") != "event_callback" or not isinstance(body.get("event"), dict) \
+                        or not self._is_user_message(body):
                     return response.text("ignored")
-                metadata = self.get_metadata(request)
+                metadata = self.event_metadata(body)
                 if not self._is_supported_channel(body, metadata):
                     return response.text("channel not supported")
                 if not self.first_time(self.event_keys(body)):
@@ -202,10 +219,14 @@ class SlackChannel(SlackInput):
                 event = body["event"]
                 sender = self._get_conversation_id(event.get("user", ""), metadata.get("out_channel"),
                                                    metadata.get("thread_id"))
-                text = self._sanitize_user_message(event.get("text", ""), metadata["users"])
+                text = self._sanitize_user_message(str(event.get("text") or ""), metadata["users"])
                 return await self.process_message(request, handle, text, sender, metadata)
             if content_type == "application/x-www-form-urlencoded" and request.form.get("payload"):
-                payload = json.loads(request.form.get("payload"))
+                payload = inbound.parse_json(request.form.get("payload").encode("utf-8", "replace"), dict)
+                if isinstance(payload, inbound.Refusal):
+                    return response.json(payload.body(), status=payload.status)
+                if not self.team_allowed((payload.get("team") or {}).get("id")):
+                    return response.text("This workspace may not use this app.", status=HTTPStatus.FORBIDDEN)
                 if not self._is_interactive_message(payload):
                     return response.text("ignored")
                 action = payload["actions"][0]
@@ -214,7 +235,7 @@ class SlackChannel(SlackInput):
                 text = self._get_interactive_response(action)
                 if text is None:
                     return response.text("ignored")
-                metadata = self.get_metadata(request)
+                metadata = self.interaction_metadata(payload)
                 sender = self._get_conversation_id(payload["user"]["id"], metadata.get("out_channel"),
                                                    metadata.get("thread_id"))
                 return await self.process_message(request, handle, text, sender, metadata)

@@ -15,8 +15,11 @@ Bot Framework's authentication protocol asks of a bot, on every activity, before
 - the signing key's endorsements include the activity's channel id, when the key lists endorsements;
 - the token's `serviceurl` claim equals the activity's serviceUrl (replies, with the bot's own token, go
   only where the signed token says).
-Anything else gets 401 and is not processed. Valid message activities are acknowledged at once (202) and
-answered in the background: the recommendation as an Adaptive Card (bot.plugins.channels.render.render_teams).
+Anything else gets 401 and is not processed. Then the tenant: an activity from a tenant other than those of
+TEAMS_ALLOWED_TENANTS (comma-separated tenant ids; default: TEAMS_APP_TENANT_ID for a single-tenant bot, the
+recommended registration) gets 403 and is logged; a multi-tenant bot with neither variable accepts every tenant
+and says so in the log at start. Valid message activities are acknowledged at once (202) and answered in the
+background: the recommendation as an Adaptive Card (bot.plugins.channels.render.render_teams).
 """
 from __future__ import annotations
 
@@ -41,8 +44,10 @@ from sanic.response import HTTPResponse
 from .base import (
     OnNewMessage,
     TurnOutput,
+    allowed_ids,
     log_on,
     off_channel,
+    plug_in,
     refuse_file_secrets,
     secrets_from_env,
     setting,
@@ -136,20 +141,26 @@ class TeamsChannel(BotFrameworkInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        plug_in()
         credentials = credentials or {}
         refuse_file_secrets("Teams", credentials, ("app_id", "app_password"), SECRETS)
         values, missing = secrets_from_env(SECRETS)
         if missing:
             return off_channel(cls.name(), "Teams (Bot Framework)", missing)
         tenant = setting(None, "", "TEAMS_APP_TENANT_ID", "botframework.com")
+        allowed = allowed_ids("TEAMS_ALLOWED_TENANTS")
+        if allowed is None and tenant != "botframework.com":
+            allowed = frozenset([tenant])
         return cls(values["TEAMS_APP_ID"], values["TEAMS_APP_PASSWORD"],
                    openid_metadata_url=setting(credentials, "openid_metadata_url", "TEAMS_OPENID_METADATA_URL",
                                                MICROSOFT_OPEN_ID_URI),
-                   token_url=setting(credentials, "token_url", "TEAMS_TOKEN_URL", TOKEN_URL.format(tenant=tenant)))
+                   token_url=setting(credentials, "token_url", "TEAMS_TOKEN_URL", TOKEN_URL.format(tenant=tenant)),
+                   allowed_tenants=allowed)
 
     def __init__(self, app_id: Text, app_password: Text, openid_metadata_url: Text = MICROSOFT_OPEN_ID_URI,
-                 token_url: Text = DEFAULT_TOKEN_URL) -> None:
+                 token_url: Text = DEFAULT_TOKEN_URL, allowed_tenants: Optional[frozenset] = None) -> None:
         # Not BotFrameworkInput.__init__: it fetches Microsoft's keys synchronously while starting.
+        self.allowed_tenants = allowed_tenants
         self.app_id = app_id
         self.app_password = app_password
         self.openid_metadata_url = openid_metadata_url
@@ -215,6 +226,19 @@ class TeamsChannel(BotFrameworkInput):
             raise AuthError("serviceUrl does not match the token")
         return claims
 
+    @staticmethod
+    def tenant_of(activity: Dict[str, Any]) -> Optional[str]:
+        """The activity's tenant id (Teams puts it in channelData.tenant.id and conversation.tenantId)."""
+        data = activity.get("channelData")
+        tenant = data.get("tenant") if isinstance(data, dict) else None
+        value = tenant.get("id") if isinstance(tenant, dict) else None
+        if not value and isinstance(activity.get("conversation"), dict):
+            value = activity["conversation"].get("tenantId")
+        return value if isinstance(value, str) and value else None
+
+    def tenant_allowed(self, activity: Dict[str, Any]) -> bool:
+        return self.allowed_tenants is None or self.tenant_of(activity) in self.allowed_tenants
+
     # -- webhook --------------------------------------------------------------------------------------
     def get_output_channel_for(self, activity: Dict[str, Any]) -> TeamsOutput:
         return TeamsOutput(self.app_id, self.app_password, activity["conversation"], activity["recipient"],
@@ -223,7 +247,12 @@ class TeamsChannel(BotFrameworkInput):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         handle = turn_handler(on_new_message)
         bp = Blueprint("botframework_webhook", __name__)
-        log_on("Teams (Bot Framework)", f"/webhooks/{self.name()}/webhook (keys from {self.openid_metadata_url})")
+        log_on("Teams (Bot Framework)", f"/webhooks/{self.name()}/webhook (keys from {self.openid_metadata_url}; "
+               + (f"tenants: {', '.join(sorted(self.allowed_tenants))})" if self.allowed_tenants is not None else
+                  "any tenant)"))
+        if self.allowed_tenants is None:
+            logger.warning("Teams: activities from every tenant are accepted (a multi-tenant bot): set "
+                           "TEAMS_ALLOWED_TENANTS, or register a single-tenant bot (TEAMS_APP_TENANT_ID)")
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -242,6 +271,10 @@ class TeamsChannel(BotFrameworkInput):
             except AuthError as exc:
                 logger.warning("Teams: refused an activity: %s", exc)
                 return response.text("Unauthorized.", status=HTTPStatus.UNAUTHORIZED)
+            if not self.tenant_allowed(activity):
+                logger.warning("Teams: refused an activity from tenant %s (not in TEAMS_ALLOWED_TENANTS)",
+                               str(self.tenant_of(activity))[:64])
+                return response.text("This tenant may not use this bot.", status=HTTPStatus.FORBIDDEN)
             if activity.get("type") != "message":
                 return response.text("", status=HTTPStatus.ACCEPTED)
             try:

@@ -7,40 +7,80 @@ internet):
   web/static, listed when the server starts);
 - `/socket.io`: the socket.io endpoint of Rasa's SocketIOInput protocol (`session_request` /
   `session_confirm`, `user_uttered` / `bot_uttered`), with session persistence on by default, so a reloaded
-  page that sends its stored session id continues the same conversation. Session ids are 32 hex digits
-  (anything else gets a new one).
+  page that sends its stored session id continues the same conversation. A session id is 8-64 characters from
+  `A-Z a-z 0-9 _ -` (32 hex digits, and UUIDs with dashes as third-party Rasa widgets send them); a session
+  request without a valid one gets a new id.
 Replies: one `bot_uttered` per text (Rasa splits texts at blank lines), buttons as `quick_replies`, and the
 recommendation as `{"html": ..., "custom": payload}` (bot.plugins.channels.render.render_html) in place of its text.
-No secret is needed: the channel is always on (put the server behind the intranet's authentication).
+A message that cannot be accepted (no valid session id, not text, empty, over RRMM_MAX_MESSAGE_CHARS, bad
+metadata) is answered on its socket with `bot_uttered` `{"text": <what to do>, "error": <code>}`, which every
+Rasa widget shows (this page as an error), and logged: never dropped silently.
+
+Who may connect: pages of the server's own origin, and those listed in RRMM_WEBCHAT_ORIGINS (comma-separated
+`https://host[:port]`), for socket.io's polling (CORS headers) and websocket transports (Origin checked); any
+other origin is refused (400). Socket authentication is Rasa's: with a `jwt_key` (credentials.yml, or
+RRMM_WEBCHAT_JWT_KEY) and `jwt_method` (default HS256), a connection needs `auth: {token: <JWT>}` signed with it
+(the page passes `data-token` from its script tag). Without a key the chat needs no secret: put the server
+behind the intranet's authentication (docs/security.md).
 credentials.yml keys: `session_persistence` (default true), `serve_page` (default true), `socketio_path`,
-`user_message_evt`, `bot_message_evt`.
+`user_message_evt`, `bot_message_evt`, `jwt_key`, `jwt_method`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import mimetypes
+import os
 import re
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, FrozenSet, List, Optional, Text
 
+import jwt
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as Refused
 
-from .base import OnNewMessage, TurnOutput, log_on, turn_handler
+from .. import inbound
+from ..errors import ConfigError
+from .base import OnNewMessage, TurnOutput, log_on, plug_in, setting, turn_handler
 from .render import is_recommendation, render_html
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parents[3] / "web" / "static"
-SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
-MAX_MESSAGE_CHARS = 5000
+SESSION_ID = inbound.SESSION_ID
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+NO_SESSION_TEXT = "This chat has no valid session, so I could not read your message: please reload the page."
+
+
+def allowed_origins(env: Any = os.environ) -> FrozenSet[str]:
+    """The other origins of RRMM_WEBCHAT_ORIGINS (the server's own origin is always allowed)."""
+    raw = (env.get("RRMM_WEBCHAT_ORIGINS") or "").strip()
+    origins = frozenset(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    bad = sorted(o for o in origins if not _ORIGIN.match(o))
+    if bad:
+        raise ConfigError(f"RRMM_WEBCHAT_ORIGINS must list origins such as https://intranet.example or "
+                          f"http://host:8080, separated by commas; not {bad[0][:80]!r}")
+    return origins
+
+
+def own_origins(environ: Dict[str, Any]) -> List[str]:
+    """The origin(s) the request was addressed to: engine.io's own rule for its default (scheme and Host
+    header, and the X-Forwarded-Proto/-Host a reverse proxy sets)."""
+    if "wsgi.url_scheme" not in environ or "HTTP_HOST" not in environ:
+        return []
+    scheme, host = environ["wsgi.url_scheme"], environ["HTTP_HOST"]
+    origins = [f"{scheme}://{host}"]
+    if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+        proto = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        fwd_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        origins.append(f"{proto}://{fwd_host}")
+    return origins
 
 
 def _csp(host: str) -> str:
@@ -88,6 +128,7 @@ class WebChat(SocketIOInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        plug_in()
         credentials = credentials or {}
         return cls(
             credentials.get("user_message_evt", "user_uttered"),
@@ -96,6 +137,9 @@ class WebChat(SocketIOInput):
             bool(credentials.get("session_persistence", True)),
             credentials.get("socketio_path", "/socket.io"),
             serve_page=bool(credentials.get("serve_page", True)),
+            jwt_key=setting(credentials, "jwt_key", "RRMM_WEBCHAT_JWT_KEY", None),
+            jwt_method=setting(credentials, "jwt_method", "RRMM_WEBCHAT_JWT_METHOD", "HS256"),
+            origins=allowed_origins(),
         )
 
     def __init__(
@@ -106,9 +150,21 @@ class WebChat(SocketIOInput):
         session_persistence: bool = True,
         socketio_path: Text = "/socket.io",
         serve_page: bool = True,
+        jwt_key: Optional[Text] = None,
+        jwt_method: Text = "HS256",
+        origins: FrozenSet[str] = frozenset(),
     ) -> None:
-        super().__init__(user_message_evt, bot_message_evt, namespace, session_persistence, socketio_path)
+        super().__init__(user_message_evt, bot_message_evt, namespace, session_persistence, socketio_path,
+                         jwt_key, jwt_method)
         self.serve_page = serve_page
+        self.origins = origins
+
+    def origin_allowed(self, origin: Optional[str], environ: Dict[str, Any]) -> bool:
+        """engine.io asks this for requests with an Origin header (polling and websocket alike)."""
+        if origin is None or origin in self.origins or origin in own_origins(environ):
+            return True
+        logger.warning("Web chat: refused a connection from origin %s (not in RRMM_WEBCHAT_ORIGINS)", origin[:100])
+        return False
 
     def url_prefix(self) -> Text:
         return "/chat"  # absolute: Rasa joins it to /webhooks/, which gives /chat
@@ -123,14 +179,16 @@ class WebChat(SocketIOInput):
 
     def blueprint(self, on_new_message: OnNewMessage) -> SocketBlueprint:
         handle = turn_handler(on_new_message)
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])  # as Rasa: CORS left to `rasa run --cors`
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origin_allowed)
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         files = self._static_files()
         log_on(
             "Web chat",
             f"socket.io at {self.socketio_path}"
-            + (f", page at /chat/ ({len(files)} files from {STATIC_DIR})" if files else " (page not served)"),
+            + (f", page at /chat/ ({len(files)} files from {STATIC_DIR})" if files else " (page not served)")
+            + f"; origins: its own{''.join(', ' + o for o in sorted(self.origins))}"
+            + f"; socket authentication: {'JWT (' + str(self.jwt_algorithm) + ')' if self.jwt_key else 'none'}",
         )
 
         async def send_file(request: Request, name: str) -> HTTPResponse:
@@ -160,36 +218,56 @@ class WebChat(SocketIOInput):
         async def asset(request: Request, name: str) -> HTTPResponse:
             return await send_file(request, name)
 
+        async def refuse(sid: Text, refusal: inbound.Refusal) -> None:
+            logger.warning("Web chat: message not accepted: %s", refusal.reason)
+            await sio.emit(self.bot_message_evt, {"text": refusal.text, "error": refusal.code}, room=sid)
+
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
-            return True
+            if not self.jwt_key:
+                return True
+            token = auth.get("token") if isinstance(auth, dict) else None
+            if isinstance(token, str):
+                try:  # as Rasa's decode_jwt (a "Bearer " prefix allowed), without its traceback in the log
+                    jwt.decode(token.replace("Bearer ", ""), self.jwt_key, algorithms=[self.jwt_algorithm])
+                    return True
+                except jwt.PyJWTError as exc:
+                    reason = type(exc).__name__
+            else:
+                reason = "no token"
+            logger.warning("Web chat: refused a connection (%s)", reason)
+            raise Refused("authentication failed: this chat needs a valid token")
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
-            wanted = (data or {}).get("session_id") if isinstance(data, dict) else None
+            wanted = data.get("session_id") if isinstance(data, dict) else None
             session_id = wanted if isinstance(wanted, str) and SESSION_ID.match(wanted) else uuid.uuid4().hex
             if self.session_persistence:
                 await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: Text, data: Dict) -> None:
+        async def handle_message(sid: Text, data: Any) -> None:
             if not isinstance(data, dict):
-                return
+                return await refuse(sid, inbound.Refusal("message_invalid", "the event data is not an object",
+                                                         "I could not read that message: please send it again."))
             if self.session_persistence:
                 sender_id = data.get("session_id")
                 if not isinstance(sender_id, str) or not SESSION_ID.match(sender_id):
-                    logger.warning("Web chat: message without a valid session id ignored")
-                    return
+                    return await refuse(sid, inbound.Refusal(
+                        "session_invalid", "no valid session id (8-64 characters of A-Z a-z 0-9 _ -)",
+                        NO_SESSION_TEXT))
             else:
                 sender_id = sid
-            text = str(data.get("message") or "")[:MAX_MESSAGE_CHARS]
+            text = inbound.check_text(data.get("message"))
+            if isinstance(text, inbound.Refusal):
+                return await refuse(sid, text)
             metadata = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
-                try:
-                    metadata = json.loads(metadata)
-                except ValueError:
-                    metadata = {}
+                metadata = inbound.parse_json(metadata.encode("utf-8", "replace"), dict)
+            if not isinstance(metadata, dict):
+                return await refuse(sid, inbound.Refusal("metadata_invalid", "the metadata is not a JSON object",
+                                                         "I could not read that message: please send it again."))
             out = WebChatOutput(sio, self.bot_message_evt)
             await handle(UserMessage(text, out, sender_id, input_channel=self.name(), metadata=metadata))
 
