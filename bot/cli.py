@@ -26,7 +26,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    # the message may quote the input, which may hold lone surrogates that no encoder writes: escape them
+    print(f"error: {message}".encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr)
     return EXIT_INPUT
 
 
@@ -45,6 +46,8 @@ def _read_case(path: str):
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise CaseError([f"case file: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"]) from None
+    except RecursionError:
+        raise CaseError(["case file: the JSON is nested too deeply (a case is one flat object)"]) from None
     return parse_case(data)
 
 

@@ -1,0 +1,46 @@
+"""Helpers for the security tests: raw HTTP requests (any method, body and headers, errors as statuses)."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any, Dict, Optional, Tuple
+
+from tools.servers import API_TOKEN, api_url, rest_headers
+
+__all__ = ["http", "rest", "api", "API_TOKEN", "rest_headers", "api_url"]
+
+
+def http(method: str, url: str, body: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None,
+         timeout: float = 60) -> Tuple[int, str, Dict[str, str]]:
+    """(status, body text, headers) of one request; HTTP errors are returned, not raised."""
+    req = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace"), dict(r.headers.items())
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace"), dict(e.headers.items())
+
+
+def rest(base: str, payload: Any, headers: Optional[Dict[str, str]] = None, raw: Optional[bytes] = None,
+         query: str = "") -> Tuple[int, Any]:
+    """POST to the REST channel with the API token (unless `headers` says otherwise); (status, parsed body)."""
+    body = raw if raw is not None else json.dumps(payload).encode()
+    status, text, _ = http("POST", f"{base}/webhooks/rest/webhook{query}", body,
+                           rest_headers() if headers is None else headers)
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def api(base: str, method: str, path: str, payload: Any = None, token: Optional[str] = API_TOKEN):
+    """A request to Rasa's HTTP API, with the token as Rasa takes it (`?token=`) unless token is None."""
+    url = api_url(base, path) if token == API_TOKEN else (
+        f"{base}{path}" if token is None else f"{base}{path}{'&' if '?' in path else '?'}token={token}")
+    body = None if payload is None else json.dumps(payload).encode()
+    status, text, _ = http(method, url, body, {"Content-Type": "application/json"})
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
