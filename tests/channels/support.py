@@ -188,6 +188,15 @@ class ChannelServer:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode(), dict(e.headers.items())
 
+    def get(self, path: str, headers: Dict[str, str]):
+        """(status, body text, headers) of a GET to the server."""
+        req = urllib.request.Request(self.base + path, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read().decode(), dict(r.headers.items())
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(), dict(e.headers.items())
+
     def user_events(self, sender: str) -> List[Dict[str, Any]]:
         url = api_url(self.base, f"/conversations/{urllib.request.quote(sender, safe=':')}/tracker")
         with urllib.request.urlopen(url, timeout=30) as r:

@@ -163,7 +163,9 @@ class WebChat(SocketIOInput):
         """engine.io asks this for requests with an Origin header (polling and websocket alike)."""
         if origin is None or origin in self.origins or origin in own_origins(environ):
             return True
-        logger.warning("Web chat: refused a connection from origin %s (not in RRMM_WEBCHAT_ORIGINS)", origin[:100])
+        if not environ.get("rrmm.origin_refused"):  # engine.io asks more than once per request: log it once
+            environ["rrmm.origin_refused"] = True
+            logger.warning("Web chat: refused a connection from origin %s (not in RRMM_WEBCHAT_ORIGINS)", origin[:100])
         return False
 
     def url_prefix(self) -> Text:
