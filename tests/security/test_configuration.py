@@ -1,0 +1,130 @@
+"""Configuration without a server: the scripts bind loopback and create the tokens on a first run; endpoints.yml
+sends the action token; the web chat passes Rasa's socket authentication through and checks its origins;
+allow-lists are read strictly."""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import stat
+import subprocess
+import time
+
+import jwt
+import pytest
+import socketio
+
+from bot.plugins.channels.base import allowed_ids
+from bot.plugins.channels.webchat import WebChat, allowed_origins
+from bot.plugins.errors import ConfigError
+from tools.servers import BIN, ROOT
+
+KEY = "web-chat-jwt-key-" + "k" * 32
+
+
+def test_every_script_binds_loopback_unless_rasa_interface_says_otherwise():
+    services = (ROOT / "scripts" / "services.sh").read_text()
+    assert 'RASA_INTERFACE="${RASA_INTERFACE:-127.0.0.1}"' in services
+    for name in ("start", "serve", "web"):
+        text = (ROOT / "scripts" / name).read_text()
+        command = re.search(r"^rasa (run|shell) .*?(?<!\\)$", text, re.M | re.S).group(0)
+        assert '--interface "$RASA_INTERFACE"' in command, name
+        assert "--auth-token" not in text, name  # the token travels in the environment, not in `ps` output
+    assert "--enable-api" in (ROOT / "scripts" / "serve").read_text()
+
+
+def test_a_first_run_creates_both_tokens_and_prints_where_they_are(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RRMM_API_TOKEN", "RRMM_ACTION_TOKEN"))}
+    env.update(PATH=f"{BIN}:{env.get('PATH', '')}", RRMM_API_TOKEN_FILE=str(tmp_path / "api.token"),
+               RRMM_ACTION_TOKEN_FILE=str(tmp_path / "action.token"))
+    show = ('source scripts/services.sh && '
+            'echo "$RASA_INTERFACE|$API_TOKEN_SOURCE|${#RRMM_API_TOKEN}|${#RRMM_ACTION_TOKEN}"')
+    first = subprocess.run(["bash", "-c", show], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == f"127.0.0.1|{tmp_path / 'api.token'}|64|64"
+    for name in ("api.token", "action.token"):
+        assert str(tmp_path / name) in first.stderr
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    second = subprocess.run(["bash", "-c", show], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert second.stdout == first.stdout and "created" not in second.stderr
+    api = (tmp_path / "api.token").read_text().strip()
+    assert api not in first.stdout + first.stderr  # the value is never printed, only where it is
+
+
+def test_endpoints_yml_sends_the_action_token_from_the_environment(monkeypatch):
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.shared.exceptions import RasaException
+
+    monkeypatch.setenv("RRMM_ACTION_TOKEN", "a" * 32)
+    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
+    assert endpoints.action.headers == {"Authorization": "Bearer " + "a" * 32}
+    assert endpoints.action.token is None  # a header, never a query parameter (access logs)
+    monkeypatch.delenv("RRMM_ACTION_TOKEN")
+    with pytest.raises(RasaException, match="RRMM_ACTION_TOKEN"):
+        AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
+
+
+def connect_handler(channel):
+    async def on_new_message(message):  # pragma: no cover - not called here
+        return None
+
+    channel.blueprint(on_new_message)
+    return channel.sio.handlers["/"]["connect"]
+
+
+def test_socket_authentication_is_passed_through_from_credentials(monkeypatch):
+    monkeypatch.delenv("RRMM_WEBCHAT_JWT_KEY", raising=False)
+    channel = WebChat.from_credentials({"jwt_key": KEY, "jwt_method": "HS256", "session_persistence": True})
+    assert channel.jwt_key == KEY and channel.jwt_algorithm == "HS256"
+    connect = connect_handler(channel)
+    good = jwt.encode({"user": {"username": "u1"}, "exp": int(time.time()) + 60}, KEY, algorithm="HS256")
+    assert asyncio.run(connect("sid1", {}, {"token": good})) is True
+    assert asyncio.run(connect("sid1", {}, {"token": "Bearer " + good})) is True
+    expired = jwt.encode({"exp": int(time.time()) - 60}, KEY, algorithm="HS256")
+    forged = jwt.encode({"user": {"username": "u1"}}, "not-the-key-" + "x" * 32, algorithm="HS256")
+    for auth in (None, {}, {"token": 5}, {"token": "garbage"}, {"token": expired}, {"token": forged}):
+        with pytest.raises(socketio.exceptions.ConnectionRefusedError):
+            asyncio.run(connect("sid1", {}, auth))
+    # the key may come from the environment instead (a shared HS256 secret does not belong in a file)
+    monkeypatch.setenv("RRMM_WEBCHAT_JWT_KEY", KEY + "-env")
+    assert WebChat.from_credentials({}).jwt_key == KEY + "-env"
+    monkeypatch.delenv("RRMM_WEBCHAT_JWT_KEY")
+    assert asyncio.run(connect_handler(WebChat.from_credentials({}))("sid2", {}, None)) is True  # no key: open
+
+
+def test_origins_and_allow_lists_are_read_strictly(monkeypatch):
+    assert allowed_origins({"RRMM_WEBCHAT_ORIGINS": "https://intranet.example, http://ward:8080/"}) == {
+        "https://intranet.example", "http://ward:8080"}
+    assert allowed_origins({}) == frozenset()
+    for bad in ("*", "intranet.example", "https://intranet.example/chat", "javascript:alert(1)"):
+        with pytest.raises(ConfigError, match="RRMM_WEBCHAT_ORIGINS"):
+            allowed_origins({"RRMM_WEBCHAT_ORIGINS": bad})
+    channel = WebChat(origins=frozenset({"https://intranet.example"}))
+    environ = {"wsgi.url_scheme": "http", "HTTP_HOST": "rrmm:5005"}
+    assert channel.origin_allowed("http://rrmm:5005", environ) and channel.origin_allowed(None, environ)
+    assert channel.origin_allowed("https://intranet.example", environ)
+    assert not channel.origin_allowed("https://intranet.example.evil", environ)
+    assert channel.origin_allowed("https://rrmm.hospital", {**environ, "HTTP_X_FORWARDED_PROTO": "https",
+                                                             "HTTP_X_FORWARDED_HOST": "rrmm.hospital"})
+    monkeypatch.setenv("TEAMS_ALLOWED_TENANTS", " t1 , t2 ")
+    assert allowed_ids("TEAMS_ALLOWED_TENANTS") == {"t1", "t2"}
+    monkeypatch.setenv("TEAMS_ALLOWED_TENANTS", " , ")
+    with pytest.raises(ConfigError, match="TEAMS_ALLOWED_TENANTS"):
+        allowed_ids("TEAMS_ALLOWED_TENANTS")
+
+
+def test_a_single_tenant_teams_bot_accepts_its_own_tenant_only(monkeypatch):
+    from bot.plugins.channels.teams import TeamsChannel
+
+    monkeypatch.setenv("TEAMS_APP_ID", "app")
+    monkeypatch.setenv("TEAMS_APP_PASSWORD", "pw")
+    monkeypatch.delenv("TEAMS_ALLOWED_TENANTS", raising=False)
+    monkeypatch.setenv("TEAMS_APP_TENANT_ID", "tenant-a")
+    channel = TeamsChannel.from_credentials(None)
+    assert channel.allowed_tenants == {"tenant-a"}
+    assert channel.tenant_allowed({"channelData": {"tenant": {"id": "tenant-a"}}})
+    assert channel.tenant_allowed({"conversation": {"tenantId": "tenant-a"}})
+    assert not channel.tenant_allowed({"channelData": {"tenant": {"id": "tenant-b"}}})
+    assert not channel.tenant_allowed({"channelData": "junk", "conversation": ["junk"]})
+    monkeypatch.delenv("TEAMS_APP_TENANT_ID")
+    assert TeamsChannel.from_credentials(None).allowed_tenants is None  # multi-tenant, unlisted: logged at start
