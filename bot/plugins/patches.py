@@ -3,10 +3,10 @@
 `install()` applies the patches of `PATCHES`, one line per patched attribute with the reason. Nothing
 else in the project assigns to an attribute of another library. Where they are installed:
 
-* the Rasa server: the channels of credentials.yml (`bot.plugins.channels`), the tracker store
-  (`bot.plugins.stores`) and the NLU components (`bot.plugins.components`) call `install()` when Rasa creates
-  them; the channels come first, before Rasa builds its HTTP API (so that `rasa.server.create_app` is patched
-  in time);
+* the Rasa server: the tracker store (`bot.plugins.stores`) and the NLU components
+  (`bot.plugins.components`) call `install()` when Rasa creates them; the channels of credentials.yml
+  (`bot.plugins.channels`) call `install("api")` earlier, before Rasa builds its HTTP API, so that
+  `rasa.server.create_app` is patched in time;
 * the action server: `actions/__main__.py` calls `install("logging")`;
 * processes that use the NLU extractor without Rasa (tests, `tools/evaluate.py`, benchmarks):
   `install("medspacy")`; `bot.nlu` refuses to build its pipeline without it (a clear error).
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["install", "installed", "PATCHES", "GROUPS", "ACTION_SERVER_TEXT", "STORAGE_TEXT", "TURN_FAILED_TEXT",
            "action_timeout", "api_auth", "ActionServerUnavailable"]
 
-GROUPS = ("rasa", "logging", "medspacy")
+GROUPS = ("rasa", "api", "logging", "medspacy")
 ACTION_SERVER_TEXT = ("Sorry, the part of the assistant that reads cases and works out recommendations is not "
                       "answering right now, so I could not act on your last message. What you told me before "
                       "it is kept: please send that message again in a minute.")
@@ -354,7 +354,7 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_error", _raise_error),
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_retrieve_error", _raise_error),
     Patch("rasa", "rasa.core.agent", "Agent.handle_message", _handle_message),
-    Patch("rasa", "rasa.server", "create_app", _create_app),
+    Patch("api", "rasa.server", "create_app", _create_app),
     Patch("logging", "logging", "Logger.addHandler", _add_handler),
     Patch("medspacy", "medspacy.context.context_modifier", "tuple_overlaps", _overlaps),
     Patch("medspacy", "medspacy.common.medspacy_matcher", "prune_overlapping_matches", _longest_first),

@@ -5,8 +5,9 @@ Secrets: each connector reads its secrets from the environment (never from crede
 which channel is off and why (naming the variables, never their values) and answers its webhook with 503,
 so a deployment without Slack or Teams secrets starts normally and never runs a channel without its secret.
 
-Every connector calls `plug_in()` when Rasa creates it from credentials.yml: that installs the project's Rasa
-patches (bot.plugins.patches) before Rasa builds its HTTP API, and checks the input limits of bot.plugins.inbound
+Every connector calls `plug_in()` when Rasa creates it from credentials.yml: that installs the HTTP API's
+authentication (bot.plugins.patches, group "api") before Rasa builds the API, and checks the input limits of
+bot.plugins.inbound
 (a wrong RRMM_MAX_MESSAGE_CHARS stops the server at start, naming the variable). `allowed_ids` reads the
 allow-lists of Slack workspaces and Teams tenants.
 
@@ -38,10 +39,10 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
 def plug_in() -> None:
-    """Installs the project's Rasa patches and checks the input limits (see the module docstring). Log
-    redaction comes with the tracker store, as before (its filter would also rewrite the channels' own
-    start-up lines)."""
-    install("rasa")
+    """Installs the HTTP API's authentication and checks the input limits (see the module docstring). The other
+    patches come with the tracker store, once Rasa's logging is set up (their start-up lines reach the log
+    file)."""
+    install("api")
     try:
         inbound.max_message_chars()
     except inbound.ConfigError as exc:
