@@ -103,6 +103,12 @@ def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reloa
                 timeout=20000,
             )
             assert page.locator(".rrmm-rec").count() == 0
+            # a message the server cannot accept is shown as an error, not dropped (docs/security.md)
+            page.fill("#rrmm-input", "fit " * 1100)
+            page.keyboard.press("Enter")
+            page.wait_for_selector(".rrmm-error", timeout=20000)
+            assert "at most 4,000" in page.inner_text(".rrmm-error")
+            assert page.locator(".rrmm-pending").count() == 0
             assert not errors, errors
         finally:
             browser.close()
