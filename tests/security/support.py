@@ -6,9 +6,9 @@ import urllib.error
 import urllib.request
 from typing import Any, Dict, Optional, Tuple
 
-from tools.servers import API_TOKEN, api_url, rest_headers
+from tools.servers import API_TOKEN, rest_headers
 
-__all__ = ["http", "rest", "api", "API_TOKEN", "rest_headers", "api_url"]
+__all__ = ["http", "rest", "api", "API_TOKEN", "rest_headers"]
 
 
 def http(method: str, url: str, body: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None,
@@ -35,9 +35,8 @@ def rest(base: str, payload: Any, headers: Optional[Dict[str, str]] = None, raw:
 
 
 def api(base: str, method: str, path: str, payload: Any = None, token: Optional[str] = API_TOKEN):
-    """A request to Rasa's HTTP API, with the token as Rasa takes it (`?token=`) unless token is None."""
-    url = api_url(base, path) if token == API_TOKEN else (
-        f"{base}{path}" if token is None else f"{base}{path}{'&' if '?' in path else '?'}token={token}")
+    """A request to Rasa's HTTP API with `token` as Rasa takes it (`?token=`; None: no token at all)."""
+    url = f"{base}{path}" + (f"{'&' if '?' in path else '?'}token={token}" if token is not None else "")
     body = None if payload is None else json.dumps(payload).encode()
     status, text, _ = http(method, url, body, {"Content-Type": "application/json"})
     try:

@@ -34,21 +34,27 @@ def test_every_script_binds_loopback_unless_rasa_interface_says_otherwise():
 
 
 def test_a_first_run_creates_both_tokens_and_prints_where_they_are(tmp_path):
+    """scripts/services.sh (sourced by start, serve and web), run in an empty directory as on a clean install."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RRMM_API_TOKEN", "RRMM_ACTION_TOKEN"))}
-    env.update(PATH=f"{BIN}:{env.get('PATH', '')}", RRMM_API_TOKEN_FILE=str(tmp_path / "api.token"),
-               RRMM_ACTION_TOKEN_FILE=str(tmp_path / "action.token"))
-    show = ('source scripts/services.sh && '
+    env.update(PATH=f"{BIN}:{env.get('PATH', '')}", PYTHONPATH=str(ROOT))
+    show = (f'source "{ROOT}/scripts/services.sh" && '
             'echo "$RASA_INTERFACE|$API_TOKEN_SOURCE|${#RRMM_API_TOKEN}|${#RRMM_ACTION_TOKEN}"')
-    first = subprocess.run(["bash", "-c", show], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    first = subprocess.run(["bash", "-c", show], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip() == f"127.0.0.1|{tmp_path / 'api.token'}|64|64"
+    assert first.stdout.strip() == "127.0.0.1|var/api.token|64|64"
     for name in ("api.token", "action.token"):
-        assert str(tmp_path / name) in first.stderr
-        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
-    second = subprocess.run(["bash", "-c", show], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert f"var/{name}" in first.stderr
+        assert stat.S_IMODE((tmp_path / "var" / name).stat().st_mode) == 0o600
+    second = subprocess.run(["bash", "-c", show], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert second.stdout == first.stdout and "created" not in second.stderr
-    api = (tmp_path / "api.token").read_text().strip()
+    api = (tmp_path / "var" / "api.token").read_text().strip()
     assert api not in first.stdout + first.stderr  # the value is never printed, only where it is
+    given = subprocess.run(["bash", "-c", show], cwd=tmp_path, env={**env, "RRMM_API_TOKEN": "e" * 20},
+                           capture_output=True, text=True, timeout=120)
+    assert given.stdout.strip() == "127.0.0.1|$RRMM_API_TOKEN|20|64"
+    bad = subprocess.run(["bash", "-c", show], cwd=tmp_path, env={**env, "RRMM_API_TOKEN": "short"},
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "RRMM_API_TOKEN must be at least 16 characters" in bad.stderr
 
 
 def test_endpoints_yml_sends_the_action_token_from_the_environment(monkeypatch):

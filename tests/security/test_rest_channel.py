@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bot.plugins.inbound import MAX_JSON_DEPTH
 from bot.plugins.patches import TURN_FAILED_TEXT
 
-from .support import api, rest
+from .support import API_TOKEN, api, rest, rest_headers
 
 pytestmark = pytest.mark.slow
 CASE = "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, clinical relapse"
@@ -25,11 +25,6 @@ JSON = {"Content-Type": "application/json"}
 
 def base(servers):
     return f"http://127.0.0.1:{servers.rasa_port}"
-
-
-def auth():
-    from tools.servers import rest_headers
-    return rest_headers()
 
 
 BAD_REQUESTS = [
@@ -62,7 +57,7 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize("name, raw, query, status, code", BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
 def test_a_bad_request_gets_a_4xx_naming_the_problem(servers, name, raw, query, status, code):
-    got, body = rest(base(servers), None, headers=auth(), raw=raw, query=query)
+    got, body = rest(base(servers), None, headers=rest_headers(), raw=raw, query=query)
     assert (got, body["error"]) == (status, code), body
     assert body["reason"] and "Traceback" not in body["reason"]
 
@@ -91,7 +86,6 @@ def test_text_the_assistant_cannot_use_is_cleaned_or_answered_clearly(servers):
 
 
 def test_the_token_may_also_come_as_a_query_parameter_like_the_http_api(servers):
-    from tools.servers import API_TOKEN
     status, replies = rest(base(servers), {"sender": "rest-query", "message": "help"}, headers=JSON,
                            query=f"?token={API_TOKEN}")
     assert status == 200 and replies
@@ -155,7 +149,7 @@ def test_fuzzed_requests_never_get_a_5xx_or_a_traceback_and_leave_sound_database
               derandomize=True, suppress_health_check=list(HealthCheck))
     @given(BODIES)
     def one(raw):
-        status, body = rest(url, None, headers=auth(), raw=raw)
+        status, body = rest(url, None, headers=rest_headers(), raw=raw)
         assert status < 500, (status, raw[:200])
         if status == 200:
             seen["200"] += 1
