@@ -132,6 +132,23 @@ def test_teams_activities_of_another_tenant_are_refused(channel_server, stand_in
     assert "refused an activity from tenant e7e7e7e7-aaaa-4bbb-accc-evilevilevil" in channel_server.log.read_text()
 
 
+def test_a_slack_or_teams_message_over_the_limit_is_answered_with_the_limit(channel_server, stand_in):
+    secret = channel_server.secrets["SLACK_SIGNING_SECRET"]
+    body = event("U0LONG", "D0LONG", "fit " * 1100)
+    assert channel_server.post("/webhooks/slack/webhook", body, slack_headers(secret, body))[0] == 200
+    posts = wait_until(lambda: stand_in.slack_posts("D0LONG"), 60, "the Slack answer")
+    assert "at most 4,000" in posts[0]["text"]
+    conv = "a:conv-long"
+    teams = activity(stand_in, "29:long", conv, "fit " * 1100)
+    assert send(channel_server, teams, teams_token(stand_in, channel_server, teams["serviceUrl"]))[0] in (200, 202)
+    posts = wait_until(lambda: stand_in.teams_posts(conv), 60, "the Teams answer")
+    assert "at most 4,000" in posts[0]["json"]["text"]
+    # a signed Slack body that is not what Slack sends: 400 with the reason, not a 500
+    for raw in (b"[1, 2]", b"{not json", b"[" * 5000 + b"]" * 5000):
+        status, text, _ = channel_server.post("/webhooks/slack/webhook", raw, slack_headers(secret, raw))
+        assert status == 400 and json.loads(text)["reason"], raw[:20]
+
+
 # ---- Rasa's JWT option (RRMM_JWT_SECRET) on the REST channel and the HTTP API -----------------------------
 def token_for(channel_server, role, username, **claims):
     payload = {"user": {"username": username, "role": role}, "exp": int(time.time()) + 600, **claims}
