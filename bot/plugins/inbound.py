@@ -6,6 +6,8 @@
   (default 4,000 characters) is refused with a `Refusal` that says why, for the user and for the log.
 * JSON bodies (`parse_json`): UTF-8 JSON within a size limit (`max_body_bytes()`), nested at most
   MAX_JSON_DEPTH levels, of the expected top-level type; `check_fields` names unknown and missing fields.
+* Rasa's HTTP API (`check_api_body`): the routes that read a JSON object (parse, messages, execute,
+  trigger_intent) get a 4xx with the reason for a body of the wrong shape, instead of Rasa's 500.
 * Conversation ids (`check_sender`): 1-128 characters from `A-Z a-z 0-9 _ - . : @`; the web chat's session
   ids: 8-64 characters from `A-Z a-z 0-9 _ -` (`SESSION_ID`: 32 hex digits and UUIDs with dashes included).
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 __all__ = ["Refusal", "ConfigError", "max_message_chars", "max_body_bytes", "clean_text", "check_text",
-           "parse_json", "check_fields", "check_sender", "SESSION_ID", "SENDER_ID", "MAX_JSON_DEPTH",
+           "parse_json", "check_fields", "check_sender", "check_api_body", "SESSION_ID", "SENDER_ID", "MAX_JSON_DEPTH",
            "DEFAULT_MAX_MESSAGE_CHARS"]
 
 DEFAULT_MAX_MESSAGE_CHARS = 4000
@@ -180,4 +182,41 @@ def check_fields(body: Mapping[str, Any], allowed: Sequence[str], required: Sequ
     if missing:
         return Refusal("missing_fields", f"missing field(s): {', '.join(missing)}",
                        "The message could not be read; please send it again.")
+    return None
+
+
+# Rasa's HTTP API routes that read a JSON object: (path, field types, required fields). Rasa answers 500 when
+# the body is a list, or `text` a number; other routes already answer 400, or take YAML (training, tests).
+_API_BODIES = (
+    (re.compile(r"^/model/parse$"), {"text": str, "message_id": str}, ("text",)),
+    (re.compile(r"^/conversations/.+/messages$"), {"text": str, "sender": str, "parse_data": dict}, ("text",)),
+    (re.compile(r"^/conversations/.+/execute$"), {"name": str, "policy": str}, ("name",)),
+    (re.compile(r"^/conversations/.+/trigger_intent$"), {"name": str, "entities": (dict, list)}, ("name",)),
+)
+
+
+def check_api_body(method: str, path: str, raw: bytes, emulated: bool = False) -> Optional[Refusal]:
+    """None when the request may go on to Rasa's handler; a Refusal naming the problem otherwise."""
+    if method != "POST":
+        return None
+    spec = next(((types, required) for pattern, types, required in _API_BODIES if pattern.match(path)), None)
+    if spec is None:
+        return None
+    body = parse_json(raw, dict)
+    if isinstance(body, Refusal) or emulated:  # another NLU service's request format: the JSON check only
+        return body if isinstance(body, Refusal) else None
+    types, required = spec
+    for name, kind in types.items():
+        if body.get(name) is not None and not isinstance(body[name], kind):
+            wanted = " or ".join(_type(k()) for k in (kind if isinstance(kind, tuple) else (kind,)))
+            return Refusal("field_invalid", f"'{name}' must be {wanted}, not {_type(body[name])}", "")
+    missing = [name for name in required if body.get(name) is None]
+    if missing:
+        return Refusal("missing_fields", f"missing field(s): {', '.join(missing)}", "")
+    if "text" in types:
+        text = check_text(body["text"])
+        if isinstance(text, Refusal):
+            return Refusal(text.code, text.reason.replace("'message'", "'text'"), "", text.status)
+        if _CONTROL.search(body["text"]) or _SURROGATE.search(body["text"]):
+            return Refusal("text_invalid", "'text' holds control characters or lone surrogates", "")
     return None

@@ -250,7 +250,8 @@ def _create_app(original: Callable) -> Callable:
     """`rasa run --enable-api` serves the conversations and the model to anyone who can reach the port when
     no --auth-token or --jwt-secret is given: the API always gets a token here, from RRMM_API_TOKEN or the
     per-install token file (the environment, not the command line, where every local user could read it),
-    and Rasa's JWT option besides it when RRMM_JWT_SECRET is set (api_auth)."""
+    and Rasa's JWT option besides it when RRMM_JWT_SECRET is set (api_auth). Its JSON routes also get the
+    body check of _api_body_check (Rasa answers 500 to a list where it expects an object)."""
     signature = inspect.signature(original)
 
     def create_app(*args: Any, **kwargs: Any) -> Any:
@@ -263,9 +264,29 @@ def _create_app(original: Callable) -> Callable:
             given["jwt_secret"], given["jwt_method"] = settings["jwt_secret"], settings["jwt_method"]
         logger.info("HTTP API: every route but /, /version and the channels needs the token%s",
                     f" or a JWT ({given.get('jwt_method')})" if given.get("jwt_secret") else "")
-        return original(*bound.args, **bound.kwargs)
+        app = original(*bound.args, **bound.kwargs)
+        app.register_middleware(_api_body_check(given["auth_token"]), "request")
+        return app
 
     return create_app
+
+
+def _api_body_check(token: str) -> Callable:
+    """A request middleware for the API routes that read a JSON object (inbound.check_api_body): a 4xx with the
+    reason instead of Rasa's 500. Only for requests that carry credentials: the others get Rasa's 401 first."""
+    from sanic import response
+
+    async def check(request: Any) -> Any:
+        if not (tokens.matches(request.args.get("token"), token) or request.headers.get("Authorization")):
+            return None
+        refusal = inbound.check_api_body(request.method, request.path, request.body or b"",
+                                         "emulation_mode" in request.args)
+        if refusal is None:
+            return None
+        logger.warning("HTTP API: refused %s %s (%s)", request.method, request.path.split("/")[1], refusal.reason)
+        return response.json(refusal.body(), status=refusal.status)
+
+    return check
 
 
 # =====================================================================================================

@@ -71,3 +71,25 @@ def test_the_token_never_reaches_a_log(servers):
     for name in ("rasa.log", "actions.log"):
         text = (servers.workdir / name).read_text(errors="replace")
         assert API_TOKEN not in text and ACTION_TOKEN not in text, name
+
+
+@pytest.mark.parametrize("method, path, raw", [
+    ("POST", "/model/parse", b"[]"),
+    ("POST", "/model/parse", b'{"text": 5}'),
+    ("POST", "/model/parse", b"garbage"),
+    ("POST", "/model/parse", b'{"text": "68M \\u0000 fit"}'),
+    ("POST", "/model/parse", b'{"text": "' + b"x" * 5000 + b'"}'),
+    ("POST", "/conversations/api-bad/messages", b"[]"),
+    ("POST", "/conversations/api-bad/messages", b'{"text": ["hi"], "sender": "user"}'),
+    ("POST", "/conversations/api-bad/execute", b'{"name": 5}'),
+    ("POST", "/conversations/api-bad/trigger_intent", b'{"entities": {}}'),
+    ("POST", "/conversations/api-bad/tracker/events", b"["),
+    ("POST", "/conversations/api-bad/tracker/events", b"[1, 2]"),
+    ("PUT", "/model", b"garbage"),
+    ("POST", "/model/parse", b'{"a": ' * 40 + b"1" + b"}" * 40),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_with_the_token_a_malformed_body_gets_a_4xx_not_a_500(servers, method, path, raw):
+    base = f"http://127.0.0.1:{servers.rasa_port}"
+    status, text, _ = http(method, f"{base}{path}?token={API_TOKEN}", raw, {"Content-Type": "application/json"})
+    assert 400 <= status < 500, (status, text[:300])
+    assert http(method, f"{base}{path}", raw, {"Content-Type": "application/json"})[0] == 401  # the key first

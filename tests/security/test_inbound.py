@@ -103,3 +103,19 @@ def test_any_failure_inside_a_turn_is_answered_never_silence(caplog):
     assert "conversation conv-1: the turn failed" in caplog.text
     assert turn(broken_store, "hello") == (None, [STORAGE_TEXT])
     assert "storage: conversation conv-1: StorageError: database is locked" in caplog.text
+
+
+def test_api_bodies_rasa_would_answer_500_to_are_refused():
+    check = inbound.check_api_body
+    assert check("POST", "/model/parse", b'{"text": "hello"}') is None
+    assert check("POST", "/model/parse", b'{"text": "Cafe\\u0301"}') is None  # decomposed letters are text
+    assert check("POST", "/model/parse", b'{"q": "hello"}', emulated=True) is None  # another NLU's format
+    assert check("POST", "/model/train", b"garbage") is None  # YAML: not checked here
+    assert check("POST", "/conversations/a/b/messages", b'{"text": "hi", "sender": "user"}') is None
+    for path, raw, code in (("/model/parse", b"[]", "body_wrong_type"),
+                            ("/model/parse", b'{"text": 5}', "field_invalid"),
+                            ("/model/parse", b"{}", "missing_fields"),
+                            ("/model/parse", b'{"text": "a\\u0007b"}', "text_invalid"),
+                            ("/conversations/a/execute", b'{"name": 5}', "field_invalid"),
+                            ("/conversations/a/trigger_intent", b'{"name": "x", "entities": 5}', "field_invalid")):
+        assert check("POST", path, raw).code == code, (path, raw)
