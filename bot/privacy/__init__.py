@@ -11,7 +11,7 @@ Kinds and placeholders:
 
 No pretrained model: regular expressions plus context. Person names are found by context (a title such
 as Mr/Dr, "name is", "patient ...", "Jane Doe, 68F", "Smith's") and by a hand-typed list of common given
-names and surnames (`privacy_names.txt`) applied to capitalised words only; the clinical vocabulary
+names and surnames (`words/names.txt`) applied to capitalised words only; the clinical vocabulary
 (knowledge-base aliases of drugs, regimens and trials, months, medical abbreviations and eponyms) is never
 taken for a name. Clinical facts (ages such as 68M, lab values, cytogenetics, durations, treatment dates,
 regimen and trial names) are left as they are.
@@ -30,10 +30,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, FrozenSet, List, Optional, Tuple
 
-from bot.clinical.kb import kb
+from .vocabulary import (
+    CALENDAR,
+    CLINICAL,
+    COMMON,
+    DAYS,
+    GEO_WORDS,
+    MONTHS,
+    STREET_SUFFIXES,
+    STREET_VETO,
+    UK_AREAS,
+    US_STATES,
+    WORDISH_ENDINGS,
+    hard_vocab,
+    listed_names,
+    trial_words,
+)
 
 __all__ = ["Redaction", "redact", "contains_identifier", "RedactingFilter", "redact_obj", "install_log_redaction",
            "PLACEHOLDERS"]
@@ -46,7 +60,6 @@ PLACEHOLDERS = {
     "email": "[EMAIL]",
     "address": "[ADDRESS]",
 }
-NAMES_FILE = Path(__file__).with_name("names.txt")
 
 
 @dataclass(frozen=True)
@@ -66,208 +79,12 @@ class Redaction:
 
 
 # =====================================================================================================
-# Vocabulary that is never a name
+# Vocabulary that is never a name (the word lists are in words/*.txt: bot.privacy.vocabulary)
 # =====================================================================================================
-MONTHS = ("january february march april may june july august september october november december "
-          "jan feb mar apr jun jul aug sep sept oct nov dec").split()
-DAYS = ("monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun "
-        "today tomorrow yesterday tonight").split()
-
-# Medical abbreviations and words (lower case) that are capitalised in notes and must never be a name.
-CLINICAL = set("""
-rd dex asct car-t cart car t-cell ldh ecog r-iss riss iss igg iga igm igd ige ig kappa lambda flc sflc bjp
-mgus smm mm rrmm ndmm nte te pl fish pet ct mri ef egfr gfr crcl cr hb hgb plt wbc anc alc ca alb b2m
-crp esr vte dvt pe ckd aki crs icans gvhd hct sct bcma gprc5d fcrh5 cd38 slamf7 xpo1 bcl-2 bcl2 hdac imid
-imids pi pis mab vgpr pr sd pd mrd ngs ngf orr pfs os ttp ttnt dor kps gcs bp hr rr ae aes sae g-csf gcsf
-ivig prn od bd tds qds po iv sc im pmh hx dx rx tx sx fx bx cx px ix mx nb ok vs gy cy mel ps mdt
-hla nhs nice esmo nccn imwg eha ash bsh ema fda mhra asco ebmt cibmtr emn ifm gmmg hovon nordic
-crab slim biochem neuro cardio renal haem heme onc icu hdu ed er aande gp md phd mbbs mrcp frcpath
-rn np pa cns sho spr fy1 fy2 ct1 ct2 st3 pgy pgy1 pgy2 pgy3 pgy4 pgy5 do dos mri-wb wb-mri wbmri
-echo ecg ekg cxr xr dexa tte ttp hep hbv hcv hiv cmv ebv vzv hsv covid covid-19 sars-cov-2 rsv pjp pcp
-uti lrti urti hap cap mrsa vre esbl cdiff dnar dnacpr resp adl adls iadl kg mg ml dl mmol umol
-g-csf gm-csf lmwh doac doacs nsaid nsaids ppi ppis iu mcg ug ng pg
-""".split())
-CLINICAL |= {"bence", "jones", "waldenstrom", "waldenström", "waldenstroms", "kahler", "durie", "salmon",
-             "cockcroft", "gault", "karnofsky", "charlson", "khorana", "hickman", "coombs", "mayo", "meier",
-             "padua", "caprini", "glasgow", "hodgkin", "hodgkins", "non-hodgkin", "kaposi", "burkitt",
-             "castleman", "fanconi", "cushing", "addison", "crohn", "raynaud", "sjogren", "sjögren",
-             "parkinson", "alzheimer", "paget", "gilbert", "graves", "hashimoto", "wilms", "wernicke",
-             "korsakoff", "guillain", "barre", "barré", "trousseau", "virchow", "romanowsky", "giemsa",
-             "jamshidi", "ommaya", "foley", "hartmann", "whipple", "poems", "amyloid", "mdrd", "ckd-epi",
-             "picc", "portacath", "port-a-cath", "freelite", "hevylite", "sebia", "binding", "heavylite",
-             "medicare", "medicaid", "blueteq", "faspro", "hylecta", "sc", "ivig", "septrin", "bactrim"}
-# Myeloma and supportive-care drugs, brands, makers and trials that the knowledge base may not list.
-CLINICAL |= set("""
-janssen celgene amgen takeda sanofi pfizer karyopharm abbvie novartis gsk glaxosmithkline menarini
-oncopeptides genmab regeneron roche genentech gilead bms stemline antengene
-talquetamab talvey elranatamab elrexfio linvoseltamab lynozyfic iberdomide mezigdomide cevostamab
-belantamab anito-cel anitocel arlo-cel zoledronic zoledronate zometa denosumab xgeva prolia pamidronate
-aredia aciclovir acyclovir valaciclovir valacyclovir famciclovir apixaban eliquis rivaroxaban xarelto
-edoxaban dabigatran enoxaparin clexane lovenox dalteparin fragmin tinzaparin heparin warfarin aspirin
-allopurinol rasburicase febuxostat filgrastim neupogen zarzio pegfilgrastim neulasta lenograstim
-privigen gamunex hizentra cotrimoxazole co-trimoxazole levofloxacin ciprofloxacin posaconazole
-fluconazole tocilizumab actemra siltuximab prednisolone prednisone methylprednisolone hydrocortisone
-ondansetron metoclopramide omeprazole lansoprazole pantoprazole gabapentin pregabalin duloxetine
-amitriptyline morphine oxycodone paracetamol acetaminophen ibuprofen erythropoietin epo darbepoetin
-aranesp eprex plerixafor mozobil melphalan busulfan carmustine bcnu beam cyclo velcade revlimid
-ikema cassiopeia griffin perseus maia alcyone monumental majestec cartitude karmma linker magnetismm
-dreamm candor endeavor arrow aspire tourmaline eloquent storm boston ocean horizon determination
-myeloma-xi forte atlas columba optimismm icaria apollo canova bellini locommotion trimm equator
-gem emn cassiopea stamina emn02 hovon95 ifm2009 mm-003 mm-014 keymaker cepheus imrog imroz benefit
-isatuximab elotuzumab daratumumab carfilzomib bortezomib ixazomib lenalidomide pomalidomide
-thalidomide selinexor venetoclax panobinostat teclistamab ciltacabtagene idecabtagene
-""".split())
-
-# Ordinary English and clinical words that start sentences or headings in notes: not names unless a
-# title or "name is"-style context says so (and then only when they are also listed names, e.g. Young).
-COMMON = set("""
-a an the this that these those he she they it we you i me my our your his her their its him them us
-and or but so if then also plus with without within for from to of on in at by as after before during
-since until post pre per via vs versus re into onto over under about above below between among around
-any all some each every both either neither other another such same different only just still already
-again ever never always often sometimes usually here there where when what which why how who whom whose
-is are was were be been being has have had do does did can could would should will shall might must not
-no yes ok okay hi hello hey dear thanks thank cheers please regards kind best sincerely yours warm
-morning afternoon evening night good bad better worse worst poor great fine well unwell sick new old
-very quite really too more most less least much many few several first second third fourth fifth sixth
-last next one two three four five six seven eight nine ten single double triple quad quadruple penta
-mr mrs ms miss mx dr prof sir madam dame lady lord doctor professor nurse sister brother mother father
-son daughter wife husband partner spouse carer family friend neighbour neighbor colleague colleagues
-team patient patients pt pts case cases client man woman gentleman gent lady male female boy girl adult
-elderly young older younger age aged year years yr yrs month months mo week weeks wk day days daily
-weekly fortnightly monthly annual hour hours minute minutes time times date dates dob
-fit unfit frail intermediate fitness eligible ineligible candidate suitable unsuitable transplant
-transplanted autograft allograft autologous allogeneic relapse relapsed relapsing refractory exposed
-naive naïve sensitive resistant progression progressed progressing progressive biochemical clinical
-rising rise rose increasing stable remission response responding responded achieved ongoing duration
-prior previous previously current currently now recently later earlier soon line lines lots
-treatment treatments therapy therapies regimen regimens drug drugs agent agents class classes dose doses
-dosing reduced reduction escalation held stopped started restarted continued continue discontinued
-switched cycle cycles induction consolidation maintenance salvage bridging conditioning harvest
-mobilisation mobilization stem cell cells infusion tablet tablets capsule capsules oral subcutaneous
-intravenous
-option options recommend recommendation recommendations suggest suggestion suggestions thoughts
-advice question questions query queries help opinion request requests update updates correction
-actually sorry oops wait note notes summary referral referred refer referring letter letters discharge
-clinic outpatient inpatient admission admitted ward bay bed side room hospital hospitals trust centre
-center unit department service services haematology hematology oncology medicine medical surgery
-surgical specialist consultant registrar fellow resident attending pharmacist pharmacy gp physician
-clinician haematologist hematologist oncologist tumour tumor board meeting discussion discussed
-discuss agreed plan plans impression assessment diagnosis diagnosed background history past social
-lives alone independent walks walking mobile mobilises mobilizes performance status frailty score
-scores index comorbidity comorbidities allergies allergy nil none known unknown see seen saw seeing
-review reviewed consider considering considered planned planning proposed offered declined prefers
-preference wishes goals care palliative supportive hospice home community nursing
-myeloma multiple plasma smouldering smoldering solitary plasmacytoma plasmacytomas amyloidosis light
-chain chains heavy free ratio involved uninvolved serum urine protein proteinuria electrophoresis
-immunofixation paraprotein m-protein calcium creatinine albumin haemoglobin hemoglobin platelets
-neutrophils neutropenia thrombocytopenia anaemia anemia white red blood count counts transfusion
-transfusions dependent infection infections pneumonia sepsis shingles zoster vaccine vaccines vaccinated
-unvaccinated boosters booster neuropathy peripheral grade grades stage stages cardiac heart failure atrial
-fibrillation hypertension diabetes kidney chronic acute injury dialysis fracture fractures vertebral
-compression cord spinal radiotherapy kyphoplasty vertebroplasty bisphosphonate bisphosphonates acid
-thrombosis thrombo embolism pulmonary deep vein anticoagulation anticoagulant prophylaxis pain fatigue
-weight loss sweats fever lesions lesion lytic extramedullary soft tissue mass bone bones marrow biopsy
-trephine aspirate karyotype complex gain amp amplification del deletion translocation hyperdiploid
-cytogenetics cytogenetic standard risk high low ultra primary secondary leukaemia leukemia normal
-abnormal elevated raised impaired function insufficiency hypercalcaemia hypercalcemia hypercalcaemic
-labs bloods imaging scan scans skeletal survey whole body xray x-ray echo management follow
-plan complete partial minimal residual disease negative positive negativity positivity very partial
-available unavailable funded reimbursed access approved licensed label off guidelines guideline local
-national formulary pathway protocol cautions caution warning warnings toxicity toxicities effects
-adverse events event monitor monitoring watch risks safety steroid steroids trial trials study studies
-data evidence results result outcome outcomes survival median overall free rate rates hazard
-bispecific bispecifics antibody antibodies monoclonal inhibitor inhibitors proteasome immunomodulatory
-alkylator alkylating anthracycline car-t cell-therapy cellular quadruplet triplet doublet monotherapy
-combination combo combos regimen-based based
-background presenting complaint examination exam investigations
-christmas easter new year
-english british irish scottish welsh american canadian australian indian pakistani bangladeshi
-chinese japanese korean vietnamese filipino nigerian ghanaian kenyan somali ethiopian polish romanian
-russian ukrainian german french italian spanish portuguese greek turkish arabic arab jewish muslim
-hindu sikh catholic caucasian asian african afro-caribbean caribbean hispanic latino latina european
-street road avenue lane drive close court way place square crescent terrace gardens grove hill park
-north south east west upper lower central royal general university memorial infirmary teaching
-county district city town village state region country
-hi-dose high-dose low-dose non pre-existing sex gender dx hx
-works worked working lives lived visits visited visiting says said say came comes come went goes go wants
-wanted asked asks ask called calls call drives drove helps helped cares knows knew thinks thought feels felt
-agrees agreed prefer preferred brought attended attends attend phoned rang tell told email emailed contact
-contacted page paged bleep bleeped text texted message messaged meet met thank speak spoke talk talked
-keen housebound bedbound reluctant urgent locum unsure anxious worried happy unhappy willing unwilling
-programme program scheme
-""".split())
-
 # Lower-case particles inside names: Ludwig van Beethoven, Maria da Silva, Abdullah bin Rashid.
 PARTICLES = {"van", "von", "de", "da", "di", "del", "della", "der", "den", "du", "la", "le", "bin", "binti",
              "bint", "ibn", "al", "el", "dos", "das", "ter", "ten", "y", "abu", "ben", "mac", "st"}
 NAME_PREFIXES = ("Mc", "Mac", "O'", "O’", "D'", "D’", "Di", "De", "Da", "La", "Le", "Van", "Von", "Fitz", "St")
-# Endings of ordinary and medical words (not names) for a lone capitalised word with only weak evidence.
-WORDISH_ENDINGS = ("ed", "ing", "ly", "ic", "ics", "ical", "ous", "ive", "ory", "ary", "ism", "ist", "ity",
-                   "ment", "ness", "tion", "sion", "able", "ible", "emia", "aemia", "osis", "itis", "oma",
-                   "mab", "mib", "ide", "ine", "ase", "ate", "ful", "less", "logy", "pathy", "scopy", "graphy",
-                   "gram", "ectomy", "otomy", "plasty", "cyte", "cytes", "penia", "uria", "algia", "esis",
-                   "iasis", "ize", "ise", "ized", "ised", "izes", "ises", "ish", "ese", "ian", "ans", "ers",
-                   "ies", "tes", "ates", "ments", "ions")
-
-
-def _fold(word: str) -> str:
-    return re.sub(r"[\s_\-]+", "-", word.strip().lower())
-
-
-@lru_cache(maxsize=1)
-def _hard_vocab() -> FrozenSet[str]:
-    """Words (folded) that are never part of a name: the clinical vocabulary."""
-    words = set(CLINICAL) | set(MONTHS) | set(DAYS)
-    words |= {"name", "mrn", "dob", "phone", "email", "address"}  # the placeholders
-    base = kb()
-    for index in (base.drug_aliases(), base.regimen_aliases(), base.trial_aliases()):
-        for key in index:
-            words.add(key)
-            words.update(p for p in key.split("-") if len(p) > 1 and not p.isdigit())
-        words.update(_fold(v) for v in index.values())
-    for drug in base.drugs.values():
-        for alias in (drug.id, *drug.aliases):
-            words.add(_fold(alias))
-            words.update(p for p in re.split(r"[\s\-]+", alias.lower()) if len(p) > 1)
-    for reg in (*base.regimens.values(), *base.transplants.values()):
-        words.add(_fold(reg.code))
-    return frozenset(words)
-
-
-@dataclass(frozen=True)
-class _Names:
-    given: FrozenSet[str]
-    surname: FrozenSet[str]
-    ambiguous: FrozenSet[str]
-
-
-@lru_cache(maxsize=1)
-def _names() -> _Names:
-    sections = {"given": set(), "surname": set(), "ambiguous": set()}
-    current = None
-    try:
-        lines = NAMES_FILE.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        m = re.fullmatch(r"\[(\w+)\]", line)
-        if m:
-            current = m.group(1) if m.group(1) in sections else None
-            continue
-        if current:
-            sections[current].update(w.lower() for w in line.split())
-    hard = _hard_vocab()
-    ambiguous = {w for w in sections["ambiguous"] if w not in hard}
-    # A listed name that is also an ordinary word counts as ambiguous, never as a name on its own.
-    for key in ("given", "surname"):
-        ambiguous |= {w for w in sections[key] if w in COMMON and w not in hard}
-    given = frozenset(w for w in sections["given"] if w not in hard and w not in ambiguous)
-    surname = frozenset(w for w in sections["surname"] if w not in hard and w not in ambiguous)
-    return _Names(given, surname, frozenset(ambiguous))
 
 
 # =====================================================================================================
@@ -329,12 +146,7 @@ PHONE_CONTEXT_RE = re.compile(
     _I)
 PHONE_EXT_RE = re.compile(r"[ \t]*(?:x|ext\.?|extension)[ \t]*\d{1,5}(?!\d)", _I)
 
-_STREET_SUFFIX = (
-    r"(?:Street|St|Road|Rd|Avenue|Ave|Av|Lane|Ln|Drive|Dr|Close|Cl|Court|Ct|Crescent|Cres|Way|Boulevard|Blvd|"
-    r"Place|Pl|Terrace|Terr|Gardens|Gdns|Grove|Park|Square|Sq|Hill|Row|Mews|Walk|Parade|Highway|Hwy|"
-    r"Parkway|Pkwy|Circle|Cir|Trail|Plaza|Green|View|Rise|Vale|Wharf|Quay|Loop|Heights|Meadows|Path|Pike|"
-    r"Alley|Broadway|Esplanade|Embankment|Promenade|Wynd|Brae|Gate)"
-)
+_STREET_SUFFIX = "(?:" + "|".join(STREET_SUFFIXES) + ")"  # Street|St|Road|Rd|...
 _CAP_WORD = r"[A-Z][a-zà-ÿ'’]+(?:-[A-Z][a-zà-ÿ'’]+)?"
 STREET_RE = re.compile(
     r"(?<![\w])(?P<pre>(?:Flat|Apt\.?|Apartment|Unit|Suite|Ste\.?)[ \t]*\w{1,5},?[ \t]+)?"
@@ -352,16 +164,11 @@ PO_BOX_RE = re.compile(r"(?<![\w])P\.?[ \t]?O\.?[ \t]+Box[ \t]+\d{1,6}(?![\w])",
 ADDRESS_CONTEXT_RE = re.compile(
     r"(?:\b(?:home[ \t]+|postal[ \t]+|current[ \t]+|mailing[ \t]+)?address(?:[ \t]+is)?[ \t]*[:\-–]?|"
     r"\blives[ \t]+at|\bresides[ \t]+at|\bresiding[ \t]+at|\bliving[ \t]+at)[ \t]*", _I)
-UK_AREAS = frozenset("""AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY E
-EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE LL LN LS LU M ME MK ML
-N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS ST SW SY TA TD TF TN TQ
-TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE""".split())
 UK_POSTCODE = r"(?P<area>[A-Z](?<![\w][A-Z])[A-Z]?)\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2}(?![\w])"
 UK_POSTCODE_RE = re.compile(UK_POSTCODE)
 CA_POSTCODE_RE = re.compile(r"[ABCEGHJ-NPRSTVXY](?<![\w][A-Z])\d[A-Z][ \t]\d[A-Z]\d(?![\w])")
-US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|"
-             "NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY")
-STATE_ZIP_RE = re.compile(rf"(?<![\w])(?:{US_STATES})[ \t]+(?P<zip>\d{{5}}(?:-\d{{4}})?)(?![\w])")
+_US_STATES = "|".join(US_STATES)  # AL|AK|AZ|...
+STATE_ZIP_RE = re.compile(rf"(?<![\w])(?:{_US_STATES})[ \t]+(?P<zip>\d{{5}}(?:-\d{{4}})?)(?![\w])")
 ZIP_CONTEXT_RE = re.compile(
     r"(?<![\w])(?:zip(?:[ \t]*code)?|post[ \t]?code|postal[ \t]+code|plz)[ \t]*[:\-–]?[ \t]*"
     r"(?P<code>[A-Z0-9]{2,5}(?:[ \t\-][A-Z0-9]{3,4})?)(?![\w])", _I)
@@ -369,7 +176,7 @@ _CHUNK_SEP = re.compile(r"[ \t]*,[ \t]*|[ \t]+")
 _TOWN_RE = re.compile(r"[A-Z][\w'’\-]+(?:[ \t]+(?:[A-Z][\w'’\-]+|upon|on|under|le|de|la|sur))*(?![\w])")
 _DIRECTION_RE = re.compile(r"(?:N|S|E|W|NE|NW|SE|SW)\.?(?![\w])")
 _ZIP_ALONE_RE = re.compile(r"\d{5}(?:-\d{4})?(?![\w])")
-_STATE_ZIP_AT = re.compile(rf"(?:{US_STATES})(?:[ \t]+\d{{5}}(?:-\d{{4}})?)?(?![\w])")
+_STATE_ZIP_AT = re.compile(rf"(?:{_US_STATES})(?:[ \t]+\d{{5}}(?:-\d{{4}})?)?(?![\w])")
 _ADDRESS_START_RE = re.compile(
     rf"(?:\d{{1,5}}[A-Za-z]?(?:[\-/]\d{{1,5}})?,?[ \t]+)?{_CAP_WORD}"
     rf"(?:[ \t]+(?:{_CAP_WORD}|\d{{1,5}}|(?:de|des|du|la|le|del|di|da|do|dos|das|van|von|der|den)(?=[ \t]+[A-Z])))*")
@@ -439,16 +246,13 @@ class _Tok:
         self.low, self.shape, self.hard, self.common, self.listed, self.amb = info
 
 
-_CALENDAR = frozenset(MONTHS) | frozenset(DAYS)
-
-
 @lru_cache(maxsize=8192)
 def _word_info(text: str) -> tuple:
     """(lower, shape, hard, common, listed, ambiguous) of one word; cached: words repeat across messages."""
     low = text.lower()
     parts = low.split("-")
-    hard_vocab, names = _hard_vocab(), _names()
-    hard = low in hard_vocab or any(p in hard_vocab and p not in _CALENDAR for p in parts if len(p) > 1)
+    vocab, names = hard_vocab(), listed_names()
+    hard = low in vocab or any(p in vocab and p not in CALENDAR for p in parts if len(p) > 1)
     common = low in COMMON or any(p in COMMON for p in parts)
     amb = low in names.ambiguous
     listed = (not amb) and (low in names.given or low in names.surname
@@ -468,7 +272,7 @@ def _word_info(text: str) -> tuple:
 
 def _tokens(text: str, words: set) -> List[_Tok]:
     """Word tokens that may matter for names: capitalised words, listed names, particles."""
-    names = _names()
+    names = listed_names()
     out = []
     n = len(text)
     # Lower-case words matter only when a listed name or a particle is written in lower case.
@@ -742,30 +546,15 @@ def _find_dobs(text: str, spans: list) -> None:
 
 
 # ---- addresses -------------------------------------------------------------------------------------------
-# Words that can be part of a street or town name although they are common words.
-GEO_WORDS = frozenset("""new old north south east west upper lower central royal great little long high saint st
-city town village county park green hill lake bay port fort mount san santa los las el la le de del
-church station mill bridge king queen victoria grove lane street road avenue close court way place
-square crescent terrace gardens first second third fourth fifth sixth seventh eighth ninth tenth main
-market""".split())
-STREET_VETO = frozenset("""of the and on to with for in at after then prior line lines cycle cycles month months
-week weeks year years day days dose doses mg""".split())
-
-
 def _address_word_ok(word: str, town: bool = False) -> bool:
     low = word.lower()
     if low in CLINICAL or low in MONTHS or low in DAYS or low in STREET_VETO:
         return False
     if town and low in COMMON and low not in GEO_WORDS:
         return False
-    vocab = _hard_vocab()
+    vocab = hard_vocab()
     # trial names (Boston, Horizon) may be towns or streets; drug and regimen names may not
-    return not (low in vocab and low not in _trial_words())
-
-
-@lru_cache(maxsize=1)
-def _trial_words() -> FrozenSet[str]:
-    return frozenset(p for key in kb().trial_aliases() for p in key.split("-"))
+    return not (low in vocab and low not in trial_words())
 
 
 def _extend_address(text: str, end: int, limit: int = 4) -> int:
