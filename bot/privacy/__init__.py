@@ -32,6 +32,53 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, FrozenSet, List, Optional, Tuple
 
+from .patterns import (
+    ADDRESS_CONTEXT_RE,
+    ADDRESS_START_RE,
+    ADDRESS_WORDS,
+    BARE_ID_RE,
+    CA_POSTCODE_RE,
+    CAP_TOKEN_RE,
+    CAPDIGIT_RE,
+    CHUNK_SEP_RE,
+    COMMA_RE,
+    DIRECTION_RE,
+    DOB_AFTER_NAME_RE,
+    DOB_RE,
+    DOB_WORDS,
+    EMAIL_RE,
+    FOLLOWED_RE,
+    GERMAN_STREET_HINT,
+    INITIALS_RE,
+    NAME_CTX,
+    NUMBERISH_RE,
+    PARTICLES_BEFORE_RE,
+    PATIENT_CTX,
+    PHONE_CAND_RE,
+    PHONE_CONTEXT_RE,
+    PHONE_EXT_RE,
+    PLACE_BEFORE_RE,
+    PO_BOX_RE,
+    PROTECTED_RE,
+    RECORD_RE,
+    RECORD_WORDS,
+    STATE_ZIP_AT_RE,
+    STATE_ZIP_RE,
+    STREET_FOREIGN_RE,
+    STREET_GERMAN_RE,
+    STREET_RE,
+    STREET_WORDS,
+    STRONG_CTX,
+    TITLE_CASE_WORD_RE,
+    TITLE_CTX,
+    TOKEN_RE,
+    TOWN_RE,
+    UK_POSTCODE_RE,
+    WEAK_CTX,
+    WORD_RE,
+    ZIP_ALONE_RE,
+    ZIP_CONTEXT_RE,
+)
 from .vocabulary import (
     CALENDAR,
     CLINICAL,
@@ -39,10 +86,8 @@ from .vocabulary import (
     DAYS,
     GEO_WORDS,
     MONTHS,
-    STREET_SUFFIXES,
     STREET_VETO,
     UK_AREAS,
-    US_STATES,
     WORDISH_ENDINGS,
     hard_vocab,
     listed_names,
@@ -85,157 +130,6 @@ class Redaction:
 PARTICLES = {"van", "von", "de", "da", "di", "del", "della", "der", "den", "du", "la", "le", "bin", "binti",
              "bint", "ibn", "al", "el", "dos", "das", "ter", "ten", "y", "abu", "ben", "mac", "st"}
 NAME_PREFIXES = ("Mc", "Mac", "O'", "O’", "D'", "D’", "Di", "De", "Da", "La", "Le", "Van", "Von", "Fitz", "St")
-
-
-# =====================================================================================================
-# Patterns
-# =====================================================================================================
-_I = re.IGNORECASE
-MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-         r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_FULL_DATE_FORMS = (  # 03/04/1956, 3.4.56, 1956-04-03, 3 April 1956, 4th of July 1948, March 4, 1953
-    r"\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})(?![\d/.\-]?\d)"
-    r"|\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}(?!\d)"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?[ \t\-]+(?:of[ \t]+)?{MONTH}[ \t,\-]+(?:\d{{4}}|'?\d{{2}})(?!\d)"
-    rf"|{MONTH}[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}}(?!\d)"
-)
-_FULL_DATE = f"(?:{_FULL_DATE_FORMS})"
-_DOB_DATE = (  # after a DOB keyword also: April 1956, 03041956, 030456, 1956
-    rf"(?:{_FULL_DATE_FORMS}"
-    rf"|{MONTH}[ \t,]+\d{{4}}(?!\d)"
-    r"|\d{8}(?!\d)|\d{6}(?!\d)"
-    r"|(?:19|20)\d{2}(?!\d)"
-    r"|\d{1,2}[/.\-]\d{1,2}(?![\d/.\-]))"  # day and month only
-)
-DOB_RE = re.compile(
-    r"(?<![\w\[])(?:d\.?[ \t]?o\.?[ \t]?b\.?|y\.?o\.?b\.?|date[ \t]+of[ \t]+birth|year[ \t]+of[ \t]+birth|"
-    r"birth[ \t]?date|"
-    r"birthday|born(?:[ \t]+(?:on|in))?|b\.)(?![^\W\d_])"
-    r"[ \t]*(?:[:=\-–]|is|was)?[ \t]*(?:\([ \t]*)?"
-    rf"(?P<date>{_DOB_DATE})", _I)
-
-EMAIL_RE = re.compile(r"(?<![\w.+\-])[\w.+\-']+@[\w\-]+(?:\.[\w\-]+)+")
-
-_RECORD_KEYWORD = (
-    r"(?:MRN|MR[ \t]*#|MR[ \t]*(?:no|num|number)\.?|medical[ \t]+record(?:[ \t]+(?:number|no\.?|num|#))?|"
-    r"hospital[ \t]+(?:number|no\.?|num|#|id)|hosp\.?[ \t]*(?:number|no\.?|num|#|id)|"
-    r"record[ \t]+(?:number|no\.?|#)|NHS[ \t]*(?:number|no\.?|num|#)?|CHI(?:[ \t]*(?:number|no\.?))?|"
-    r"UR[ \t]*(?:number|no\.?|#)?|URN|unit[ \t]+(?:number|no\.?)|patient[ \t]+(?:id|number|no\.?|#)|"
-    r"pt\.?[ \t]*(?:id|no\.?|#)|ID|SSN|social[ \t]+security(?:[ \t]+(?:number|no\.?|#))?|MBI|"
-    r"medicare[ \t]+(?:number|no\.?|#|id)|insurance[ \t]+(?:id|number|no\.?|#)|member[ \t]+id|"
-    r"national[ \t]+insurance(?:[ \t]+(?:number|no\.?))?|NI[ \t]+(?:number|no\.?)|"
-    r"passport(?:[ \t]+(?:number|no\.?))?|health[ \t]+card(?:[ \t]+(?:number|no\.?))?|PHN|IHI|HRN|EMPI|"
-    r"case[ \t]+(?:number|no\.?|#)|accession[ \t]+(?:number|no\.?|#)|encounter[ \t]+(?:number|no\.?|#|id)|"
-    r"identifier|reference[ \t]+(?:number|no\.?)|ref[ \t]*(?:no\.?|#)|ref)"
-)
-RECORD_RE = re.compile(
-    rf"(?<![\w\[]){_RECORD_KEYWORD}(?![^\W\d_])[ \t]*(?:[:#=\-–]|is|was|no\.?)?[ \t]*(?:[:#][ \t]*)?"
-    r"(?P<id>\d{3}[ \-]\d{3}[ \-]\d{4}(?!\d)|\d{3}-\d{2}-\d{4}(?!\d)"
-    r"|[A-Za-z]{0,4}[\-/]?\d[\dA-Za-z]*(?:[\-/.]\d[\dA-Za-z]*)*(?:[\-/][A-Za-z]{1,3}(?![\w]))?)", _I)
-BARE_ID_RE = re.compile(
-    r"\d(?<![\d\-]\d)\d\d-\d{2}-\d{4}(?![\d\-])"             # SSN-like 123-45-6789
-    r"|\#(?<![\w&]\#)[ \t]?\d{5,}(?!\d)"                      # #12345
-    r"|[A-Z](?<![\w\-][A-Z])[A-Z]{0,2}-?\d{6,}[A-Z]?(?![\w])"  # A1234567, RX-4458812
-    r"|\d(?<![\w.,]\d)\d{6,}(?!\w|[.,]\d)")                    # 7+ digits
-
-PHONE_CAND_RE = re.compile(  # 7+ digits with single separators: 07700 900123, (212) 555-0187, +44 (0)20 7946 0958
-    r"(?<![\w/.\-+])(?:\+[ \t]?|\(\+?)?\d(?:(?:[ \t.\-]|[ \t]?[()][ \t]?){0,2}\d){6,16}\)?(?![\w/])")
-PHONE_CONTEXT_RE = re.compile(
-    r"(?:\b(?:tel|telephone|phone|ph|mob|mobile|cell|cellphone|contact|call|calls|fax|landline|whatsapp|"
-    r"text|sms|pager|bleep|number|no|home|work)\b\.?[ \t]*(?:number|no\.?|#)?[ \t]*(?:[:=\-–]|on|at|is)?[ \t]*)$",
-    _I)
-PHONE_EXT_RE = re.compile(r"[ \t]*(?:x|ext\.?|extension)[ \t]*\d{1,5}(?!\d)", _I)
-
-_STREET_SUFFIX = "(?:" + "|".join(STREET_SUFFIXES) + ")"  # Street|St|Road|Rd|...
-_CAP_WORD = r"[A-Z][a-zà-ÿ'’]+(?:-[A-Z][a-zà-ÿ'’]+)?"
-STREET_RE = re.compile(
-    r"(?<![\w])(?P<pre>(?:Flat|Apt\.?|Apartment|Unit|Suite|Ste\.?)[ \t]*\w{1,5},?[ \t]+)?"
-    r"\d{1,5}[A-Za-z]?(?:[\-/]\d{1,5}[A-Za-z]?)?,?[ \t]+"
-    rf"(?P<words>(?:{_CAP_WORD}[ \t]+){{1,4}}){_STREET_SUFFIX}\.?(?![\w])")
-STREET_FOREIGN_RE = re.compile(
-    r"(?<![\w])(?:\d{1,5}[A-Za-z]?,?[ \t]+)?(?i:rue|calle|via|viale|avenida|rua|piazza|plaza|carrer|ulica|ul\.|avenue)"
-    r"[ \t]+(?:(?:de|del|la|le|des|du|di|da|do|dos|das|della|dei)[ \t]+)*"
-    rf"{_CAP_WORD}(?:[ \t]+(?:{_CAP_WORD}|de|del|la|le|des|du|di|da|do|dos|das))*"
-    r"(?:[ \t]+\d{1,5}[A-Za-z]?(?![\w]))?")
-STREET_GERMAN_RE = re.compile(
-    r"(?<![\w])[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ring|ufer|chaussee)"
-    r"[ \t]+\d{1,4}[a-z]?(?![\w])")
-PO_BOX_RE = re.compile(r"(?<![\w])P\.?[ \t]?O\.?[ \t]+Box[ \t]+\d{1,6}(?![\w])", _I)
-ADDRESS_CONTEXT_RE = re.compile(
-    r"(?:\b(?:home[ \t]+|postal[ \t]+|current[ \t]+|mailing[ \t]+)?address(?:[ \t]+is)?[ \t]*[:\-–]?|"
-    r"\blives[ \t]+at|\bresides[ \t]+at|\bresiding[ \t]+at|\bliving[ \t]+at)[ \t]*", _I)
-UK_POSTCODE = r"(?P<area>[A-Z](?<![\w][A-Z])[A-Z]?)\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2}(?![\w])"
-UK_POSTCODE_RE = re.compile(UK_POSTCODE)
-CA_POSTCODE_RE = re.compile(r"[ABCEGHJ-NPRSTVXY](?<![\w][A-Z])\d[A-Z][ \t]\d[A-Z]\d(?![\w])")
-_US_STATES = "|".join(US_STATES)  # AL|AK|AZ|...
-STATE_ZIP_RE = re.compile(rf"(?<![\w])(?:{_US_STATES})[ \t]+(?P<zip>\d{{5}}(?:-\d{{4}})?)(?![\w])")
-ZIP_CONTEXT_RE = re.compile(
-    r"(?<![\w])(?:zip(?:[ \t]*code)?|post[ \t]?code|postal[ \t]+code|plz)[ \t]*[:\-–]?[ \t]*"
-    r"(?P<code>[A-Z0-9]{2,5}(?:[ \t\-][A-Z0-9]{3,4})?)(?![\w])", _I)
-_CHUNK_SEP = re.compile(r"[ \t]*,[ \t]*|[ \t]+")
-_TOWN_RE = re.compile(r"[A-Z][\w'’\-]+(?:[ \t]+(?:[A-Z][\w'’\-]+|upon|on|under|le|de|la|sur))*(?![\w])")
-_DIRECTION_RE = re.compile(r"(?:N|S|E|W|NE|NW|SE|SW)\.?(?![\w])")
-_ZIP_ALONE_RE = re.compile(r"\d{5}(?:-\d{4})?(?![\w])")
-_STATE_ZIP_AT = re.compile(rf"(?:{_US_STATES})(?:[ \t]+\d{{5}}(?:-\d{{4}})?)?(?![\w])")
-_ADDRESS_START_RE = re.compile(
-    rf"(?:\d{{1,5}}[A-Za-z]?(?:[\-/]\d{{1,5}})?,?[ \t]+)?{_CAP_WORD}"
-    rf"(?:[ \t]+(?:{_CAP_WORD}|\d{{1,5}}|(?:de|des|du|la|le|del|di|da|do|dos|das|van|von|der|den)(?=[ \t]+[A-Z])))*")
-
-# Spans that are clinical or bibliographic facts, never identifiers: trial registry ids, references,
-# eponymous phrases and institutions that contain person names.
-PROTECTED_RE = re.compile(
-    r"(?<![\w])(?:NCT\d{8}|ISRCTN\d{8}|ACTRN\d{14}|EudraCT[\s:#No.]*\d{4}-\d{6}-\d{2}|\d{4}-\d{6}-\d{2}"
-    r"|PMID:?[ \t]*\d{1,9}|PMCID:?[ \t]*PMC\d+|doi:?[ \t]*10\.\d{4,9}/\S+|10\.\d{4,9}/[\-._;()/:A-Za-z0-9]+"
-    r"|(?:[A-Z][\w'’\-]+[ \t]+)?[A-Z][\w'’\-]+,?[ \t]+et[ \t]+al\b\.?"  # citations: Moreau et al.
-    r"|Johnson[ \t]*(?:&|and)[ \t]*Johnson|Bristol[\s\-]+Myers(?:[\s\-]+Squibb)?|Bence[\s\-]+Jones"
-    r"|MD[\s\-]+Anderson|Dana[\s\-]+Farber|(?:Memorial[ \t]+)?Sloan[\s\-]+Kettering"
-    r"|Mayo[ \t]+Clinic|Royal[ \t]+Marsden|The[ \t]+Christie|Johns[ \t]+Hopkins|Mount[ \t]+Sinai"
-    r"|Cleveland[ \t]+Clinic|Fred[ \t]+Hutch(?:inson)?|City[ \t]+of[ \t]+Hope|Princess[ \t]+Margaret"
-    r"|Peter[ \t]+MacCallum|Durie[\s\-]+Salmon|Kaplan[\s\-]+Meier|Cockcroft[\s\-]+Gault|Mann[\s\-]+Whitney"
-    r"|Guy['’]?s(?:[ \t]+(?i:and|&)[ \t]+St\.?[ \t]+Thomas['’]?s?)?"
-    r"|St\.?[ \t]+(?:Thomas|James|George|Mary|Bartholomew|Luke|John|Vincent|Michael|Peter|Helier|Richard|Jude"
-    r"|Anne)['’]?s?"
-    r"(?![\w])|St\.?[ \t]+[A-Z][a-z]+['’]?s?(?=[ \t]+(?:Hospital|"
-    r"Infirmary|University|Medical|Cancer|Health))|Addenbrooke['’]?s|Charing[ \t]+Cross|King['’]?s[ \t]+College"
-    r"|University[ \t]+College|Massachusetts[ \t]+General|Mass[ \t]+General|Sir[ \t]+Charles[ \t]+Gairdner"
-    r"|(?:[A-Z][a-z]+[ \t]+){1,2}(?=(?:Hospital|Infirmary|Cancer[ \t]+Cent(?:re|er)|Medical[ \t]+Cent(?:re|er)"
-    r"|Clinic|Foundation|Institute|Trust)\b))")
-
-# ---- person names ----------------------------------------------------------------------------------------
-TOKEN_RE = re.compile(r"(?<![\w'’])[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*")
-# Same tokens, starting with an upper-case letter (Latin, Latin-1/Extended-A, Greek, Cyrillic): the fast path.
-CAP_TOKEN_RE = re.compile(r"[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-ЯЁ](?<![\w'’][A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩА-ЯЁ])"
-                          r"[^\W\d_]*(?:['’][^\W\d_]+)*"
-                          r"(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*")
-TITLE_CTX = re.compile(
-    r"(?<![\w])(?:mr|mrs|ms|miss|mx|dr|drs|prof|professor|sir|dame|lady|lord|rev|revd|fr|sister|nurse|doctor|"
-    r"mister|madam|mme|mlle|herr|frau|sra|sr|señora|señor|sig|sig\.ra|dott|dott\.ssa)\.?[ \t]+"
-    r"(?:(?:van|von|de|da|di|del|della|der|den|du|la|le|ter|ten|al|el|bin|ibn|abu|st\.?)[ \t]+){0,3}$", _I)
-PARTICLES_BEFORE_RE = re.compile(
-    r"(?:(?<![\w])(?:van|von|de|da|di|del|della|der|den|du|la|le|ter|ten|al|el|bin|ibn|abu)[ \t]+){1,3}$")
-NAME_CTX = re.compile(
-    r"(?:\b(?:(?:patient|pt|patient's|pt's|full|first|last|family|given|sur|fore|maiden|preferred|middle)[ \t]*"
-    r"names?|names?|named|called|known[ \t]+as|surname|forename|goes[ \t]+by|my[ \t]+name[ \t]+is)"
-    r"(?:[ \t]*(?:is|was|of|[:=\-–]))?[ \t]*)$", _I)
-STRONG_CTX = re.compile(
-    r"(?:\bre[ \t]*:|\bregarding|\bdear|\b(?:kind[ \t]+|best[ \t]+|warm[ \t]+|many[ \t]+)?regards[ \t]*,?|"
-    r"\bsincerely[ \t]*,?|\bthanks[ \t]*,|\bsigned|\battn|\battention|\bnok|\bnext[ \t]+of[ \t]+kin|"
-    r"\b(?:his|her|their|the|my|our|patient's|pt's)[ \t]+(?:wife|husband|son|daughter|mother|father|brother|"
-    r"sister|partner|spouse|carer|niece|nephew|friend|neighbour|neighbor|gp|consultant|grandson|"
-    r"granddaughter)|\bspouse|\bcarer|"
-    r"\b(?:seen|reviewed|referred|discussed|examined|dictated|written|requested|authored|covered|"
-    r"supervised)[ \t]+(?:by|with)|\b(?:treated|managed|transplanted|looked[ \t]+after)[ \t]+by|"
-    r"\breferring[ \t]+(?:doctor|physician|clinician|consultant|haematologist|hematologist|oncologist)|"
-    r"\bconsultant|\bgp|\bcc|\bfrom[ \t]*:|\bi[ \t]?['’]?[ \t]?a?m|\bthis[ \t]+is|\bto[ \t]*:|\bauthor|\bc/o|"
-    r"\bcare[ \t]+of)[ \t]*[:\-–]?\s*$", _I)
-PATIENT_CTX = re.compile(r"\b(?:patient|pt|client)\.?[ \t]*(?:[:\-–]|is|was)?[ \t]*$", _I)
-WEAK_CTX = re.compile(r"\b(?:pts|for|with|about|re|visiting|and)\.?[ \t]*[:\-–]?[ \t]*$", _I)
-FOLLOWED_RE = re.compile(
-    r"[ \t]*[,(\-–:]?[ \t]*\(?[ \t]*(?:\d{1,3}[ \t]?(?:[MFmf](?![\w])|yo\b|y/?o\b|y\.o\.|yrs?\b|years?\b|"
-    r"-?years?-old|-?yr)|aged?[ \t]+\d|(?:MRN|DOB|D\.O\.B|NHS|hosp|UR|URN|CHI|SSN|born)\b|ID[ \t:#]|"
-    r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d))")
-COMMA_RE = re.compile(r",[ \t]?")
-DOB_AFTER_NAME_RE = re.compile(r"[ \t]*[,(\-–]?[ \t]*\(?[ \t]*(?P<date>" + _FULL_DATE + ")", _I)
 
 
 class _Tok:
@@ -357,10 +251,6 @@ def _joined(text: str, a: _Tok, b: _Tok) -> bool:
     return gap == " " or gap == "\t"  # two spaces separate pasted fields: "Ama Boateng  Sex: F"
 
 
-INITIALS_RE = re.compile(  # "initials J.W.", "pt initials: AB"
-    r"\b(?i:initials?)[ \t]*(?:[:=\-–]|(?i:are|is))?[ \t]*(?P<i>(?:[A-Z][ \t.]{0,2}){1,3}[A-Z]\.?)(?![\w])")
-
-
 def _find_names(text: str, words: set, spans: list) -> None:
     if "initial" in words or "initials" in words:
         for m in INITIALS_RE.finditer(text):
@@ -472,12 +362,6 @@ def _is_name(text: str, run: List[_Tok], words: List[_Tok], ctx: Optional[str], 
     return single and w.poss and w.shape == "title"
 
 
-PLACE_BEFORE_RE = re.compile(
-    r"\b(?:from|in|to|at|near|of|via|into|towards|around|across|outside|inside|within|visiting|travelling|"
-    r"traveling|moved|lives|living|born)[ \t]+$", _I)
-TITLE_CASE_WORD_RE = re.compile(r"[^\W\d_]{2,}")
-
-
 def _title_case_text(text: str) -> bool:
     """Typed In Title Case (or all capitals): capitalisation then says little about names."""
     words = TITLE_CASE_WORD_RE.findall(text)
@@ -561,7 +445,7 @@ def _extend_address(text: str, end: int, limit: int = 4) -> int:
     """Take the town, state, postcode or ZIP that follow a street: ', Leeds LS1 4AB', ', Boston, MA 02115'."""
     after_code = False
     for _ in range(limit):
-        sep = _CHUNK_SEP.match(text, end)
+        sep = CHUNK_SEP_RE.match(text, end)
         if not sep:
             break
         pos = sep.end()
@@ -571,17 +455,17 @@ def _extend_address(text: str, end: int, limit: int = 4) -> int:
             m = None
         m = m or CA_POSTCODE_RE.match(text, pos)
         if not m:
-            st = _STATE_ZIP_AT.match(text, pos)
+            st = STATE_ZIP_AT_RE.match(text, pos)
             if st and (comma or st.group()[-1].isdigit()):
                 m = st
         if not m and not comma:
-            m = _DIRECTION_RE.match(text, pos)  # 1600 Pennsylvania Avenue NW
-        after_code = m is not None and m.re is not _DIRECTION_RE
+            m = DIRECTION_RE.match(text, pos)  # 1600 Pennsylvania Avenue NW
+        after_code = m is not None and m.re is not DIRECTION_RE
         if not m and comma:
-            m = _ZIP_ALONE_RE.match(text, pos)
+            m = ZIP_ALONE_RE.match(text, pos)
             after_code = m is not None
             if not m:
-                t = _TOWN_RE.match(text, pos)
+                t = TOWN_RE.match(text, pos)
                 if t and all(_address_word_ok(w, town=True) for w in re.findall(r"[^\W\d_]+", t.group())) \
                         and len(t.group()) <= 40:
                     m = t
@@ -613,7 +497,7 @@ def _find_addresses(text: str, low: str, words: set, numberish: bool, spans: lis
                     continue  # "3 Lines Dr Patel", "12 Market St Mary's"?: a title, not a street
             spans.append((m.start(), _extend_address(text, m.end()), "address", 5))
     for m in (ADDRESS_CONTEXT_RE.finditer(text) if not ADDRESS_WORDS.isdisjoint(words) else ()):
-        a = _ADDRESS_START_RE.match(text, m.end())
+        a = ADDRESS_START_RE.match(text, m.end())
         if not a:
             continue
         words = re.findall(r"[^\W\d_]+", a.group())
@@ -637,23 +521,6 @@ def _find_addresses(text: str, low: str, words: set, numberish: bool, spans: lis
 # =====================================================================================================
 # Redaction
 # =====================================================================================================
-# Cheap pre-checks: a detector runs only when the message holds one of its trigger words.
-WORD_RE = re.compile(r"[a-z]+")
-RECORD_WORDS = frozenset("""mrn mr medical hospital hosp record nhs chi ur urn unit patient pt id ssn social mbi
-medicare insurance member national ni passport health phn ihi hrn empi case accession encounter identifier
-reference ref""".split())
-DOB_WORDS = frozenset("dob d b yob y date year birth birthday birthdate born".split())
-ADDRESS_WORDS = frozenset("""address lives resides residing living box zip postcode post postal plz rue calle via
-viale avenida rua piazza plaza carrer ulica ul avenue""".split())
-STREET_WORDS = frozenset("""street st road rd avenue ave av lane ln drive dr close cl court ct crescent cres way
-boulevard blvd place pl terrace terr gardens gdns grove park square sq hill row mews walk parade highway hwy
-parkway pkwy circle cir trail plaza green view rise vale wharf quay loop heights meadows path pike alley
-broadway esplanade embankment promenade wynd brae gate""".split())
-NUMBERISH_RE = re.compile(r"\d[\d \t().\-/]{5,}\d|\d{5}")
-GERMAN_STREET_HINT = re.compile(r"(?:ß|ss)e[ \t]+\d|(?:str\.|weg|gasse|platz|allee|damm|ring|ufer|chaussee)[ \t]+\d")
-CAPDIGIT_RE = re.compile(r"[A-Z]\d")
-
-
 def _detect(text: str) -> List[Tuple[int, int, str, int]]:
     spans: List[Tuple[int, int, str, int]] = []
     low = text.lower()
