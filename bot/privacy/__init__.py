@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, FrozenSet, List, Optional, Tuple
 
+from .numbers import find_bare_numbers, find_dobs, find_phones, find_records, plausible_birth_year
 from .patterns import (
     ADDRESS_CONTEXT_RE,
     ADDRESS_START_RE,
     ADDRESS_WORDS,
-    BARE_ID_RE,
     CA_POSTCODE_RE,
     CAP_TOKEN_RE,
     CAPDIGIT_RE,
@@ -44,7 +44,6 @@ from .patterns import (
     COMMA_RE,
     DIRECTION_RE,
     DOB_AFTER_NAME_RE,
-    DOB_RE,
     DOB_WORDS,
     EMAIL_RE,
     FOLLOWED_RE,
@@ -54,13 +53,9 @@ from .patterns import (
     NUMBERISH_RE,
     PARTICLES_BEFORE_RE,
     PATIENT_CTX,
-    PHONE_CAND_RE,
-    PHONE_CONTEXT_RE,
-    PHONE_EXT_RE,
     PLACE_BEFORE_RE,
     PO_BOX_RE,
     PROTECTED_RE,
-    RECORD_RE,
     RECORD_WORDS,
     STATE_ZIP_AT_RE,
     STATE_ZIP_RE,
@@ -325,7 +320,7 @@ def _find_names(text: str, words: set, spans: list) -> None:
                         start -= len(pb.group())
                 spans.append((start, end, "person_name", 6))
                 m = DOB_AFTER_NAME_RE.match(text, end)
-                if m and _plausible_birth_year(m.group("date")):
+                if m and plausible_birth_year(m.group("date")):
                     spans.append((m.start("date"), m.end("date"), "date_of_birth", 3))
         i = max(j, i + 1)
 
@@ -369,64 +364,6 @@ def _title_case_text(text: str) -> bool:
         return False
     caps = sum(1 for w in words if w[0].isupper())
     return caps >= 0.6 * len(words)
-
-
-def _plausible_birth_year(date: str) -> bool:
-    years = re.findall(r"\d{4}", date)
-    if not years:
-        return True  # two-digit year
-    return 1890 <= int(years[-1]) <= 2012
-
-
-# ---- numbers: phones and record numbers -----------------------------------------------------------------
-def _find_phones(text: str, spans: list) -> None:
-    for m in PHONE_CAND_RE.finditer(text):
-        start, end = m.start(), m.end()
-        cand = m.group()
-        # drop a trailing 1-2 digit group followed by a word: "07700 900123 2 prior lines", "... 24 months"
-        g = re.search(r"[ \t.\-]+\(?\d{1,2}\)?$", cand)
-        if g and re.match(r"[ \t]+[^\W\d_]", text[end:end + 3]):
-            cand = cand[:g.start()]
-            end = start + len(cand)
-        digits = re.sub(r"\D", "", cand)
-        groups = re.findall(r"\d+", cand)
-        ctx = PHONE_CONTEXT_RE.search(text[max(0, start - 24):start]) is not None
-        ok = False
-        if ctx and 7 <= len(digits) <= 15:
-            ok = True
-        elif cand.startswith("+") or cand.startswith("(+"):
-            ok = 8 <= len(digits) <= 15 and len(groups) >= 2 or 10 <= len(digits) <= 15
-        elif digits.startswith("00"):
-            ok = 11 <= len(digits) <= 16 and len(groups) >= 2
-        elif digits.startswith("0"):
-            ok = 10 <= len(digits) <= 11 and (len(groups) >= 2 or len(groups) == 1)
-        else:
-            sizes = [len(g) for g in groups]
-            ok = sizes in ([3, 3, 4], [1, 3, 3, 4]) and (sizes[0] != 1 or digits[0] == "1")
-        if not ok:
-            continue
-        e = PHONE_EXT_RE.match(text, end)
-        if e:
-            end = e.end()
-        spans.append((start, end, "phone", 4))
-
-
-def _find_records(text: str, spans: list) -> None:
-    for m in RECORD_RE.finditer(text):
-        ident = m.group("id")
-        if sum(c.isdigit() for c in ident) >= 3:
-            spans.append((m.start("id"), m.end("id"), "record_number", 1))
-
-
-def _find_bare_numbers(text: str, spans: list) -> None:
-    """Record numbers without a keyword: SSN-like, #12345, A1234567, 7+ digits."""
-    for m in BARE_ID_RE.finditer(text):
-        spans.append((m.start(), m.end(), "record_number", 5))
-
-
-def _find_dobs(text: str, spans: list) -> None:
-    for m in DOB_RE.finditer(text):
-        spans.append((m.start("date"), m.end("date"), "date_of_birth", 2))
 
 
 # ---- addresses -------------------------------------------------------------------------------------------
@@ -529,13 +466,13 @@ def _detect(text: str) -> List[Tuple[int, int, str, int]]:
         for m in EMAIL_RE.finditer(text):
             spans.append((m.start(), m.end(), "email", 0))
     if not DOB_WORDS.isdisjoint(words):
-        _find_dobs(text, spans)
+        find_dobs(text, spans)
     if not RECORD_WORDS.isdisjoint(words):
-        _find_records(text, spans)
+        find_records(text, spans)
     numberish = NUMBERISH_RE.search(text) is not None
     if numberish:
-        _find_bare_numbers(text, spans)
-        _find_phones(text, spans)
+        find_bare_numbers(text, spans)
+        find_phones(text, spans)
     _find_addresses(text, low, words, numberish, spans)
     _find_names(text, words, spans)
     if spans:
