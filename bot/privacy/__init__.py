@@ -27,66 +27,40 @@ rasa_sdk or sanic. Log redaction lives here too (`bot.privacy.logs`).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, FrozenSet, List, Optional, Tuple
 
+from .addresses import find_addresses
 from .numbers import find_bare_numbers, find_dobs, find_phones, find_records, plausible_birth_year
 from .patterns import (
-    ADDRESS_CONTEXT_RE,
-    ADDRESS_START_RE,
-    ADDRESS_WORDS,
-    CA_POSTCODE_RE,
     CAP_TOKEN_RE,
-    CAPDIGIT_RE,
-    CHUNK_SEP_RE,
     COMMA_RE,
-    DIRECTION_RE,
     DOB_AFTER_NAME_RE,
     DOB_WORDS,
     EMAIL_RE,
     FOLLOWED_RE,
-    GERMAN_STREET_HINT,
     INITIALS_RE,
     NAME_CTX,
     NUMBERISH_RE,
     PARTICLES_BEFORE_RE,
     PATIENT_CTX,
     PLACE_BEFORE_RE,
-    PO_BOX_RE,
     PROTECTED_RE,
     RECORD_WORDS,
-    STATE_ZIP_AT_RE,
-    STATE_ZIP_RE,
-    STREET_FOREIGN_RE,
-    STREET_GERMAN_RE,
-    STREET_RE,
-    STREET_WORDS,
     STRONG_CTX,
     TITLE_CASE_WORD_RE,
     TITLE_CTX,
     TOKEN_RE,
-    TOWN_RE,
-    UK_POSTCODE_RE,
     WEAK_CTX,
     WORD_RE,
-    ZIP_ALONE_RE,
-    ZIP_CONTEXT_RE,
 )
 from .vocabulary import (
     CALENDAR,
-    CLINICAL,
     COMMON,
-    DAYS,
-    GEO_WORDS,
-    MONTHS,
-    STREET_VETO,
-    UK_AREAS,
     WORDISH_ENDINGS,
     hard_vocab,
     listed_names,
-    trial_words,
 )
 
 __all__ = ["Redaction", "redact", "contains_identifier", "RedactingFilter", "redact_obj", "install_log_redaction",
@@ -366,95 +340,6 @@ def _title_case_text(text: str) -> bool:
     return caps >= 0.6 * len(words)
 
 
-# ---- addresses -------------------------------------------------------------------------------------------
-def _address_word_ok(word: str, town: bool = False) -> bool:
-    low = word.lower()
-    if low in CLINICAL or low in MONTHS or low in DAYS or low in STREET_VETO:
-        return False
-    if town and low in COMMON and low not in GEO_WORDS:
-        return False
-    vocab = hard_vocab()
-    # trial names (Boston, Horizon) may be towns or streets; drug and regimen names may not
-    return not (low in vocab and low not in trial_words())
-
-
-def _extend_address(text: str, end: int, limit: int = 4) -> int:
-    """Take the town, state, postcode or ZIP that follow a street: ', Leeds LS1 4AB', ', Boston, MA 02115'."""
-    after_code = False
-    for _ in range(limit):
-        sep = CHUNK_SEP_RE.match(text, end)
-        if not sep:
-            break
-        pos = sep.end()
-        comma = "," in sep.group() or after_code
-        m = UK_POSTCODE_RE.match(text, pos)
-        if m and m.group("area") not in UK_AREAS:
-            m = None
-        m = m or CA_POSTCODE_RE.match(text, pos)
-        if not m:
-            st = STATE_ZIP_AT_RE.match(text, pos)
-            if st and (comma or st.group()[-1].isdigit()):
-                m = st
-        if not m and not comma:
-            m = DIRECTION_RE.match(text, pos)  # 1600 Pennsylvania Avenue NW
-        after_code = m is not None and m.re is not DIRECTION_RE
-        if not m and comma:
-            m = ZIP_ALONE_RE.match(text, pos)
-            after_code = m is not None
-            if not m:
-                t = TOWN_RE.match(text, pos)
-                if t and all(_address_word_ok(w, town=True) for w in re.findall(r"[^\W\d_]+", t.group())) \
-                        and len(t.group()) <= 40:
-                    m = t
-        if not m:
-            break
-        end = m.end()
-    return end
-
-
-def _find_addresses(text: str, low: str, words: set, numberish: bool, spans: list) -> None:
-    has_digit = numberish or any(c.isdigit() for c in text)
-    if not has_digit:
-        return  # every address pattern holds a number
-    street_rx = []
-    if not STREET_WORDS.isdisjoint(words):
-        street_rx.append(STREET_RE)
-    if not ADDRESS_WORDS.isdisjoint(words):
-        street_rx += [STREET_FOREIGN_RE, PO_BOX_RE]
-    if GERMAN_STREET_HINT.search(low):
-        street_rx.append(STREET_GERMAN_RE)
-    for rx in street_rx:
-        for m in rx.finditer(text):
-            if rx is STREET_RE:
-                words = m.group("words").split()
-                if not all(_address_word_ok(w, town=True) for w in words):
-                    continue
-                suffix = m.group()[m.end("words") - m.start():].rstrip(".")
-                if suffix in ("Dr", "St") and re.match(r"[ \t]+[A-Z][a-z]", text[m.end():]):
-                    continue  # "3 Lines Dr Patel", "12 Market St Mary's"?: a title, not a street
-            spans.append((m.start(), _extend_address(text, m.end()), "address", 5))
-    for m in (ADDRESS_CONTEXT_RE.finditer(text) if not ADDRESS_WORDS.isdisjoint(words) else ()):
-        a = ADDRESS_START_RE.match(text, m.end())
-        if not a:
-            continue
-        words = re.findall(r"[^\W\d_]+", a.group())
-        if not words or not all(_address_word_ok(w) for w in words):
-            continue
-        spans.append((a.start(), _extend_address(text, a.end(), 5), "address", 5))
-    if CAPDIGIT_RE.search(text):
-        for m in UK_POSTCODE_RE.finditer(text):
-            if m.group("area") in UK_AREAS and not m.group().endswith("PL"):
-                spans.append((m.start(), m.end(), "address", 5))
-        for m in CA_POSTCODE_RE.finditer(text):
-            spans.append((m.start(), m.end(), "address", 5))
-    if numberish:
-        for m in STATE_ZIP_RE.finditer(text):
-            spans.append((m.start("zip"), m.end("zip"), "address", 5))
-    for m in (ZIP_CONTEXT_RE.finditer(text) if not ADDRESS_WORDS.isdisjoint(words) else ()):
-        if any(c.isdigit() for c in m.group("code")):
-            spans.append((m.start("code"), m.end("code"), "address", 5))
-
-
 # =====================================================================================================
 # Redaction
 # =====================================================================================================
@@ -473,7 +358,7 @@ def _detect(text: str) -> List[Tuple[int, int, str, int]]:
     if numberish:
         find_bare_numbers(text, spans)
         find_phones(text, spans)
-    _find_addresses(text, low, words, numberish, spans)
+    find_addresses(text, low, words, numberish, spans)
     _find_names(text, words, spans)
     if spans:
         protected = [(m.start(), m.end()) for m in PROTECTED_RE.finditer(text)]
