@@ -289,3 +289,11 @@ def test_speed_typical_message():
             redact(text)
         best = min(best, (time.perf_counter() - t0) / n)
     assert best < 0.002, f"{best * 1e3:.3f} ms per message"  # target < 1 ms; slack for busy CI machines
+
+
+def test_a_zip_code_after_a_street_is_redacted_too():
+    """A street matched first used to switch the ZIP search off, leaving the code in the text."""
+    for text in ("12 Harley Street, ZIP: 12345-6789", "lives at 4 Elm Road, postcode: 90210, 68M len refractory"):
+        r = redact(text)
+        assert "12345" not in r.text and "90210" not in r.text and "Harley" not in r.text and "Elm" not in r.text
+    assert "68M len refractory" in redact("lives at 4 Elm Road, postcode: 90210, 68M len refractory").text

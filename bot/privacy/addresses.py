@@ -94,10 +94,8 @@ def find_addresses(text: str, low: str, words: Set[str], numberish: bool, spans:
     if not has_digit:
         return  # every address pattern holds a number
     # `keyword`: the message holds an address keyword (address, lives, zip, rue ...). It gates the
-    # "address:"/"lives at" and "zip:"/"postcode:" searches below, with two quirks kept from the single-file
-    # version (perhaps not intended, but the redaction output depends on them): once a street has matched,
-    # both searches are off; after an address found by "address:", the ZIP search runs only when that
-    # address itself holds a keyword.
+    # "address:"/"lives at" and "zip:"/"postcode:" searches below, whatever else matched (a street found
+    # first must not switch the ZIP search off: "12 Harley Street, ZIP: 12345-6789").
     keyword = not ADDRESS_WORDS.isdisjoint(words)
     street_rx = []
     if not STREET_WORDS.isdisjoint(words):
@@ -109,7 +107,6 @@ def find_addresses(text: str, low: str, words: Set[str], numberish: bool, spans:
     for rx in street_rx:
         for m in rx.finditer(text):
             if rx is STREET_RE:
-                keyword = False
                 if not all(_address_word_ok(w, town=True) for w in m.group("words").split()):
                     continue
                 suffix = m.group()[m.end("words") - m.start():].rstrip(".")
@@ -121,7 +118,6 @@ def find_addresses(text: str, low: str, words: Set[str], numberish: bool, spans:
         if not a:
             continue
         found = re.findall(r"[^\W\d_]+", a.group())
-        keyword = not ADDRESS_WORDS.isdisjoint(found)
         if not found or not all(_address_word_ok(w) for w in found):
             continue
         spans.append((a.start(), _extend_address(text, a.end(), 5), "address", 5))
