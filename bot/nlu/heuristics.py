@@ -10,7 +10,7 @@ Layer: may import the standard library and `.matchers` (the target kinds); works
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import Collection, List, Optional, Tuple
 
 from .matchers import DRUG, REGIMEN
 
@@ -59,7 +59,8 @@ TRIAL_REF_AFTER = {"support", "supports", "supported", "supporting", "showed", "
                    "evidence", "results", "result", "behind", "that", "which", "where", "was", "were", "led",
                    "established", "found", "finds", "reported", "backs", "backing", "proved", "proves", "did", "does",
                    "is", "name", "leading", "underpinning", "underpins", "basis", "justifies", "justifying"}
-TRANSPLANT_CODES = ("auto-HCT", "auto-HCT-2", "allo-HCT")
+# transplant codes of the knowledge base (`kb().transplants`) read here one by one (checked when the pipeline is built)
+AUTO_HCT, AUTO_HCT_2, ALLO_HCT = "auto-HCT", "auto-HCT-2", "allo-HCT"
 
 
 # ---- coordinated lists ----------------------------------------------------------------------------------------
@@ -102,10 +103,10 @@ def listed(doc, spans: list, i: int, step: int) -> List[int]:
 
 
 # ---- progression linked to a regimen named before it ----------------------------------------------------------
-def progressed_on(doc, spans: list, info: dict) -> set:
+def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) -> set:
     """Targets that progression is stated about without a status word before them: "1 prior line of DRd,
     progressing on it", "on KRd and progressed", "DPd to progression" (refractory, IMWG: progression on
-    therapy)."""
+    therapy). `transplants`: the transplant codes (never refractory)."""
     text = doc.text
     low = text.lower()
     if not any(w in low for w in ("prog", "relaps", "pd", "escaped", "fail")):
@@ -114,7 +115,7 @@ def progressed_on(doc, spans: list, info: dict) -> set:
     def eligible(k: int) -> bool:
         sp = spans[k]
         c = info[(sp.start, sp.end)]
-        return sp.label_ == DRUG and not (c[2] == REGIMEN and (c[3] in TRANSPLANT_CODES or c[3] == "trial"))
+        return sp.label_ == DRUG and not (c[2] == REGIMEN and (c[3] in transplants or c[3] == "trial"))
 
     forced: set = set()
     # "progressing on it": the nearest drug target before it (for "them"/"both": its whole list)
@@ -197,16 +198,16 @@ def transplant_entity(value: str, status: Optional[str], lookup: bool, s: int, e
     """An autologous transplant in the history is `prior_auto_hct` (1, a second one 2, "no ASCT" 0); asked
     about (`lookup`: a question or the whole message), "second ASCT" or allo-HCT without a status, or "not
     available", it is a `regimen`."""
-    if status == "unavailable" or value == "allo-HCT" or (status is None and (lookup or value != "auto-HCT")):
+    if status == "unavailable" or value == ALLO_HCT or (status is None and (lookup or value != AUTO_HCT)):
         ent = {"entity": "regimen", "value": value, "start": s, "end": e}
-        if status in ("unavailable", "naive", "exposed", "refractory") and value == "allo-HCT":
+        if status in ("unavailable", "naive", "exposed", "refractory") and value == ALLO_HCT:
             ent["role"] = status
         elif status == "unavailable":
             ent["role"] = status
         return ent
     if status == "naive":
         return {"entity": "prior_auto_hct", "value": 0, "start": s, "end": e}
-    return {"entity": "prior_auto_hct", "value": 2 if value == "auto-HCT-2" else 1, "start": s, "end": e}
+    return {"entity": "prior_auto_hct", "value": 2 if value == AUTO_HCT_2 else 1, "start": s, "end": e}
 
 
 # ---- trials and questions -------------------------------------------------------------------------------------

@@ -144,6 +144,8 @@ class Matchers:
             add_lower(f"{DRUG}|{drug}", folded)
         regimen_names = dict(kb.regimen_aliases())
         for surface, code in EXTRA_REGIMEN_ALIASES.items():
+            if code not in kb.regimens and code not in kb.transplants:
+                raise ValueError(f"lexicon.EXTRA_REGIMEN_ALIASES: {surface}: {code} is not a KB regimen or transplant")
             regimen_names.setdefault(fold(surface), code)
         cased: Dict[str, str] = {}
         for code, reg in {**kb.regimens, **kb.transplants}.items():

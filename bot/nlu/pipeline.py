@@ -22,6 +22,9 @@ from bot.clinical.kb import fold
 
 from .facts import REJECT, Finding, Rule, fact_rules, finding_rules, scan_facts
 from .heuristics import (
+    ALLO_HCT,
+    AUTO_HCT,
+    AUTO_HCT_2,
     QUESTION_RE,
     framed_name,
     maintenance_flag,
@@ -69,6 +72,10 @@ class Pipeline:
         from bot.clinical.kb import kb
 
         self.kb = kb()
+        missing = sorted({AUTO_HCT, AUTO_HCT_2, ALLO_HCT} - set(self.kb.transplants))
+        if missing:
+            raise SetupError(f"the NLU reads the transplant codes {missing}, which the knowledge base does not have")
+        self.transplants = frozenset(self.kb.transplants)
         nlp = make_nlp()
         nlp.add_pipe("medspacy_context", config={"rules": None, "span_attrs": None})
         self.context = nlp.get_pipe("medspacy_context")
@@ -172,7 +179,7 @@ class Pipeline:
         out = list(facts) + trials
         question = bool(QUESTION_RE.search(text))
         graph_mods = list(doc._.context_graph.modifiers) if doc._.context_graph is not None else []
-        forced = progressed_on(doc, spans, info)
+        forced = progressed_on(doc, spans, info, self.transplants)
         guard = [(f["start"], f["end"]) for f in facts if f["entity"] in NEG_GUARD_FACTS]
         for sp in spans:
             c = info[(sp.start, sp.end)]

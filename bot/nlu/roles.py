@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .heuristics import TRANSPLANT_CODES, relapsed_while_on, transplant_entity
+from .heuristics import relapsed_while_on, transplant_entity
 from .matchers import DRUG, FINDING, PRIOR
 
 # priority of statuses at equal distance from a drug
@@ -159,7 +159,7 @@ class Roles:
         if kind == PRIOR:
             return [drug(d, status) for d in self.prior_regimens[value]]
         # catalog regimen or transplant
-        if value in TRANSPLANT_CODES:
+        if value in self.kb.transplants:
             lookup = question or len(doc) <= 3  # "what is a second ASCT?", "ASCT2"
             return [transplant_entity(value, status, lookup, s, e)]
         comps = self.kb.regimens[value].active_components
