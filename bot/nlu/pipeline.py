@@ -33,7 +33,7 @@ from .heuristics import (
     trial_reference,
 )
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
-from .roles import Roles
+from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 
 # hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
 DASH_RE = re.compile(r"[\u2010\u2011]|(?<=\w)[\u2012\u2013\u2212](?=\w)")
@@ -79,7 +79,11 @@ class Pipeline:
         nlp = make_nlp()
         nlp.add_pipe("medspacy_context", config={"rules": None, "span_attrs": None})
         self.context = nlp.get_pipe("medspacy_context")
-        self.context.add(context_rules())
+        rules = context_rules()
+        unread = sorted((set(DRUG_PRIORITY) | set(FINDING_PRIORITY)) - {r.category for r in rules})
+        if unread:
+            raise SetupError(f"roles.py reads ConText categories that no rule of context_rules.json has: {unread}")
+        self.context.add(rules)
         self.nlp = nlp
         self.fact_rules: List[Rule] = fact_rules(
             [n for n, d in self.kb.drug_aliases().items() if d == "lenalidomide"] + ["lenalidomid", "lenalidomde"])
