@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from bot.nlu import context_rules
+from bot.nlu import context_rules, facts
+from bot.nlu.extract import ENTITY_NAMES
 
 CONTEXT = json.loads(context_rules.RULES_FILE.read_text(encoding="utf-8"))
 
@@ -54,3 +55,67 @@ def test_a_broken_context_file_is_refused():
     data["not_terminated_by"] = {"MAINTENANCE": ["REFRACTRY"]}
     with pytest.raises(context_rules.RuleError, match="not_terminated_by"):
         context_rules.load(data)
+
+
+# ---- facts.json ---------------------------------------------------------------------------------------------
+FACTS = json.loads(facts.RULES_FILE.read_text(encoding="utf-8"))
+
+
+def _facts_with(entry=None, finding=None, fragments=None):
+    data = copy.deepcopy(FACTS)
+    if entry is not None:
+        data["facts"][0]["rules"].append(entry)
+    if finding is not None:
+        data["findings"].append(finding)
+    if fragments is not None:
+        data["fragments"].update(fragments)
+    return data
+
+
+def test_facts_file_loads():
+    rules, findings = facts.load(["lenalidomide", "len"], entities=ENTITY_NAMES)
+    assert len(rules) == sum(len(e.get("patterns", [None])) for s in FACTS["facts"] for e in s["rules"])
+    assert len(findings) == sum(len(g["rules"]) for g in FACTS["findings"])
+    assert rules[0].pattern.search("3 months off len")
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"entity": "age", "value": 1, "pattern": "{NOPE}x"}, "unknown fragment {NOPE}"),
+    ({"entity": "age", "fn": "nope", "pattern": "x"}, "unknown fn 'nope'"),
+    ({"entity": "age", "fn": "unless_not", "pattern": "x"}, "needs \"value\""),
+    ({"entity": "age", "fn": "age", "value": 3, "pattern": "x"}, "takes no \"value\""),
+    ({"entity": "age", "value": 1, "pattern": "(x"}, "bad regex"),
+    ({"entity": "age", "fn": "age", "span": "s", "claim": "span", "pattern": "x"}, "no group 's'"),
+    ({"entity": "agee", "value": 1, "pattern": "x"}, "unknown entity 'agee'"),
+    ({"entity": "age", "value": 1, "pattern": "x", "flags": "i"}, "unknown fields ['flags']"),
+    ({"entity": "age", "value": 1, "pattern": "x", "patterns": ["y"]}, "either \"pattern\" or \"patterns\""),
+    ({"entity": "age", "value": 1, "claim": "all", "pattern": "x"}, "claim"),
+    ({"entity": "age", "value": 1, "case": "yes", "pattern": "x"}, "case is true or false"),
+])
+def test_a_broken_fact_rule_is_named(entry, message):
+    with pytest.raises(facts.FactRuleError) as err:
+        facts.load(["len"], _facts_with(entry=entry), entities=ENTITY_NAMES)
+    n = len(FACTS["facts"][0]["rules"])
+    assert message in str(err.value)
+    assert f"facts.json: facts[0].rules[{n}]" in str(err.value)
+
+
+@pytest.mark.parametrize("finding, message", [
+    ({"entity": "comorbidity", "value": "x", "rules": [{"pattern": "(?P<v>\\d+)", "role": {"fn": "threshold",
+      "group": "w", "below": 1}}]}, "no group 'w'"),
+    ({"entity": "comorbidity", "value": "x", "rules": [{"pattern": "x", "role": "present"}]}, "role is \"absent\""),
+    ({"entity": "comorbidity", "value": "x", "rules": [{"pattern": "x["}]}, "bad regex"),
+    ({"entity": "comorbidity", "value": "x", "needs": ["CKD"], "rules": [{"pattern": "x"}]}, "lower-case"),
+])
+def test_a_broken_finding_rule_is_named(finding, message):
+    with pytest.raises(facts.FactRuleError) as err:
+        facts.load(["len"], _facts_with(finding=finding), entities=ENTITY_NAMES)
+    assert message in str(err.value)
+    assert f"facts.json: findings[{len(FACTS['findings'])}]" in str(err.value)
+
+
+def test_fragments_are_checked():
+    with pytest.raises(facts.FactRuleError, match="refers to itself"):
+        facts.load(["len"], _facts_with(fragments={"LOOP": "a{LOOP}"}))
+    with pytest.raises(facts.FactRuleError, match="given by the code"):
+        facts.load(["len"], _facts_with(fragments={"LEN": "len"}))

@@ -20,7 +20,8 @@ from typing import Dict, Iterable, List, Tuple
 
 from bot.clinical.kb import fold
 
-from .facts import REJECT, Finding, Rule, fact_rules, finding_rules, scan_facts
+from . import facts as fact_file
+from .facts import REJECT, Finding, Rule, scan_facts
 from .heuristics import (
     ALLO_HCT,
     AUTO_HCT,
@@ -85,9 +86,13 @@ class Pipeline:
             raise SetupError(f"roles.py reads ConText categories that no rule of context_rules.json has: {unread}")
         self.context.add(rules)
         self.nlp = nlp
-        self.fact_rules: List[Rule] = fact_rules(
-            [n for n, d in self.kb.drug_aliases().items() if d == "lenalidomide"] + ["lenalidomid", "lenalidomde"])
-        self.finding_rules: List[Finding] = finding_rules()
+        from .extract import ENTITY_NAMES  # the facade's list (imported here: the facade imports this module)
+
+        len_names = [n for n, d in self.kb.drug_aliases().items() if d == "lenalidomide"]
+        len_names += ["lenalidomid", "lenalidomde"]
+        self.fact_rules: List[Rule]
+        self.finding_rules: List[Finding]
+        self.fact_rules, self.finding_rules = fact_file.load(len_names, entities=ENTITY_NAMES)
         self.matchers = Matchers(nlp, self.kb)
         self.roles = Roles(self.kb, self.matchers.prior_regimens)
 
