@@ -205,9 +205,6 @@ class Matchers:
                  {"LOWER": {"IN": words}}],
                 [{"LOWER": {"IN": words}}, {"LOWER": {"IN": ["option", "options", "enrolment", "enrollment", "entry",
                                                               "participation", "referral"]}}]])
-        self.known_words = set(drug_names) | set(regimen_names) | set(kb.trial_aliases()) | {
-            "refractory", "refr", "exposed", "naive", "maintenance", "maint", "induction", "sensitive", "and", "or",
-            "not", "unavailable", "resistant", "based", "relapse", "progression", "dex", "then", "x"}
         self.fuzzy = _Fuzzy({**{d: d for d in kb.drugs}, **{k: v for k, v in drug_names.items()}})
 
     def hits(self, doc) -> Iterator[Tuple[str, str, object]]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from bot.clinical.kb import fold
+from bot.privacy import redact
 
 from . import facts as fact_file
 from .facts import REJECT, Finding, Rule, scan_facts
@@ -40,6 +41,11 @@ from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 DASH_RE = re.compile(r"[\u2010\u2011]|(?<=\w)[\u2012\u2013\u2212](?=\w)")
 # facts whose own negation word ("no progression", "never a transplant candidate") is not a drug's or finding's
 NEG_GUARD_FACTS = {"relapse", "transplant_eligible", "fitness", "covid_vaccination_up_to_date"}
+
+
+def person_names(text: str) -> List[Tuple[int, int]]:
+    """(start, end) of the person names in `text`, by the privacy layer's detector (the one detector of names)."""
+    return [(s, e) for kind, s, e in redact(text).found if kind == "person_name"]
 
 
 class SetupError(RuntimeError):
@@ -97,9 +103,9 @@ class Pipeline:
         self.roles = Roles(self.kb, self.matchers.prior_regimens)
 
     # ---- steps 1-2: facts and targets -----------------------------------------------------------------------------
-    def _targets(self, doc) -> Tuple[List[dict], List[dict], List[tuple]]:
+    def _targets(self, doc, original: str) -> Tuple[List[dict], List[dict], List[tuple]]:
         """(fact entities, trial entities, targets for ConText); a target is (start_char, end_char, kind, value,
-        fixed_role, priority)."""
+        fixed_role, priority). `original`: the message as written (doc.text has its Unicode dashes as "-")."""
         text = doc.text
         facts, claimed = scan_facts(text, self.fact_rules)
 
@@ -119,13 +125,17 @@ class Pipeline:
                 if role is REJECT:
                     continue
                 cands.append((s, e, FINDING, (rule.entity, rule.value), role, 5))
+        names: Optional[List[Tuple[int, int]]] = None  # person names, looked for once a drug name matched
         for kind, value, span in self.matchers.hits(doc):
             s, e = span.start_char, span.end_char
             # a name glued to more letters is not that name ("Isabel" is not isatuximab)
             if (s > 0 and text[s - 1].isalnum()) or (e < len(text) and text[e].isalpha()):
                 continue
-            if kind == DRUG and self._person_name(doc, span):
-                continue
+            if kind == DRUG:
+                if names is None:
+                    names = person_names(original)
+                if any(a <= s and e <= b for a, b in names):
+                    continue  # a drug alias that is part of a person's name
             if kind == REGIMEN and value == "trial" and trial_reference(doc, span):
                 continue
             if free(s, e):
@@ -150,19 +160,6 @@ class Pipeline:
         targets = [c for c in chosen if c[2] != TRIAL]
         return facts, [{"entity": "trial", "value": c[3], "start": c[0], "end": c[1]} for c in trials], targets
 
-    def _person_name(self, doc, span) -> bool:
-        """'Len Smith', 'Mr Mel Jones', 'Dr Isa Khan': a short drug alias written like a first name."""
-        if len(span) != 1 or not span[0].is_title or len(span[0]) > 4:
-            return False
-        prev = doc[span.start - 1].lower_.rstrip(".") if span.start > 0 else ""
-        if prev in ("mr", "mrs", "ms", "miss", "dr", "prof", "patient", "pt", "name", "named", "called"):
-            return True
-        if span.end < len(doc):
-            nxt = doc[span.end]
-            if nxt.is_title and nxt.is_alpha and len(nxt) > 1 and fold(nxt.text) not in self.matchers.known_words:
-                return True
-        return False
-
     # ---- steps 3-4: ConText and roles -----------------------------------------------------------------------------
     def process(self, original: str) -> List[dict]:
         from spacy.tokens import Span
@@ -170,7 +167,7 @@ class Pipeline:
         doc = self.nlp.make_doc(text)
         for tok in doc:  # sentences: one per line (punctuation ends ConText scopes as TERMINATE modifiers)
             tok.is_sent_start = tok.i == 0 or "\n" in doc[tok.i - 1].text
-        facts, trials, targets = self._targets(doc)
+        facts, trials, targets = self._targets(doc, original)
         spans: List[Span] = []
         info: Dict[Tuple[int, int], tuple] = {}
         for c in targets:
