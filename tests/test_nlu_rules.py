@@ -1,4 +1,5 @@
-"""The NLU rule files (bot/nlu/context_rules.json, bot/nlu/facts.json) load, and a broken rule is named."""
+"""The NLU rule files (bot/nlu/context_rules.json, bot/nlu/facts.json) load, and a broken rule is named; person
+names come from bot.privacy."""
 import copy
 import json
 
@@ -119,3 +120,26 @@ def test_fragments_are_checked():
         facts.load(["len"], _facts_with(fragments={"LOOP": "a{LOOP}"}))
     with pytest.raises(facts.FactRuleError, match="given by the code"):
         facts.load(["len"], _facts_with(fragments={"LEN": "len"}))
+
+
+# ---- person names come from bot.privacy -----------------------------------------------------------------------
+def test_a_drug_alias_inside_a_privacy_person_name_is_not_a_drug(monkeypatch):
+    from bot.nlu import pipeline
+    from bot.nlu.extract import extract
+    from bot.privacy import Redaction
+
+    text = "Len Smith, 68M, refractory to pom"
+    monkeypatch.setattr(pipeline, "redact", lambda t: Redaction(t, (("person_name", 0, 9),)))
+    drugs = {(e["value"], e.get("role")) for e in extract(text) if e["entity"] == "drug"}
+    assert drugs == {("pomalidomide", "refractory")}
+
+
+# Names the extractor's own first-name heuristic used to catch and bot.privacy's detector does not (yet): a
+# drug alias as a given name. Not strict: they pass once bot.privacy finds these names.
+@pytest.mark.xfail(reason="bot.privacy does not take a drug alias for a given name", strict=False)
+@pytest.mark.parametrize("text", ["Len Smith, 68M, refractory to pom", "Mr Mel Jones, 2 prior lines",
+                                  "Dr Isa Khan asks about KRd", "patient Dara Brown is refractory to pom",
+                                  "pt Len, 70F", "called Len, refractory to pom", "named Mel Wong"])
+def test_drug_alias_as_a_given_name(text):
+    from bot.nlu.extract import extract
+    assert {e["value"] for e in extract(text) if e["entity"] == "drug"} <= {"pomalidomide"}
