@@ -18,11 +18,11 @@ import re
 import warnings
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from bot.clinical.kb import fold
+from bot.clinical.kb import fold, kb
 from bot.privacy import redact
 
-from . import facts as fact_file
 from .facts import REJECT, Finding, Rule, scan_facts
+from .facts import load as load_facts
 from .heuristics import (
     ALLO_HCT,
     AUTO_HCT,
@@ -76,8 +76,6 @@ class Pipeline:
         logger.disable("PyRuSH")
         logger.disable("medspacy")
         require_medspacy_fixes()
-        from bot.clinical.kb import kb
-
         self.kb = kb()
         missing = sorted({AUTO_HCT, AUTO_HCT_2, ALLO_HCT} - set(self.kb.transplants))
         if missing:
@@ -98,9 +96,10 @@ class Pipeline:
         len_names += ["lenalidomid", "lenalidomde"]
         self.fact_rules: List[Rule]
         self.finding_rules: List[Finding]
-        self.fact_rules, self.finding_rules = fact_file.load(len_names, entities=ENTITY_NAMES)
+        self.fact_rules, self.finding_rules = load_facts(len_names, entities=ENTITY_NAMES)
         self.matchers = Matchers(nlp, self.kb)
         self.roles = Roles(self.kb, self.matchers.prior_regimens)
+        person_names("Mr A Smith")  # the privacy detector loads its word lists now, not on the first message
 
     # ---- steps 1-2: facts and targets -----------------------------------------------------------------------------
     def _targets(self, doc, original: str) -> Tuple[List[dict], List[dict], List[tuple]]:
