@@ -134,9 +134,7 @@ def test_a_drug_alias_inside_a_privacy_person_name_is_not_a_drug(monkeypatch):
     assert drugs == {("pomalidomide", "refractory")}
 
 
-# Names the extractor's own first-name heuristic used to catch and bot.privacy's detector does not (yet): a
-# drug alias as a given name. Not strict: they pass once bot.privacy finds these names.
-@pytest.mark.xfail(reason="bot.privacy does not take a drug alias for a given name", strict=False)
+# A drug alias as a given name: bot.privacy's detector finds these names, so the extractor skips the drug.
 @pytest.mark.parametrize("text", ["Len Smith, 68M, refractory to pom", "Mr Mel Jones, 2 prior lines",
                                   "Dr Isa Khan asks about KRd", "patient Dara Brown is refractory to pom",
                                   "pt Len, 70F", "called Len, refractory to pom", "named Mel Wong"])

@@ -39,7 +39,7 @@ from .patterns import (
     WEAK_CTX,
     WORD_RE,
 )
-from .vocabulary import CALENDAR, COMMON, WORDISH_ENDINGS, hard_vocab, listed_names
+from .vocabulary import CALENDAR, COMMON, WORDISH_ENDINGS, hard_vocab, listed_names, short_drug_aliases
 
 # Lower-case particles inside names: Ludwig van Beethoven, Maria da Silva, Abdullah bin Rashid.
 PARTICLES = frozenset({"van", "von", "de", "da", "di", "del", "della", "der", "den", "du", "la", "le", "bin", "binti",
@@ -49,16 +49,17 @@ NAME_PREFIXES = ("Mc", "Mac", "O'", "O’", "D'", "D’", "Di", "De", "Da", "La"
 
 
 class _Tok:
-    __slots__ = ("start", "end", "text", "low", "shape", "hard", "common", "listed", "amb", "poss", "mixed")
+    __slots__ = ("start", "end", "text", "low", "shape", "hard", "common", "listed", "amb", "alias", "poss", "mixed")
 
     def __init__(self, text: str, start: int, end: int, poss: bool, mixed: bool, info: tuple):
         self.start, self.end, self.text, self.poss, self.mixed = start, end, text, poss, mixed
-        self.low, self.shape, self.hard, self.common, self.listed, self.amb = info
+        self.low, self.shape, self.hard, self.common, self.listed, self.amb, self.alias = info
 
 
 @lru_cache(maxsize=8192)
 def _word_info(text: str) -> tuple:
-    """(lower, shape, hard, common, listed, ambiguous) of one word; cached: words repeat across messages."""
+    """(lower, shape, hard, common, listed, ambiguous, alias) of one word; cached: words repeat across messages.
+    `alias`: a short drug name written like a given name (Len, Isa): a name only in a name's context."""
     low = text.lower()
     parts = low.split("-")
     vocab, names = hard_vocab(), listed_names()
@@ -77,7 +78,8 @@ def _word_info(text: str) -> tuple:
         shape = "lower"
     else:
         shape = "other"
-    return low, shape, hard, common, listed, amb
+    alias = shape == "title" and low in short_drug_aliases()
+    return low, shape, hard, common, listed, amb, alias
 
 
 def _tokens(text: str) -> List[_Tok]:
@@ -144,10 +146,15 @@ def _context(text: str, start: int) -> Optional[str]:
     return None
 
 
+NAME_CONTEXTS = ("title", "name", "strong", "patient")
+
+
 def _accepts(t: _Tok, ctx: Optional[str]) -> bool:
     """May this token be (part of) a name in this context?"""
-    if t.hard or t.mixed:
+    if t.mixed:
         return False
+    if t.hard:  # clinical vocabulary: only a listed name or a short drug name after a title or "name is"
+        return ctx in ("title", "name") and t.shape == "title" and (t.alias or t.low in listed_names().clinical)
     strong = ctx in ("title", "name", "strong")
     if t.shape == "title":
         return not t.common or (strong and t.amb) or (ctx in ("title", "name") and t.listed)
@@ -180,13 +187,21 @@ def find_names(text: str, words: Set[str], spans: list) -> None:
     title_case = _title_case_text(text) if toks else False
     while i < n:
         t = toks[i]
-        if t.hard or t.mixed or t.shape == "other" or (t.shape == "lower" and not t.listed):
+        clinical_name = t.hard and t.shape == "title" and t.low in listed_names().clinical  # Jones, Bence
+        ctx = _context(text, t.start) if (t.alias or clinical_name) else None
+        # a short drug name as a given name: in a name's context, or right before a listed surname ("Len Smith");
+        # a listed name that is also a clinical word (Jones): after a title or "name is" only
+        alias_name = (t.alias and (ctx in NAME_CONTEXTS or (
+            i + 1 < n and _joined(text, t, toks[i + 1]) and toks[i + 1].listed and toks[i + 1].shape == "title"
+            and not toks[i + 1].hard))) or (clinical_name and ctx in ("title", "name"))
+        if (t.hard and not alias_name) or t.mixed or t.shape == "other" or (t.shape == "lower" and not t.listed):
             i += 1
             continue
         if t.common and not (t.amb or t.listed) and t.shape != "initial":
             i += 1
             continue
-        ctx = _context(text, t.start)
+        if not (t.alias or clinical_name):
+            ctx = _context(text, t.start)
         run: List[_Tok] = []
         j = i
         while j < n:
@@ -209,7 +224,7 @@ def find_names(text: str, words: Set[str], spans: list) -> None:
                 run.append(tj)
                 j += 1
                 continue
-            if not _accepts(tj, ctx):
+            if not (_accepts(tj, ctx) or (j == i and alias_name)):
                 break
             run.append(tj)
             j += 1

@@ -114,6 +114,15 @@ def hard_vocab() -> FrozenSet[str]:
 
 
 @lru_cache(maxsize=1)
+def short_drug_aliases() -> FrozenSet[str]:
+    """Drug names of four letters or fewer (Len, Mel, Isa, Dara, Cy): also given names, so a name's context
+    ("Dr Isa Khan", "pt Len", "Len Smith") makes one part of a name despite the clinical vocabulary."""
+    base = kb()
+    return frozenset(a.lower() for d in base.drugs.values() for a in (d.id, *d.aliases)
+                     if a.isalpha() and len(a) <= 4)
+
+
+@lru_cache(maxsize=1)
 def trial_words() -> FrozenSet[str]:
     """Parts of the knowledge base's trial names (Boston, Horizon): they may also be streets or towns."""
     return frozenset(p for key in kb().trial_aliases() for p in key.split("-"))
@@ -127,6 +136,7 @@ class Names:
     given: FrozenSet[str]
     surname: FrozenSet[str]
     ambiguous: FrozenSet[str]
+    clinical: FrozenSet[str] = frozenset()  # listed names that are clinical words too (Jones): after a title only
 
 
 @lru_cache(maxsize=1)
@@ -161,4 +171,5 @@ def listed_names() -> Names:
         ambiguous |= {w for w in sections[key] if w in COMMON and w not in hard}
     given = frozenset(w for w in sections["given"] if w not in hard and w not in ambiguous)
     surname = frozenset(w for w in sections["surname"] if w not in hard and w not in ambiguous)
-    return Names(given, surname, frozenset(ambiguous))
+    clinical = frozenset(w for key in ("given", "surname") for w in sections[key] if w in hard)
+    return Names(given, surname, frozenset(ambiguous), clinical)
