@@ -170,7 +170,7 @@ def test_question_buttons_work_as_slack_interactions(channel_server, stand_in):
     body2, headers2 = click(channel_server, sender, channel, question, other, trigger_id="9999.5678.abcd")
     status, _, reply_headers = post(channel_server, body2, headers2)
     assert status == 200 and reply_headers.get("X-Slack-No-Retry") == "1"
-    assert [e["text"] for e in channel_server.user_events(sender)][-1] == "clinical"
+    assert [e["text"] for e in channel_server.user_events(sender)][-1] == clinical["value"]
     # an unsigned click is refused like any other request
     headers.pop("X-Slack-Signature")
     assert post(channel_server, body, headers)[0] == 401

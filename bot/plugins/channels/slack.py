@@ -144,6 +144,8 @@ class SlackChannel(SlackInput):
         values, missing = secrets_from_env(SOCKET_SECRETS if socket_mode else SECRETS)
         if missing:
             return off_channel(cls.name(), "Slack", missing)
+        if socket_mode and os.environ.get("SLACK_SIGNING_SECRET", "").strip():
+            logger.info("Slack: SLACK_APP_TOKEN is set, so Slack runs in socket mode; SLACK_SIGNING_SECRET is not used")
         return cls(
             values["SLACK_BOT_TOKEN"],
             setting(credentials, "slack_channel", "SLACK_CHANNEL", None),
@@ -344,9 +346,15 @@ class SlackChannel(SlackInput):
     def socket_blueprint(self, bp: Blueprint, handle: OnNewMessage) -> Blueprint:
         """Socket Mode: no webhook; the connection opens after the server starts and closes before it stops."""
         self.socket = socket = SlackSocketMode(self, handle)
-        log_on("Slack", f"Socket Mode: no webhook, connecting out to Slack (Web API {self.api_url})")
-        bp.after_server_start(socket.after_server_start)
-        bp.before_server_stop(socket.before_server_stop)
+        log_on("Slack", f"socket mode: no webhook, connecting out to Slack (Web API {self.api_url})")
+
+        @bp.after_server_start  # (Sanic registers functions here, not bound methods)
+        async def open_socket(_app: Any, _loop: Any) -> None:
+            socket.start()
+
+        @bp.before_server_stop
+        async def close_socket(_app: Any, _loop: Any) -> None:
+            await socket.close()
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -20,6 +20,7 @@ to check; what comes over the socket comes from Slack, because only the holder o
 it (over TLS, to the URL Slack's API returned). The app-level token is therefore the secret to protect: anyone
 holding it can receive the app's events. The signing secret is not used in this mode.
 
+Log messages say "socket mode" in lower case: the log redaction (bot.privacy) takes "Socket Mode" for a name.
 The connection closes when the server stops (`before_server_stop`). Without internet the server still starts:
 the connection is retried in the background (1 s, doubling to 60 s) and the log says why. A token Slack refuses
 (`invalid_auth`, a bot token instead of an app-level one, ...) stops the attempts with an error naming the cause.
@@ -46,11 +47,10 @@ FATAL_ERRORS = {"invalid_auth", "not_authed", "not_allowed_token_type", "account
 FIRST_DELAY, MAX_DELAY = 1.0, 60.0
 PING_INTERVAL = 10.0  # seconds between pings; a socket silent for four intervals is reopened
 
-Handler = Callable[[Dict[str, Any]], Any]
 
 
 class SlackSocketMode:
-    """One Socket Mode connection for a SlackChannel; `open()` after the server starts, `close()` before it stops.
+    """One Socket Mode connection for a SlackChannel: `start()` after the server starts, `close()` before it stops.
 
     `channel` provides `app_token`, `api_url`, `proxy` and the handlers `on_event(body, handle, retry)`,
     `on_interaction(payload, handle)` and `on_command(form, handle)`; `handle` is the turn handler.
@@ -68,13 +68,6 @@ class SlackSocketMode:
         session = self.client.current_session if self.client is not None else None
         return session is not None and not session.closed
 
-    # -- Sanic listeners --------------------------------------------------------------------------------
-    async def after_server_start(self, app: Any, loop: Any) -> None:
-        self.start()
-
-    async def before_server_stop(self, app: Any, loop: Any) -> None:
-        await self.close()
-
     # -- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> None:
         """Connects in the background (the server does not wait for Slack)."""
@@ -85,8 +78,8 @@ class SlackSocketMode:
     async def _connect(self) -> None:
         token = self.channel.app_token
         if not token.startswith("xapp-"):
-            logger.error("Slack Socket Mode is OFF: SLACK_APP_TOKEN must be an app-level token (xapp-...) with the "
-                         "connections:write scope (Basic Information > App-Level Tokens)")
+            logger.error("Slack socket mode is OFF: SLACK_APP_TOKEN must be an app-level token (xapp-...) with the "
+                         "connections:write scope (the app's settings, app-level tokens)")
             return
         api = web_client(None, self.channel.api_url, self.channel.proxy)
         delay = FIRST_DELAY
@@ -97,12 +90,12 @@ class SlackSocketMode:
             except SlackApiError as exc:
                 error = str(exc.response.get("error") if exc.response is not None else "") or "error"
                 if error in FATAL_ERRORS:
-                    logger.error("Slack Socket Mode is OFF: Slack refused SLACK_APP_TOKEN (%s). Create an app-level "
+                    logger.error("Slack socket mode is OFF: Slack refused SLACK_APP_TOKEN (%s). Create an app-level "
                                  "token with the connections:write scope and restart.", error)
                     return
-                logger.warning("Slack Socket Mode: apps.connections.open failed (%s); retrying in %.0f s", error, delay)
+                logger.warning("Slack socket mode: apps.connections.open failed (%s); retrying in %.0f s", error, delay)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, KeyError, TypeError) as exc:
-                logger.warning("Slack Socket Mode: cannot reach Slack's Web API at %s (%s); retrying in %.0f s",
+                logger.warning("Slack socket mode: cannot reach Slack at %s (%s); retrying in %.0f s",
                                self.channel.api_url, type(exc).__name__, delay)
             else:
                 await self._open(url, api)
@@ -127,13 +120,13 @@ class SlackSocketMode:
         client, self.client = self.client, None
         if client is not None:
             await client.close()
-            logger.info("Slack Socket Mode: connection closed")
+            logger.info("Slack socket mode: connection closed")
 
     # -- what arrives on the socket ---------------------------------------------------------------------
     async def on_message(self, client: AsyncBaseSocketModeClient, message: Dict[str, Any], raw: Optional[str]) -> None:
         # (`disconnect` never reaches the listeners: slack_sdk opens a new connection at once)
         if message.get("type") == "hello":
-            logger.info("Slack channel is connected over Socket Mode (%s connection(s) for this app)",
+            logger.info("Slack channel is connected over socket mode (%s connection(s) for this app)",
                         message.get("num_connections", "?"))
 
     async def on_request(self, client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
@@ -141,7 +134,7 @@ class SlackSocketMode:
         try:
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
         except (ConnectionError, aiohttp.ClientError, RuntimeError) as exc:  # Slack redelivers; de-duplicated
-            logger.warning("Slack Socket Mode: could not acknowledge an envelope (%s)", type(exc).__name__)
+            logger.warning("Slack socket mode: could not acknowledge an envelope (%s)", type(exc).__name__)
         try:
             if request.type == "events_api":
                 outcome = self.channel.on_event(request.payload, self.handle, request.retry_attempt)
@@ -152,6 +145,6 @@ class SlackSocketMode:
             else:
                 outcome = "ignored"
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            logger.warning("Slack Socket Mode: could not read a %s envelope (%s)", request.type, type(exc).__name__)
+            logger.warning("Slack socket mode: could not read a %s envelope (%s)", request.type, type(exc).__name__)
             return
-        logger.debug("Slack Socket Mode: %s envelope %s", request.type, outcome)
+        logger.debug("Slack socket mode: %s envelope %s", request.type, outcome)
