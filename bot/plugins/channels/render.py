@@ -5,7 +5,7 @@
   assessment, the ranked options with rationale and key trial, the ruled-out regimens, the cautions, the
   transplant note and the disclaimer as context; inside Slack's limits (50 blocks, 150 characters per header,
   3000 per section, 10 context elements).
-- `render_teams(rec)`: the fields of a Bot Framework message activity carrying an Adaptive Card 1.4 (with a
+- `render_teams(rec)`: the fields of a Bot Framework message activity carrying an Adaptive Card 1.5 (with a
   plain-text `summary` and card `fallbackText`), kept under Teams' message size (about 28 KB).
 - `render_html(rec)`: an HTML fragment for the web chat page; every value is escaped.
 
@@ -44,6 +44,7 @@ SLACK_CONTEXT_CHARS = 2000
 SLACK_TEXT_CHARS = 3000  # fallback text and plain messages: Slack truncates long ones, 4000 is its advice
 # Teams: a message (activity with its card) must stay under about 28 KB; keep a margin for the envelope.
 TEAMS_MAX_CARD_CHARS = 24000
+ADAPTIVE_CARD_VERSION = "1.5"  # the highest Teams renders; the cards are checked against its schema (tests/channels)
 TEAMS_TEXT_CHARS = 20000
 
 _ANY_SOURCE = re.compile(r"\s*\[[^\]]*\]$")
@@ -307,7 +308,7 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "version": "1.4",
+        "version": ADAPTIVE_CARD_VERSION,
         "fallbackText": cut(render_plain(rec, max_options=max_options), 4000),
         "msteams": {"width": "Full"},
         "body": body,
@@ -325,7 +326,7 @@ def render_teams(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
         card = {
             "type": "AdaptiveCard",
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "version": "1.4",
+            "version": ADAPTIVE_CARD_VERSION,
             "body": [_tb(teams_escape(cut(render_plain(rec, 3), TEAMS_MAX_CARD_CHARS // 2)))],
         }
     summary = f"RRMM recommendation: {headline(rec)}"
