@@ -1,8 +1,11 @@
-"""Thin rasa_sdk adapters: every decision is made in bot/ (intake, engine, render, privacy)."""
+"""Thin rasa_sdk adapters: every decision is made in bot/ (intake, engine, render, privacy).
+
+Fixed texts are responses of domain.yml (the intake questions are its `utter_ask_<slot>`, asked by the form);
+the actions send only what depends on the case or the knowledge base.
+"""
 from __future__ import annotations
 
 import logging
-from abc import ABCMeta, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -30,9 +33,6 @@ logger = logging.getLogger(__name__)
 # as raw JSON under the text, so it gets the text alone.
 TEXT_ONLY_CHANNELS = {"cmdline"}
 CASE_INTENTS = {"describe_case", "inform", "correct", "affirm", "deny"}
-PRIVACY_NOTICE = ("Please don't share patient identifiers (names, record numbers, dates of birth, contact details): "
-                  "I don't need them, and I don't repeat or keep them.")
-
 
 def _intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
@@ -70,7 +70,7 @@ def privacy_notice(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[E
         tracker.latest_message.get("text") or ""
     ):
         return []
-    dispatcher.utter_message(text=PRIVACY_NOTICE)
+    dispatcher.utter_message(response="utter_privacy_notice")
     return [SlotSet("privacy_noticed", msg_id)]
 
 
@@ -162,27 +162,6 @@ class ActionAskConflictAnswer(Action):
         return []
 
 
-class _AskSlot(Action, metaclass=ABCMeta):
-    """Asks for one required field: the question text lives in bot.intake.QUESTIONS."""
-
-    @property
-    @abstractmethod
-    def slot(self) -> Text:  # set by each subclass below; abstract here so rasa_sdk skips this base
-        ...
-
-    def name(self) -> Text:
-        return f"action_ask_{self.slot}"
-
-    async def run(self, dispatcher, tracker, domain):
-        buttons = [{"title": t, "payload": p} for t, p in intake.BUTTONS.get(self.slot, [])]
-        dispatcher.utter_message(text=intake.QUESTIONS[self.slot], buttons=buttons or None)
-        return []
-
-
-for _slot in intake.REQUIRED:  # one action class per field, registered with rasa_sdk by subclassing
-    globals()[f"ActionAsk_{_slot}"] = type(f"ActionAsk_{_slot}", (_AskSlot,), {"slot": _slot})
-
-
 class ActionRecommend(Action):
     def name(self) -> Text:
         return "action_recommend"
@@ -195,7 +174,7 @@ class ActionRecommend(Action):
             return notice
         still = intake.missing(slots)
         if still:
-            dispatcher.utter_message(text=intake.QUESTIONS[still[0]])
+            dispatcher.utter_message(response=f"utter_ask_{still[0]}")
             return notice
         try:
             rec = recommend(intake.case_from_slots(slots))
@@ -223,7 +202,7 @@ class ActionWhyNot(Action):
                 lines = [why_not(rec, r) for r in kb().regimens if drug in kb().regimens[r].components]
                 dispatcher.utter_message(text="\n".join(lines[:8]))
             else:
-                dispatcher.utter_message(text='Which regimen do you mean? For example: "why not KRd?"')
+                dispatcher.utter_message(response="utter_which_regimen_why_not")
             return notice
         rec = _recommendation(tracker)
         if rec is None:
@@ -244,10 +223,11 @@ class ActionRegimenInfo(Action):
     async def run(self, dispatcher, tracker, domain):
         notice = privacy_notice(dispatcher, tracker)
         code = _entity_value(tracker, "regimen")
+        if not code:
+            dispatcher.utter_message(response="utter_which_regimen")
+            return notice
         try:
-            dispatcher.utter_message(
-                text=render_regimen(code) if code else 'Which regimen? For example: "what is KPd?"'
-            )
+            dispatcher.utter_message(text=render_regimen(code))
         except UnknownName as exc:
             dispatcher.utter_message(text=f"I don't know that regimen ({exc}).")
         return notice
@@ -282,7 +262,7 @@ class ActionRegimenCautions(Action):
         elif drug:
             dispatcher.utter_message(text=drug_cautions_text(drug))
         else:
-            dispatcher.utter_message(text='Cautions for which regimen or drug? For example: "cautions with KRd".')
+            dispatcher.utter_message(response="utter_which_cautions")
         return notice
 
 
@@ -301,5 +281,5 @@ class ActionNewCase(Action):
         return "action_new_case"
 
     async def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(text="Cleared. Describe the next patient.")
+        dispatcher.utter_message(response="utter_new_case")
         return [ActiveLoop(None), AllSlotsReset()]

@@ -80,15 +80,15 @@ def rss_mb(pid: int) -> float:
     try:
         kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         pids += [int(k) for k in kids]
-    except OSError:
-        pass
+    except OSError:  # the process has no children file (or has exited): count it alone
+        kids = []
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-        except OSError:
-            pass
+        except OSError:  # a child exited between the listing and the read: it has no memory left to count
+            continue
     return total / 1024
 
 

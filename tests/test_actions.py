@@ -1,7 +1,9 @@
 """The rasa_sdk actions on Tracker fixtures: thin adapters, tested without a server or a model."""
 import asyncio
+from pathlib import Path
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -21,9 +23,17 @@ def tracker(text="", intent="inform", slots=None, entities=None, active_loop=Non
     return Tracker("c1", slots, message, [], False, None, {"name": active_loop} if active_loop else {}, "action_listen")
 
 
+RESPONSES = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())["responses"]
+
+
 def run(action, t):
+    """Messages as the user sees them (a named response rendered from domain.yml, as Rasa does) and events."""
     d = CollectingDispatcher()
     events = asyncio.run(action.run(d, t, {}))
+    for m in d.messages:
+        if m.get("response"):
+            variant = RESPONSES[m["response"]][0]
+            m["text"], m["buttons"] = variant["text"], variant.get("buttons", [])
     return d.messages, events
 
 
@@ -174,6 +184,9 @@ def test_form_asks_conflict_first_then_missing_fields_in_order():
     ]
 
 
-def test_ask_actions_use_the_intake_questions():
-    msgs, _ = run(A.ActionAsk_fitness(), tracker())
+def test_intake_questions_are_domain_responses_with_buttons():
+    from bot import intake
+
+    assert all(f"utter_ask_{slot}" in RESPONSES for slot in intake.REQUIRED)  # the form asks them by name
+    msgs, _ = run(A.ActionRecommend(), tracker(slots={k: v for k, v in COMPLETE.items() if k != "fitness"}))
     assert msgs[0]["text"].startswith("Is the patient fit") and msgs[0]["buttons"]

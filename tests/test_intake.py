@@ -1,4 +1,4 @@
-"""Intake: entities to case slots, bare answers, conflicts, required fields (bot/intake.py)."""
+"""Intake: entities to case slots, bare answers, conflicts, required fields (bot/intake)."""
 import pytest
 
 from bot import intake

@@ -1,4 +1,4 @@
-"""CaseFactsIntentOverride: case facts make a message case information (bot/nlu/intent_override.py)."""
+"""CaseFactsIntentOverride: case facts make a message case information (bot/plugins/components.py)."""
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 

@@ -1,4 +1,5 @@
 """Knowledge-base integrity: ids resolve, aliases are unique, the spec's vocabulary is covered."""
+import re
 import shutil
 
 import pytest
@@ -144,3 +145,66 @@ def test_invalid_knowledge_is_refused_with_the_entry_named(tmp_path, mutate, mes
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(KnowledgeError, match=message.replace("(", r"\(")):
         load(copy)
+
+
+def _load_changed(tmp_path, name, mutate):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, copy)
+    path = copy / name
+    data = yaml.safe_load(path.read_text())
+    mutate(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return lambda: load(copy)
+
+
+def _trial(d, tid):
+    return next(t for t in d["trials"] if t["id"] == tid)
+
+
+def _regimen(d, code):
+    return next(r for r in d["regimens"] if r["code"] == code)
+
+
+@pytest.mark.parametrize(
+    "name,mutate,message",
+    [
+        # regimen -> trial and trial -> regimen links must agree, in both directions
+        ("trials.yml", lambda d: _trial(d, "CANDOR")["regimens"].append("KRd"),
+         "trials.yml: CANDOR: lists regimen KRd, but regimens.yml: KRd does not list CANDOR"),
+        ("trials.yml", lambda d: _trial(d, "ASPIRE").update(regimens=["IRd"]),
+         "regimens.yml: KRd: lists trial ASPIRE, but trials.yml: ASPIRE does not list KRd"),
+        # every regimen must be reachable from a setting, the frail list or the untried-class list
+        ("regimens.yml", lambda d: d["regimens"].append(
+            {"code": "XRd", "name": "x", "components": ["lenalidomide", "dexamethasone"], "intensity": "triplet"}),
+         "regimens.yml: XRd: unreachable"),
+        ("settings.yml", lambda d: d["settings"][5]["candidates"].pop(), "regimens.yml: trial: unreachable"),
+    ],
+)
+def test_inconsistent_knowledge_stops_the_load_naming_the_entry(tmp_path, name, mutate, message):
+    with pytest.raises(KnowledgeError, match=re.escape(message)):
+        _load_changed(tmp_path, name, mutate)()
+
+
+@pytest.mark.parametrize(
+    "name,mutate,message",
+    [
+        ("texts.yml", lambda d: d["exclusions"].pop("prior_lines"), "texts.yml: exclusions.prior_lines missing"),
+        ("texts.yml", lambda d: d["exclusions"].update(unavailable="{drug} is not available in {country}"),
+         "texts.yml: exclusions.unavailable: names a value it is not given"),
+        ("case.yml", lambda d: d["flags"]["comorbidity"].pop("neuropathy") and None, None),
+    ],
+)
+def test_fixed_sentences_and_case_vocabulary_are_checked(tmp_path, name, mutate, message):
+    loader = _load_changed(tmp_path, name, mutate)
+    if message:
+        with pytest.raises(KnowledgeError, match=re.escape(message)):
+            loader()
+    else:  # a flag named by a caution that case.yml no longer lists
+        with pytest.raises(KnowledgeError, match="neuropathy"):
+            loader()
+
+
+def test_labels_and_sentences_come_from_the_knowledge_base():
+    assert K.flag_labels["neuropathy"] == "existing peripheral neuropathy"
+    assert K.high_risk_spellings["del(17p)"] == "del17p" and set(K.high_risk) >= {"del17p", "t(4;14)"}
+    assert K.say("exclusions.prior_lines", needed=4, case=3) == "needs >= 4 prior lines (case: 3)"

@@ -289,3 +289,29 @@ def test_speed_typical_message():
             redact(text)
         best = min(best, (time.perf_counter() - t0) / n)
     assert best < 0.002, f"{best * 1e3:.3f} ms per message"  # target < 1 ms; slack for busy CI machines
+
+
+def test_a_zip_code_after_a_street_is_redacted_too():
+    """A street matched first used to switch the ZIP search off, leaving the code in the text."""
+    for text in ("12 Harley Street, ZIP: 12345-6789", "lives at 4 Elm Road, postcode: 90210, 68M len refractory"):
+        r = redact(text)
+        assert "12345" not in r.text and "90210" not in r.text and "Harley" not in r.text and "Elm" not in r.text
+    assert "68M len refractory" in redact("lives at 4 Elm Road, postcode: 90210, 68M len refractory").text
+
+
+@pytest.mark.parametrize("text,name", [
+    ("Len Smith, 68M, refractory to pom", "Len Smith"), ("Mr Mel Jones, 2 prior lines", "Mel Jones"),
+    ("Dr Isa Khan asks about KRd", "Isa Khan"), ("patient Dara Brown is refractory to pom", "Dara Brown"),
+    ("pt Len, 70F", "Len"), ("called Len, refractory to pom", "Len"), ("Dr Jones said so", "Jones"),
+])
+def test_a_drug_name_or_clinical_word_used_as_a_given_name_is_redacted(text, name):
+    r = redact(text)
+    assert all(part not in r.text for part in name.split()) and "[NAME]" in r.text
+
+
+@pytest.mark.parametrize("text", ["refractory to Len, Pom and Dara", "Len refractory, Dara exposed",
+                                  "Isa Pd after Dara Vd", "urine Bence Jones positive",
+                                  "Teams (Bot Framework) channel is on", "Socket Mode connected",
+                                  "Slack's API answered 429"])
+def test_drug_names_eponyms_and_software_names_are_not_names(text):
+    assert redact(text).text == text

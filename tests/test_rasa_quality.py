@@ -1,5 +1,6 @@
 """Quality gates of the conversation: data validation, end-to-end test stories, held-out NLU F1."""
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -16,9 +17,25 @@ def rasa(*args, timeout=1200):
     )
 
 
+def _responses_used_by_code():
+    """Responses the actions send by name, and the form's questions (utter_ask_<slot>): Rasa's validator only
+    looks for responses in stories and rules, so it reports these as unused."""
+    import re
+
+    from bot import intake
+
+    names = set(re.findall(r'response="(utter_\w+)"', (ROOT / "actions" / "actions.py").read_text()))
+    return names | {f"utter_ask_{slot}" for slot in intake.REQUIRED}
+
+
 def test_training_data_validates_without_warnings():
-    p = rasa("data", "validate", "--fail-on-warnings")
-    assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    p = rasa("data", "validate")
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-4000:]
+    warnings = re.findall(r"UserWarning: (.*)", out)
+    unused = re.compile(r"The utterance '(\w+)' is not used in any story or rule\.")
+    real = [w for w in warnings if not (unused.match(w) and unused.match(w).group(1) in _responses_used_by_code())]
+    assert not real, real
 
 
 def test_model_is_cached_by_training_data_hash(rasa_model):

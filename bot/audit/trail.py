@@ -116,8 +116,8 @@ def _salt_from_file(salt_file: Path) -> bytes:
             try:
                 os.link(tmp, salt_file)  # atomic: the file appears complete, or another process won
                 logger.info("audit: created the per-install salt file %s (mode 0600)", salt_file)
-            except FileExistsError:
-                pass
+            except FileExistsError:  # another process created it first: the loop reads theirs
+                logger.debug("audit: salt file %s was created by another process", salt_file)
             finally:
                 os.unlink(tmp)
         except OSError as exc:

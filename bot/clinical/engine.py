@@ -14,32 +14,12 @@ from bot import ENGINE_VERSION
 
 from .kb import KnowledgeBase, Regimen
 from .kb import kb as default_kb
-from .models import AGGRESSIVE_FLAGS, Case
+from .models import Case
 
 SETTING_ORDER = ("S1", "S2", "S3", "S4", "S5", "S6")
 TIER_RANK = {"preferred": 0, "listed": 1, "also": 2}
 INTENSIVE_FOR_FRAIL = frozenset({"triplet", "quadruplet", "combination", "cell_therapy"})
 FOUR_OR_MORE = frozenset({"quadruplet", "combination"})
-AGGRESSIVE_LABELS = {
-    "ldh_elevated": "elevated LDH", "high_proliferation": "high plasma-cell proliferation index",
-    "m_protein_rising": "rising M-protein", "extramedullary": "extramedullary disease",
-}
-FLAG_LABELS = {
-    "cardiac_disease": "cardiac disease", "neuropathy": "existing peripheral neuropathy",
-    "thrombosis_history": "history of thrombosis", "infection_risk": "high infection risk",
-    "low_marrow_reserve": "low bone-marrow reserve", "renal_impairment": "renal impairment",
-    "bone_disease": "bone disease", "t_11_14": "t(11;14)",
-    "covid_vaccination_up_to_date": "COVID-19 vaccination up to date",
-}
-# R8 demotions: (case flag, drugs it demotes, explanation).
-DEMOTIONS = (
-    ("cardiac_disease", frozenset({"carfilzomib"}), "cardiac disease ranks carfilzomib lower"),
-    (
-        "neuropathy",
-        frozenset({"bortezomib", "thalidomide"}),
-        "existing neuropathy ranks bortezomib and thalidomide lower",
-    ),
-)
 
 
 @dataclass
@@ -76,11 +56,12 @@ class _Context:
 
 
 # ---- R1 ---------------------------------------------------------------------------------------
-def aggressive_features(case: Case) -> List[str]:
+def aggressive_features(case: Case, k: Optional[KnowledgeBase] = None) -> List[str]:
+    k = k or default_kb()
     feats = []
     if case.high_risk_cytogenetics:
-        feats.append("high-risk cytogenetics (" + ", ".join(case.high_risk_cytogenetics) + ")")
-    feats += [AGGRESSIVE_LABELS[f] for f in AGGRESSIVE_FLAGS if getattr(case, f)]
+        feats.append(k.say("high_risk_feature", abnormalities=", ".join(case.high_risk_cytogenetics)))
+    feats += [k.flag_labels[f] for f in k.aggressive_flags if getattr(case, f)]
     return feats
 
 
@@ -92,27 +73,22 @@ def _initiation(case: Case, aggressive: bool, k: KnowledgeBase) -> Dict[str, str
 
 
 # ---- R2 ---------------------------------------------------------------------------------------
-def lenalidomide_status(case: Case) -> Tuple[str, str]:
+def lenalidomide_status(case: Case, k: Optional[KnowledgeBase] = None) -> Tuple[str, str]:
     """(status, why) by the 60-day rule and the maintenance exception of R2."""
+    k = k or default_kb()
     listed = "lenalidomide" in case.refractory
     days = case.days_since_last_lenalidomide
     if case.lenalidomide_maintenance_only:
-        why = "progression on lenalidomide maintenance only counts as lenalidomide-sensitive (seed)"
-        if listed:
-            why += "; it was listed as refractory, which the maintenance exception overrides"
-        return "sensitive", why
+        return "sensitive", k.say("lenalidomide.maintenance_overrides" if listed else "lenalidomide.maintenance")
     if listed:
-        return "refractory", "lenalidomide listed as refractory"
+        return "refractory", k.say("lenalidomide.listed")
     if days is not None and days <= 60:
-        return (
-            "refractory",
-            f"progression {days} days after the last lenalidomide dose (on therapy or <= 60 days: IMWG)",
-        )
+        return "refractory", k.say("lenalidomide.within_60_days", days=days)
     if days is not None:
-        return "sensitive", f"progression {days} days after the last lenalidomide dose (> 60 days)"
+        return "sensitive", k.say("lenalidomide.after_60_days", days=days)
     if "lenalidomide" in case.exposed:
-        return "sensitive", "lenalidomide received without refractoriness"
-    return "naive", "no lenalidomide recorded"
+        return "sensitive", k.say("lenalidomide.exposed")
+    return "naive", k.say("lenalidomide.naive")
 
 
 # ---- R3 ---------------------------------------------------------------------------------------
@@ -165,7 +141,8 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
     for sid in reversed(ctx.settings):  # the most advanced setting describes the disease best
         s = by_id[sid]
         for cand in s.candidates:
-            add(cand.regimen, cand.tier, f"{s.id} ({s.name}): {cand.note} [{s.source}]", cand.demote_when_aggressive)
+            note = k.say("rationale.setting", setting=s.id, name=s.name, note=cand.note, source=s.source)
+            add(cand.regimen, cand.tier, note, cand.demote_when_aggressive)
     ctx.fire("R4", f"settings {', '.join(ctx.settings) or 'none'}")
 
     if case.prior_lines >= 2:
@@ -176,16 +153,12 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
                 new = [d for d in reg.active_components if k.drugs[d].drug_class in untried]
                 if new:
                     drug = new[0]
-                    add(
-                        code,
-                        "also",
-                        f"{drug} ({k.drugs[drug].drug_class}) is a class not recorded as received; "
-                        f"an untried class may be used at any later relapse [{k.untried_source}]",
-                    )
+                    add(code, "also", k.say("rationale.untried_class", drug=drug,
+                                            drug_class=k.drugs[drug].drug_class, source=k.untried_source))
             ctx.fire("R4", "classes never recorded as received: " + ", ".join(untried))
     if ctx.fitness == "frail":
         for code in k.frail_regimens:
-            add(code, "listed", f"doublet or monotherapy for a frail patient [{k.frail_source}]")
+            add(code, "listed", k.say("rationale.frail", source=k.frail_source))
     return cands
 
 
@@ -195,29 +168,28 @@ def _rule_outs(reg: Regimen, ctx: _Context) -> List[str]:
     reasons = []
     for d in reg.components:
         if d in ref and d not in reg.allowed_refractory:
-            reasons.append(f"contains {d}, to which the disease is refractory")
+            reasons.append(k.say("exclusions.refractory", drug=d))
     if ctx.shared_refractory:
         cls_of = k.drug_class_of
         for d in reg.components:
             hit = ctx.shared_refractory.get(cls_of[d])
             if hit and d not in ref:
-                reasons.append(
-                    f"contains {d}: refractory to {', '.join(hit)}, and {cls_of[d]} antibodies share one target"
-                )
+                reasons.append(k.say("exclusions.shared_target", drug=d, refractory=", ".join(hit),
+                                     drug_class=cls_of[d]))
     for d in reg.components:
         if d in case.unavailable:
-            reasons.append(f"{d} is not available here")
+            reasons.append(k.say("exclusions.unavailable", drug=d))
     if reg.requires_t11_14 and not case.t_11_14:
-        reasons.append("needs t(11;14), " + ("which is absent" if case.t_11_14 is False else "which is not documented"))
+        reasons.append(k.say("exclusions.t11_14_absent" if case.t_11_14 is False else "exclusions.t11_14_undocumented"))
     if case.prior_lines < reg.min_prior_lines:
-        reasons.append(f"needs >= {reg.min_prior_lines} prior lines (case: {case.prior_lines})")
+        reasons.append(k.say("exclusions.prior_lines", needed=reg.min_prior_lines, case=case.prior_lines))
     missing = [c for c in reg.requires_prior_classes if c not in ctx.received_classes]
     if missing:
-        reasons.append("needs prior " + " and ".join(missing) + " therapy, not recorded")
+        reasons.append(k.say("exclusions.prior_classes", classes=" and ".join(missing)))
     if ctx.fitness == "frail" and reg.intensity in INTENSIVE_FOR_FRAIL:
-        reasons.append(f"frail patient: monotherapy or doublets only ({reg.intensity})")
+        reasons.append(k.say("exclusions.frail", intensity=reg.intensity))
     elif reg.intensity == "quadruplet" and not (ctx.fitness == "fit" and ctx.aggressive):
-        reasons.append("quadruplets only for fit patients with aggressive disease")
+        reasons.append(k.say("exclusions.quadruplet"))
     return reasons
 
 
@@ -227,25 +199,16 @@ def _cross_resistance(reg: Regimen, ctx: _Context) -> List[Tuple[str, str]]:
     notes = []
     for d in reg.components:
         if d in ref:  # only possible for allowed_refractory components
-            notes.append(
-                (
-                    f"{d} despite refractoriness ({reg.salvage_note})",
-                    f"stays despite refractoriness to {d}: {reg.salvage_note}",
-                )
-            )
+            notes.append((k.say("cross_resistance.salvage", drug=d, note=reg.salvage_note),
+                          k.say("rationale.salvage", drug=d, note=reg.salvage_note)))
             continue
         cls = k.drugs[d].drug_class
         if k.shared_target(cls) or not k.cross_resistance_class(cls):
             continue
         hit = sorted(x for x in ref if k.drugs[x].drug_class == cls)
         if hit:
-            notes.append(
-                (
-                    f"{d} after refractory {' and '.join(hit)}",
-                    f"switches to {d} within a class the disease is refractory to ({', '.join(hit)}): "
-                    f"cross-resistance possible",
-                )
-            )
+            notes.append((k.say("cross_resistance.switch", drug=d, refractory=" and ".join(hit)),
+                          k.say("rationale.switch", drug=d, refractory=", ".join(hit))))
     return notes
 
 
@@ -261,67 +224,38 @@ def _grouped(pairs: List[Tuple[str, str]], template: str) -> List[str]:
 
 # ---- R6 ---------------------------------------------------------------------------------------
 def _transplant(ctx: _Context) -> List[Dict[str, object]]:
-    case = ctx.case
+    case, k = ctx.case, ctx.k
     elig, prior, months = case.transplant_eligible, case.prior_auto_hct, case.months_remission_after_hct
     out = []
     if elig is None:
-        auto = (
-            False,
-            "Transplant eligibility not stated: if eligible and no autologous HCT has been done, "
-            "high-dose chemotherapy with autologous HCT is advised at first relapse.",
-        )
+        auto = (False, "auto_eligibility_unknown")
     elif not elig:
-        auto = (False, "Not transplant-eligible: autologous HCT is not advised.")
+        auto = (False, "auto_not_eligible")
     elif prior is None:
-        auto = (
-            False,
-            "Number of prior autologous transplants not stated: if none, high-dose chemotherapy "
-            "with autologous HCT is advised at first relapse.",
-        )
+        auto = (False, "auto_prior_unknown")
     elif prior == 0:
-        text = "Transplant-eligible with no prior autologous HCT: high-dose chemotherapy with autologous HCT is advised"
-        text += " at this first relapse." if case.prior_lines == 1 else " (the source advises it at first relapse)."
-        auto = (True, text)
+        auto = (True, "auto_first_relapse" if case.prior_lines == 1 else "auto_later_relapse")
     else:
-        auto = (False, f"{prior} autologous HCT already done: see second autologous HCT.")
-    out.append({"option": "auto-HCT", "recommended": auto[0], "text": auto[1]})
+        auto = (False, "auto_done")
+    out.append({"option": "auto-HCT", "recommended": auto[0], "text": k.say(f"transplant.{auto[1]}", prior=prior)})
 
     if prior:
         if not elig:
-            second = (
-                False,
-                "A second autologous HCT needs transplant eligibility"
-                + (" (not stated)." if elig is None else ", which is absent."),
-            )
+            second = (False, "second_eligibility_unknown" if elig is None else "second_not_eligible")
         elif months is None:
-            second = (
-                False,
-                "Length of remission after the last autologous HCT not stated: a second autologous "
-                "HCT is considered when the first remission lasted >= 18 months (Myeloma X).",
-            )
+            second = (False, "second_remission_unknown")
         elif months >= 18:
-            second = (
-                True,
-                f"Remission of {months} months after autologous HCT (>= 18): consider a second "
-                f"autologous HCT (Myeloma X: time to progression 19 vs 11 months).",
-            )
+            second = (True, "second_advised")
         else:
-            second = (
-                False,
-                f"Remission of {months} months after autologous HCT is under the usual 18-month "
-                f"threshold: a second autologous HCT is not advised.",
-            )
-        out.append({"option": "auto-HCT-2", "recommended": second[0], "text": second[1]})
+            second = (False, "second_short_remission")
+        out.append({"option": "auto-HCT-2", "recommended": second[0],
+                    "text": k.say(f"transplant.{second[1]}", months=months)})
 
     high_risk = bool(case.high_risk_cytogenetics)
     allo_ok = bool(elig) and ctx.fitness == "fit" and high_risk
-    text = (
-        "Allogeneic HCT is a limited option, best within a clinical trial, for young, fit patients with "
-        "high-risk disease; treatment-related mortality, GVHD, graft failure and infections limit it. "
-        "HLA-identical sibling transplant at relapse: about 35% overall survival at 5 years (seed)."
-    )
+    text = k.say("transplant.allo")
     if allo_ok:
-        text = "Transplant-eligible, fit, high-risk cytogenetics: may be discussed. " + text
+        text = k.say("transplant.allo_discussed") + " " + text
     out.append({"option": "allo-HCT", "recommended": allo_ok, "text": text})
     ctx.fire("R6", "; ".join(f"{t['option']} {'recommended' if t['recommended'] else 'not recommended'}" for t in out))
     return out
@@ -349,7 +283,7 @@ def _cautions(
         trig = caution.triggers
         because: List[str] = []
         if trig.get("always"):
-            because.append("shown with every recommendation")
+            because.append(k.say("because.always"))
         drug_hits: List[Tuple[str, str]] = []
         offered: List[Tuple[str, str]] = []
         for opt in options:
@@ -373,15 +307,15 @@ def _cautions(
             because += _grouped(drug_hits, "{key} in {codes}") + _grouped(offered, "{codes} offered")
         for flag in trig.get("patient", ()):
             if getattr(case, flag):
-                because.append(f"patient: {FLAG_LABELS[flag]}")
+                because.append(k.say("because.patient", label=k.flag_labels[flag]))
         for code in trig.get("transplant", ()):
             if code in recommended_tx:
-                because.append(f"{code} is among the transplant options")
+                because.append(k.say("because.transplant", code=code))
         for d in trig.get("derived", ()):
             if d == "len_maintenance" and len_maint:
-                because.append("progression on lenalidomide maintenance only (R2)")
+                because.append(k.say("because.len_maintenance"))
             elif d == "frail" and ctx.fitness == "frail":
-                because.append(f"frail patient (R3; {fitness_of(case)[1]})")
+                because.append(k.say("because.frail", basis=fitness_of(case)[1]))
         if not because:
             continue
         severity = caution.severity
@@ -389,18 +323,16 @@ def _cautions(
             severity = "moderate"
         if any(_flag(case, c) for c in caution.moderate_when) and severity == "info":
             severity = "moderate"
-            because += [
-                f"patient: {FLAG_LABELS[c.lstrip('!')]}: {'no' if c.startswith('!') else 'yes'}"
-                for c in caution.moderate_when
-                if _flag(case, c)
-            ]
+            because += [k.say("because.patient_value", label=k.flag_labels[c.lstrip("!")],
+                              value="no" if c.startswith("!") else "yes")
+                        for c in caution.moderate_when if _flag(case, c)]
         raised = [c for c in caution.high_when if _flag(case, c)]
         if raised:
             severity = "high"
             for c in raised:
-                reason = f"patient: {FLAG_LABELS[c]}"
+                reason = k.say("because.patient", label=k.flag_labels[c])
                 if reason not in because:
-                    because.append(reason + " (raises severity)")
+                    because.append(k.say("because.raises", reason=reason))
         offered = [o["regimen"] for o in options]
         notes = [note for code, note in caution.regimen_notes.items() if code in offered]
         out.append(
@@ -420,9 +352,9 @@ def _rank_key(c: _Candidate, ctx: _Context) -> Tuple[int, int, int, int, int]:
 
 
 def _demotions(c: _Candidate, ctx: _Context) -> List[str]:
-    out = [why for flag, drugs, why in DEMOTIONS if getattr(ctx.case, flag) and drugs & set(c.regimen.components)]
+    out = [d.why for d in ctx.k.demotions if getattr(ctx.case, d.flag) and d.drugs & set(c.regimen.components)]
     if c.demote_when_aggressive and ctx.aggressive:
-        out.append(f"{c.regimen.code} is mainly for less aggressive disease")
+        out.append(ctx.k.say("rationale.less_aggressive", code=c.regimen.code))
     return out
 
 
@@ -433,9 +365,9 @@ def _received_classes(refractory: FrozenSet[str], exposed: List[str], k: Knowled
 def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str, object]:
     """The Recommendation (contract.md) for a validated Case, as a JSON-ready dict."""
     k = knowledge or default_kb()
-    feats = aggressive_features(case)
+    feats = aggressive_features(case, k)
     aggressive = case.relapse == "clinical" and bool(feats)
-    len_status, len_why = lenalidomide_status(case)
+    len_status, len_why = lenalidomide_status(case, k)
     ref = set(case.refractory)
     if len_status == "refractory":
         ref.add("lenalidomide")
@@ -457,15 +389,9 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
     ctx.fire("R3", f"fitness {fitness} ({fitness_basis})")
     notes = []
     if fitness == "unknown":
-        notes.append(
-            "Fitness not given (neither fitness nor R-MCI): frailty limits not applied and quadruplets "
-            "withheld; give fitness or R-MCI for a complete answer."
-        )
+        notes.append(k.say("notes.fitness_unknown"))
     if case.relapse != "clinical" and feats:
-        notes.append(
-            "Aggressive features present (" + ", ".join(feats) + ") but the relapse is not clinical: "
-            "not treated as an aggressive relapse (R1)."
-        )
+        notes.append(k.say("notes.aggressive_not_clinical", features=", ".join(feats)))
 
     options: List[Dict[str, object]] = []
     excluded: List[Dict[str, object]] = []
@@ -474,9 +400,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
 
     if case.relapse == "none":
         for reg in k.regimens.values():
-            excluded.append(
-                {"regimen": reg.code, "ruled_out": True, "reasons": ["no relapse requiring treatment: monitor (R1)"]}
-            )
+            excluded.append({"regimen": reg.code, "ruled_out": True, "reasons": [k.say("exclusions.no_relapse")]})
     else:
         cands = _candidates(ctx)
         kept: List[_Candidate] = []
@@ -488,7 +412,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
                 continue
             if cand is None:
                 where = ", ".join(settings) if settings else "this case"
-                reasons = reasons + [f"not among the regimens indicated for {where}"]
+                reasons = reasons + [k.say("exclusions.not_indicated", where=where)]
             else:
                 ctx.fire("R5", f"{reg.code} ruled out: {'; '.join(reasons)}")
             excluded.append(
@@ -499,12 +423,12 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             reg = c.regimen
             rationale = list(c.notes)
             if c.tier == "preferred":
-                rationale.insert(0, "preferred in this setting")
+                rationale.insert(0, k.say("rationale.preferred"))
             cross[reg.code] = _cross_resistance(reg, ctx)
             rationale += [sentence for _, sentence in cross[reg.code]]
-            rationale += [f"ranked lower: {why} (R8)" for why in _demotions(c, ctx)]
+            rationale += [k.say("rationale.ranked_lower", why=why) for why in _demotions(c, ctx)]
             if aggressive and reg.intensity in FOUR_OR_MORE | {"triplet"}:
-                rationale.append("aggressive relapse favours triplets and quadruplets (R8)")
+                rationale.append(k.say("rationale.aggressive"))
             for tid in reg.trials:
                 t = k.trials[tid]
                 rationale.append(f"{t.id}: {t.comparison}: {t.result}")

@@ -17,19 +17,45 @@ from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
 import yaml
 
 KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
-FILES = ("drugs.yml", "regimens.yml", "settings.yml", "cautions.yml", "trials.yml", "texts.yml")
+FILES = ("drugs.yml", "regimens.yml", "settings.yml", "cautions.yml", "trials.yml", "texts.yml", "case.yml")
 
 INTENSITIES = ("monotherapy", "doublet", "triplet", "quadruplet", "combination", "cell_therapy", "trial")
 TIERS = ("preferred", "listed", "also")
 SEVERITIES = ("info", "moderate", "high")
-# Boolean case fields a caution may name as a patient trigger (contract.md, Case).
-PATIENT_FLAGS = (
-    "cardiac_disease", "neuropathy", "thrombosis_history", "infection_risk", "low_marrow_reserve",
-    "renal_impairment", "bone_disease", "covid_vaccination_up_to_date", "ldh_elevated",
-    "high_proliferation", "m_protein_rising", "extramedullary", "t_11_14",
-)
+FLAG_GROUPS = ("aggressive", "comorbidity", "other")
+# Caution triggers computed by the engine (cautions.yml `derived`).
 DERIVED_TRIGGERS = ("cross_resistance", "len_maintenance", "frail")
-TRANSPLANT_CODES = ("auto-HCT", "auto-HCT-2", "allo-HCT")
+# Every fixed sentence of texts.yml and the values it may name (checked at load).
+TEXT_SLOTS: Dict[str, Tuple[str, ...]] = {
+    "disclaimer": (),
+    "initiation.monitor": (), "initiation.start": (), "initiation.start_immediately": (),
+    "notes.fitness_unknown": (), "notes.aggressive_not_clinical": ("features",),
+    "rationale.preferred": (), "rationale.setting": ("setting", "name", "note", "source"),
+    "rationale.untried_class": ("drug", "drug_class", "source"), "rationale.frail": ("source",),
+    "rationale.salvage": ("drug", "note"), "rationale.switch": ("drug", "refractory"),
+    "rationale.ranked_lower": ("why",), "rationale.aggressive": (), "rationale.less_aggressive": ("code",),
+    "exclusions.refractory": ("drug",), "exclusions.shared_target": ("drug", "refractory", "drug_class"),
+    "exclusions.unavailable": ("drug",), "exclusions.t11_14_absent": (), "exclusions.t11_14_undocumented": (),
+    "exclusions.prior_lines": ("needed", "case"), "exclusions.prior_classes": ("classes",),
+    "exclusions.frail": ("intensity",), "exclusions.quadruplet": (), "exclusions.not_indicated": ("where",),
+    "exclusions.no_relapse": (),
+    "cross_resistance.salvage": ("drug", "note"), "cross_resistance.switch": ("drug", "refractory"),
+    "because.always": (), "because.patient": ("label",), "because.patient_value": ("label", "value"),
+    "because.raises": ("reason",), "because.transplant": ("code",), "because.len_maintenance": (),
+    "because.frail": ("basis",),
+    "transplant.auto_eligibility_unknown": (), "transplant.auto_not_eligible": (),
+    "transplant.auto_prior_unknown": (), "transplant.auto_first_relapse": (), "transplant.auto_later_relapse": (),
+    "transplant.auto_done": ("prior",), "transplant.second_eligibility_unknown": (),
+    "transplant.second_not_eligible": (), "transplant.second_remission_unknown": (),
+    "transplant.second_advised": ("months",), "transplant.second_short_remission": ("months",),
+    "transplant.allo": (), "transplant.allo_discussed": (), "transplant.recommended": (),
+    "transplant.not_recommended": (),
+    "lenalidomide.maintenance": (), "lenalidomide.maintenance_overrides": (), "lenalidomide.listed": (),
+    "lenalidomide.within_60_days": ("days",), "lenalidomide.after_60_days": ("days",),
+    "lenalidomide.exposed": (), "lenalidomide.naive": (),
+    "high_risk_feature": ("abnormalities",),
+    "render.no_option": (),
+}
 
 
 class KnowledgeError(ValueError):
@@ -94,9 +120,19 @@ class Candidate:
 class Setting:
     id: str
     name: str
+    short_name: str  # for the assessment line ("lenalidomide-sensitive")
     source: str
     condition: Mapping[str, Tuple[str, ...]]
     candidates: Tuple[Candidate, ...]
+
+
+@dataclass(frozen=True)
+class Demotion:
+    """R8: a case flag that moves regimens containing some drugs to the end of their tier."""
+
+    flag: str
+    drugs: FrozenSet[str]
+    why: str
 
 
 @dataclass(frozen=True)
@@ -135,12 +171,41 @@ class KnowledgeBase:
     untried_source: str
     frail_regimens: Tuple[str, ...]
     frail_source: str
+    demotions: Tuple[Demotion, ...]
     cautions: Mapping[str, Caution]
     trials: Mapping[str, Trial]
     texts: Mapping[str, object]
+    flags: Mapping[str, Mapping[str, str]]  # group -> {case field: label} (case.yml)
+    high_risk: Mapping[str, Tuple[str, ...]]  # abnormality code -> other spellings (case.yml)
     _drug_index: Mapping[str, str]
     _regimen_index: Mapping[str, str]
     _trial_index: Mapping[str, str]
+
+    # ---- case vocabulary and fixed sentences ----------------------------------------------------
+    @cached_property
+    def flag_labels(self) -> Mapping[str, str]:
+        """Every boolean case flag -> its label for people."""
+        return {f: label for group in self.flags.values() for f, label in group.items()}
+
+    @property
+    def aggressive_flags(self) -> Tuple[str, ...]:
+        return tuple(self.flags["aggressive"])
+
+    @cached_property
+    def high_risk_spellings(self) -> Mapping[str, str]:
+        """Folded spelling (lower case, no spaces) -> abnormality code, for every code and alias."""
+        out = {}
+        for code, aliases in self.high_risk.items():
+            for spelling in (code, *aliases):
+                out[spelling.lower().replace(" ", "")] = code
+        return out
+
+    def say(self, key: str, **values: object) -> str:
+        """The fixed sentence `key` of texts.yml ("section.name") with its values filled in."""
+        node: object = self.texts
+        for part in key.split("."):
+            node = node[part]  # type: ignore[index]
+        return str(node).format(**values) if values else str(node)
 
     # ---- look-ups -------------------------------------------------------------------------
     def drug_id(self, name: str) -> str:
@@ -251,8 +316,64 @@ def _index(kind: str, entries: List[Tuple[str, Tuple[str, ...]]], where: str) ->
     return index
 
 
+def _case_vocabulary(doc: Mapping[str, object]) -> Tuple[Dict[str, Dict[str, str]], Dict[str, Tuple[str, ...]]]:
+    flags = doc.get("flags") or {}
+    _require(set(flags) == set(FLAG_GROUPS), "case.yml: flags", f"groups must be {', '.join(FLAG_GROUPS)}")
+    seen: set = set()
+    for group, entries in flags.items():
+        for name, label in entries.items():
+            _require(name not in seen, f"case.yml: flags.{group}", f"{name} listed twice")
+            _require(isinstance(label, str) and bool(label), f"case.yml: flags.{group}.{name}", "label missing")
+            seen.add(name)
+    high_risk = {code: tuple(aliases or ()) for code, aliases in (doc.get("high_risk_cytogenetics") or {}).items()}
+    _require(bool(high_risk), "case.yml", "high_risk_cytogenetics missing")
+    return {g: dict(e) for g, e in flags.items()}, high_risk
+
+
+def _check_texts(texts: Mapping[str, object]) -> None:
+    """Every sentence of TEXT_SLOTS exists and names only its own values."""
+    for key, slots in TEXT_SLOTS.items():
+        node: object = texts
+        for part in key.split("."):
+            _require(isinstance(node, dict) and part in node, "texts.yml", f"{key} missing")
+            node = node[part]  # type: ignore[index]
+        _require(isinstance(node, str) and bool(node), "texts.yml", f"{key} must be a sentence")
+        try:
+            str(node).format(**{name: "x" for name in slots})
+        except (KeyError, IndexError, ValueError) as exc:
+            raise KnowledgeError(f"texts.yml: {key}: names a value it is not given ({exc}); "
+                                 f"it may use {', '.join(slots) or 'none'}") from None
+
+
+def _check_links(regimens: Mapping[str, Regimen], transplants: Mapping[str, Regimen],
+                 trials: Mapping[str, Trial]) -> None:
+    """regimen -> trial and trial -> regimen links agree."""
+    for reg in (*regimens.values(), *transplants.values()):
+        for tid in reg.trials:
+            _require(tid in trials, f"regimens.yml: {reg.code}", f"trial {tid} not in trials.yml")
+            _require(reg.code in trials[tid].regimens, f"regimens.yml: {reg.code}",
+                     f"lists trial {tid}, but trials.yml: {tid} does not list {reg.code}")
+    for t in trials.values():
+        for code in t.regimens:
+            reg = regimens.get(code) or transplants[code]
+            _require(t.id in reg.trials, f"trials.yml: {t.id}",
+                     f"lists regimen {code}, but regimens.yml: {code} does not list {t.id}")
+
+
+def _check_reachable(regimens: Mapping[str, Regimen], settings: Tuple[Setting, ...], frail: Tuple[str, ...],
+                     untried: Tuple[str, ...]) -> None:
+    """Every catalog regimen can be offered: it is a candidate of a setting, of the frail list or of the
+    untried-class list."""
+    reachable = {c.regimen for st in settings for c in st.candidates} | set(frail) | set(untried)
+    for code in regimens:
+        _require(code in reachable, f"regimens.yml: {code}",
+                 "unreachable: no setting, frail list or untried-class list names it")
+
+
 def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     docs, version = _read(directory)
+    flags, high_risk = _case_vocabulary(docs["case.yml"])
+    patient_flags = {f for group in flags.values() for f in group}
     d = docs["drugs.yml"]
     classes = d["classes"]
     drugs: Dict[str, Drug] = {}
@@ -309,7 +430,8 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
             _require(set(c) <= {"regimen", "tier", "note", "demote_when_aggressive"}, where,
                      f"unknown keys in candidate {c['regimen']}")
             cands.append(Candidate(c["regimen"], c["tier"], c["note"], bool(c.get("demote_when_aggressive", False))))
-        settings.append(Setting(entry["id"], entry["name"], entry["source"], cond, tuple(cands)))
+        _require(bool(entry.get("short_name")), where, "short_name missing")
+        settings.append(Setting(entry["id"], entry["name"], entry["short_name"], entry["source"], cond, tuple(cands)))
     _require([x.id for x in settings] == ["S1", "S2", "S3", "S4", "S5", "S6"], "settings.yml",
              "settings S1-S6 in order")
     for code in s["untried_class"]["regimens"] + s["frail"]["regimens"]:
@@ -334,9 +456,7 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
             entry["source"],
             str(entry["checked"]),
         )
-    for reg in all_regimens.values():
-        for tid in reg.trials:
-            _require(tid in trials, f"regimens.yml: {reg.code}", f"trial {tid} not in trials.yml")
+    _check_links(regimens, transplants, trials)
     trial_index = _index("trial", [(k, ()) for k in trials], "trials.yml")
 
     c = docs["cautions.yml"]
@@ -358,14 +478,14 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
                 "classes": classes,
                 "regimens": regimens,
                 "transplant": transplants,
-                "patient": PATIENT_FLAGS,
+                "patient": patient_flags,
                 "derived": DERIVED_TRIGGERS,
                 "modalities": {x.modality for x in drugs.values()},
             }[k]
             for n in v:
                 _require(n in known, where, f"{k} trigger {n!r} unknown")
         for cond in entry.get("high_when", []) + entry.get("moderate_when", []):
-            _require(cond.lstrip("!") in PATIENT_FLAGS, where, f"condition {cond!r} unknown")
+            _require(cond.lstrip("!") in patient_flags, where, f"condition {cond!r} unknown")
         for code in entry.get("regimen_notes", {}):
             _require(code in regimens, where, f"regimen note for unknown {code}")
         cautions[entry["id"]] = Caution(
@@ -380,9 +500,18 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         )
 
     texts = docs["texts.yml"]
-    _require(bool(texts.get("disclaimer")), "texts.yml", "disclaimer missing")
-    for k in ("monitor", "start", "start_immediately"):
-        _require(bool(texts["initiation"].get(k)), "texts.yml", f"initiation.{k} missing")
+    _check_texts(texts)
+    demotions = []
+    for entry in s.get("demotions", []):
+        where = f"settings.yml: demotions: {entry.get('flag')}"
+        _require(entry.get("flag") in flags["comorbidity"], where, "flag must be a comorbidity of case.yml")
+        for drug in entry.get("drugs", []):
+            _require(drug in drugs, where, f"unknown drug {drug}")
+        _require(bool(entry.get("why")), where, "why missing")
+        demotions.append(Demotion(entry["flag"], frozenset(entry["drugs"]), entry["why"]))
+    frail_regimens = tuple(s["frail"]["regimens"])
+    untried_regimens = tuple(s["untried_class"]["regimens"])
+    _check_reachable(regimens, tuple(settings), frail_regimens, untried_regimens)
 
     return KnowledgeBase(
         version=version,
@@ -392,13 +521,16 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         transplants=transplants,
         settings=tuple(settings),
         untried_classes=tuple(s["untried_class"]["classes"]),
-        untried_regimens=tuple(s["untried_class"]["regimens"]),
+        untried_regimens=untried_regimens,
         untried_source=s["untried_class"]["source"],
-        frail_regimens=tuple(s["frail"]["regimens"]),
+        frail_regimens=frail_regimens,
         frail_source=s["frail"]["source"],
+        demotions=tuple(demotions),
         cautions=cautions,
         trials=trials,
         texts=texts,
+        flags=flags,
+        high_risk=high_risk,
         _drug_index=drug_index,
         _regimen_index=regimen_index,
         _trial_index=trial_index,

@@ -11,22 +11,16 @@ from typing import Any, Dict, List, Optional
 from pydantic import BaseModel, Extra, StrictBool, ValidationError, conint, root_validator, validator
 from typing_extensions import Literal
 
-from .kb import UnknownName, kb
+from .kb import KnowledgeError, UnknownName, kb
 
+# The case vocabulary comes from the knowledge base (knowledge/case.yml, regimens.yml): one source.
 Fitness = Literal["fit", "intermediate", "frail"]
 Relapse = Literal["none", "biochemical", "clinical"]
-HighRisk = Literal["del17p", "t(4;14)", "t(14;16)", "t(14;20)", "gain1q", "amp1q"]
-_HIGH_RISK_ALIASES = {
-    "del17p": "del17p", "del(17p)": "del17p", "17p-": "del17p", "del-17p": "del17p",
-    "t(4;14)": "t(4;14)", "t4;14": "t(4;14)", "t(14;16)": "t(14;16)", "t14;16": "t(14;16)",
-    "t(14;20)": "t(14;20)", "t14;20": "t(14;20)", "gain1q": "gain1q", "gain(1q)": "gain1q", "1q+": "gain1q",
-    "amp1q": "amp1q", "amp(1q)": "amp1q",
-}
+HighRisk = Literal[tuple(kb().high_risk)]  # type: ignore[misc]
+TransplantCode = Literal[tuple(kb().transplants)]  # type: ignore[misc]
 
 DRUG_LIST_FIELDS = ("refractory", "exposed", "unavailable")
-AGGRESSIVE_FLAGS = ("ldh_elevated", "high_proliferation", "m_protein_rising", "extramedullary")
-COMORBIDITY_FLAGS = ("cardiac_disease", "neuropathy", "thrombosis_history", "infection_risk",
-                     "low_marrow_reserve", "renal_impairment", "bone_disease")
+CASE_FACT_BOOLEANS = ("transplant_eligible", "lenalidomide_maintenance_only")  # facts of the case, not flags
 
 
 class CaseError(ValueError):
@@ -98,11 +92,12 @@ class Case(BaseModel):
         out = []
         for item in value:
             key = str(item).strip().lower().replace(" ", "")
-            if key not in _HIGH_RISK_ALIASES:
-                raise ValueError(f"unknown abnormality {item!r}; expected one of del17p, t(4;14), t(14;16), "
-                                 f"t(14;20), gain1q, amp1q (t(11;14) has its own field t_11_14)")
-            if _HIGH_RISK_ALIASES[key] not in out:
-                out.append(_HIGH_RISK_ALIASES[key])
+            code = kb().high_risk_spellings.get(key)
+            if code is None:
+                raise ValueError(f"unknown abnormality {item!r}; expected one of {', '.join(kb().high_risk)} "
+                                 f"(t(11;14) has its own field t_11_14)")
+            if code not in out:
+                out.append(code)
         return sorted(out)
 
     @root_validator(skip_on_failure=True)
@@ -114,6 +109,18 @@ class Case(BaseModel):
         if values.get("months_remission_after_hct") is not None and not values.get("prior_auto_hct"):
             raise ValueError("months_remission_after_hct: given, but prior_auto_hct is 0 or missing")
         return values
+
+
+def _check_flags() -> None:
+    """The boolean case fields are exactly the flags of knowledge/case.yml (whose labels the engine uses)."""
+    declared = {name for name, f in Case.__fields__.items() if f.outer_type_ is StrictBool} - set(CASE_FACT_BOOLEANS)
+    listed = set(kb().flag_labels)
+    if declared != listed:
+        raise KnowledgeError(f"case.yml: flags must be the boolean case fields of models.Case: missing "
+                             f"{sorted(declared - listed)}, unknown {sorted(listed - declared)}")
+
+
+_check_flags()
 
 
 def _problem(err: Dict[str, Any]) -> str:
@@ -180,7 +187,7 @@ class Exclusion(BaseModel):
 
 
 class TransplantOption(BaseModel):
-    option: Literal["auto-HCT", "auto-HCT-2", "allo-HCT"]
+    option: TransplantCode
     recommended: bool
     text: str
 

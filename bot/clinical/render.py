@@ -13,11 +13,6 @@ from .kb import KnowledgeBase
 from .kb import kb as default_kb
 
 SEVERITY_MARK = {"high": "HIGH", "moderate": "moderate", "info": "info"}
-SETTING_NAMES = {
-    "S1": "lenalidomide-sensitive", "S2": "lenalidomide-refractory",
-    "S3": "lenalidomide- and anti-CD38-refractory", "S4": "lenalidomide- and bortezomib-refractory",
-    "S5": "triple-class refractory", "S6": "penta-refractory",
-}
 _SOURCE = re.compile(r"\s*\[[^\]]*\]$")
 
 
@@ -39,11 +34,28 @@ def key_trial(option: Dict[str, object], rec: Dict[str, object]) -> Optional[str
     return None
 
 
+def setting_label(setting: Optional[str], k: Optional[KnowledgeBase] = None) -> str:
+    """'S3 lenalidomide- and anti-CD38-refractory' (the setting's short name from the knowledge base)."""
+    k = k or default_kb()
+    short = next((s.short_name for s in k.settings if s.id == setting), "")
+    return f"{setting} {short}".strip()
+
+
+def transplant_line(t: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
+    k = k or default_kb()
+    verdict = k.say("transplant.recommended" if t["recommended"] else "transplant.not_recommended")
+    return f"{t['option']}: {verdict}. {t['text']}"
+
+
+def no_option_text(k: Optional[KnowledgeBase] = None) -> str:
+    return (k or default_kb()).say("render.no_option")
+
+
 def assessment_line(rec: Dict[str, object]) -> str:
     a = rec["assessment"]
     parts = []
     if a["setting"]:
-        parts.append(f"{a['setting']} {SETTING_NAMES.get(a['setting'], '')}".strip())
+        parts.append(setting_label(a["setting"]))
     parts.append(f"lenalidomide {a['lenalidomide_status']}")
     if a["penta_refractory"]:
         parts.append("penta-refractory")
@@ -80,7 +92,7 @@ def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options
         if len(shown) < len(options):
             lines.append(f"   (+{len(options) - len(shown)} more: ask for all options)")
     elif rec["initiation"]["action"] != "monitor":
-        lines += ["", "No regimen in the catalog fits this case: consider a clinical trial."]
+        lines += ["", no_option_text()]
     ruled = [e for e in rec["excluded"] if e["ruled_out"]]
     if ruled and rec["initiation"]["action"] != "monitor":
         lines.append("")
@@ -105,7 +117,7 @@ def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options
         lines.append("")
         lines.append("Transplant:")
         for t in rec["transplant"]:
-            lines.append(f"- {t['option']}: {'consider' if t['recommended'] else 'not advised now'}. {t['text']}")
+            lines.append(f"- {transplant_line(t)}")
     lines += ["", rec["disclaimer"]]
     return "\n".join(lines)
 

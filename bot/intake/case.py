@@ -16,30 +16,10 @@ REQUIRED = ("relapse", "prior_lines", "refractory", "fitness", "transplant_eligi
 CASE_FIELDS = tuple(Case.__fields__)
 LIST_FIELDS = ("refractory", "exposed", "unavailable", "high_risk_cytogenetics")
 DRUG_ROLES = ("refractory", "exposed", "naive", "unavailable")
-HIGH_RISK = ("del17p", "t(4;14)", "t(14;16)", "t(14;20)", "gain1q", "amp1q")
 FLAG_ENTITIES = ("aggressive_feature", "comorbidity")
 SCALAR_ENTITIES = ("age", "prior_lines", "relapse", "fitness", "rmci", "transplant_eligible", "prior_auto_hct",
                    "months_remission_after_hct", "riss_stage", "days_since_last_lenalidomide",
                    "covid_vaccination_up_to_date", "lenalidomide_maintenance_only")
-
-QUESTIONS = {
-    "relapse": "Is this a clinical relapse, a biochemical relapse only, or are relapse criteria not met?",
-    "prior_lines": "How many prior lines of therapy has the patient had?",
-    "refractory": "Which drugs is the disease refractory to? (say \"none\" if none)",
-    "fitness": "Is the patient fit, intermediate-fit or frail? (an R-MCI score works too)",
-    "transplant_eligible": "Is the patient eligible for high-dose therapy and autologous transplant?",
-    "prior_auto_hct": "How many autologous transplants has the patient already had? (0 if none)",
-}
-
-BUTTONS = {  # quick replies for channels that show them (title, payload)
-    "relapse": [
-        ("clinical", "clinical relapse"),
-        ("biochemical", "biochemical relapse"),
-        ("criteria not met", "no relapse"),
-    ],
-    "fitness": [("fit", "fit"), ("intermediate", "intermediate fitness"), ("frail", "frail")],
-    "transplant_eligible": [("yes", "transplant eligible"), ("no", "not transplant eligible")],
-}
 
 _NONE = re.compile(
     r"^\s*(none|nothing|no(ne)?\s+(drugs?|refractor\w*)|not\s+refractory(\s+to\s+anything)?|n/?a|nil|no|"
@@ -237,7 +217,7 @@ def apply_entities(
         elif name == "cytogenetics":
             if value == "t(11;14)":
                 new["t_11_14"] = role != "absent"
-            elif value in HIGH_RISK:
+            elif value in kb().high_risk:
                 current = set(new.get("high_risk_cytogenetics") or [])
                 new["high_risk_cytogenetics"] = sorted(current - {value} if role == "absent" else current | {value})
         elif name in FLAG_ENTITIES and isinstance(value, str) and value in Case.__fields__:

@@ -1,9 +1,11 @@
 """Vocabulary of the clinical entity extractor that is not in the knowledge base.
 
-Drug, regimen and trial names come from `bot.clinical.kb` (see `extract.py`); this module only holds what the KB does
-not know: number words, prior (mostly front-line) regimens that are not catalog options, a few extra surface
+Drug, regimen and trial names come from `bot.clinical.kb` (see `matchers.py`); this module only holds what the KB
+does not know: number words, prior (mostly front-line) regimens that are not catalog options, a few extra surface
 forms of KB codes, and the lists used to keep fuzzy matching and case-insensitive matching from
 false positives.
+
+Layer: may import the standard library only.
 """
 from __future__ import annotations
 

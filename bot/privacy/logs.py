@@ -5,13 +5,16 @@ puts it on every handler that exists now, and `structlog_redactor` is a structlo
 values of structured events before they are rendered. Handlers added later and structlog's configuration are
 covered by `bot.plugins.patches.install("logging")` (in the Rasa and action servers only: a test process or
 the CLI keeps its logging untouched).
+
+Imports: the standard library and `bot.privacy.redaction`. Never rasa, rasa_sdk, sanic or spaCy (structlog
+is not imported either: `structlog_redactor` is a plain function that structlog calls).
 """
 from __future__ import annotations
 
 import logging
 from typing import Any, Optional
 
-from . import redact, redact_obj
+from .redaction import redact, redact_obj
 
 __all__ = ["RedactingFilter", "FILTER", "install_log_redaction", "add_filter_everywhere", "structlog_redactor"]
 

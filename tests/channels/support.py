@@ -61,16 +61,19 @@ class StandIn:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.access_token = "stand-in-access-token-" + secrets.token_hex(8)
+        self.rate_limited: Dict[str, int] = {}  # Slack channel -> how many posts to refuse with 429 first
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):  # quiet
                 pass
 
-            def _reply(self, status: int, body: Any) -> None:
+            def _reply(self, status: int, body: Any, headers: Optional[Dict[str, str]] = None) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -100,8 +103,19 @@ class StandIn:
             def do_POST(self):
                 entry = self._record("POST")
                 if self.path.startswith("/slack/api/chat.postMessage"):
+                    channel = (entry["json"] or {}).get("channel")
+                    with stand_in.lock:
+                        limited = stand_in.rate_limited.get(channel, 0)
+                        stand_in.rate_limited[channel] = max(0, limited - 1)
+                        entry["status"] = 429 if limited else 200
+                        if not limited:
+                            entry["ts"] = f"{time.time():.6f}"
+                    if limited:
+                        return self._reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+                    return self._reply(200, {"ok": True, "channel": channel, "ts": entry["ts"]})
+                if self.path.startswith("/slack/api/chat.update"):
                     return self._reply(200, {"ok": True, "channel": (entry["json"] or {}).get("channel"),
-                                             "ts": f"{time.time():.6f}"})
+                                             "ts": (entry["json"] or {}).get("ts")})
                 if self.path == "/teams/token":
                     return self._reply(200, {"token_type": "Bearer", "expires_in": 3600,
                                              "access_token": stand_in.access_token})
@@ -131,8 +145,12 @@ class StandIn:
             return [r for r in self.requests if r["method"] == method and r["path"].startswith(prefix)]
 
     def slack_posts(self, channel: str) -> List[Dict[str, Any]]:
-        return [r["json"] for r in self.matching("POST", "/slack/api/chat.postMessage")
-                if (r["json"] or {}).get("channel") == channel]
+        """The messages posted to a Slack channel (those the stand-in accepted), each with its `ts`."""
+        return [{**r["json"], "ts": r["ts"]} for r in self.slack_calls("chat.postMessage", channel) if r.get("ts")]
+
+    def slack_calls(self, method: str, channel: str) -> List[Dict[str, Any]]:
+        """Every call of a Slack Web API method for a channel, accepted or not (with `status`)."""
+        return [r for r in self.matching("POST", f"/slack/api/{method}") if (r["json"] or {}).get("channel") == channel]
 
     def teams_posts(self, conversation: str) -> List[Dict[str, Any]]:
         return self.matching("POST", f"/teams/connector/v3/conversations/{conversation}/activities")
@@ -143,7 +161,8 @@ class ChannelServer:
     """`rasa run` with the repository's credentials.yml, the test secrets and stand-in URLs in its environment,
     the allow-lists (Slack workspace, Teams tenant, web chat origin) and Rasa's JWT option for the HTTP API."""
 
-    def __init__(self, workdir: Path, model: Path, action_port: int, stand_in: StandIn) -> None:
+    def __init__(self, workdir: Path, model: Path, action_port: int, stand_in: StandIn,
+                 env: Optional[Dict[str, str]] = None) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -160,7 +179,7 @@ class ChannelServer:
                     "TEAMS_TOKEN_URL": f"{stand_in.base}/teams/token",
                     "SLACK_ALLOWED_TEAMS": f"{SLACK_TEAM},T0OTHER", "TEAMS_ALLOWED_TENANTS": TEAMS_TENANT,
                     "RRMM_WEBCHAT_ORIGINS": INTRANET,
-                    "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+                    "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", **(env or {})}
         endpoints = workdir / "endpoints.yml"
         endpoints.write_text(endpoints_yaml(f"http://127.0.0.1:{action_port}/webhook", workdir / "tracker.db"))
         self.log = workdir / "rasa.log"

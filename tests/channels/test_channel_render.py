@@ -104,7 +104,7 @@ def test_teams_card_is_a_well_formed_adaptive_card(rec):
     activity = render_teams(rec)
     card = activity["attachments"][0]["content"]
     assert activity["type"] == "message" and activity["summary"]
-    assert card["type"] == "AdaptiveCard" and card["version"] == "1.4" and card["body"]
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.5" and card["body"]
     for element in card["body"]:
         assert element["type"] in {"TextBlock", "Container"}
         for item in element.get("items", [element]):

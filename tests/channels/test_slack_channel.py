@@ -72,7 +72,7 @@ def test_signed_event_is_answered_with_block_kit_on_the_web_api(channel_server, 
     # the answer comes once: the plain text twin of the blocks is not posted (a turn's replies go out in order)
     assert not [p for p in stand_in.slack_posts("D0CLIN1") if str(p.get("text", "")).startswith("Assessment:")]
     # posted with the bot token, to the channel of the event
-    req = next(r for r in stand_in.matching("POST", "/slack/api/chat.postMessage") if r["json"] is msg)
+    req = next(r for r in stand_in.matching("POST", "/slack/api/chat.postMessage") if r.get("ts") == msg["ts"])
     assert req["headers"]["Authorization"] == f"Bearer {channel_server.secrets['SLACK_BOT_TOKEN']}"
 
 
@@ -134,6 +134,19 @@ def test_retries_and_twin_events_do_not_answer_twice(channel_server, stand_in):
     assert len(channel_server.user_events(sender)) == 2
 
 
+def click(channel_server, sender, channel, question, button, trigger_id="1234.5678.abcd"):
+    payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": sender}, "channel": {"id": channel},
+               "trigger_id": trigger_id,
+               "container": {"type": "message", "message_ts": question["ts"], "channel_id": channel},
+               "message": {"ts": question["ts"], "text": question["text"], "blocks": question["blocks"]},
+               "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"],
+                            "text": button["text"], "block_id": "b1", "action_ts": f"{time.time():.6f}"}]}
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    headers = slack_headers(channel_server.secrets["SLACK_SIGNING_SECRET"], body)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return body, headers
+
+
 def test_question_buttons_work_as_slack_interactions(channel_server, stand_in):
     sender, channel = "U0BUTTON", "D0BUTTON"
     assert signed(channel_server, event(sender, channel, CASE.replace(", clinical relapse", "")))[0] == 200
@@ -141,19 +154,56 @@ def test_question_buttons_work_as_slack_interactions(channel_server, stand_in):
                                    if any(b["type"] == "actions" for b in p.get("blocks", []))], 60, "buttons")[0]
     buttons = next(b for b in question["blocks"] if b["type"] == "actions")["elements"]
     clinical = next(b for b in buttons if b["text"]["text"] == "clinical")
-    payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": sender}, "channel": {"id": channel},
-               "trigger_id": "1234.5678.abcd", "message": {"ts": f"{time.time():.6f}"},
-               "actions": [{"type": "button", "action_id": clinical["action_id"], "value": clinical["value"],
-                            "action_ts": f"{time.time():.6f}"}]}
-    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-    headers = slack_headers(channel_server.secrets["SLACK_SIGNING_SECRET"], body)
-    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    body, headers = click(channel_server, sender, channel, question, clinical)
     assert post(channel_server, body, headers)[0] == 200
     wait_until(
         lambda: [p for p in stand_in.slack_posts(channel) if p.get("blocks") and p["blocks"][0]["type"] == "header"],
         60,
         "the recommendation after the click",
     )
+    # the question was updated: its buttons replaced by the choice, so they cannot be pressed twice
+    update = stand_in.slack_calls("chat.update", channel)
+    assert len(update) == 1 and update[0]["json"]["ts"] == question["ts"]
+    assert [b["type"] for b in update[0]["json"]["blocks"]] == ["section", "context"]
+    assert "<@U0BUTTON> chose *clinical*" in update[0]["json"]["blocks"][-1]["elements"][0]["text"]
+    # another click on the same question (sent before Slack drew the update) is acknowledged, not answered
+    other = next(b for b in buttons if b is not clinical)
+    body2, headers2 = click(channel_server, sender, channel, question, other, trigger_id="9999.5678.abcd")
+    status, _, reply_headers = post(channel_server, body2, headers2)
+    assert status == 200 and reply_headers.get("X-Slack-No-Retry") == "1"
+    assert [e["text"] for e in channel_server.user_events(sender)][-1] == clinical["value"]
     # an unsigned click is refused like any other request
     headers.pop("X-Slack-Signature")
     assert post(channel_server, body, headers)[0] == 401
+
+
+def command(channel_server, user, channel, text, secret=None):
+    body = urllib.parse.urlencode({"token": "unused", "team_id": "T0TEST", "channel_id": channel, "user_id": user,
+                                   "command": "/rrmm", "text": text, "trigger_id": uuid.uuid4().hex,
+                                   "response_url": "https://hooks.slack.com/commands/T0TEST/1/x"}).encode()
+    headers = slack_headers(secret or channel_server.secrets["SLACK_SIGNING_SECRET"], body)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return channel_server.post("/webhooks/slack/commands", body, headers)
+
+
+def test_slash_command_is_a_message_and_empty_asks_for_help(channel_server, stand_in):
+    started = time.monotonic()
+    status, text, _ = command(channel_server, "U0SLASH", "D0SLASH", "")
+    assert status == 200 and text == "" and time.monotonic() - started < 3
+    help_post = wait_until(lambda: stand_in.slack_posts("D0SLASH"), 60, "the help")[0]
+    assert "relapsed or refractory multiple myeloma" in help_post["text"]
+    assert command(channel_server, "U0SLASH", "D0SLASH", "what is KPd?")[0] == 200
+    wait_until(lambda: len(stand_in.slack_posts("D0SLASH")) >= 2, 60, "the answer")
+    assert [e["text"] for e in channel_server.user_events("U0SLASH")] == ["help", "what is KPd?"]
+    # signed like every request from Slack
+    assert command(channel_server, "U0SLASH2", "D0SLASH2", "help", secret="another-secret")[0] == 401
+    assert channel_server.user_events("U0SLASH2") == []
+
+
+def test_a_rate_limited_reply_is_sent_after_retry_after(channel_server, stand_in):
+    stand_in.rate_limited["D0RATE"] = 2  # Slack answers 429 with Retry-After: 1, twice
+    assert signed(channel_server, event("U0RATE", "D0RATE", "hello"))[0] == 200
+    wait_until(lambda: stand_in.slack_posts("D0RATE"), 60, "the reply after the rate limit")
+    calls = stand_in.slack_calls("chat.postMessage", "D0RATE")
+    assert [c["status"] for c in calls][:3] == [429, 429, 200]  # the first reply waited twice, then went out
+    assert calls[2]["json"] == calls[0]["json"]

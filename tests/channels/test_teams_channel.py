@@ -56,7 +56,7 @@ def test_activity_with_a_valid_token_is_answered_with_an_adaptive_card(channel_s
     texts = [b.get("text", "") for b in card["body"]] + [
         i.get("text", "") for b in card["body"] if b["type"] == "Container" for i in b["items"]
     ]
-    assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     assert any(t.startswith("**Assessment:** S3") for t in texts)
     assert "Options (ranked)" in texts and any(t.startswith("**1. KPd**") for t in texts)
     assert "Cautions" in texts and any("thrombosis" in t for t in texts)
@@ -170,3 +170,28 @@ def test_missing_or_invalid_token_is_refused(channel_server, stand_in, kind):
     assert status == 401, text
     assert channel_server.user_events("29:forger") == []
     assert stand_in.teams_posts(body["conversation"]["id"]) == []
+
+
+def test_installing_the_bot_sends_the_welcome(channel_server, stand_in):
+    """Teams sends conversationUpdate with the bot among membersAdded when the app is installed."""
+    conv = "a:conv-install"
+    body = activity(stand_in, "29:installer", conv, "", type="conversationUpdate",
+                    membersAdded=[{"id": "28:rrmm-bot"}])
+    body.pop("text")
+    status, _, _ = send(channel_server, body, teams_token(stand_in, channel_server, body["serviceUrl"]))
+    assert status == 202
+    post = wait_until(lambda: stand_in.teams_posts(conv), 30, "the welcome")[0]["json"]
+    assert post["type"] == "message" and post["recipient"]["id"] == "29:installer"
+    assert "Hello. Describe a patient" in post["text"]  # utter_greet
+    assert "68M, 2 prior" in post["text"] and "new case" in post["text"]  # utter_help, with its example
+    assert post["from"]["id"] == "28:rrmm-bot"
+    # another member joining a chat the bot is in gets nothing; nor does an unauthenticated install
+    other = activity(stand_in, "29:someone", "a:conv-member", "", type="conversationUpdate",
+                     membersAdded=[{"id": "29:newcomer"}])
+    assert send(channel_server, other, teams_token(stand_in, channel_server, other["serviceUrl"]))[0] == 202
+    forged = activity(stand_in, "29:someone", "a:conv-forged", "", type="conversationUpdate",
+                      membersAdded=[{"id": "28:rrmm-bot"}])
+    assert send(channel_server, forged, "not.a.jwt")[0] == 401
+    time.sleep(1)
+    assert stand_in.teams_posts("a:conv-member") == [] and stand_in.teams_posts("a:conv-forged") == []
+    assert channel_server.user_events("29:installer") == []  # the welcome is not a turn of the conversation

@@ -134,3 +134,19 @@ def test_a_single_tenant_teams_bot_accepts_its_own_tenant_only(monkeypatch):
     assert not channel.tenant_allowed({"channelData": "junk", "conversation": ["junk"]})
     monkeypatch.delenv("TEAMS_APP_TENANT_ID")
     assert TeamsChannel.from_credentials(None).allowed_tenants is None  # multi-tenant, unlisted: logged at start
+
+
+def test_slack_workspaces_outside_the_list_are_refused_in_both_modes():
+    """The handlers that HTTP and socket mode share (on_event, on_interaction, on_command) check the workspace."""
+    from bot.plugins.channels.slack import FORBIDDEN, SlackChannel
+
+    channel = SlackChannel("xoxb-test", slack_signing_secret="s" * 32, allowed_teams=frozenset({"T0OK"}))
+
+    async def handle(message):  # pragma: no cover - must not run
+        raise AssertionError("a refused workspace reached a turn")
+
+    assert channel.on_event({"team_id": "T0EVIL", "type": "event_callback", "event": {}}, handle) == FORBIDDEN
+    assert channel.on_interaction({"team": {"id": "T0EVIL"}, "actions": [{"type": "button"}]}, handle) == FORBIDDEN
+    assert channel.on_command({"team_id": "T0EVIL", "user_id": "U1", "channel_id": "D1"}, handle) == FORBIDDEN
+    assert channel.on_command({"user_id": "U1", "channel_id": "D1"}, handle) == FORBIDDEN  # no workspace: refused
+    assert SlackChannel("xoxb-test", slack_signing_secret="s" * 32).team_allowed("T0ANY")  # no list: any

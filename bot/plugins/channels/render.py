@@ -5,7 +5,7 @@
   assessment, the ranked options with rationale and key trial, the ruled-out regimens, the cautions, the
   transplant note and the disclaimer as context; inside Slack's limits (50 blocks, 150 characters per header,
   3000 per section, 10 context elements).
-- `render_teams(rec)`: the fields of a Bot Framework message activity carrying an Adaptive Card 1.4 (with a
+- `render_teams(rec)`: the fields of a Bot Framework message activity carrying an Adaptive Card 1.5 (with a
   plain-text `summary` and card `fallbackText`), kept under Teams' message size (about 28 KB).
 - `render_html(rec)`: an HTML fragment for the web chat page; every value is escaped.
 
@@ -21,12 +21,14 @@ import re
 from typing import Any, Callable, Dict, List, Optional
 
 from bot.clinical.render import (
-    SETTING_NAMES,
     SEVERITY_MARK,
     assessment_line,
     key_trial,
+    no_option_text,
     one_line_rationale,
     render_text,
+    setting_label,
+    transplant_line,
 )
 
 PAYLOAD_TYPE = "rrmm_recommendation"
@@ -42,6 +44,7 @@ SLACK_CONTEXT_CHARS = 2000
 SLACK_TEXT_CHARS = 3000  # fallback text and plain messages: Slack truncates long ones, 4000 is its advice
 # Teams: a message (activity with its card) must stay under about 28 KB; keep a margin for the envelope.
 TEAMS_MAX_CARD_CHARS = 24000
+ADAPTIVE_CARD_VERSION = "1.5"  # the highest Teams renders; the cards are checked against its schema (tests/channels)
 TEAMS_TEXT_CHARS = 20000
 
 _ANY_SOURCE = re.compile(r"\s*\[[^\]]*\]$")
@@ -114,13 +117,9 @@ def _caution_name(c) -> str:
     return str(c["id"]).replace("_", " ")
 
 
-def _transplant_line(t) -> str:
-    return f"{t['option']}: {'consider' if t['recommended'] else 'not advised now'}. {t['text']}"
-
-
 def _no_option_text(rec) -> Optional[str]:
     if not rec.get("options") and rec["initiation"]["action"] != "monitor":
-        return "No regimen in the catalog fits this case: consider a clinical trial."
+        return no_option_text()
     return None
 
 
@@ -129,7 +128,7 @@ def headline(rec) -> str:
     a = rec["assessment"]
     parts = []
     if a.get("setting"):
-        parts.append(f"{a['setting']} {SETTING_NAMES.get(a['setting'], '')}".strip())
+        parts.append(setting_label(a["setting"]))
     else:
         parts.append(f"lenalidomide {a['lenalidomide_status']}")
     parts.append(f"fitness {a['fitness']}")
@@ -228,7 +227,7 @@ def render_slack(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
             f"{_SLACK_SEVERITY.get(c['severity'], e(c['severity']))} *{e(_caution_name(c))}*: {e(c['text'])}\n"
             f"      _because: {e('; '.join(c.get('because', [])))}_" for c in cautions])
     if rec.get("transplant"):
-        blocks += _packed_sections("Transplant", [f"• {e(_transplant_line(t))}" for t in rec["transplant"]])
+        blocks += _packed_sections("Transplant", [f"• {e(transplant_line(t))}" for t in rec["transplant"]])
     disclaimer = {"type": "context", "elements": [
         {"type": "mrkdwn", "text": cut(":information_source: " + e(rec["disclaimer"]), SLACK_CONTEXT_CHARS)}]}
     if len(blocks) + 1 > SLACK_MAX_BLOCKS:  # cannot happen with the catalog's sizes; kept as a hard guard
@@ -304,12 +303,12 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
                 body.append(_tb("because: " + e("; ".join(c["because"])), isSubtle=True, size="Small", spacing="None"))
     if rec.get("transplant"):
         body.append(_tb("Transplant", weight="Bolder", separator=True, spacing="Medium"))
-        body += [_tb("- " + e(_transplant_line(t)), spacing="Small") for t in rec["transplant"]]
+        body += [_tb("- " + e(transplant_line(t)), spacing="Small") for t in rec["transplant"]]
     body.append(_tb(e(rec["disclaimer"]), isSubtle=True, size="Small", separator=True, spacing="Medium"))
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "version": "1.4",
+        "version": ADAPTIVE_CARD_VERSION,
         "fallbackText": cut(render_plain(rec, max_options=max_options), 4000),
         "msteams": {"width": "Full"},
         "body": body,
@@ -327,7 +326,7 @@ def render_teams(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
         card = {
             "type": "AdaptiveCard",
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "version": "1.4",
+            "version": ADAPTIVE_CARD_VERSION,
             "body": [_tb(teams_escape(cut(render_plain(rec, 3), TEAMS_MAX_CARD_CHARS // 2)))],
         }
     summary = f"RRMM recommendation: {headline(rec)}"
@@ -408,7 +407,7 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
         out.append("</ul></section>")
     if rec.get("transplant"):
         out.append('<section class="rrmm-transplant"><h4>Transplant</h4><ul>')
-        out += [f"<li>{h(_transplant_line(t))}</li>" for t in rec["transplant"]]
+        out += [f"<li>{h(transplant_line(t))}</li>" for t in rec["transplant"]]
         out.append("</ul></section>")
     out.append(f'<footer class="rrmm-disclaimer">{h(rec["disclaimer"])}</footer></article>')
     return "\n".join(out)

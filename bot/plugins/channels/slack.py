@@ -1,36 +1,51 @@
-"""Slack (Events API) for the assistant: `bot.plugins.channels.slack.SlackChannel` in credentials.yml.
+"""Slack for the assistant: `bot.plugins.channels.slack.SlackChannel` in credentials.yml.
 
-Secrets from the environment only: SLACK_BOT_TOKEN (xoxb-...) and SLACK_SIGNING_SECRET. Without both, the
-channel is off (logged at start, webhook answers 503). Non-secret settings (credentials.yml keys, or the
-environment): `slack_api_url` / SLACK_API_URL, the Web API base (default https://slack.com/api/; the tests
-point it at a local stand-in), `use_threads`, `conversation_granularity`, `slack_channel`.
+Two ways to receive Slack's traffic, chosen by the environment (secrets from the environment only):
+- HTTP (Events API): SLACK_BOT_TOKEN (xoxb-...) and SLACK_SIGNING_SECRET; Slack posts to
+  /webhooks/slack/webhook (events, button clicks) and /webhooks/slack/commands (the `/rrmm` slash command).
+- Socket Mode, when SLACK_APP_TOKEN (xapp-...) is set: SLACK_BOT_TOKEN and SLACK_APP_TOKEN; no public URL,
+  the server connects out to Slack (bot.plugins.channels.slack_socket); no webhook is served.
+Without its secrets the channel is off (logged at start, webhook answers 503). Non-secret settings
+(credentials.yml keys, or the environment): `slack_api_url` / SLACK_API_URL, the Web API base (default
+https://slack.com/api/; the tests point it at a local stand-in), `use_threads`, `conversation_granularity`,
+`slack_channel`.
 
-Over Rasa's SlackInput this connector:
+Both modes share the handlers below (`on_event`, `on_interaction`, `on_command`). Over Rasa's SlackInput
+this connector:
 - rejects every request that is not signed with the signing secret, or whose timestamp is more than five
-  minutes away (401), before looking at its content; answers Slack's URL verification only when signed;
-- with SLACK_ALLOWED_TEAMS (comma-separated workspace ids, T...), refuses events and interactions of any
-  other workspace (403, logged); a body that is not the JSON or form Slack sends gets 400 with the reason;
+  minutes away (401), before looking at its content; answers Slack's URL verification only when signed; a
+  signed body that is not the JSON or form Slack sends gets 400 with the reason;
+- with SLACK_ALLOWED_TEAMS (comma-separated workspace ids, T...), ignores events, clicks and commands of any
+  other workspace, in both modes (logged; 403 over HTTP);
 - answers each event once: Slack resends an event (X-Slack-Retry-Num) when the first answer was slow or
   failed; events are recognised by event id and by channel + message timestamp (a mention in a channel
   can arrive as both `message` and `app_mention`), and repeats are acknowledged with X-Slack-No-Retry;
 - posts one message per reply (Rasa splits texts at blank lines) and the recommendation as Block Kit
-  instead of its plain text (bot.plugins.channels.render.render_slack), within Slack's limits.
+  instead of its plain text (bot.plugins.channels.render.render_slack), within Slack's limits; waits out
+  Slack's rate limits (429 + Retry-After, bounded: bot.plugins.channels.slack_web) instead of losing a reply;
+- replaces the buttons of a question, once one is clicked, by a line saying what was chosen (chat.update),
+  and answers one click per question;
+- handles the `/rrmm` slash command: its text is a message of the clinician's conversation (no text: "help").
+  Replies go to the channel the command came from; where the bot cannot post (a channel it is not in), they
+  go only to the clinician, through the command's response_url.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import time
 from collections import OrderedDict
 from http import HTTPStatus
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Awaitable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.errors import SlackApiError
 
 from .. import inbound
 from .base import (
@@ -54,25 +69,44 @@ from .render import (
     slack_escape,
     split_text,
 )
+from .slack_socket import SlackSocketMode
+from .slack_web import clicked_message_ts, mark_chosen, post_to_response_url, web_client
 
 logger = logging.getLogger(__name__)
 
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+SOCKET_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")  # Socket Mode: SLACK_APP_TOKEN set
 DEFAULT_API_URL = "https://slack.com/api/"
 SEEN_TTL_SECONDS = 3600  # Slack retries within minutes; an hour is plenty
 SEEN_MAX = 10000
+HELP_TEXT = "help"  # what an empty `/rrmm` asks
+CANNOT_POST = {"not_in_channel", "channel_not_found"}  # the bot is not in the slash command's channel
+# what the shared handlers did with an event, a click or a command
+STARTED, IGNORED, UNSUPPORTED, REPEAT, FORBIDDEN = "started", "ignored", "unsupported", "repeat", "forbidden"
 
 
 class SlackOutput(TurnOutput, SlackBot):
     """Posts through chat.postMessage at a configurable Web API base URL."""
 
     def __init__(self, token: Text, slack_channel: Optional[Text] = None, thread_id: Optional[Text] = None,
-                 proxy: Optional[Text] = None, api_url: Text = DEFAULT_API_URL) -> None:
+                 proxy: Optional[Text] = None, api_url: Text = DEFAULT_API_URL,
+                 response_url: Optional[Text] = None) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
-        self.client = AsyncWebClient(token, base_url=api_url, proxy=proxy, timeout=30)
+        self.client = web_client(token, api_url, proxy)
+        self.api_url = api_url
+        self.response_url = response_url  # a slash command's: replies to the clinician alone when the bot cannot post
 
     def render_native(self, rec: Dict[str, Any]) -> Dict[str, Any]:
         return render_slack(rec)
+
+    async def _post_message(self, channel: Text, **kwargs: Any) -> None:
+        try:
+            await super()._post_message(channel, **kwargs)
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            if not self.response_url or error not in CANNOT_POST:
+                raise
+            await post_to_response_url(self.response_url, {"response_type": "ephemeral", **kwargs}, self.api_url)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         recipient = self.slack_channel or recipient_id
@@ -101,7 +135,7 @@ class SlackOutput(TurnOutput, SlackBot):
 
 
 class SlackChannel(SlackInput):
-    """Slack Events API connector with secrets from the environment (see the module docstring)."""
+    """Slack connector, over HTTP or Socket Mode, with secrets from the environment (see the module docstring)."""
 
     @classmethod
     def name(cls) -> Text:
@@ -111,33 +145,46 @@ class SlackChannel(SlackInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         plug_in()
         credentials = credentials or {}
-        refuse_file_secrets("Slack", credentials, ("slack_token", "slack_signing_secret"), SECRETS)
-        values, missing = secrets_from_env(SECRETS)
+        refuse_file_secrets("Slack", credentials, ("slack_token", "slack_signing_secret", "slack_app_token"),
+                            (*SECRETS, "SLACK_APP_TOKEN"))
+        socket_mode = bool(os.environ.get("SLACK_APP_TOKEN", "").strip())
+        values, missing = secrets_from_env(SOCKET_SECRETS if socket_mode else SECRETS)
         if missing:
             return off_channel(cls.name(), "Slack", missing)
+        if socket_mode and os.environ.get("SLACK_SIGNING_SECRET", "").strip():
+            logger.info("Slack: SLACK_APP_TOKEN is set, so Slack runs in socket mode; SLACK_SIGNING_SECRET is not used")
         return cls(
             values["SLACK_BOT_TOKEN"],
             setting(credentials, "slack_channel", "SLACK_CHANNEL", None),
             credentials.get("proxy"),
             use_threads=bool(credentials.get("use_threads", False)),
-            slack_signing_secret=values["SLACK_SIGNING_SECRET"],
+            slack_signing_secret="" if socket_mode else values["SLACK_SIGNING_SECRET"],
             conversation_granularity=credentials.get("conversation_granularity", "sender"),
             api_url=setting(credentials, "slack_api_url", "SLACK_API_URL", DEFAULT_API_URL),
+            app_token=values.get("SLACK_APP_TOKEN"),
             allowed_teams=allowed_ids("SLACK_ALLOWED_TEAMS"),
         )
 
     def __init__(self, slack_token: Text, slack_channel: Optional[Text] = None, proxy: Optional[Text] = None,
                  use_threads: bool = False, slack_signing_secret: Text = "",
                  conversation_granularity: Text = "sender", api_url: Text = DEFAULT_API_URL,
-                 allowed_teams: Optional[frozenset] = None) -> None:
+                 app_token: Optional[Text] = None, allowed_teams: Optional[frozenset] = None) -> None:
+        self.app_token = app_token or None  # set: Socket Mode (read by _validate_credentials)
+        self.allowed_teams = allowed_teams
         super().__init__(slack_token, slack_channel, proxy, "x-slack-retry-reason", "x-slack-retry-num",
                          None, use_threads, slack_signing_secret, conversation_granularity)
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
-        self.allowed_teams = allowed_teams
         self._seen: "OrderedDict[str, float]" = OrderedDict()
+        self.socket: Optional[SlackSocketMode] = None
 
-    def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> SlackOutput:
-        return SlackOutput(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url)
+    def _validate_credentials(self) -> None:
+        if not self.app_token:  # Socket Mode has no signed requests: the app-level token is the secret
+            super()._validate_credentials()
+
+    def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None,
+                           response_url: Optional[Text] = None) -> SlackOutput:
+        return SlackOutput(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url,
+                           response_url)
 
     # -- answering each event once ---------------------------------------------------------------------
     def first_time(self, keys: List[str]) -> bool:
@@ -160,6 +207,7 @@ class SlackChannel(SlackInput):
             keys.append(f"msg:{event['channel']}:{event['ts']}")
         return keys
 
+    # -- where to answer ----------------------------------------------------------------------------------
     @staticmethod
     def event_metadata(body: Dict[str, Any]) -> Dict[Text, Any]:
         """Where to answer an event (channel, thread) and the bot's own user ids (stripped from mentions)."""
@@ -174,23 +222,122 @@ class SlackChannel(SlackInput):
     def interaction_metadata(payload: Dict[str, Any]) -> Dict[Text, Any]:
         message = payload.get("message") or {}
         user = (payload.get("user") or {}).get("id")
-        return {"out_channel": (payload.get("channel") or {}).get("id"),
-                "thread_id": message.get("thread_ts", message.get("ts")), "users": [user] if user else []}
+        channel = (payload.get("channel") or {}).get("id")
+        return {"out_channel": channel, "thread_id": message.get("thread_ts", message.get("ts")),
+                "users": [user] if user else [], "channel_type": "im" if str(channel).startswith("D") else None}
 
+    def get_metadata(self, request: Request) -> Dict[Text, Any]:
+        content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
+        if content_type == "application/json":
+            return self.event_metadata(request.json or {})
+        if content_type == "application/x-www-form-urlencoded" and request.form.get("payload"):
+            return self.interaction_metadata(json.loads(request.form.get("payload")))
+        return {"users": []}
+
+    # -- what Slack sends, over HTTP or the socket (the same handling) --------------------------------------
     def team_allowed(self, team: Any) -> bool:
+        """True unless SLACK_ALLOWED_TEAMS is set and does not list this workspace (then logged)."""
         if self.allowed_teams is None or team in self.allowed_teams:
             return True
         logger.warning("Slack: refused a request from workspace %s (not in SLACK_ALLOWED_TEAMS)", str(team)[:32])
         return False
 
+    def on_event(self, body: Dict[str, Any], handle: OnNewMessage, retry: Any = None) -> str:
+        """An Events API body: starts the turn of a user's message (once), else says why not."""
+        if not self.team_allowed(body.get("team_id")):
+            return FORBIDDEN
+        if body.get("type") != "event_callback" or not isinstance(body.get("event"), dict) \
+                or not self._is_user_message(body):
+            return IGNORED
+        metadata = self.event_metadata(body)
+        if not self._is_supported_channel(body, metadata):
+            return UNSUPPORTED
+        if not self.first_time(self.event_keys(body)):
+            logger.info("Slack: event already answered (retry %s): not answering again", retry or "-")
+            return REPEAT
+        event = body["event"]
+        sender = self._get_conversation_id(event.get("user", ""), metadata.get("out_channel"),
+                                           metadata.get("thread_id"))
+        text = self._sanitize_user_message(str(event.get("text") or ""), metadata["users"])
+        self.start_turn(handle, text, sender, metadata)
+        return STARTED
+
+    def on_interaction(self, payload: Dict[str, Any], handle: OnNewMessage) -> str:
+        """A click (block_actions): the question's buttons are replaced by the choice, then the turn runs, once."""
+        if not self.team_allowed((payload.get("team") or {}).get("id")):
+            return FORBIDDEN
+        if not self._is_interactive_message(payload):
+            return IGNORED
+        action = payload["actions"][0]
+        metadata = self.interaction_metadata(payload)
+        ts = clicked_message_ts(payload)
+        keys = [f"action:{payload.get('trigger_id') or action.get('action_ts')}",
+                f"click:{metadata.get('out_channel')}:{ts}" if ts else ""]  # one answer per question message
+        if not self.first_time(keys):
+            return REPEAT
+        text = self._get_interactive_response(action)
+        if text is None:
+            return IGNORED
+        sender = self._get_conversation_id(payload["user"]["id"], metadata.get("out_channel"),
+                                           metadata.get("thread_id"))
+        out = self.output_for(metadata)
+        self.start_turn(handle, text, sender, metadata, out,
+                        first=mark_chosen(out.client, payload, action, self.api_url))
+        return STARTED
+
+    def on_command(self, form: Dict[str, Any], handle: OnNewMessage) -> str:
+        """A slash command (`/rrmm <text>`): its text is the clinician's message; no text asks for help."""
+        if not self.team_allowed(form.get("team_id")):
+            return FORBIDDEN
+        user, channel = form.get("user_id"), form.get("channel_id")
+        if not user or not channel:
+            return IGNORED
+        if form.get("trigger_id") and not self.first_time([f"command:{form['trigger_id']}"]):
+            return REPEAT
+        text = self._sanitize_user_message(str(form.get("text") or ""), []) or HELP_TEXT
+        metadata = {"out_channel": channel, "thread_id": None, "users": [],
+                    "channel_type": "im" if str(channel).startswith("D") else None, "slash_command": True}
+        out = self.output_for(metadata, response_url=form.get("response_url"))
+        self.start_turn(handle, text, self._get_conversation_id(user, channel, None), metadata, out)
+        return STARTED
+
+    def output_for(self, metadata: Dict[str, Any], response_url: Optional[Text] = None) -> SlackOutput:
+        threaded = self.use_threads and metadata.get("channel_type") != "im"  # direct messages stay unthreaded
+        return self.get_output_channel(metadata.get("out_channel"), metadata.get("thread_id") if threaded else None,
+                                       response_url)
+
+    def start_turn(self, handle: OnNewMessage, text: Text, sender: Optional[Text], metadata: Dict[str, Any],
+                   out: Optional[SlackOutput] = None, first: Optional[Awaitable[Any]] = None) -> None:
+        """Runs the turn in the background (Slack wants its acknowledgement within 3 s); `first` before it."""
+        out = out or self.output_for(metadata)
+        user_msg = UserMessage(text, out, sender, input_channel=self.name(), metadata=metadata)
+
+        async def run() -> None:
+            if first is not None:
+                await first
+            await handle(user_msg)
+
+        task = asyncio.create_task(run())
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
+
+    async def process_message(self, request: Request, on_new_message: OnNewMessage, text: Text,
+                              sender_id: Optional[Text], metadata: Optional[Dict]) -> Any:
+        """Rasa's entry point: acknowledges at once and answers in the background."""
+        self.start_turn(on_new_message, text, sender_id, metadata or {})
+        return response.text("")
+
+    # -- HTTP -----------------------------------------------------------------------------------------------
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         handle = turn_handler(on_new_message)
         bp = Blueprint("slack_webhook", __name__)
-        log_on("Slack", f"/webhooks/{self.name()}/webhook (Web API {self.api_url})")
+        if self.app_token:
+            return self.socket_blueprint(bp, handle)
+        log_on("Slack", f"/webhooks/{self.name()}/webhook and /commands (Web API {self.api_url})")
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+            return response.json({"status": "ok", "mode": "http"})
 
         @bp.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
@@ -198,59 +345,49 @@ class SlackChannel(SlackInput):
                 logger.warning("Slack: refused a request without a valid signature or with a stale timestamp")
                 return response.text("Request not signed by Slack, or too old.", status=HTTPStatus.UNAUTHORIZED)
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
-            retry = request.headers.get(self.retry_num_header)
             if content_type == "application/json":
                 body = inbound.parse_json(request.body or b"", dict)
                 if isinstance(body, inbound.Refusal):
                     return response.json(body.body(), status=body.status)
                 if body.get("type") == "url_verification":
                     return response.json({"challenge": str(body.get("challenge", ""))})
-                if not self.team_allowed(body.get("team_id")):
-                    return response.text("This workspace may not use this app.", status=HTTPStatus.FORBIDDEN)
-                if body.get("type") != "event_callback" or not isinstance(body.get("event"), dict) \
-                        or not self._is_user_message(body):
-                    return response.text("ignored")
-                metadata = self.event_metadata(body)
-                if not self._is_supported_channel(body, metadata):
-                    return response.text("channel not supported")
-                if not self.first_time(self.event_keys(body)):
-                    logger.info("Slack: event already answered (retry %s): not answering again", retry or "-")
-                    return response.text("already answered", headers={"X-Slack-No-Retry": "1"})
-                event = body["event"]
-                sender = self._get_conversation_id(event.get("user", ""), metadata.get("out_channel"),
-                                                   metadata.get("thread_id"))
-                text = self._sanitize_user_message(str(event.get("text") or ""), metadata["users"])
-                return await self.process_message(request, handle, text, sender, metadata)
-            if content_type == "application/x-www-form-urlencoded" and request.form.get("payload"):
+                outcome = self.on_event(body, handle, request.headers.get(self.retry_num_header))
+            elif content_type == "application/x-www-form-urlencoded" and request.form.get("payload"):
                 payload = inbound.parse_json(request.form.get("payload").encode("utf-8", "replace"), dict)
                 if isinstance(payload, inbound.Refusal):
                     return response.json(payload.body(), status=payload.status)
-                if not self.team_allowed((payload.get("team") or {}).get("id")):
-                    return response.text("This workspace may not use this app.", status=HTTPStatus.FORBIDDEN)
-                if not self._is_interactive_message(payload):
-                    return response.text("ignored")
-                action = payload["actions"][0]
-                if not self.first_time([f"action:{payload.get('trigger_id') or action.get('action_ts')}"]):
-                    return response.text("already answered", headers={"X-Slack-No-Retry": "1"})
-                text = self._get_interactive_response(action)
-                if text is None:
-                    return response.text("ignored")
-                metadata = self.interaction_metadata(payload)
-                sender = self._get_conversation_id(payload["user"]["id"], metadata.get("out_channel"),
-                                                   metadata.get("thread_id"))
-                return await self.process_message(request, handle, text, sender, metadata)
-            return response.text("ignored")
+                outcome = self.on_interaction(payload, handle)
+            elif content_type == "application/x-www-form-urlencoded" and request.form.get("command"):
+                outcome = self.on_command({k: request.form.get(k) for k in request.form}, handle)
+            else:
+                outcome = IGNORED
+            if outcome == FORBIDDEN:
+                return response.text("This workspace may not use this app.", status=HTTPStatus.FORBIDDEN)
+            if outcome == REPEAT:
+                return response.text("already answered", headers={"X-Slack-No-Retry": "1"})
+            if outcome == UNSUPPORTED:
+                return response.text("channel not supported")
+            return response.text("" if outcome == STARTED else outcome)
 
+        # the slash command's Request URL (it may also be the webhook itself)
+        bp.add_route(webhook, "/commands", methods=["POST"], name="slack_commands")
         return bp
 
-    async def process_message(self, request: Request, on_new_message: OnNewMessage, text: Text,
-                              sender_id: Optional[Text], metadata: Optional[Dict]) -> Any:
-        """Acknowledges at once and answers in the background (Slack wants a reply within 3 s)."""
-        metadata = metadata or {}
-        threaded = self.use_threads and metadata.get("channel_type") != "im"  # direct messages stay unthreaded
-        out = self.get_output_channel(metadata.get("out_channel"), metadata.get("thread_id") if threaded else None)
-        user_msg = UserMessage(text, out, sender_id, input_channel=self.name(), metadata=metadata)
-        task = asyncio.create_task(on_new_message(user_msg))
-        self._background_tasks.add(task)
-        task.add_done_callback(self._background_tasks.discard)
-        return response.text("")
+    def socket_blueprint(self, bp: Blueprint, handle: OnNewMessage) -> Blueprint:
+        """Socket Mode: no webhook; the connection opens after the server starts and closes before it stops."""
+        self.socket = socket = SlackSocketMode(self, handle)
+        log_on("Slack", f"socket mode: no webhook, connecting out to Slack (Web API {self.api_url})")
+
+        @bp.after_server_start  # (Sanic registers functions here, not bound methods)
+        async def open_socket(_app: Any, _loop: Any) -> None:
+            socket.start()
+
+        @bp.before_server_stop
+        async def close_socket(_app: Any, _loop: Any) -> None:
+            await socket.close()
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "mode": "socket", "connected": socket.connected})
+
+        return bp

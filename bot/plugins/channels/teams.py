@@ -17,9 +17,13 @@ Bot Framework's authentication protocol asks of a bot, on every activity, before
   only where the signed token says).
 Anything else gets 401 and is not processed. Then the tenant: an activity from a tenant other than those of
 TEAMS_ALLOWED_TENANTS (comma-separated tenant ids; default: TEAMS_APP_TENANT_ID for a single-tenant bot, the
-recommended registration) gets 403 and is logged; a multi-tenant bot with neither variable accepts every tenant
-and says so in the log at start. Valid message activities are acknowledged at once (202) and answered in the
-background: the recommendation as an Adaptive Card (bot.plugins.channels.render.render_teams).
+recommended registration) gets 403 and is logged, before anything else (the welcome included); a multi-tenant
+bot with neither variable accepts every tenant and says so in the log at start. Valid message activities are
+acknowledged at once (202) and answered in the background: the recommendation as an Adaptive Card
+(bot.plugins.channels.render.render_teams).
+When the bot is installed (a conversationUpdate whose membersAdded include the bot itself: a personal install,
+or the app added to a team or group chat) it sends a welcome: the domain's `utter_greet` and `utter_help` texts.
+The app package for Teams (manifest, icons, suggested commands) is built by bot.plugins.channels.teams_package.
 """
 from __future__ import annotations
 
@@ -67,6 +71,8 @@ KEYS_MIN_REFRESH_SECONDS = 300
 LEEWAY_SECONDS = 300
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
 _MENTION = re.compile(r"<at>[^<]*</at>", re.I)
+WELCOME_RESPONSES = ("utter_greet", "utter_help")  # domain.yml
+WELCOME_FALLBACK = "Hello. Describe a patient with relapsed or refractory myeloma, or type help."
 
 
 class AuthError(Exception):
@@ -244,6 +250,34 @@ class TeamsChannel(BotFrameworkInput):
         return TeamsOutput(self.app_id, self.app_password, activity["conversation"], activity["recipient"],
                            activity["serviceUrl"], self.token_url)
 
+    # -- installation: the welcome ----------------------------------------------------------------------
+    @staticmethod
+    def bot_added(activity: Dict[str, Any]) -> bool:
+        """True when the bot itself is among the members added (it was installed, or added to a team or chat)."""
+        bot_id = (activity.get("recipient") or {}).get("id")
+        added = activity.get("membersAdded") or []
+        return bool(bot_id) and isinstance(added, list) and any(
+            isinstance(m, dict) and m.get("id") == bot_id for m in added)
+
+    def welcome(self, activity: Dict[str, Any], text: str) -> None:
+        """Sends the welcome to the conversation the bot was added to, in the background."""
+        try:
+            out = self.get_output_channel_for(activity)
+            recipient = (activity.get("from") or {}).get("id") or activity["conversation"]["id"]
+        except (KeyError, TypeError):
+            logger.warning("Teams: a conversationUpdate without conversation, recipient or serviceUrl: no welcome")
+            return
+
+        async def send() -> None:
+            try:
+                await out.send_text_message(recipient, text)
+            except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as exc:
+                logger.error("Teams: sending the welcome failed (%s)", type(exc).__name__)
+
+        task = asyncio.create_task(send())
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
+
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         handle = turn_handler(on_new_message)
         bp = Blueprint("botframework_webhook", __name__)
@@ -275,6 +309,8 @@ class TeamsChannel(BotFrameworkInput):
                 logger.warning("Teams: refused an activity from tenant %s (not in TEAMS_ALLOWED_TENANTS)",
                                str(self.tenant_of(activity))[:64])
                 return response.text("This tenant may not use this bot.", status=HTTPStatus.FORBIDDEN)
+            if activity.get("type") == "conversationUpdate" and self.bot_added(activity):
+                self.welcome(activity, welcome_text(getattr(request.app.ctx, "agent", None)))
             if activity.get("type") != "message":
                 return response.text("", status=HTTPStatus.ACCEPTED)
             try:
@@ -290,3 +326,14 @@ class TeamsChannel(BotFrameworkInput):
             return response.text("", status=HTTPStatus.ACCEPTED)
 
         return bp
+
+
+def welcome_text(agent: Any) -> str:
+    """The welcome on install: the greeting and the help of the loaded model's domain (fixed texts live there)."""
+    responses = getattr(getattr(agent, "domain", None), "responses", None) or {}
+    texts = []
+    for name in WELCOME_RESPONSES:
+        variants = responses.get(name) or []
+        if variants and isinstance(variants[0], dict) and variants[0].get("text"):
+            texts.append(str(variants[0]["text"]).strip())
+    return "\n\n".join(texts) or WELCOME_FALLBACK

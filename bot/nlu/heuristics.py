@@ -1,0 +1,225 @@
+"""Clinical reading rules around the ConText roles: coordinated lists, progression on a regimen named before
+(anaphora), lenalidomide maintenance, transplant history, trial references and question framing.
+
+Each rule is documented for users in docs/nlu-schema.md ("How messages are read"). Targets are spaCy spans
+labelled DRUG (drugs, regimens, transplants, trials-as-option) or FINDING, with their match tuple
+(start_char, end_char, kind, value, fixed_role, priority) in `info[(span.start, span.end)]`.
+
+Layer: may import the standard library and `.matchers` (the target kinds); works on spaCy objects it is given.
+"""
+from __future__ import annotations
+
+import re
+from typing import Collection, List, Optional, Tuple
+
+from .matchers import DRUG, REGIMEN
+
+# words that join the items of a coordinated list ("len, bort and dara", "len/dara")
+CONNECTORS = {",", "and", "or", "/", "&", "+", "nor", "and/or", "as", "well", "-", "plus", "then", "("}
+QUESTION_RE = re.compile(r"\?|^\s*(?:what|why|how|which|when|tell|explain|describe|info|details|is|are|can|could|"
+                         r"should|would|does|do|any|show|compare|cautions?|evidence)\b", re.I)
+# a name as the whole message, maybe inside a question: "pd?", "why not allo?", "what did ASPIRE show?"
+FRAME_RE = re.compile(
+    r"^\s*(?:(?:what(?:'s|\s+is|\s+are|\s+about)|tell\s+me\s+about|explain|describe|why\s+not|why\s+no|info\s+on|"
+    r"details\s+on|what\s+did|results\s+of|cautions\s+for|and|the)\s+)?(?:the\s+)?(?P<core>[\w+\-/ ]+?)"
+    r"(?:\s+(?:regimen|trial|study|results|data|show|showed))?\s*[?.!]*\s*$", re.I)
+_PROG = r"(?:progress(?:ed|ing|ion)|prog(?:'?d)?\.?|relaps(?:ed|ing|e)|PD|escaped|failed|failing)"
+NEG_BEFORE = re.compile(r"(?:\bno|\bnot|\bwithout|\bnever|n't|\bnor)\s+(?:yet\s+|ever\s+|been\s+)*$", re.I)
+# "progressing on it", "relapsed on this regimen", "progressed on both": the drugs named just before
+ANAPHOR_RE = re.compile(
+    rf"\b{_PROG}(?:\s+(?:clinically|biochemically|rapidly|slowly|again|now|steadily|serologically))?\s+"
+    rf"(?:(?:while|whilst)\s+)?(?:on|during|through)\s+(?:(?P<pl>them|both(?:\s+of\s+them)?|these|those|"
+    r"all\s+(?:three|four|of\s+them))|it|this|that|the\s+same|(?:this|that|the|the\s+same)\s+(?:regimen|combination|"
+    r"combo|triplet|doublet|quadruplet|line|treatment|therapy))\b", re.I)
+# after "on X": "on KRd and progressed", "on DRd for 3 years, then progressed"
+_QUAL = (r"^\s*(?:-\s*)?(?:(?:maintenance|maint\.?|induction|therapy|treatment|alone|monotherapy|combination|"
+         r"based)\s*)?(?:\((?:[^()]{0,40})\)\s*)?(?:(?:for|x|over|×)\s*[^,;.()]{0,25}?\s*)?(?:\((?:[^()]{0,40})\)\s*)?")
+AND_PROG_RE = re.compile(
+    _QUAL + r",?\s*(?:and|but|then|before|,)\s+(?:then\s+|subsequently\s+|eventually\s+|later\s+|ultimately\s+|"
+    r"has\s+|had\s+|have\s+|now\s+|is\s+now\s+|is\s+|was\s+|she\s+|he\s+)*" + _PROG +
+    r"\b(?![^,;.]{0,30}\b(?:after\s+(?:stopping|discontinu|completing|finishing|coming\s+off|cessation|the\s+end|"
+    r"it\s+was)|off\b))", re.I)
+# "DPd to progression", "DRd until PD"
+TO_PROG_RE = re.compile(
+    _QUAL + r",?\s*(?:(?:given|continued|treated|continuously|continuous|ongoing)\s+)?(?:to|until|till|untill|up\s+to|"
+    r"through\s+to)\s+(?:disease\s+)?(?:progression|PD|POD|relapse|progressive\s+disease)\b", re.I)
+ON_WORDS = {"on", "onto"}
+NOT_ON = {"based", "depends", "depending", "focus", "rely", "info", "information", "details", "data", "more",
+          "advice", "thoughts", "evidence", "update", "comment", "opinion", "guidance", "read", "go", "put", "start",
+          "started", "starting", "going"}
+# "progressed on maintenance", "prog on maint", "relapsed on len maintenance"
+PROG_MAINT_RE = re.compile(
+    rf"\b{_PROG}\s+(?:(?:while|whilst)\s+)?(?:on|during|through)\s+(?:(?:the|her|his|their)\s+)?"
+    r"(?:(?:len(?:alidomide)?|R|revlimid|lenalidomid)\s+)?(?P<m>maint(?:enance)?\.?)(?!\w)", re.I)
+# a reference to a trial as evidence, not the option of enrolling in one ("which trial supports KPd?")
+TRIAL_REF_BEFORE = {"which", "what", "whose", "that", "this", "pivotal", "registration", "registrational", "landmark",
+                    "randomised", "randomized", "phase", "same", "key", "main", "original"}
+TRIAL_REF_AFTER = {"support", "supports", "supported", "supporting", "showed", "shows", "show", "showing",
+                   "demonstrated", "demonstrates", "demonstrating", "tested", "compared", "comparing", "data",
+                   "evidence", "results", "result", "behind", "that", "which", "where", "was", "were", "led",
+                   "established", "found", "finds", "reported", "backs", "backing", "proved", "proves", "did", "does",
+                   "is", "name", "leading", "underpinning", "underpins", "basis", "justifies", "justifying"}
+# transplant codes of the knowledge base (`kb().transplants`) read here one by one (checked when the pipeline is built)
+AUTO_HCT, AUTO_HCT_2, ALLO_HCT = "auto-HCT", "auto-HCT-2", "allo-HCT"
+
+
+# ---- coordinated lists ----------------------------------------------------------------------------------------
+def mark_lists(doc, spans: list) -> None:
+    """The commas and "and"/"or"/"/" inside a coordinated list of drugs or of findings do not end a ConText
+    scope (Token._.rrmm_free = False); a comma after the "and" of a list starts a new clause ("refractory to
+    len and bort, dara naive")."""
+    for sp in spans:
+        for tok in sp:
+            tok._.rrmm_free = False
+    closed = False  # a list "len, bort and dara" ends with its "and": a comma after that starts a new clause
+    for a, b in zip(spans, spans[1:], strict=False):  # consecutive pairs
+        gap = doc[a.end:b.start]
+        if a.label_ == b.label_ and len(gap) <= 3 and all(t.lower_ in CONNECTORS or t.is_space for t in gap):
+            has_comma = any(t.text == "," for t in gap)
+            if closed and has_comma:
+                closed = False
+                continue
+            for t in gap:
+                t._.rrmm_free = False
+            if any(t.lower_ in ("and", "or", "nor", "and/or") for t in gap):
+                closed = True
+        else:
+            closed = False
+
+
+def listed(doc, spans: list, i: int, step: int) -> List[int]:
+    """Indexes of the coordinated list of drug targets around spans[i], walking left (-1) or right (+1)."""
+    out = [i]
+    j = i
+    while 0 <= j + step < len(spans):
+        a, b = (spans[j + step], spans[j]) if step < 0 else (spans[j], spans[j + step])
+        gap = doc[a.end:b.start]
+        if b.label_ != DRUG or a.label_ != DRUG or len(gap) > 3 or not all(
+                t.lower_ in CONNECTORS or t.is_space for t in gap):
+            break
+        j += step
+        out.append(j)
+    return out
+
+
+# ---- progression linked to a regimen named before it ----------------------------------------------------------
+def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) -> set:
+    """Targets that progression is stated about without a status word before them: "1 prior line of DRd,
+    progressing on it", "on KRd and progressed", "DPd to progression" (refractory, IMWG: progression on
+    therapy). `transplants`: the transplant codes (never refractory)."""
+    text = doc.text
+    low = text.lower()
+    if not any(w in low for w in ("prog", "relaps", "pd", "escaped", "fail")):
+        return set()
+
+    def eligible(k: int) -> bool:
+        sp = spans[k]
+        c = info[(sp.start, sp.end)]
+        return sp.label_ == DRUG and not (c[2] == REGIMEN and (c[3] in transplants or c[3] == "trial"))
+
+    forced: set = set()
+    # "progressing on it": the nearest drug target before it (for "them"/"both": its whole list)
+    for m in ANAPHOR_RE.finditer(text):
+        if NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
+            continue
+        before = [k for k, sp in enumerate(spans) if sp.end_char <= m.start() and eligible(k)]
+        if not before:
+            continue
+        k = before[-1]
+        if len(doc[spans[k].end:doc.char_span(m.start(), m.end(), alignment_mode="expand").start]) > 25:
+            continue
+        idx = listed(doc, spans, k, -1) if m.group("pl") else [k]
+        forced.update((spans[j].start, spans[j].end) for j in idx if eligible(j))
+    # "on KRd and progressed", "DPd to progression"
+    for k in range(len(spans)):
+        if not eligible(k):
+            continue
+        left = listed(doc, spans, k, -1)
+        right = listed(doc, spans, k, +1)
+        if k != right[-1]:
+            continue  # the list is handled at its last item
+        head, last = spans[left[-1]], spans[right[-1]]
+        rest = text[last.end_char:]
+        hit = bool(TO_PROG_RE.match(rest))
+        if not hit and AND_PROG_RE.match(rest):
+            prev = list(doc[max(0, head.start - 3):head.start])
+            on = [j for j, t in enumerate(prev) if t.lower_ in ON_WORDS]
+            if on:
+                j = on[-1]
+                hit = not (j > 0 and prev[j - 1].lower_ in NOT_ON) and all(
+                    t.lower_ in ("maintenance", "maint", "a", "the", "her", "his", "full", "dose", "-")
+                    for t in prev[j + 1:])
+        if hit:
+            forced.update((spans[j].start, spans[j].end) for j in left if eligible(j))
+    return forced
+
+
+# ---- lenalidomide maintenance ---------------------------------------------------------------------------------
+def maintenance_flag(text: str, out: List[dict]) -> List[dict]:
+    """Maintenance named in the history ("VRd/ASCT/len maint, then DKd") is not progression on it: when
+    lenalidomide is refractory elsewhere in the message, the flag needs progression on maintenance ("prog
+    on maint", "progressed on len maintenance"). "R maint ..., prog on maint" flags it even when the
+    progression does not name the drug."""
+    prog = None
+    for m in PROG_MAINT_RE.finditer(text):
+        if not NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
+            prog = m
+            break
+    flags = [e for e in out if e["entity"] == "lenalidomide_maintenance_only"]
+    if flags and prog is None and not any(f.get("_prog") for f in flags):
+        if any(e["entity"] == "drug" and e["value"] == "lenalidomide" and e.get("role") == "refractory"
+               for e in out):
+            out = [e for e in out if e["entity"] != "lenalidomide_maintenance_only"]
+    elif not flags and prog is not None:
+        named = any(e["entity"] == "drug" and e["value"] == "lenalidomide" and e.get("_named") for e in out)
+        s, e = prog.span("m")
+        if named and text[e - 1] == ".":
+            e -= 1
+        if named and not any(o["start"] < e and s < o["end"] for o in out):
+            out.append({"entity": "lenalidomide_maintenance_only", "value": True, "start": s, "end": e})
+    return out
+
+
+def relapsed_while_on(doc, sp) -> bool:
+    """'relapsed 6 months after ASCT while on len maintenance': "on" just before the drug and a progression
+    word (not negated) in the same sentence."""
+    if not any(t.lower_ in ("on", "during") for t in doc[max(0, sp.start - 3):sp.start]):
+        return False
+    text = doc.text
+    a = max(text.rfind(ch, 0, sp.start_char) for ch in ".;\n") + 1
+    ends = [i for i in (text.find(ch, sp.end_char) for ch in ".;\n") if i >= 0]
+    sentence = text[a:min(ends) if ends else len(text)]
+    return any(not NEG_BEFORE.search(sentence[:m.start()][-20:])
+               for m in re.finditer(rf"\b{_PROG}(?!\w)", sentence, re.I))
+
+
+# ---- transplants ----------------------------------------------------------------------------------------------
+def transplant_entity(value: str, status: Optional[str], lookup: bool, s: int, e: int) -> dict:
+    """An autologous transplant in the history is `prior_auto_hct` (1, a second one 2, "no ASCT" 0); asked
+    about (`lookup`: a question or the whole message), "second ASCT" or allo-HCT without a status, or "not
+    available", it is a `regimen`."""
+    if status == "unavailable" or value == ALLO_HCT or (status is None and (lookup or value != AUTO_HCT)):
+        ent = {"entity": "regimen", "value": value, "start": s, "end": e}
+        if status in ("unavailable", "naive", "exposed", "refractory") and value == ALLO_HCT:
+            ent["role"] = status
+        elif status == "unavailable":
+            ent["role"] = status
+        return ent
+    if status == "naive":
+        return {"entity": "prior_auto_hct", "value": 0, "start": s, "end": e}
+    return {"entity": "prior_auto_hct", "value": 2 if value == AUTO_HCT_2 else 1, "start": s, "end": e}
+
+
+# ---- trials and questions -------------------------------------------------------------------------------------
+def trial_reference(doc, span) -> bool:
+    """'which trial supports KPd?', 'is there a trial supporting Isa-Kd?': a trial as evidence, not the option
+    of enrolling in one."""
+    prev = doc[span.start - 1].lower_ if span.start > 0 else ""
+    nxt = doc[span.end].lower_ if span.end < len(doc) else ""
+    return prev in TRIAL_REF_BEFORE or nxt in TRIAL_REF_AFTER
+
+
+def framed_name(text: str) -> Optional[Tuple[int, int, str]]:
+    """(start, end, words) of the name a short message is about: "pd?", "why not allo?", "ASPIRE results"."""
+    m = FRAME_RE.match(text)
+    return (m.start("core"), m.end("core"), m.group("core")) if m else None

@@ -1,0 +1,212 @@
+"""The extraction pipeline: facts, targets, ConText, roles, in that order, for one message at a time.
+
+`Pipeline()` builds everything once (spaCy tokenizer, KB patterns, ConText rules, fact and finding rules);
+`Pipeline.process(text)` runs the steps of docs/nlu-schema.md ("How messages are read"):
+1. case facts by regular expression (`facts`), which claim their characters;
+2. targets: findings (`facts`), drug / regimen / transplant / trial names (`matchers`), drug names with a typo,
+   a short name as the whole message; overlaps go to the longest;
+3. the targets become the Doc's entities and medspacy ConText links them to status words (`context_rules`);
+4. roles and entities (`roles`, `heuristics`), then sorted, without partial overlaps (`finish`).
+
+Layer: may import the standard library, spaCy and medspacy (when built), loguru (to quiet medspacy's
+loggers), `bot.clinical`, `bot.privacy` and the modules of this package. The medspacy fixes of
+`bot.plugins.patches` must be installed first (`require_medspacy_fixes`).
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from bot.clinical.kb import fold, kb
+from bot.privacy import redact
+
+from .facts import REJECT, Finding, Rule, scan_facts
+from .facts import load as load_facts
+from .heuristics import (
+    ALLO_HCT,
+    AUTO_HCT,
+    AUTO_HCT_2,
+    QUESTION_RE,
+    framed_name,
+    maintenance_flag,
+    mark_lists,
+    progressed_on,
+    trial_reference,
+)
+from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
+from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
+
+# hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
+DASH_RE = re.compile(r"[\u2010\u2011]|(?<=\w)[\u2012\u2013\u2212](?=\w)")
+# facts whose own negation word ("no progression", "never a transplant candidate") is not a drug's or finding's
+NEG_GUARD_FACTS = {"relapse", "transplant_eligible", "fitness", "covid_vaccination_up_to_date"}
+
+
+def person_names(text: str) -> List[Tuple[int, int]]:
+    """(start, end) of the person names in `text`, by the privacy layer's detector (the one detector of names)."""
+    return [(s, e) for kind, s, e in redact(text).found if kind == "person_name"]
+
+
+class SetupError(RuntimeError):
+    """The pipeline cannot be built as it is meant to work."""
+
+
+def require_medspacy_fixes() -> None:
+    """medspacy 1.3.1 has two interval bugs that break ConText scopes; bot.plugins.patches fixes them (the one
+    place that patches third-party code). Extraction without them would be silently wrong: refuse instead."""
+    import medspacy.common.medspacy_matcher as mm
+    import medspacy.context.context_modifier as cm
+    if not (getattr(cm.tuple_overlaps, "__rrmm_patch__", False)
+            and getattr(mm.prune_overlapping_matches, "__rrmm_patch__", False)):
+        raise SetupError("the NLU pipeline needs the medspacy fixes: call bot.plugins.patches.install(\"medspacy\") "
+                         "first (the Rasa components do)")
+
+
+class Pipeline:
+    def __init__(self) -> None:
+        saved_filters = list(warnings.filters)
+        try:
+            import medspacy.context  # noqa: F401  (registers the medspacy_context factory)
+            from loguru import logger
+
+            from .context_rules import context_rules
+        finally:
+            warnings.filters[:] = saved_filters  # medspacy silences every warning of the process on import
+        logger.disable("PyRuSH")
+        logger.disable("medspacy")
+        require_medspacy_fixes()
+        self.kb = kb()
+        missing = sorted({AUTO_HCT, AUTO_HCT_2, ALLO_HCT} - set(self.kb.transplants))
+        if missing:
+            raise SetupError(f"the NLU reads the transplant codes {missing}, which the knowledge base does not have")
+        self.transplants = frozenset(self.kb.transplants)
+        nlp = make_nlp()
+        nlp.add_pipe("medspacy_context", config={"rules": None, "span_attrs": None})
+        self.context = nlp.get_pipe("medspacy_context")
+        rules = context_rules()
+        unread = sorted((set(DRUG_PRIORITY) | set(FINDING_PRIORITY)) - {r.category for r in rules})
+        if unread:
+            raise SetupError(f"roles.py reads ConText categories that no rule of context_rules.json has: {unread}")
+        self.context.add(rules)
+        self.nlp = nlp
+        from .extract import ENTITY_NAMES  # the facade's list (imported here: the facade imports this module)
+
+        len_names = [n for n, d in self.kb.drug_aliases().items() if d == "lenalidomide"]
+        len_names += ["lenalidomid", "lenalidomde"]
+        self.fact_rules: List[Rule]
+        self.finding_rules: List[Finding]
+        self.fact_rules, self.finding_rules = load_facts(len_names, entities=ENTITY_NAMES)
+        self.matchers = Matchers(nlp, self.kb)
+        self.roles = Roles(self.kb, self.matchers.prior_regimens)
+        person_names("Mr A Smith")  # the privacy detector loads its word lists now, not on the first message
+
+    # ---- steps 1-2: facts and targets -----------------------------------------------------------------------------
+    def _targets(self, doc, original: str) -> Tuple[List[dict], List[dict], List[tuple]]:
+        """(fact entities, trial entities, targets for ConText); a target is (start_char, end_char, kind, value,
+        fixed_role, priority). `original`: the message as written (doc.text has its Unicode dashes as "-")."""
+        text = doc.text
+        facts, claimed = scan_facts(text, self.fact_rules)
+
+        def free(a: int, b: int) -> bool:
+            return all(b <= s or a >= e for s, e in claimed)
+
+        cands: List[tuple] = []  # (start_char, end_char, kind, value, fixed_role, priority)
+        low = text.lower()
+        for rule in self.finding_rules:
+            if rule.needs and not any(n in low for n in rule.needs):
+                continue
+            for m in rule.pattern.finditer(text):
+                s, e = rule.span(m)
+                if s == e or not free(s, e):
+                    continue
+                role = rule.role(m)
+                if role is REJECT:
+                    continue
+                cands.append((s, e, FINDING, (rule.entity, rule.value), role, 5))
+        names: Optional[List[Tuple[int, int]]] = None  # person names, looked for once a drug name matched
+        for kind, value, span in self.matchers.hits(doc):
+            s, e = span.start_char, span.end_char
+            # a name glued to more letters is not that name ("Isabel" is not isatuximab)
+            if (s > 0 and text[s - 1].isalnum()) or (e < len(text) and text[e].isalpha()):
+                continue
+            if kind == DRUG:
+                if names is None:
+                    names = person_names(original)
+                if any(a <= s and e <= b for a, b in names):
+                    continue  # a drug alias that is part of a person's name
+            if kind == REGIMEN and value == "trial" and trial_reference(doc, span):
+                continue
+            if free(s, e):
+                cands.append((s, e, kind, value, None, KIND_PRIORITY[kind]))
+        covered = [(c[0], c[1]) for c in cands] + claimed
+        for s, e, drug in self.matchers.typos(doc, covered):
+            cands.append((s, e, DRUG, drug, None, 0))
+        if not cands:
+            framed = framed_name(text)
+            if framed:
+                hit = self.matchers.whole_message.get(fold(framed[2]))
+                if hit and free(framed[0], framed[1]):
+                    cands.append((framed[0], framed[1], hit[0], hit[1], None, 1))
+        # non-overlapping choice: longer first, then by kind priority, then leftmost
+        cands.sort(key=lambda c: (-(c[1] - c[0]), c[5], c[0]))
+        chosen: List[tuple] = []
+        for c in cands:
+            if all(c[1] <= o[0] or c[0] >= o[1] for o in chosen):
+                chosen.append(c)
+        chosen.sort()
+        trials = [c for c in chosen if c[2] == TRIAL]
+        targets = [c for c in chosen if c[2] != TRIAL]
+        return facts, [{"entity": "trial", "value": c[3], "start": c[0], "end": c[1]} for c in trials], targets
+
+    # ---- steps 3-4: ConText and roles -----------------------------------------------------------------------------
+    def process(self, original: str) -> List[dict]:
+        from spacy.tokens import Span
+        text = DASH_RE.sub("-", original)  # same length: offsets stay those of the original text
+        doc = self.nlp.make_doc(text)
+        for tok in doc:  # sentences: one per line (punctuation ends ConText scopes as TERMINATE modifiers)
+            tok.is_sent_start = tok.i == 0 or "\n" in doc[tok.i - 1].text
+        facts, trials, targets = self._targets(doc, original)
+        spans: List[Span] = []
+        info: Dict[Tuple[int, int], tuple] = {}
+        for c in targets:
+            span = doc.char_span(c[0], c[1], alignment_mode="expand")
+            if span is None or any(span.start < o.end and o.start < span.end for o in spans):
+                continue
+            label = FINDING if c[2] == FINDING else DRUG
+            span = Span(doc, span.start, span.end, label=label)
+            spans.append(span)
+            info[(span.start, span.end)] = c
+        spans.sort(key=lambda sp: sp.start)
+        mark_lists(doc, spans)
+        doc.ents = spans
+        self.context(doc)
+        out = list(facts) + trials
+        question = bool(QUESTION_RE.search(text))
+        graph_mods = list(doc._.context_graph.modifiers) if doc._.context_graph is not None else []
+        forced = progressed_on(doc, spans, info, self.transplants)
+        guard = [(f["start"], f["end"]) for f in facts if f["entity"] in NEG_GUARD_FACTS]
+        for sp in spans:
+            c = info[(sp.start, sp.end)]
+            out.extend(self.roles.resolve(doc, sp, c, graph_mods, question, (sp.start, sp.end) in forced, guard))
+        out = maintenance_flag(text, out)
+        return finish(original, out)
+
+
+def finish(text: str, ents: Iterable[dict]) -> List[dict]:
+    """Sorted, with text, without partial overlaps (identical spans of one regimen's drugs are kept)."""
+    ents = sorted(ents, key=lambda x: (x["start"], -(x["end"] - x["start"])))
+    out: List[dict] = []
+    for ent in ents:
+        clash = False
+        for o in out:
+            if ent["start"] < o["end"] and o["start"] < ent["end"]:
+                same = ent["start"] == o["start"] and ent["end"] == o["end"]
+                if not (same and ent["entity"] == o["entity"] == "drug"):
+                    clash = True
+                    break
+        if clash:
+            continue
+        ent["text"] = text[ent["start"]:ent["end"]]
+        out.append(ent)
+    return [{k: e[k] for k in ("entity", "value", "start", "end", "text", "role") if k in e} for e in out]
