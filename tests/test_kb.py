@@ -20,14 +20,22 @@ SPEC_ALIASES = {  # clinical-spec.md section 2
     "sel": "selinexor", "ven": "venetoclax", "pano": "panobinostat", "dex": "dexamethasone", "cy": "cyclophosphamide",
     "cytoxan": "cyclophosphamide", "idecabtagene vicleucel": "ide-cel", "ciltacabtagene autoleucel": "cilta-cel",
     "IDE-CEL": "ide-cel", "Cilta-Cel": "cilta-cel",
+    # 2026 edition
+    "Elrexfio": "elranatamab", "Talvey": "talquetamab", "Lynozyfic": "linvoseltamab",
 }
 SPEC_REGIMENS = ["DRd", "KRd", "IRd", "ERd", "DVd", "DKd", "DPd", "PVd", "IsaPd", "KPd", "VCd", "SVd", "EPd", "DKPd",
                  "Sd", "VDT-PACE", "DCEP", "Md", "Td", "Rd", "Pd", "Kd", "Vd", "Benda", "Ven-d", "Pano-Vd", "BVd",
-                 "belantamab", "ide-cel", "cilta-cel", "teclistamab", "D", "trial"]
+                 "belantamab", "ide-cel", "cilta-cel", "teclistamab", "D", "trial",
+                 # 2026 edition
+                 "Tec-D", "IsaKd", "BPd", "elranatamab", "linvoseltamab", "talquetamab"]
 SPEC_REGIMEN_ALIASES = {"Dara-Rd": "DRd", "Elo-Rd": "ERd", "Dara-Vd": "DVd", "KdD": "DKd", "Dara-Kd": "DKd",
                         "Dara-Pd": "DPd", "VPd": "PVd", "Isa-Pd": "IsaPd", "CyBorD": "VCd", "Elo-Pd": "EPd",
                         "Dara-KPd": "DKPd", "melflufen-dex": "Md", "Thal-dex": "Td", "Blenrep": "belantamab",
-                        "Abecma": "ide-cel", "Carvykti": "cilta-cel", "Tecvayli": "teclistamab", "ASCT": "auto-HCT"}
+                        "Abecma": "ide-cel", "Carvykti": "cilta-cel", "Tecvayli": "teclistamab", "ASCT": "auto-HCT",
+                        # 2026 edition
+                        "Isa-Kd": "IsaKd", "KdIsa": "IsaKd", "Tec-Dara": "Tec-D", "TecDara": "Tec-D",
+                        "teclistamab-daratumumab": "Tec-D", "Elrexfio": "elranatamab", "Talvey": "talquetamab",
+                        "Lynozyfic": "linvoseltamab"}
 SPEC_CAUTIONS = [
     "covid_vaccination",
     "infection",
@@ -47,6 +55,11 @@ SPEC_CAUTIONS = [
     "transplant_risks",
     "frailty",
     "t11_14_required",
+    # 2026 edition
+    "car_t_late_effects",
+    "hypogammaglobulinemia",
+    "gprc5d_toxicity",
+    "blood_bank_interference",
 ]
 SPEC_TRIALS = [
     "POLLUX",
@@ -73,6 +86,16 @@ SPEC_TRIALS = [
     "DREAMM-7",
     "PANORAMA-1",
     "Myeloma X",
+    # 2026 edition
+    "IKEMA",
+    "CARTITUDE-4",
+    "KarMMa-3",
+    "MagnetisMM-3",
+    "MonumenTAL-1",
+    "LINKER-MM1",
+    "DREAMM-8",
+    "CANOVA",
+    "MajesTEC-3",
 ]
 
 
@@ -165,6 +188,13 @@ def _regimen(d, code):
     return next(r for r in d["regimens"] if r["code"] == code)
 
 
+def _drop_candidate(d, code):
+    for setting in d["settings"]:
+        for tier in ("preferred", "recommended", "circumstances"):
+            setting[tier] = [c for c in setting.get(tier) or [] if c["regimen"] != code]
+    d["every_relapse"]["candidates"] = [c for c in d["every_relapse"]["candidates"] if c["regimen"] != code]
+
+
 @pytest.mark.parametrize(
     "name,mutate,message",
     [
@@ -177,7 +207,8 @@ def _regimen(d, code):
         ("regimens.yml", lambda d: d["regimens"].append(
             {"code": "XRd", "name": "x", "components": ["lenalidomide", "dexamethasone"], "intensity": "triplet"}),
          "regimens.yml: XRd: unreachable"),
-        ("settings.yml", lambda d: d["settings"][5]["candidates"].pop(), "regimens.yml: trial: unreachable"),
+        # 2026 edition: the tier tables and the every-relapse list name `trial`; without them it is unreachable
+        ("settings.yml", lambda d: _drop_candidate(d, "trial"), "regimens.yml: trial: unreachable"),
     ],
 )
 def test_inconsistent_knowledge_stops_the_load_naming_the_entry(tmp_path, name, mutate, message):
@@ -188,7 +219,7 @@ def test_inconsistent_knowledge_stops_the_load_naming_the_entry(tmp_path, name, 
 @pytest.mark.parametrize(
     "name,mutate,message",
     [
-        ("texts.yml", lambda d: d["exclusions"].pop("prior_lines"), "texts.yml: exclusions.prior_lines missing"),
+        ("texts.yml", lambda d: d["exclusions"].pop("label"), "texts.yml: exclusions.label missing"),
         ("texts.yml", lambda d: d["exclusions"].update(unavailable="{drug} is not available in {country}"),
          "texts.yml: exclusions.unavailable: names a value it is not given"),
         ("case.yml", lambda d: d["flags"]["comorbidity"].pop("neuropathy") and None, None),
@@ -207,4 +238,5 @@ def test_fixed_sentences_and_case_vocabulary_are_checked(tmp_path, name, mutate,
 def test_labels_and_sentences_come_from_the_knowledge_base():
     assert K.flag_labels["neuropathy"] == "existing peripheral neuropathy"
     assert K.high_risk_spellings["del(17p)"] == "del17p" and set(K.high_risk) >= {"del17p", "t(4;14)"}
-    assert K.say("exclusions.prior_lines", needed=4, case=3) == "needs >= 4 prior lines (case: 3)"
+    assert (K.say("exclusions.label", region="US", label=">= 4 prior lines", values="3 prior lines")
+            == "US label: >= 4 prior lines (case: 3 prior lines)")
