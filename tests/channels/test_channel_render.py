@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.clinical.render import render_text
+from bot.clinical.render import ranked_options, render_text
 from bot.plugins.channels.base import TurnOutput
 from bot.plugins.channels.render import (
     SLACK_CONTEXT_CHARS,
@@ -81,7 +81,7 @@ def test_slack_blocks_show_assessment_options_cautions_transplant_and_disclaimer
     blocks = msg["blocks"]
     assert blocks[0]["type"] == "header" and blocks[0]["text"]["type"] == "plain_text"
     text = "\n".join(t for _, t in slack_texts(msg))
-    for i, o in enumerate(rec["options"][:6], 1):
+    for i, o in enumerate(ranked_options(rec)[:6], 1):  # the clinical trial is a headline, not numbered (R4)
         assert f"*{i}. {o['regimen']}*" in text
     for c in rec["cautions"]:
         assert c["id"].replace("_", " ") in text
@@ -114,7 +114,8 @@ def test_teams_card_is_a_well_formed_adaptive_card(rec):
 
 def test_data_cannot_inject_markup(rec_of):
     rec = rec_of(prior_lines=2, refractory=["lenalidomide"], fitness="fit", transplant_eligible=False)
-    rec["cautions"][0]["text"] = "<script>alert(1)</script> & <!channel> *bold* [link](http://x)"
+    shown = next(c for c in rec["cautions"] if c["severity"] != "info")  # info ones are folded into one line
+    shown["text"] = "<script>alert(1)</script> & <!channel> *bold* [link](http://x)"
     page = render_html(rec)
     assert "<script>" not in page and "&lt;script&gt;" in page
     slack = json.dumps(render_slack(rec))
