@@ -93,7 +93,7 @@ def case_slots(tracker: Tracker) -> Dict[str, Any]:
     The slot itself stays empty until the clinician names a region, so the default is never written into the
     conversation: a "new case" or a changed RRMM_REGION takes effect at once.
     """
-    slots = tracker.current_slot_values()
+    slots = dict(tracker.current_slot_values())  # a copy: the tracker's own dict stays as the clinician left it
     if not slots.get("region"):
         slots["region"] = default_region()
     return slots
@@ -221,8 +221,6 @@ class ActionWhyNot(Action):
         notice = privacy_notice(dispatcher, tracker)
         code = _entity_value(tracker, "regimen")
         drug = _entity_value(tracker, "drug")
-        if code is None and drug in kb().regimens:
-            code = drug  # a drug that is a regimen of its own: teclistamab, cilta-cel, talquetamab, ...
         if code is None and not drug:
             dispatcher.utter_message(response="utter_which_regimen_why_not")
             return notice
@@ -235,7 +233,7 @@ class ActionWhyNot(Action):
                 + (render_regimen(code) if code else render_drug(drug))
             )
             return notice
-        if code is None:  # a drug: every regimen that contains it
+        if code is None:  # a drug: every regimen that contains it ("why not teclistamab?": teclistamab, Tec-D)
             lines = [why_not(rec, r) for r in kb().regimens if drug in kb().regimens[r].components]
             dispatcher.utter_message(text="\n".join(lines[:8]))
             return notice

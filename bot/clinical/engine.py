@@ -156,11 +156,15 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
     k, case = ctx.k, ctx.case
     cands: Dict[str, _Candidate] = {}
 
+    table = k.table_for(ctx.candidate_settings)
+
     def add(code: str, tier: str, evidence: int, note: str, source: str) -> _Candidate:
+        """A candidate; the tier table's tier wins where the table names the regimen for one of the case's
+        settings, the other lists' tiers are defaults for the rest (section 7.2)."""
         c = cands.get(code)
         if c is None:
             cands[code] = c = _Candidate(k.regimens[code], TIER_RANK[tier], evidence)
-        else:
+        elif source == "table" or code not in table:
             c.tier = min(c.tier, TIER_RANK[tier])
             c.evidence = min(c.evidence, evidence)
         c.sources.add(source)
@@ -168,7 +172,7 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
         return c
 
     # the tier tables of the case's settings (the most advanced first: it describes the disease best)
-    for code, (_, position, rows) in k.table_for(ctx.candidate_settings).items():
+    for code, (_, position, rows) in table.items():
         for cand, s in rows:
             c = add(code, cand.tier, position, k.say("rationale.setting", setting=s.id, name=s.name, note=cand.note,
                                                      source=cand.source), "table")
@@ -491,7 +495,7 @@ def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
             elif fails:  # only a label that is not binding gets here (binding ones were ruled out)
                 c.tier = LOWEST
                 notes.append(k.say("rationale.off_label", region=region, label=rl.rule_text, values="; ".join(fails)))
-            if rl.also:
+            if rl.also and rl.approved and not fails:  # an off-label note already names the whole label
                 notes.append(k.say("rationale.label_unchecked", region=region, condition=rl.also))
         classes = k.regimen_classes[code]
         if any(k.exposure_lowers_tier(cls) and any(k.drug_class_of[d] == cls for d in ctx.received)
