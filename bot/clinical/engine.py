@@ -34,10 +34,6 @@ class _Candidate:
     demote_when_aggressive: bool = False
     lifted: bool = False
 
-    def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
-
 
 @dataclass
 class _Context:
@@ -55,13 +51,19 @@ class _Context:
     trace: Set[str] = field(default_factory=set)
     detail: List[str] = field(default_factory=list)
     shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
-    _label_failures: Dict[str, List[str]] = field(default_factory=dict)
+    _label_failures: Dict[Tuple[object, ...], List[str]] = field(default_factory=dict)  # by rule (RegionLabel)
+
+    resisting_classes: FrozenSet[str] = frozenset()  # classes where a switch or re-exposure carries cross-resistance
 
     def __post_init__(self) -> None:
+        k = self.k
         for d in sorted(self.refractory):
-            cls = self.k.drug_class_of[d]
-            if self.k.shared_target(cls):
+            cls = k.drug_class_of[d]
+            if k.shared_target(cls):
                 self.shared_refractory.setdefault(cls, []).append(d)
+        self.resisting_classes = frozenset(
+            c for c in (k.drug_class_of[d] for d in self.refractory)
+            if not k.shared_target(c) and k.cross_resistance_class(c)) | (k.lowering_classes & self.received_classes)
 
     @property
     def region(self) -> str:
@@ -77,10 +79,13 @@ class _Context:
 
     def label_failures(self, code: str) -> List[str]:
         """What the case has instead of what the region's label of `code` asks (empty: the label holds)."""
-        hit = self._label_failures.get(code)
+        label = self.k.labels.get(code)
+        if label is None:
+            return []
+        rl = label.regions[self.case.region]
+        hit = self._label_failures.get(rl.rule_key)
         if hit is None:
-            rl = self.label(code)
-            hit = self._label_failures[code] = _failures(rl, self) if rl is not None and rl.has_rule else []
+            hit = self._label_failures[rl.rule_key] = _failures(rl, self)
         return hit
 
 
@@ -154,58 +159,33 @@ def settings_of(refractory: FrozenSet[str], k: KnowledgeBase) -> Tuple[str, ...]
 
 def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
     k, case = ctx.k, ctx.case
-    cands: Dict[str, _Candidate] = {}
-
     table = k.table_for(ctx.candidate_settings)
-
-    def add(code: str, tier: str, evidence: int, note: str, source: str) -> _Candidate:
-        """A candidate; the tier table's tier wins where the table names the regimen for one of the case's
-        settings, the other lists' tiers are defaults for the rest (section 7.2)."""
+    # the tier tables of the case's settings (the most advanced first: it describes the disease best)
+    cands = {code: _Candidate(k.regimens[code], TIER_RANK[entry.tier], entry.evidence, list(entry.notes), {"table"},
+                              entry.demote_when_aggressive) for code, entry in table.items()}
+    ctx.fire("R4", f"settings {', '.join(ctx.candidate_settings) or 'none'}")
+    additions = [(*x, "every_relapse") for x in k.fixed_additions["every_relapse"]]
+    if case.prior_lines >= 2:
+        untried = frozenset(k.untried_classes) - ctx.received_classes
+        if untried:
+            additions += [(*x, "untried") for x in k.untried_additions(untried)]
+            ctx.fire("R4", "classes never recorded as received: " + ", ".join(
+                c for c in k.untried_classes if c in untried))
+    if ctx.fitness == "frail":
+        additions += [(*x, "frail") for x in k.fixed_additions["frail"]]
+    driven = [x for x in k.rule_labels[ctx.region] if not ctx.label_failures(x[0])]
+    additions += [(*x, "label") for x in driven]
+    if driven:
+        ctx.fire("R4", f"{ctx.region} labels that hold: " + ", ".join(x[0] for x in driven))
+    for code, tier, note, source in additions:
         c = cands.get(code)
         if c is None:
-            cands[code] = c = _Candidate(k.regimens[code], TIER_RANK[tier], evidence)
-        elif source == "table" or code not in table:
+            cands[code] = c = _Candidate(k.regimens[code], TIER_RANK[tier], NOT_IN_TABLE)
+        elif code not in table:  # where the tier table names a regimen, its tier wins (section 7.2)
             c.tier = min(c.tier, TIER_RANK[tier])
-            c.evidence = min(c.evidence, evidence)
         c.sources.add(source)
-        c.note(note)
-        return c
-
-    # the tier tables of the case's settings (the most advanced first: it describes the disease best)
-    for code, (_, position, rows) in table.items():
-        for cand, s in rows:
-            c = add(code, cand.tier, position, k.say("rationale.setting", setting=s.id, name=s.name, note=cand.note,
-                                                     source=cand.source), "table")
-            c.demote_when_aggressive = c.demote_when_aggressive or cand.demote_when_aggressive
-    ctx.fire("R4", f"settings {', '.join(ctx.candidate_settings) or 'none'}")
-    for cand in k.every_relapse:
-        add(cand.regimen, cand.tier, NOT_IN_TABLE, k.say("rationale.every_relapse", note=cand.note, source=cand.source),
-            "every_relapse")
-
-    if case.prior_lines >= 2:
-        untried = [c for c in k.untried_classes if c not in ctx.received_classes]
-        if untried:
-            for code in k.untried_regimens:
-                reg = k.regimens[code]
-                new = [d for d in reg.active_components if k.drugs[d].drug_class in untried]
-                if new:
-                    drug = new[0]
-                    add(code, k.untried_tier, NOT_IN_TABLE, k.say(
-                        "rationale.untried_class", drug=drug, drug_class=k.drugs[drug].drug_class,
-                        source=k.untried_source), "untried")
-            ctx.fire("R4", "classes never recorded as received: " + ", ".join(untried))
-    if ctx.fitness == "frail":
-        for code, tier in k.frail_tiers.items():
-            add(code, tier, NOT_IN_TABLE, k.say("rationale.frail", source=k.frail_source), "frail")
-    driven = []
-    for code, label in k.labels.items():
-        rl = label.regions[ctx.region]
-        if rl.has_rule and not ctx.label_failures(code):
-            add(code, label.tier or k.label_driven_tier, NOT_IN_TABLE, k.say(
-                "rationale.label_driven", region=ctx.region, label=rl.rule_text, source=k.label_driven_source), "label")
-            driven.append(code)
-    if driven:
-        ctx.fire("R4", f"{ctx.region} labels that hold: " + ", ".join(driven))
+        if note not in c.notes:
+            c.notes.append(note)
     return cands
 
 
@@ -245,20 +225,23 @@ def _failures(rl: RegionLabel, ctx: _Context) -> List[str]:
 
 def _rule_outs(reg: Regimen, ctx: _Context) -> List[str]:
     k, case, ref = ctx.k, ctx.case, ctx.refractory
-    reasons = []
-    for d in reg.components:
-        if d in ref and d not in reg.allowed_refractory:
-            reasons.append(k.say("exclusions.refractory", drug=d))
-    if ctx.shared_refractory:
+    reasons: List[str] = []
+    comps = k.component_sets[reg.code]
+    if not comps.isdisjoint(ref):
+        for d in reg.components:
+            if d in ref and d not in reg.allowed_refractory:
+                reasons.append(k.say("exclusions.refractory", drug=d))
+    if ctx.shared_refractory and not k.regimen_classes[reg.code].isdisjoint(ctx.shared_refractory):
         cls_of = k.drug_class_of
         for d in reg.components:
             hit = ctx.shared_refractory.get(cls_of[d])
             if hit and d not in ref:
                 reasons.append(k.say("exclusions.shared_target", drug=d, refractory=", ".join(hit),
                                      drug_class=cls_of[d]))
-    for d in reg.components:
-        if d in case.unavailable:
-            reasons.append(k.say("exclusions.unavailable", drug=d))
+    if case.unavailable and not comps.isdisjoint(case.unavailable):
+        for d in reg.components:
+            if d in case.unavailable:
+                reasons.append(k.say("exclusions.unavailable", drug=d))
     if reg.requires_t11_14 and not case.t_11_14:
         reasons.append(k.say("exclusions.t11_14_absent" if case.t_11_14 is False else "exclusions.t11_14_undocumented"))
     if ctx.fitness == "frail":
@@ -292,6 +275,8 @@ def _cross_resistance(reg: Regimen, ctx: _Context) -> List[Tuple[str, str]]:
     """(short reason, rationale sentence) for each in-class switch, salvage exception or prior exposure to a class
     that lowers the tier (BCMA), of a regimen."""
     k, ref = ctx.k, ctx.refractory
+    if k.component_sets[reg.code].isdisjoint(ref) and k.regimen_classes[reg.code].isdisjoint(ctx.resisting_classes):
+        return []
     notes = []
     for d in reg.components:
         if d in ref:  # only possible for allowed_refractory components
@@ -317,6 +302,8 @@ def _cross_resistance(reg: Regimen, ctx: _Context) -> List[Tuple[str, str]]:
 
 def _grouped(pairs: List[Tuple[str, str]], template: str) -> List[str]:
     """[(key, code)] -> one line per key listing its codes, in order of first appearance."""
+    if not pairs:
+        return []
     groups: Dict[str, List[str]] = {}
     for key, code in pairs:
         codes = groups.setdefault(key, [])
@@ -384,90 +371,78 @@ def _cautions(
     regulatory: List[str],
     transplant: List[Dict[str, object]],
 ) -> List[Dict[str, object]]:
-    k, case = ctx.k, ctx.case
-    out = []
+    k, case, say = ctx.k, ctx.case, ctx.k.say
     recommended_tx = {t["option"] for t in transplant if t["recommended"]}
-    offered = [o["regimen"] for o in options]
-    option_hits = {code: dict(k.caution_hits[code]) for code in offered}
-    for caution in k.cautions.values():
-        trig = caution.triggers
-        derived = trig.get("derived", ())
-        because: List[str] = []
-        if trig.get("always"):
-            because.append(k.say("because.always"))
-        drug_hits: List[Tuple[str, str]] = []
-        by_code: List[Tuple[str, str]] = []
-        for opt in options:
-            code = opt["regimen"]
-            if "cross_resistance" in derived:
-                if cross.get(code):
-                    opt["cautions"].append(caution.id)
-                    drug_hits += [(short, code) for short, _ in cross[code]]
-                continue
-            if "regulatory_status" in derived:
-                if code in regulatory:
-                    opt["cautions"].append(caution.id)
-                    by_code.append(("", code))
-                continue
-            hits = option_hits[code].get(caution.id)
-            if hits:
-                opt["cautions"].append(caution.id)
-                if hits[0] == code:
-                    by_code.append(("", code))
-                else:
-                    drug_hits += [(d, code) for d in hits]
-        by_options = bool(drug_hits or by_code)
+    by_code = {o["regimen"]: o for o in options}
+    offered = list(by_code)
+    # what each offered option triggers, gathered per caution (cautions.yml option triggers, precomputed per
+    # regimen by the knowledge base; the derived ones from this case)
+    drug_hits: Dict[str, List[Tuple[str, str]]] = {}
+    code_hits: Dict[str, List[Tuple[str, str]]] = {}
+    for code in offered:
+        for cid, hits in k.caution_hits[code]:
+            if hits[0] == code:
+                code_hits.setdefault(cid, []).append(("", code))
+            else:
+                drug_hits.setdefault(cid, []).extend([(d, code) for d in hits])
+    cross_pairs = [(short, code) for code in offered for short, _ in cross.get(code, ())]
+    out = []
+    for caution, always, derived, patient, transplant_codes in k.caution_plan:
+        cid = caution.id
         if "cross_resistance" in derived:
-            because += _grouped(drug_hits, "{codes}: {key}")
+            drug_pairs, code_pairs, template = cross_pairs, [], "{codes}: {key}"
+        elif "regulatory_status" in derived:
+            drug_pairs, code_pairs, template = [], [("", code) for code in regulatory], ""
         else:
-            because += _grouped(drug_hits, "{key} in {codes}") + _grouped(by_code, "{codes} offered")
-        for flag in trig.get("patient", ()):
-            if getattr(case, flag):
-                because.append(k.say("because.patient", label=k.flag_labels[flag]))
-        for code in trig.get("transplant", ()):
-            if code in recommended_tx:
-                because.append(k.say("because.transplant", code=code))
+            drug_pairs, code_pairs, template = drug_hits.get(cid, []), code_hits.get(cid, []), "{key} in {codes}"
+        flags = [f for f in patient if getattr(case, f)]
+        if not (always or drug_pairs or code_pairs or flags or derived or transplant_codes):
+            continue  # nothing of this case can trigger it
+        because: List[str] = [say("because.always")] if always else []
+        because += _grouped(drug_pairs, template) + _grouped(code_pairs, "{codes} offered")
+        hit_codes = dict.fromkeys(code for _, code in (*drug_pairs, *code_pairs))
+        for code in offered:  # in the order of the options
+            if code in hit_codes:
+                by_code[code]["cautions"].append(cid)
+        because += [say("because.patient", label=k.flag_labels[f]) for f in flags]
+        because += [say("because.transplant", code=code) for code in transplant_codes if code in recommended_tx]
         for d in derived:
             if d == "len_maintenance" and ctx.maintenance:
-                because.append(k.say("because.len_maintenance"))
+                because.append(say("because.len_maintenance"))
             elif d == "frail" and ctx.fitness == "frail":
-                because.append(k.say("because.frail", basis=fitness_of(case)[1]))
+                because.append(say("because.frail", basis=fitness_of(case)[1]))
         if not because:
             continue
         severity = caution.severity
-        if by_options and severity == "info" and trig.get("always"):
+        if hit_codes and severity == "info" and always:
             severity = "moderate"
-        if any(_flag(case, c) for c in caution.moderate_when) and severity == "info":
+        if severity == "info" and caution.moderate_when and any(_flag(case, c) for c in caution.moderate_when):
             severity = "moderate"
-            because += [k.say("because.patient_value", label=k.flag_labels[c.lstrip("!")],
-                              value="no" if c.startswith("!") else "yes")
+            because += [say("because.patient_value", label=k.flag_labels[c.lstrip("!")],
+                            value="no" if c.startswith("!") else "yes")
                         for c in caution.moderate_when if _flag(case, c)]
-        raisers = k.caution_raisers.get(caution.id)
-        if raisers:
+        raisers = k.caution_raisers.get(cid)
+        if raisers and not raisers.isdisjoint(hit_codes):
             raised_by = ", ".join(code for code in offered if code in raisers)
-            if raised_by:
-                severity = "high"
-                plain = _grouped([("", raised_by)], "{codes} offered")[0]
-                because = [b for b in because if b != plain] + [k.say("because.raised_by", codes=raised_by)]
+            severity = "high"
+            plain = _grouped([("", raised_by)], "{codes} offered")[0]
+            because = [b for b in because if b != plain] + [say("because.raised_by", codes=raised_by)]
         raised = [c for c in caution.high_when if _flag(case, c)]
         if raised:
             severity = "high"
             for c in raised:
-                reason = k.say("because.patient", label=k.flag_labels[c])
+                reason = say("because.patient", label=k.flag_labels[c])
                 if reason not in because:
-                    because.append(k.say("because.raises", reason=reason))
-        notes: List[str] = []
+                    because.append(say("because.raises", reason=reason))
+        text = caution.text
         if "regulatory_status" in derived:
-            notes = [f"{code}: {k.approval_line(code)}." for code in offered if code in regulatory]
-        else:
-            per_code = k.caution_notes.get(caution.id, {})
-            for code in offered:
-                for note in per_code.get(code, ()):
-                    if note not in notes:
-                        notes.append(note)
-        out.append(
-            {"id": caution.id, "severity": severity, "text": " ".join([caution.text, *notes]), "because": because}
-        )
+            text = " ".join([text, *(f"{code}: {k.approval_line(code)}." for code in regulatory)])
+        elif caution.notes and hit_codes:
+            per_code = k.caution_notes.get(cid, {})
+            notes = dict.fromkeys(note for code in offered for note in per_code.get(code, ()))
+            if notes:
+                text = " ".join([text, *notes])
+        out.append({"id": cid, "severity": severity, "text": text, "because": because})
     ctx.fire("R7", "cautions " + ", ".join(c["id"] for c in out))
     return out
 
@@ -497,10 +472,8 @@ def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
                 notes.append(k.say("rationale.off_label", region=region, label=rl.rule_text, values="; ".join(fails)))
             if rl.also and rl.approved and not fails:  # an off-label note already names the whole label
                 notes.append(k.say("rationale.label_unchecked", region=region, condition=rl.also))
-        classes = k.regimen_classes[code]
-        if any(k.exposure_lowers_tier(cls) and any(k.drug_class_of[d] == cls for d in ctx.received)
-               for cls in classes):
-            c.tier = min(c.tier + 1, LOWEST)
+        if not (k.regimen_classes[code] & k.lowering_classes).isdisjoint(ctx.received_classes):
+            c.tier = min(c.tier + 1, LOWEST)  # R5: after a BCMA-directed therapy, one tier lower
         if ctx.fitness == "frail" and code in k.redirecting:
             notes.append(k.say("rationale.frail_bispecific"))
     if ctx.aggressive:
@@ -566,23 +539,29 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
     transplant: List[Dict[str, object]] = []
 
     if case.relapse == "none":
-        for reg in k.regimens.values():
-            excluded.append({"regimen": reg.code, "ruled_out": True, "reasons": [k.say("exclusions.no_relapse")]})
+        no_relapse = k.say("exclusions.no_relapse")
+        excluded = [{"regimen": code, "ruled_out": True, "reasons": [no_relapse]} for code in k.regimens]
     else:
         cands = _candidates(ctx)
         kept: List[_Candidate] = []
-        where = ", ".join(candidate_settings) if candidate_settings else "this case"
+        ruled_out: List[Dict[str, object]] = []
+        not_indicated_ones: List[Dict[str, object]] = []
+        not_indicated = k.say("exclusions.not_indicated",
+                              where=", ".join(candidate_settings) if candidate_settings else "this case")
         for reg in k.regimens.values():
             cand = cands.get(reg.code)
-            reasons = _label_rule_outs(cand, reg, ctx) + _rule_outs(reg, ctx)
+            reasons = _rule_outs(reg, ctx)
+            if reg.code in k.labels:
+                reasons = _label_rule_outs(cand, reg, ctx) + reasons
             if cand is not None and not reasons:
                 kept.append(cand)
                 continue
             if cand is None:
-                reasons.append(k.say("exclusions.not_indicated", where=where))
+                reasons.append(not_indicated)
             else:
                 ctx.fire("R5", f"{reg.code} ruled out: {'; '.join(reasons)}")
-            excluded.append({"regimen": reg.code, "ruled_out": cand is not None, "reasons": reasons})
+            (ruled_out if cand is not None else not_indicated_ones).append({
+                "regimen": reg.code, "ruled_out": cand is not None, "reasons": reasons})
         extra = _place(kept, ctx)
         kept.sort(key=lambda c: _rank_key(c, ctx))
         for c in kept:
@@ -598,9 +577,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             rationale = ([k.say("rationale.preferred")] if tier == "preferred" else []) + c.notes + qualifiers
             if maintenance and k.maintenance_drug not in reg.components:
                 rationale.append(k.say("rationale.maintenance_free"))
-            for tid in reg.trials:
-                t = k.trials[tid]
-                rationale.append(f"{t.id}: {t.comparison}: {t.result}")
+            rationale += [k.trial_records[tid]["line"] for tid in reg.trials]
             label = k.labels.get(reg.code)
             if label is not None and (label.differs or ctx.label_failures(reg.code)):
                 regulatory.append(reg.code)
@@ -622,8 +599,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         if options:
             ctx.fire("R8", "ranked: " + ", ".join(f"{o['regimen']} ({o['tier']})" for o in options))
         transplant = _transplant(ctx)
-        # ruled-out first, then not indicated; each group in catalog order
-        excluded.sort(key=lambda e: (not e["ruled_out"], k.regimens[e["regimen"]].index))
+        excluded = ruled_out + not_indicated_ones  # ruled-out first, then not indicated; each in catalog order
 
     cautions = _cautions(ctx, options, cross, regulatory, transplant)
     trial_ids: List[str] = []
@@ -632,17 +608,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
     for t in transplant:
         if t["recommended"]:
             trial_ids += [tid for tid in k.transplants[t["option"]].trials if tid not in trial_ids]
-    trials = [
-        {
-            "id": t.id,
-            "comparison": t.comparison,
-            "result": t.result,
-            "source": t.source,
-            "setting": t.setting,
-            "checked": t.checked,
-        }
-        for t in (k.trials[i] for i in trial_ids)
-    ]
+    trials = [dict(k.trial_records[tid]["record"]) for tid in trial_ids]
 
     return {
         "engine_version": ENGINE_VERSION,

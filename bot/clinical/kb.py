@@ -150,6 +150,16 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class TableEntry:
+    """A regimen in the merged tier table rows of a case's settings (KnowledgeBase.table_for)."""
+
+    tier: str  # the best tier of the rows naming it
+    evidence: int  # position in the merged rows, the most advanced setting first (R8)
+    notes: Tuple[str, ...]  # the rationale of each row naming it
+    demote_when_aggressive: bool
+
+
+@dataclass(frozen=True)
 class Demotion:
     """R8: a case flag that moves regimens containing some drugs to the end of their tier."""
 
@@ -210,7 +220,9 @@ class RegionLabel:
                     or self.lenalidomide_refractory or self.triple_class_refractory or self.refractory_counts
                     or self.hct_min_months is not None)
 
+    @cached_property
     def rule_key(self) -> Tuple[object, ...]:
+        """Equal for two labels with the same eligibility rule (many share one: the bispecifics of a region)."""
         return (self.min_prior_lines, self.max_prior_lines, frozenset(self.prior_classes), frozenset(self.prior_drugs),
                 self.lenalidomide_refractory, self.triple_class_refractory, self.refractory_counts,
                 self.hct_min_months, self.also)
@@ -285,12 +297,38 @@ class KnowledgeBase:
                 out[spelling.lower().replace(" ", "")] = code
         return out
 
+    @cached_property
+    def sentences(self) -> Mapping[str, str]:
+        """texts.yml flattened: "section.name" -> sentence (the engine's hot path reads these)."""
+        out: Dict[str, str] = {}
+
+        def walk(prefix: str, node: object) -> None:
+            if isinstance(node, dict):
+                for name, child in node.items():
+                    walk(f"{prefix}.{name}" if prefix else str(name), child)
+            else:
+                out[prefix] = str(node)
+
+        walk("", self.texts)
+        return out
+
+    @cached_property
+    def _said(self) -> Dict[Tuple[object, ...], str]:
+        """A memo of `say` (the same few sentences with the same drugs and codes recur in every answer)."""
+        return {}
+
     def say(self, key: str, **values: object) -> str:
         """The fixed sentence `key` of texts.yml ("section.name") with its values filled in."""
-        node: object = self.texts
-        for part in key.split("."):
-            node = node[part]  # type: ignore[index]
-        return str(node).format(**values) if values else str(node)
+        if not values:
+            return self.sentences[key]
+        memo = self._said
+        tag = (key, *values.values())  # a call site always names the same values in the same order
+        text = memo.get(tag)
+        if text is None:
+            text = self.sentences[key].format(**values)
+            if len(memo) < 20_000:  # bounded: free-text values (e.g. months) cannot grow it without end
+                memo[tag] = text
+        return text
 
     # ---- look-ups -------------------------------------------------------------------------
     def drug_id(self, name: str) -> str:
@@ -348,6 +386,13 @@ class KnowledgeBase:
         return out
 
     @cached_property
+    def caution_plan(self) -> Tuple[Tuple[Caution, bool, Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]], ...]:
+        """(caution, always, derived, patient, transplant) per caution in order: its triggers read once."""
+        return tuple((c, bool(c.triggers.get("always")), tuple(c.triggers.get("derived", ())),
+                      tuple(c.triggers.get("patient", ())), tuple(c.triggers.get("transplant", ())))
+                     for c in self.cautions.values())
+
+    @cached_property
     def caution_raisers(self) -> Mapping[str, FrozenSet[str]]:
         """Caution id -> the regimen codes whose offer raises it to high (`high_with`)."""
         return {c.id: frozenset(r.code for r in self.regimens.values() if self._option_hit(r, c.high_with))
@@ -375,45 +420,107 @@ class KnowledgeBase:
         return {r.code: frozenset(self.drugs[d].drug_class for d in r.components) for r in self.regimens.values()}
 
     @cached_property
+    def rule_labels(self) -> Mapping[str, Tuple[Tuple[str, str, str], ...]]:
+        """Region -> (regimen, tier, rationale) of each label with an eligibility rule there: the R4 label-driven
+        candidates, in labels.yml order."""
+        return {region: tuple(
+            (code, label.tier or self.label_driven_tier, self.say(
+                "rationale.label_driven", region=region, label=label.regions[region].rule_text,
+                source=self.label_driven_source))
+            for code, label in self.labels.items() if label.regions[region].has_rule) for region in self.regions}
+
+    @cached_property
+    def fixed_additions(self) -> Mapping[str, Tuple[Tuple[str, str, str], ...]]:
+        """The candidate lists that do not depend on the case: (regimen, tier, rationale) of the every-relapse
+        list and of the frail list."""
+        frail_note = self.say("rationale.frail", source=self.frail_source)
+        return {"every_relapse": tuple((c.regimen, c.tier, self.say("rationale.every_relapse", note=c.note,
+                                                                    source=c.source)) for c in self.every_relapse),
+                "frail": tuple((code, tier, frail_note) for code, tier in self.frail_tiers.items())}
+
+    @cached_property
+    def _untried(self) -> Dict[FrozenSet[str], Tuple[Tuple[str, str, str], ...]]:
+        return {}
+
+    def untried_additions(self, untried: FrozenSet[str]) -> Tuple[Tuple[str, str, str], ...]:
+        """(regimen, tier, rationale) of the untried-class regimens with a drug of these classes (R4); cached per
+        set of classes."""
+        hit = self._untried.get(untried)
+        if hit is None:
+            out = []
+            for code in self.untried_regimens:
+                new = [d for d in self.regimens[code].active_components if self.drugs[d].drug_class in untried]
+                if new:
+                    out.append((code, self.untried_tier, self.say(
+                        "rationale.untried_class", drug=new[0], drug_class=self.drugs[new[0]].drug_class,
+                        source=self.untried_source)))
+            hit = self._untried[untried] = tuple(out)
+        return hit
+
+    @cached_property
+    def component_sets(self) -> Mapping[str, FrozenSet[str]]:
+        return {r.code: frozenset(r.components) for r in self.regimens.values()}
+
+    @cached_property
+    def lowering_classes(self) -> FrozenSet[str]:
+        """Classes whose exposure lowers the tier of their other members (drugs.yml exposure_lowers_tier: BCMA)."""
+        return frozenset(c for c, entry in self.classes.items() if entry.get("exposure_lowers_tier"))
+
+    @cached_property
+    def trial_records(self) -> Mapping[str, Mapping[str, str]]:
+        """Trial id -> (its line in an option's rationale, its record in a recommendation's `trials`)."""
+        return {t.id: {"line": f"{t.id}: {t.comparison}: {t.result}",
+                       "record": {"id": t.id, "comparison": t.comparison, "result": t.result, "source": t.source,
+                                  "setting": t.setting, "checked": t.checked}}
+                for t in self.trials.values()}
+
+    @cached_property
     def redirecting(self) -> FrozenSet[str]:
         """Regimens with a T-cell-redirecting drug (the modalities of settings.yml aggressive_lift)."""
         return frozenset(r.code for r in self.regimens.values()
                          if any(self.drugs[d].modality in self.lift_modalities for d in r.components))
 
     @cached_property
-    def _tables(self) -> Dict[Tuple[str, ...], Dict[str, Tuple[int, int, List[Tuple[Candidate, Setting]]]]]:
+    def _tables(self) -> Dict[Tuple[str, ...], Dict[str, TableEntry]]:
         """A memo for `table_for` (a case is in one of few combinations of settings)."""
         return {}
 
-    def table_for(self, settings: Tuple[str, ...]) -> Mapping[str, Tuple[int, int, List[Tuple[Candidate, Setting]]]]:
-        """regimen -> (best tier rank, evidence position, [(candidate, setting), ...] most advanced first) for the
-        tier table rows of these settings; cached per combination."""
+    def table_for(self, settings: Tuple[str, ...]) -> Mapping[str, TableEntry]:
+        """regimen -> its entry in the tier table rows of these settings merged, the most advanced setting first
+        (best tier, evidence position, the rationale of each row naming it); cached per combination of settings."""
         cache = self._tables
         hit = cache.get(settings)
         if hit is None:
             by_id = {s.id: s for s in self.settings}
-            out: Dict[str, Tuple[int, int, List[Tuple[Candidate, Setting]]]] = {}
-            pos = 0
+            out: Dict[str, TableEntry] = {}
             for sid in reversed(settings):
                 s = by_id[sid]
                 for cand in s.candidates:
-                    rank = TIERS.index(cand.tier)
-                    if cand.regimen not in out:
-                        out[cand.regimen] = (rank, pos, [(cand, s)])
-                        pos += 1
+                    note = self.say("rationale.setting", setting=s.id, name=s.name, note=cand.note, source=cand.source)
+                    old = out.get(cand.regimen)
+                    if old is None:
+                        out[cand.regimen] = TableEntry(cand.tier, len(out), (note,), cand.demote_when_aggressive)
                     else:
-                        best, at, sources = out[cand.regimen]
-                        sources.append((cand, s))
-                        out[cand.regimen] = (min(best, rank), at, sources)
+                        best = min(old.tier, cand.tier, key=TIERS.index)
+                        out[cand.regimen] = TableEntry(best, old.evidence, old.notes + (note,),
+                                                       old.demote_when_aggressive or cand.demote_when_aggressive)
             cache[settings] = hit = out
         return hit
 
+    @cached_property
+    def approval_lines(self) -> Mapping[Tuple[str, Optional[str]], str]:
+        """(regimen, region or None for both) -> the approval line, for every regimen of the catalog."""
+        out: Dict[Tuple[str, Optional[str]], str] = {}
+        for code in self.regimens:
+            label = self.labels.get(code)
+            out[code, None] = label.approval if label else self.say("label.no_entry", region=" and ".join(self.regions))
+            for region in self.regions:
+                out[code, region] = label.regions[region].line if label else self.say("label.no_entry", region=region)
+        return out
+
     def approval_line(self, code: str, region: Optional[str] = None) -> str:
         """The approval of an option in one region (or both, region None), for people."""
-        label = self.labels.get(code)
-        if label is None:
-            return self.say("label.no_entry", region=region or " and ".join(self.regions))
-        return label.approval if region is None else label.regions[region].line
+        return self.approval_lines[code, region]
 
     def shared_target(self, cls: str) -> bool:
         return bool(self.classes[cls].get("shared_target", False))
@@ -637,7 +744,7 @@ def _labels(doc: Mapping[str, object], regimens: Mapping[str, Regimen], drugs: M
             _require(isinstance(entry.get(region), dict), where, f"{region} missing")
             per_region[region] = _region_label(code, region, entry[region], doc, drugs, classes, texts)
         first = per_region[regions[0]]
-        differs = any(not x.approved or x.rule_key() != first.rule_key() for x in per_region.values())
+        differs = any(not x.approved or x.rule_key != first.rule_key for x in per_region.values())
         labels[code] = Label(code, entry["binding"], entry.get("tier"), per_region,
                              "; ".join(x.line for x in per_region.values()), differs)
     return labels
