@@ -33,6 +33,7 @@ class _Candidate:
     sources: Set[str] = field(default_factory=set)  # table, every_relapse, untried, frail, label
     demote_when_aggressive: bool = False
     lifted: bool = False
+    demoted: List[str] = field(default_factory=list)  # R8: why it moves to the end of its tier
 
 
 @dataclass
@@ -284,7 +285,7 @@ def _cross_resistance(reg: Regimen, ctx: _Context) -> List[Tuple[str, str]]:
                           k.say("rationale.salvage", drug=d, note=reg.salvage_note)))
             continue
         cls = k.drug_class_of[d]
-        if k.exposure_lowers_tier(cls):
+        if cls in k.lowering_classes:
             hit = sorted(x for x in ctx.received if k.drug_class_of[x] == cls)
             if hit:
                 received = " and ".join(hit)
@@ -456,7 +457,8 @@ def _demotions(c: _Candidate, ctx: _Context) -> List[str]:
 
 
 def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
-    """R9, R5 (BCMA) and R8 (aggressive lift) act on the tiers; returns the extra rationale of each regimen."""
+    """R9, R5 (BCMA) and R8 (aggressive lift, demotions) act on the tiers and the order inside them; returns the
+    extra rationale of each regimen."""
     k, region = ctx.k, ctx.region
     extra: Dict[str, List[str]] = {}
     for c in kept:
@@ -476,6 +478,7 @@ def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
             c.tier = min(c.tier + 1, LOWEST)  # R5: after a BCMA-directed therapy, one tier lower
         if ctx.fitness == "frail" and code in k.redirecting:
             notes.append(k.say("rationale.frail_bispecific"))
+        c.demoted = _demotions(c, ctx)
     if ctx.aggressive:
         lift = TIER_RANK[k.lift_to]
         worst_redirecting = max((c.tier for c in kept if c.regimen.code in k.redirecting), default=lift)
@@ -488,7 +491,7 @@ def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
 
 def _rank_key(c: _Candidate, ctx: _Context) -> Tuple[int, int, int, int, int, int]:
     len_last = int(ctx.maintenance and ctx.k.maintenance_drug in c.regimen.components)
-    return (c.tier, int(c.lifted), int(bool(_demotions(c, ctx))), len_last, c.evidence, c.regimen.index)
+    return (c.tier, int(c.lifted), int(bool(c.demoted)), len_last, c.evidence, c.regimen.index)
 
 
 def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str, object]:
@@ -571,7 +574,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             # what qualifies the option (renderers show these under it): cross-resistance, label and tier
             # changes, demotions, R2's lenalidomide-last rule
             qualifiers = [sentence for _, sentence in cross[reg.code]] + extra[reg.code]
-            qualifiers += [k.say("rationale.ranked_lower", why=why) for why in _demotions(c, ctx)]
+            qualifiers += [k.say("rationale.ranked_lower", why=why) for why in c.demoted]
             if maintenance and k.maintenance_drug in reg.components:
                 qualifiers.append(k.say("rationale.maintenance_len"))
             rationale = ([k.say("rationale.preferred")] if tier == "preferred" else []) + c.notes + qualifiers

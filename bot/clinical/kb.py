@@ -528,9 +528,6 @@ class KnowledgeBase:
     def cross_resistance_class(self, cls: str) -> bool:
         return bool(self.classes[cls].get("cross_resistance", True))
 
-    def exposure_lowers_tier(self, cls: str) -> bool:
-        return bool(self.classes[cls].get("exposure_lowers_tier", False))
-
     @staticmethod
     def _lookup(kind: str, name: str, index: Mapping[str, str]) -> str:
         if not isinstance(name, str) or not name.strip():
