@@ -5,8 +5,8 @@
   assessment, the clinical-trial headline, the ranked options grouped by tier (preferred, other recommended, in
   certain circumstances) with rationale, approval line for the case's region and key trial, the ruled-out
   regimens, the high and moderate cautions (the `info` ones folded into one line), the transplant note, and the
-  knowledge edition and disclaimer as context; inside Slack's limits (50 blocks, 150 characters per header,
-  3000 per section, 10 context elements).
+  knowledge edition and the disclaimer as context blocks (the disclaimer last); inside Slack's limits (50 blocks,
+  150 characters per header, 3000 per section, 10 context elements).
 - `render_teams(rec)`: the fields of a Bot Framework message activity carrying an Adaptive Card 1.4 (with a
   plain-text `summary` and card `fallbackText`; the `info` cautions in a container the clinician can show), kept
   under Teams' message size (about 28 KB).
@@ -245,13 +245,15 @@ def render_slack(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
     if rec.get("transplant"):
         blocks += _packed_sections("Transplant", [f"• {e(transplant_line(t))}" for t in rec["transplant"]])
-    footer = {"type": "context", "elements": [
-        {"type": "mrkdwn", "text": cut(":information_source: " + e(rec["disclaimer"]), SLACK_CONTEXT_CHARS)},
-        {"type": "mrkdwn", "text": cut(e(knowledge_line(rec)), SLACK_CONTEXT_CHARS)}]}
-    if len(blocks) + 1 > SLACK_MAX_BLOCKS:  # cannot happen with the catalog's sizes; kept as a hard guard
-        blocks = blocks[: SLACK_MAX_BLOCKS - 2] + [{"type": "context", "elements": [
+    footer = [{"type": "context", "elements": [{"type": "mrkdwn", "text": cut(e(knowledge_line(rec)),
+                                                                             SLACK_CONTEXT_CHARS)}]},
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(":information_source: "
+                                                                             + e(rec["disclaimer"]),
+                                                                             SLACK_CONTEXT_CHARS)}]}]
+    if len(blocks) + len(footer) > SLACK_MAX_BLOCKS:  # cannot happen with the catalog's sizes; a hard guard
+        blocks = blocks[: SLACK_MAX_BLOCKS - len(footer) - 1] + [{"type": "context", "elements": [
             {"type": "mrkdwn", "text": "(shortened: ask for the summary)"}]}]
-    blocks.append(footer)
+    blocks += footer
     return {"text": slack_fallback_text(rec, max_options), "blocks": blocks}
 
 
