@@ -22,15 +22,17 @@ TIER_RANK = {t: i for i, t in enumerate(TIERS)}
 LOWEST = len(TIERS) - 1
 NOT_IN_TABLE = 10_000  # evidence position of a candidate the tier table does not name (ties go to catalog order)
 TRIPLE_CLASS = ("IMiD", "PI", "anti-CD38")
+FRAIL_ONLY = frozenset({"frail"})  # a candidate only the frail list names
+TABLE_ONLY = frozenset({"table"})
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     regimen: Regimen
     tier: int  # TIER_RANK
     evidence: int  # position in the merged tier table (R8)
-    notes: List[str] = field(default_factory=list)
-    sources: Set[str] = field(default_factory=set)  # table, every_relapse, untried, frail, label
+    notes: Tuple[str, ...] = ()  # why it is a candidate
+    sources: FrozenSet[str] = frozenset()  # table, every_relapse, untried, frail, label
     demote_when_aggressive: bool = False
     lifted: bool = False
     demoted: List[str] = field(default_factory=list)  # R8: why it moves to the end of its tier
@@ -52,19 +54,22 @@ class _Context:
     trace: Set[str] = field(default_factory=set)
     detail: List[str] = field(default_factory=list)
     shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
-    _label_failures: Dict[Tuple[object, ...], List[str]] = field(default_factory=dict)  # by rule (RegionLabel)
+    _label_failures: Dict[object, List[str]] = field(default_factory=dict)  # by regimen and by rule (RegionLabel)
 
     resisting_classes: FrozenSet[str] = frozenset()  # classes where a switch or re-exposure carries cross-resistance
+    blocking: FrozenSet[str] = frozenset()  # drugs that rule a regimen out: refractory, shared target, unavailable
 
     def __post_init__(self) -> None:
         k = self.k
-        for d in sorted(self.refractory):
-            cls = k.drug_class_of[d]
-            if k.shared_target(cls):
-                self.shared_refractory.setdefault(cls, []).append(d)
-        self.resisting_classes = frozenset(
-            c for c in (k.drug_class_of[d] for d in self.refractory)
-            if not k.shared_target(c) and k.cross_resistance_class(c)) | (k.lowering_classes & self.received_classes)
+        classes = {k.drug_class_of[d] for d in self.refractory}
+        shared = classes & k.shared_classes
+        if shared:
+            for d in sorted(self.refractory):
+                cls = k.drug_class_of[d]
+                if cls in shared:
+                    self.shared_refractory.setdefault(cls, []).append(d)
+        self.resisting_classes = frozenset(classes & k.switch_classes) | (k.lowering_classes & self.received_classes)
+        self.blocking = self.refractory.union(self.case.unavailable, *(k.class_members[cls] for cls in shared))
 
     @property
     def region(self) -> str:
@@ -80,13 +85,16 @@ class _Context:
 
     def label_failures(self, code: str) -> List[str]:
         """What the case has instead of what the region's label of `code` asks (empty: the label holds)."""
-        label = self.k.labels.get(code)
-        if label is None:
-            return []
-        rl = label.regions[self.case.region]
-        hit = self._label_failures.get(rl.rule_key)
+        hit = self._label_failures.get(code)
         if hit is None:
-            hit = self._label_failures[rl.rule_key] = _failures(rl, self)
+            label = self.k.labels.get(code)
+            if label is None:
+                return []
+            rl = label.regions[self.case.region]
+            hit = self._label_failures.get(rl.rule_key)
+            if hit is None:
+                hit = self._label_failures[rl.rule_key] = _failures(rl, self)
+            self._label_failures[code] = hit
         return hit
 
 
@@ -144,7 +152,16 @@ def _rmci_band(score: int) -> str:
 
 # ---- R4 ---------------------------------------------------------------------------------------
 def settings_of(refractory: FrozenSet[str], k: KnowledgeBase) -> Tuple[str, ...]:
-    classes = {k.drugs[d].drug_class for d in refractory}
+    """The settings whose condition the refractory drugs meet (R4); cached per what the conditions look at."""
+    classes = frozenset(k.drug_class_of[d] for d in refractory)
+    key = (refractory & k.setting_drugs, classes & k.setting_classes)
+    hit = k.settings_memo.get(key)
+    if hit is None:
+        hit = k.settings_memo[key] = _settings_of(refractory, classes, k)
+    return hit
+
+
+def _settings_of(refractory: FrozenSet[str], classes: FrozenSet[str], k: KnowledgeBase) -> Tuple[str, ...]:
     found = []
     for s in k.settings:
         c = s.condition
@@ -162,7 +179,7 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
     k, case = ctx.k, ctx.case
     table = k.table_for(ctx.candidate_settings)
     # the tier tables of the case's settings (the most advanced first: it describes the disease best)
-    cands = {code: _Candidate(k.regimens[code], TIER_RANK[entry.tier], entry.evidence, list(entry.notes), {"table"},
+    cands = {code: _Candidate(k.regimens[code], TIER_RANK[entry.tier], entry.evidence, entry.notes, TABLE_ONLY,
                               entry.demote_when_aggressive) for code, entry in table.items()}
     ctx.fire("R4", f"settings {', '.join(ctx.candidate_settings) or 'none'}")
     additions = [(*x, "every_relapse") for x in k.fixed_additions["every_relapse"]]
@@ -184,9 +201,9 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
             cands[code] = c = _Candidate(k.regimens[code], TIER_RANK[tier], NOT_IN_TABLE)
         elif code not in table:  # where the tier table names a regimen, its tier wins (section 7.2)
             c.tier = min(c.tier, TIER_RANK[tier])
-        c.sources.add(source)
+        c.sources = c.sources | {source}
         if note not in c.notes:
-            c.notes.append(note)
+            c.notes += (note,)
     return cands
 
 
@@ -261,14 +278,14 @@ def _label_rule_outs(cand: Optional[_Candidate], reg: Regimen, ctx: _Context) ->
     if rl is None:
         return []
     k, fails = ctx.k, ctx.label_failures(reg.code)
-    values = "; ".join(fails)
-    if cand is not None and cand.sources == {"frail"} and reg.code in k.frail_label_required:
+    if cand is not None and reg.code in k.frail_label_required and cand.sources == FRAIL_ONLY:
         if not rl.approved:
             return [k.say("exclusions.label_missing", region=ctx.region, status=rl.status_text)]
         if fails:
-            return [k.say("exclusions.label_required", region=ctx.region, label=rl.rule_text, values=values)]
+            return [k.say("exclusions.label_required", region=ctx.region, label=rl.rule_text,
+                          values="; ".join(fails))]
     if fails and rl.approved and k.labels[reg.code].binding:
-        return [k.say("exclusions.label", region=ctx.region, label=rl.rule_text, values=values)]
+        return [k.say("exclusions.label", region=ctx.region, label=rl.rule_text, values="; ".join(fails))]
     return []
 
 
@@ -381,15 +398,17 @@ def _cautions(
     drug_hits: Dict[str, List[Tuple[str, str]]] = {}
     code_hits: Dict[str, List[Tuple[str, str]]] = {}
     for code in offered:
-        for cid, hits in k.caution_hits[code]:
-            if hits[0] == code:
+        for cid, pairs, by_regimen in k.caution_pairs[code]:
+            if by_regimen:
                 code_hits.setdefault(cid, []).append(("", code))
             else:
-                drug_hits.setdefault(cid, []).extend([(d, code) for d in hits])
+                drug_hits.setdefault(cid, []).extend(pairs)
     cross_pairs = [(short, code) for code in offered for short, _ in cross.get(code, ())]
     out = []
-    for caution, always, derived, patient, transplant_codes in k.caution_plan:
+    for caution, always, derived, patient, transplant_codes, only_by_options in k.caution_plan:
         cid = caution.id
+        if only_by_options and cid not in drug_hits and cid not in code_hits:
+            continue  # no offered option triggers it
         if "cross_resistance" in derived:
             drug_pairs, code_pairs, template = cross_pairs, [], "{codes}: {key}"
         elif "regulatory_status" in derived:
@@ -400,11 +419,17 @@ def _cautions(
         if not (always or drug_pairs or code_pairs or flags or derived or transplant_codes):
             continue  # nothing of this case can trigger it
         because: List[str] = [say("because.always")] if always else []
-        because += _grouped(drug_pairs, template) + _grouped(code_pairs, "{codes} offered")
-        hit_codes = dict.fromkeys(code for _, code in (*drug_pairs, *code_pairs))
-        for code in offered:  # in the order of the options
-            if code in hit_codes:
-                by_code[code]["cautions"].append(cid)
+        hit_codes: Dict[str, None] = {}
+        if drug_pairs:
+            because += _grouped(drug_pairs, template)
+            hit_codes.update((code, None) for _, code in drug_pairs)
+        if code_pairs:
+            because += _grouped(code_pairs, "{codes} offered")
+            hit_codes.update((code, None) for _, code in code_pairs)
+        if hit_codes:
+            for code in offered:  # in the order of the options
+                if code in hit_codes:
+                    by_code[code]["cautions"].append(cid)
         because += [say("because.patient", label=k.flag_labels[f]) for f in flags]
         because += [say("because.transplant", code=code) for code in transplant_codes if code in recommended_tx]
         for d in derived:
@@ -551,20 +576,23 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         not_indicated_ones: List[Dict[str, object]] = []
         not_indicated = k.say("exclusions.not_indicated",
                               where=", ".join(candidate_settings) if candidate_settings else "this case")
-        for reg in k.regimens.values():
-            cand = cands.get(reg.code)
-            reasons = _rule_outs(reg, ctx)
-            if reg.code in k.labels:
+        blocking, conditional = ctx.blocking, k.conditional_regimens[fitness == "frail"]
+        component_sets, labels = k.component_sets, k.labels
+        for code, reg in k.regimens.items():
+            cand = cands.get(code)
+            # most regimens meet none of the rule-outs: set tests tell, before any sentence is built
+            reasons = _rule_outs(reg, ctx) if (not component_sets[code].isdisjoint(blocking)
+                                               or code in conditional) else []
+            if code in labels:
                 reasons = _label_rule_outs(cand, reg, ctx) + reasons
-            if cand is not None and not reasons:
-                kept.append(cand)
-                continue
             if cand is None:
                 reasons.append(not_indicated)
+                not_indicated_ones.append({"regimen": code, "ruled_out": False, "reasons": reasons})
+            elif reasons:
+                ctx.fire("R5", f"{code} ruled out: {'; '.join(reasons)}")
+                ruled_out.append({"regimen": code, "ruled_out": True, "reasons": reasons})
             else:
-                ctx.fire("R5", f"{reg.code} ruled out: {'; '.join(reasons)}")
-            (ruled_out if cand is not None else not_indicated_ones).append({
-                "regimen": reg.code, "ruled_out": cand is not None, "reasons": reasons})
+                kept.append(cand)
         extra = _place(kept, ctx)
         kept.sort(key=lambda c: _rank_key(c, ctx))
         for c in kept:
@@ -577,7 +605,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             qualifiers += [k.say("rationale.ranked_lower", why=why) for why in c.demoted]
             if maintenance and k.maintenance_drug in reg.components:
                 qualifiers.append(k.say("rationale.maintenance_len"))
-            rationale = ([k.say("rationale.preferred")] if tier == "preferred" else []) + c.notes + qualifiers
+            rationale = ([k.say("rationale.preferred")] if tier == "preferred" else []) + list(c.notes) + qualifiers
             if maintenance and k.maintenance_drug not in reg.components:
                 rationale.append(k.say("rationale.maintenance_free"))
             rationale += [k.trial_records[tid]["line"] for tid in reg.trials]

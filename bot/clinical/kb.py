@@ -386,11 +386,22 @@ class KnowledgeBase:
         return out
 
     @cached_property
-    def caution_plan(self) -> Tuple[Tuple[Caution, bool, Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]], ...]:
-        """(caution, always, derived, patient, transplant) per caution in order: its triggers read once."""
-        return tuple((c, bool(c.triggers.get("always")), tuple(c.triggers.get("derived", ())),
-                      tuple(c.triggers.get("patient", ())), tuple(c.triggers.get("transplant", ())))
-                     for c in self.cautions.values())
+    def caution_plan(self) -> Tuple[Tuple[Caution, bool, Tuple[str, ...], Tuple[str, ...], Tuple[str, ...], bool], ...]:
+        """(caution, always, derived, patient, transplant, only_by_options) per caution in order: its triggers read
+        once; only_by_options: nothing but an offered option can trigger it."""
+        out = []
+        for c in self.cautions.values():
+            always, derived = bool(c.triggers.get("always")), tuple(c.triggers.get("derived", ()))
+            patient, transplant = tuple(c.triggers.get("patient", ())), tuple(c.triggers.get("transplant", ()))
+            out.append((c, always, derived, patient, transplant, not (always or derived or patient or transplant)))
+        return tuple(out)
+
+    @cached_property
+    def caution_pairs(self) -> Mapping[str, Tuple[Tuple[str, Tuple[Tuple[str, str], ...], bool], ...]]:
+        """Regimen -> (caution id, ((what triggers it, regimen), ...), triggered by the regimen's code) for the
+        option triggers of cautions.yml (caution_hits in the shape the engine gathers)."""
+        return {code: tuple((cid, tuple((d, code) for d in hits), hits[0] == code) for cid, hits in per)
+                for code, per in self.caution_hits.items()}
 
     @cached_property
     def caution_raisers(self) -> Mapping[str, FrozenSet[str]]:
@@ -458,8 +469,47 @@ class KnowledgeBase:
         return hit
 
     @cached_property
+    def setting_drugs(self) -> FrozenSet[str]:
+        """The drugs the settings' conditions name (what of a case decides its settings)."""
+        return frozenset(d for s in self.settings for key, names in s.condition.items()
+                         if key != "refractory_class_all" for d in names)
+
+    @cached_property
+    def setting_classes(self) -> FrozenSet[str]:
+        return frozenset(c for s in self.settings for c in s.condition.get("refractory_class_all", ()))
+
+    @cached_property
+    def settings_memo(self) -> Dict[Tuple[FrozenSet[str], FrozenSet[str]], Tuple[str, ...]]:
+        """A memo for engine.settings_of (few combinations of the drugs and classes the conditions name)."""
+        return {}
+
+    @cached_property
+    def conditional_regimens(self) -> Mapping[bool, FrozenSet[str]]:
+        """Frail or not -> the regimens a rule-out can remove without a drug of theirs being refractory or
+        unavailable: t(11;14), quadruplets (R3), and for a frail patient what settings.yml `frail` excludes."""
+        base = {r.code for r in self.regimens.values() if r.requires_t11_14 or r.intensity == "quadruplet"}
+        frail = base | {r.code for r in self.regimens.values()
+                        if r.intensity in self.frail_excluded_intensities or r.code in self.frail_excluded_regimens}
+        return {False: frozenset(base), True: frozenset(frail)}
+
+    @cached_property
     def component_sets(self) -> Mapping[str, FrozenSet[str]]:
         return {r.code: frozenset(r.components) for r in self.regimens.values()}
+
+    @cached_property
+    def shared_classes(self) -> FrozenSet[str]:
+        """Classes whose members share one target (drugs.yml shared_target: anti-CD38)."""
+        return frozenset(c for c in self.classes if self.shared_target(c))
+
+    @cached_property
+    def switch_classes(self) -> FrozenSet[str]:
+        """Classes where a switch to another member carries cross-resistance (R5: not shared-target, not a
+        grab-bag class)."""
+        return frozenset(c for c in self.classes if not self.shared_target(c) and self.cross_resistance_class(c))
+
+    @cached_property
+    def class_members(self) -> Mapping[str, FrozenSet[str]]:
+        return {c: frozenset(self.drugs_of_class(c)) for c in self.classes}
 
     @cached_property
     def lowering_classes(self) -> FrozenSet[str]:
