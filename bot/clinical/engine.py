@@ -382,6 +382,30 @@ def _flag(case: Case, cond: str) -> bool:
     return bool(getattr(case, cond))
 
 
+def _option_part(k: KnowledgeBase, cid: str, codes: Tuple[str, ...]) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """(because lines, note sentences) that offered options give caution `cid` by its option triggers; `codes` are
+    the offered options that trigger it, in the order offered. Memoised per knowledge base (the same option sets
+    recur)."""
+    memo = k.caution_memo
+    hit = memo.get((cid, codes))
+    if hit is None:
+        drug_pairs: List[Tuple[str, str]] = []
+        code_pairs: List[Tuple[str, str]] = []
+        for code in codes:
+            for c, pairs, by_regimen in k.caution_pairs[code]:
+                if c == cid:
+                    if by_regimen:
+                        code_pairs.append(("", code))
+                    else:
+                        drug_pairs.extend(pairs)
+        per_code = k.caution_notes.get(cid, {})
+        hit = (tuple(_grouped(drug_pairs, "{key} in {codes}") + _grouped(code_pairs, "{codes} offered")),
+               tuple(dict.fromkeys(note for code in codes for note in per_code.get(code, ()))))
+        if len(memo) < 20_000:
+            memo[(cid, codes)] = hit
+    return hit
+
+
 def _cautions(
     ctx: _Context,
     options: List[Dict[str, object]],
@@ -393,43 +417,34 @@ def _cautions(
     recommended_tx = {t["option"] for t in transplant if t["recommended"]}
     by_code = {o["regimen"]: o for o in options}
     offered = list(by_code)
-    # what each offered option triggers, gathered per caution (cautions.yml option triggers, precomputed per
-    # regimen by the knowledge base; the derived ones from this case)
-    drug_hits: Dict[str, List[Tuple[str, str]]] = {}
-    code_hits: Dict[str, List[Tuple[str, str]]] = {}
+    # the offered options that trigger each caution by its option triggers (cautions.yml, precomputed per regimen
+    # by the knowledge base); the derived triggers come from this case
+    hits: Dict[str, List[str]] = {}
     for code in offered:
-        for cid, pairs, by_regimen in k.caution_pairs[code]:
-            if by_regimen:
-                code_hits.setdefault(cid, []).append(("", code))
-            else:
-                drug_hits.setdefault(cid, []).extend(pairs)
+        for cid, _, _ in k.caution_pairs[code]:
+            hits.setdefault(cid, []).append(code)
     cross_pairs = [(short, code) for code in offered for short, _ in cross.get(code, ())]
     out = []
     for caution, always, derived, patient, transplant_codes, only_by_options in k.caution_plan:
         cid = caution.id
-        if only_by_options and cid not in drug_hits and cid not in code_hits:
+        if only_by_options and cid not in hits:
             continue  # no offered option triggers it
+        notes: Tuple[str, ...] = ()
         if "cross_resistance" in derived:
-            drug_pairs, code_pairs, template = cross_pairs, [], "{codes}: {key}"
+            lines, codes = _grouped(cross_pairs, "{codes}: {key}"), tuple(dict.fromkeys(c for _, c in cross_pairs))
         elif "regulatory_status" in derived:
-            drug_pairs, code_pairs, template = [], [("", code) for code in regulatory], ""
+            lines, codes = _grouped([("", c) for c in regulatory], "{codes} offered"), tuple(regulatory)
+            notes = tuple(f"{code}: {k.approval_line(code)}." for code in regulatory)
         else:
-            drug_pairs, code_pairs, template = drug_hits.get(cid, []), code_hits.get(cid, []), "{key} in {codes}"
+            codes = tuple(hits.get(cid, ()))
+            lines, notes = _option_part(k, cid, codes) if codes else ((), ())
         flags = [f for f in patient if getattr(case, f)]
-        if not (always or drug_pairs or code_pairs or flags or derived or transplant_codes):
+        if not (always or codes or flags or derived or transplant_codes):
             continue  # nothing of this case can trigger it
         because: List[str] = [say("because.always")] if always else []
-        hit_codes: Dict[str, None] = {}
-        if drug_pairs:
-            because += _grouped(drug_pairs, template)
-            hit_codes.update((code, None) for _, code in drug_pairs)
-        if code_pairs:
-            because += _grouped(code_pairs, "{codes} offered")
-            hit_codes.update((code, None) for _, code in code_pairs)
-        if hit_codes:
-            for code in offered:  # in the order of the options
-                if code in hit_codes:
-                    by_code[code]["cautions"].append(cid)
+        because += lines
+        for code in codes:  # in the order of the options
+            by_code[code]["cautions"].append(cid)
         because += [say("because.patient", label=k.flag_labels[f]) for f in flags]
         because += [say("because.transplant", code=code) for code in transplant_codes if code in recommended_tx]
         for d in derived:
@@ -440,7 +455,7 @@ def _cautions(
         if not because:
             continue
         severity = caution.severity
-        if hit_codes and severity == "info" and always:
+        if codes and severity == "info" and always:
             severity = "moderate"
         if severity == "info" and caution.moderate_when and any(_flag(case, c) for c in caution.moderate_when):
             severity = "moderate"
@@ -448,7 +463,7 @@ def _cautions(
                             value="no" if c.startswith("!") else "yes")
                         for c in caution.moderate_when if _flag(case, c)]
         raisers = k.caution_raisers.get(cid)
-        if raisers and not raisers.isdisjoint(hit_codes):
+        if raisers and not raisers.isdisjoint(codes):
             raised_by = ", ".join(code for code in offered if code in raisers)
             severity = "high"
             plain = _grouped([("", raised_by)], "{codes} offered")[0]
@@ -460,14 +475,7 @@ def _cautions(
                 reason = say("because.patient", label=k.flag_labels[c])
                 if reason not in because:
                     because.append(say("because.raises", reason=reason))
-        text = caution.text
-        if "regulatory_status" in derived:
-            text = " ".join([text, *(f"{code}: {k.approval_line(code)}." for code in regulatory)])
-        elif caution.notes and hit_codes:
-            per_code = k.caution_notes.get(cid, {})
-            notes = dict.fromkeys(note for code in offered for note in per_code.get(code, ()))
-            if notes:
-                text = " ".join([text, *notes])
+        text = " ".join([caution.text, *notes]) if notes else caution.text
         out.append({"id": cid, "severity": severity, "text": text, "because": because})
     ctx.fire("R7", "cautions " + ", ".join(c["id"] for c in out))
     return out

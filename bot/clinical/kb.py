@@ -404,6 +404,11 @@ class KnowledgeBase:
                 for code, per in self.caution_hits.items()}
 
     @cached_property
+    def caution_memo(self) -> Dict[Tuple[str, Tuple[str, ...]], Tuple[Tuple[str, ...], Tuple[str, ...]]]:
+        """A memo for engine._option_part: what a set of offered options gives a caution."""
+        return {}
+
+    @cached_property
     def caution_raisers(self) -> Mapping[str, FrozenSet[str]]:
         """Caution id -> the regimen codes whose offer raises it to high (`high_with`)."""
         return {c.id: frozenset(r.code for r in self.regimens.values() if self._option_hit(r, c.high_with))
