@@ -3,7 +3,7 @@
     python -m bench.engine [--cases 10000] [--seed 7]
 
 Runs on one core (sched_setaffinity), after a warm-up; case validation is timed apart from the
-engine. Prints a Markdown table for docs/benchmarks.md.
+engine. Cases draw both regions (US and EU labels). Prints a Markdown table for docs/benchmarks.md.
 """
 from __future__ import annotations
 

@@ -344,5 +344,6 @@ def render_trial(trial_id: str, k: Optional[KnowledgeBase] = None) -> str:
             f"Result: {t.result}",
             f"Regimens: {', '.join(t.regimens)}",
             f"Source: {t.source} (checked {t.checked})",
+            f"Knowledge as of {k.edition}.",
         ]
     )
