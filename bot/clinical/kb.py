@@ -55,7 +55,7 @@ TEXT_SLOTS: Dict[str, Tuple[str, ...]] = {
     "cross_resistance.exposure": ("drug", "received", "drug_class"),
     "because.always": (), "because.patient": ("label",), "because.patient_value": ("label", "value"),
     "because.raises": ("reason",), "because.transplant": ("code",), "because.len_maintenance": (),
-    "because.frail": ("basis",), "because.regulatory": ("code", "why"), "because.raised_by": ("codes",),
+    "because.frail": ("basis",), "because.raised_by": ("codes",),
     "transplant.auto_eligibility_unknown": (), "transplant.auto_not_eligible": (),
     "transplant.auto_prior_unknown": (), "transplant.auto_first_relapse": (), "transplant.auto_later_relapse": (),
     "transplant.auto_done": ("prior",), "transplant.second_eligibility_unknown": (),
