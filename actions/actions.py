@@ -6,6 +6,7 @@ the actions send only what depends on the case or the knowledge base.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -16,9 +17,11 @@ from bot import intake
 from bot.audit import record_recommendation
 from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
-from bot.clinical.models import CaseError
+from bot.clinical.models import DEFAULT_REGION, CaseError
 from bot.clinical.render import (
     drug_cautions_text,
+    render_cautions,
+    render_drug,
     render_regimen,
     render_regimen_cautions,
     render_text,
@@ -74,8 +77,30 @@ def privacy_notice(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[E
     return [SlotSet("privacy_noticed", msg_id)]
 
 
+def default_region() -> str:
+    """The region whose labels apply when the clinician has not said (contract.md: a deployment may set its own
+    default): RRMM_REGION, else US. Read on every use, so a restarted action server picks up a change."""
+    value = (os.environ.get("RRMM_REGION") or DEFAULT_REGION).strip().upper()
+    if value not in kb().regions:
+        logger.warning("RRMM_REGION=%r is not one of %s: using %s", value, ", ".join(kb().regions), DEFAULT_REGION)
+        return DEFAULT_REGION
+    return value
+
+
+def case_slots(tracker: Tracker) -> Dict[str, Any]:
+    """The slots, with the `region` slot's deployment default filled in when the clinician has not set it.
+
+    The slot itself stays empty until the clinician names a region, so the default is never written into the
+    conversation: a "new case" or a changed RRMM_REGION takes effect at once.
+    """
+    slots = dict(tracker.current_slot_values())  # a copy: the tracker's own dict stays as the clinician left it
+    if not slots.get("region"):
+        slots["region"] = default_region()
+    return slots
+
+
 def _recommendation(tracker: Tracker) -> Optional[Dict[str, Any]]:
-    slots = tracker.current_slot_values()
+    slots = case_slots(tracker)
     if intake.missing(slots) or slots.get("case_conflict"):
         return None
     try:
@@ -168,7 +193,7 @@ class ActionRecommend(Action):
 
     async def run(self, dispatcher, tracker, domain):
         notice = privacy_notice(dispatcher, tracker)
-        slots = tracker.current_slot_values()
+        slots = case_slots(tracker)
         if slots.get("case_conflict"):
             dispatcher.utter_message(text=intake.conflict_question(slots["case_conflict"]))
             return notice
@@ -195,22 +220,22 @@ class ActionWhyNot(Action):
     async def run(self, dispatcher, tracker, domain):
         notice = privacy_notice(dispatcher, tracker)
         code = _entity_value(tracker, "regimen")
-        if code is None:
-            drug = _entity_value(tracker, "drug")
-            rec = _recommendation(tracker)
-            if drug and rec:
-                lines = [why_not(rec, r) for r in kb().regimens if drug in kb().regimens[r].components]
-                dispatcher.utter_message(text="\n".join(lines[:8]))
-            else:
-                dispatcher.utter_message(response="utter_which_regimen_why_not")
+        drug = _entity_value(tracker, "drug")
+        if code is None and not drug:
+            dispatcher.utter_message(response="utter_which_regimen_why_not")
             return notice
         rec = _recommendation(tracker)
         if rec is None:
             still = ", ".join(s.replace("_", " ") for s in intake.missing(tracker.current_slot_values()))
             dispatcher.utter_message(
                 text=f"I need the case first (still needed: {still or 'a settled conflict'}). "
-                f"What the knowledge base holds on {code}:\n" + render_regimen(code)
+                f"What the knowledge base holds on {code or drug}:\n"
+                + (render_regimen(code) if code else render_drug(drug))
             )
+            return notice
+        if code is None:  # a drug: every regimen that contains it ("why not teclistamab?": teclistamab, Tec-D)
+            lines = [why_not(rec, r) for r in kb().regimens if drug in kb().regimens[r].components]
+            dispatcher.utter_message(text="\n".join(lines[:8]))
             return notice
         dispatcher.utter_message(text=why_not(rec, code))
         return notice
@@ -223,11 +248,12 @@ class ActionRegimenInfo(Action):
     async def run(self, dispatcher, tracker, domain):
         notice = privacy_notice(dispatcher, tracker)
         code = _entity_value(tracker, "regimen")
-        if not code:
+        drug = _entity_value(tracker, "drug")
+        if not code and not drug:
             dispatcher.utter_message(response="utter_which_regimen")
             return notice
-        try:
-            dispatcher.utter_message(text=render_regimen(code))
+        try:  # "what is talquetamab?": a drug (shown as its own regimen when it is one)
+            dispatcher.utter_message(text=render_regimen(code) if code else render_drug(drug))
         except UnknownName as exc:
             dispatcher.utter_message(text=f"I don't know that regimen ({exc}).")
         return notice
@@ -261,8 +287,12 @@ class ActionRegimenCautions(Action):
             dispatcher.utter_message(text=render_regimen_cautions(code))
         elif drug:
             dispatcher.utter_message(text=drug_cautions_text(drug))
-        else:
-            dispatcher.utter_message(response="utter_which_cautions")
+        else:  # "cautions": every caution of the case, the `info` ones folded in the recommendation too
+            rec = _recommendation(tracker)
+            if rec is not None:
+                dispatcher.utter_message(text=render_cautions(rec))
+            else:
+                dispatcher.utter_message(response="utter_which_cautions")
         return notice
 
 
@@ -272,7 +302,13 @@ class ActionCaseSummary(Action):
 
     async def run(self, dispatcher, tracker, domain):
         notice = privacy_notice(dispatcher, tracker)
-        dispatcher.utter_message(text=intake.summary(tracker.current_slot_values()))
+        slots = tracker.current_slot_values()
+        # the region is part of the case once there is one (with this deployment's default when not said)
+        text = intake.summary(case_slots(tracker) if intake.case_dict(slots) else slots)
+        if intake.case_dict(slots) and not slots.get("region"):
+            text = text.replace(f"- region: {default_region()}",
+                                f"- region: {default_region()} (this deployment's default: whose labels apply)")
+        dispatcher.utter_message(text=text)
         return notice
 
 

@@ -3,7 +3,7 @@
     python -m bench.engine [--cases 10000] [--seed 7]
 
 Runs on one core (sched_setaffinity), after a warm-up; case validation is timed apart from the
-engine. Prints a Markdown table for docs/benchmarks.md.
+engine. Cases draw both regions (US and EU labels). Prints a Markdown table for docs/benchmarks.md.
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def random_case(rng: random.Random) -> Dict[str, object]:
             case["months_remission_after_hct"] = rng.randint(3, 60)
     if rng.random() < 0.2:
         case["days_since_last_lenalidomide"] = rng.randint(0, 200)
+    case["region"] = rng.choice(["US", "EU"])  # both label sets (clinical-spec section 8)
     return case
 
 

@@ -190,3 +190,63 @@ def test_intake_questions_are_domain_responses_with_buttons():
     assert all(f"utter_ask_{slot}" in RESPONSES for slot in intake.REQUIRED)  # the form asks them by name
     msgs, _ = run(A.ActionRecommend(), tracker(slots={k: v for k, v in COMPLETE.items() if k != "fitness"}))
     assert msgs[0]["text"].startswith("Is the patient fit") and msgs[0]["buttons"]
+
+
+# ---- 2026 edition: look-ups for the new names, labels in why-not, the region slot's default --------------------
+@pytest.mark.parametrize(
+    "action,text,intent,expect",
+    [
+        (A.ActionRegimenInfo(), "what is talquetamab?", "ask_regimen", "GPRC5D x CD3"),
+        (A.ActionRegimenInfo(), "what is Tec-D?", "ask_regimen", "MajesTEC-3"),
+        (A.ActionRegimenInfo(), "what is selinexor?", "ask_regimen", "In the regimens: SVd, Sd"),
+        (A.ActionTrialInfo(), "what did CARTITUDE-4 show?", "ask_trial", "76% vs 49%"),
+        (A.ActionTrialInfo(), "MajesTEC-3 results", "ask_trial", "HR 0.17"),
+        (A.ActionRegimenCautions(), "cautions with talquetamab", "ask_cautions", "gprc5d_toxicity"),
+    ],
+)
+def test_lookups_of_the_2026_edition(action, text, intent, expect):
+    msgs, _ = run(action, tracker(text, intent=intent))
+    assert expect in msgs[0]["text"]
+
+
+THREE_LINES_TCR = {"relapse": "clinical", "prior_lines": 3, "refractory": ["bortezomib", "daratumumab", "lenalidomide"],
+                   "exposed": ["carfilzomib", "pomalidomide"], "fitness": "fit", "transplant_eligible": False}
+
+
+def test_why_not_teclistamab_answers_with_the_label_and_the_case_prior_lines():
+    msgs, _ = run(A.ActionWhyNot(), tracker("why not teclistamab?", intent="ask_why_not", slots=THREE_LINES_TCR))
+    text = msgs[0]["text"]
+    assert "teclistamab is not an option" in text and "US label: >= 4 prior lines" in text and "3 prior lines" in text
+    assert "Tec-D" in text  # every regimen with the drug
+    msgs, _ = run(A.ActionWhyNot(), tracker("why not teclistamab?", intent="ask_why_not"))
+    assert "I need the case first" in msgs[0]["text"] and "MajesTEC-1" in msgs[0]["text"]
+
+
+def _payload(msgs):
+    return next(m["custom"]["recommendation"] for m in msgs if m.get("custom"))
+
+
+def test_region_slot_default_comes_from_rrmm_region(monkeypatch):
+    monkeypatch.delenv("RRMM_REGION", raising=False)
+    msgs, events = run(A.ActionRecommend(), tracker(slots=THREE_LINES_TCR))
+    assert _payload(msgs)["assessment"]["region"] == "US" and "region" not in slotset(events)
+    monkeypatch.setenv("RRMM_REGION", "eu")
+    msgs, _ = run(A.ActionRecommend(), tracker(slots=THREE_LINES_TCR))
+    rec = _payload(msgs)
+    assert rec["assessment"]["region"] == "EU" and "teclistamab" in [o["regimen"] for o in rec["options"]]
+    msgs, _ = run(A.ActionCaseSummary(), tracker(slots=THREE_LINES_TCR))
+    assert "- region: EU (this deployment's default" in msgs[0]["text"]
+    msgs, _ = run(A.ActionRecommend(), tracker(slots={**THREE_LINES_TCR, "region": "US"}))  # the clinician said
+    assert _payload(msgs)["assessment"]["region"] == "US"
+    msgs, _ = run(A.ActionCaseSummary(), tracker(slots={}))
+    assert msgs[0]["text"].startswith("No case details yet")
+    monkeypatch.setenv("RRMM_REGION", "Mars")
+    assert A.default_region() == "US"
+
+
+def test_cautions_without_a_regimen_list_every_caution_of_the_case():
+    msgs, _ = run(A.ActionRegimenCautions(), tracker("cautions", intent="ask_cautions", entities=[],
+                                                     slots=THREE_LINES_TCR))
+    assert msgs[0]["text"].startswith("Cautions for this case:") and "covid_vaccination" in msgs[0]["text"]
+    msgs, _ = run(A.ActionRegimenCautions(), tracker("cautions", intent="ask_cautions", entities=[]))
+    assert msgs[0]["text"].startswith("Cautions for which regimen")

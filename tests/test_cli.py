@@ -72,3 +72,17 @@ def test_unknown_regimen_or_trial_exits_2_with_closest_codes():
 def test_usage_errors_exit_2():
     assert run().returncode == 2
     assert run("recommend", "-", "--format", "xml", stdin="{}").returncode == 2
+
+
+def test_recommend_follows_the_region_of_the_case():
+    case = {"prior_lines": 3, "relapse": "clinical", "fitness": "fit", "refractory": ["len", "bort", "dara"],
+            "exposed": ["pom", "carfil"]}
+    us = json.loads(run("recommend", "-", stdin=json.dumps(case)).stdout)
+    eu = json.loads(run("recommend", "-", stdin=json.dumps({**case, "region": "EU"})).stdout)
+    assert us["assessment"]["region"] == "US" and eu["assessment"]["region"] == "EU"
+    assert "teclistamab" not in [o["regimen"] for o in us["options"]]
+    assert "teclistamab" in [o["regimen"] for o in eu["options"]] and eu["knowledge_edition"] == "2026-11"
+    text = run("recommend", "-", "--format", "text", stdin=json.dumps({**case, "region": "EU"})).stdout
+    assert "region EU" in text and "Knowledge as of 2026-11; EU labels" in text
+    p = run("recommend", "-", stdin=json.dumps({**case, "region": "Mars"}))
+    assert p.returncode == 2 and "region:" in p.stderr and "Traceback" not in p.stderr

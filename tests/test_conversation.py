@@ -83,7 +83,8 @@ def test_correction_updates_the_case_and_reruns_the_recommendation(servers):
     assert first and first["assessment"]["fitness"] == "fit"
     again = payload(servers.say(who, "actually she is frail"))
     assert again and again["assessment"]["fitness"] == "frail"
-    assert all(o["regimen"] in ("Pd", "Kd", "Vd", "Sd", "Td", "Md", "D", "Rd") for o in again["options"])
+    # frail: doublets and monotherapy, and a clinical trial at every relapse (R4, 2026 edition)
+    assert all(o["regimen"] in ("Pd", "Kd", "Vd", "Sd", "Td", "Md", "D", "Rd", "trial") for o in again["options"])
     more = payload(servers.say(who, "sorry, she is also refractory to pomalidomide"))
     assert more and "Pd" not in {o["regimen"] for o in more["options"]}
 

@@ -58,12 +58,21 @@ def test_r2_lenalidomide_status_by_60_day_rule_and_maintenance_exception(fields,
     assert make(fitness="fit", **fields)["assessment"]["lenalidomide_status"] == status
 
 
-def test_r2_maintenance_only_is_sensitive_with_caution_and_lenalidomide_regimens():
+def test_r2_maintenance_only_is_sensitive_gets_s1_and_s2_lenalidomide_free_first():
+    # 2026 edition (R2): the case stays lenalidomide-sensitive (S1) but also gets the S2 candidates, and inside
+    # each tier every lenalidomide-free regimen ranks above every lenalidomide-containing one.
     rec = make(
         fitness="fit", exposed=["lenalidomide"], lenalidomide_maintenance_only=True, days_since_last_lenalidomide=0
     )
-    assert rec["assessment"]["setting"] == "S1"
-    assert codes(rec)[:2] == ["DRd", "KRd"]
+    a = rec["assessment"]
+    assert a["setting"] == "S1" and a["settings"] == ["S1", "S2"]
+    assert a["lenalidomide_status"] == "sensitive" and a["lenalidomide_maintenance_progression"] is True
+    assert {"DRd", "KRd", "DPd"} <= set(codes(rec))  # S1 and S2 candidates together
+    for tier in ("preferred", "recommended"):
+        has_len = [("lenalidomide" in o["components"]) for o in rec["options"] if o["tier"] == tier]
+        assert has_len == sorted(has_len), (tier, has_len)  # every lenalidomide-free one first
+    drd = next(o for o in rec["options"] if o["regimen"] == "DRd")
+    assert drd["tier"] == "preferred" and any("maintenance" in n for n in drd["notes"])
     c = caution(rec, "len_maintenance")
     assert c and "maintenance" in c["because"][0]
 
@@ -93,7 +102,8 @@ def test_r3_frail_gets_only_monotherapy_or_doublets_with_frailty_caution():
     assert rec["options"], "a frail patient still gets options"
     from bot.clinical.kb import kb
 
-    assert all(kb().regimens[c].intensity in ("doublet", "monotherapy") for c in codes(rec))
+    # a clinical trial is a candidate at every relapse (R4, 2026 edition)
+    assert all(kb().regimens[c].intensity in ("doublet", "monotherapy", "trial") for c in codes(rec))
     assert "Rd" in codes(rec)
     assert any("frail" in r for r in excluded(rec, "DRd")["reasons"])
     assert caution(rec, "frailty")["severity"] == "high"
@@ -142,9 +152,12 @@ def test_s4_lenalidomide_and_bortezomib_refractory_gets_dpd_dkd_epd():
     assert "DKPd" not in codes(rec)  # not aggressive
 
 
-def test_s4_fit_aggressive_progressing_on_vrd_gets_dkpd_first():
+def test_s4_fit_aggressive_progressing_on_vrd_gets_dkpd_in_its_tier():
+    # 2026 edition (R8, 7.3): aggressive disease keeps quadruplets in their tier: DKPd is offered (recommended in
+    # S4) but Tec-D, the strongest randomised result of S4, leads
     rec = make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "bortezomib"], extramedullary=True)
-    assert codes(rec)[0] == "DKPd"
+    dkpd = next(o for o in rec["options"] if o["regimen"] == "DKPd")
+    assert dkpd["tier"] == "recommended" and codes(rec)[0] == "Tec-D"
 
 
 def test_s5_triple_class_refractory_gets_its_candidates():
@@ -227,16 +240,21 @@ def test_r5_venetoclax_only_with_t11_14():
     assert caution(make(t_11_14=True, **penta), "t11_14_required")
 
 
-def test_r5_prior_line_requirements_teclistamab_belantamab_bvd():
+def test_r5_prior_line_requirements_come_from_the_region_label():
+    # 2026 edition (section 8): prior-line requirements are the labels of the case's region; belantamab
+    # monotherapy has no approval anywhere, so it is an option only in certain circumstances, at any line
     base = dict(
         fitness="fit", refractory=["lenalidomide", "pomalidomide", "daratumumab", "carfilzomib"], exposed=["bortezomib"]
     )
     three = make(prior_lines=3, **base)
-    assert "teclistamab" not in codes(three) and "belantamab" not in codes(three)
-    assert "needs >= 4 prior lines (case: 3)" in excluded(three, "teclistamab")["reasons"]
+    assert "teclistamab" not in codes(three)
+    assert ("US label: >= 4 prior lines including a PI, an IMiD and an anti-CD38 (case: 3 prior lines)"
+            in excluded(three, "teclistamab")["reasons"])
+    assert next(o for o in three["options"] if o["regimen"] == "belantamab")["tier"] == "circumstances"
     assert "BVd" in codes(three)  # >= 2 lines, prior PI and IMiD, bortezomib not refractory
     four = make(prior_lines=4, **base)
     assert {"teclistamab", "belantamab"} <= set(codes(four))
+    assert "teclistamab" in codes(make(prior_lines=3, region="EU", **base))  # EU label: >= 3 prior lines
 
 
 def test_r5_cross_resistance_switch_within_class_stays_with_caution():
@@ -382,11 +400,14 @@ def test_r7_every_caution_has_a_reason():
 
 
 # ---- R8 ranking ------------------------------------------------------------------------------------
-def test_r8_cardiac_disease_demotes_carfilzomib():
+def test_r8_cardiac_disease_demotes_carfilzomib_to_the_end_of_its_tier():
+    # 2026 edition (R8): a demotion moves the regimen to the end of its tier, never into another tier
     rec = make(fitness="fit", cardiac_disease=True)
     order = codes(rec)
+    preferred = [o["regimen"] for o in rec["options"] if o["tier"] == "preferred"]
     assert order[0] == "DRd"
-    assert all(order.index(c) > order.index(x) for c in ("KRd", "DKd") for x in ("IRd", "ERd", "DVd"))
+    assert {"KRd", "DKd", "IsaKd"} <= set(preferred[-3:])  # the carfilzomib regimens close the preferred tier
+    assert all(order.index(c) < order.index(x) for c in ("KRd", "DKd") for x in ("IRd", "ERd", "DVd"))
     assert caution(rec, "cardiac")["severity"] == "high"
 
 
@@ -402,10 +423,9 @@ def test_r8_aggressive_favours_triplets_and_demotes_erd():
     assert calm.index("ERd") < len(calm) - 1 and codes(hot)[-1] == "ERd"
     erd = next(o for o in hot["options"] if o["regimen"] == "ERd")
     assert any("less aggressive" in r for r in erd["rationale"])
-    quads_first = codes(
-        make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "bortezomib"], ldh_elevated=True)
-    )
-    assert quads_first[0] == "DKPd"
+    # 2026 edition (R8): aggressive disease keeps triplets and quadruplets in their tiers (DKPd: recommended in S4)
+    aggressive = make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "bortezomib"], ldh_elevated=True)
+    assert next(o for o in aggressive["options"] if o["regimen"] == "DKPd")["tier"] == "recommended"
 
 
 def test_r8_same_case_same_answer():
@@ -416,14 +436,18 @@ def test_r8_same_case_same_answer():
 
 # ---- the seed's explicit statements ---------------------------------------------------------------
 def test_seed_drd_krd_preferred_when_lenalidomide_sensitive():
+    # 2026 edition (7.3): DRd and KRd lead the preferred tier of S1 (Tec-D, DKd and IsaKd follow)
     rec = make(fitness="fit", exposed=["lenalidomide"])
-    assert [o["regimen"] for o in rec["options"] if o["preferred"]] == ["DRd", "KRd"]
+    assert [o["regimen"] for o in rec["options"] if o["preferred"]][:2] == ["DRd", "KRd"]
 
 
 def test_seed_len_and_dara_refractory_options():
     rec = make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "daratumumab"], exposed=["bortezomib"])
-    assert {"KPd", "PVd", "VCd", "SVd"} <= set(codes(rec)[:4]) | set(codes(rec))
-    assert codes(rec)[:4] == ["KPd", "PVd", "VCd", "SVd"]
+    assert {"KPd", "PVd", "VCd", "SVd"} <= set(codes(rec))
+    # 2026 edition (7.3, S3): KPd first, then the CAR-T of the preferred tier; VCd (indirect evidence) only in
+    # certain circumstances
+    assert codes(rec)[:3] == ["KPd", "cilta-cel", "ide-cel"]
+    assert next(o for o in rec["options"] if o["regimen"] == "VCd")["tier"] == "circumstances"
 
 
 def test_seed_venetoclax_only_with_t11_14_everywhere():

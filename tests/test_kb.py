@@ -20,14 +20,22 @@ SPEC_ALIASES = {  # clinical-spec.md section 2
     "sel": "selinexor", "ven": "venetoclax", "pano": "panobinostat", "dex": "dexamethasone", "cy": "cyclophosphamide",
     "cytoxan": "cyclophosphamide", "idecabtagene vicleucel": "ide-cel", "ciltacabtagene autoleucel": "cilta-cel",
     "IDE-CEL": "ide-cel", "Cilta-Cel": "cilta-cel",
+    # 2026 edition
+    "Elrexfio": "elranatamab", "Talvey": "talquetamab", "Lynozyfic": "linvoseltamab",
 }
 SPEC_REGIMENS = ["DRd", "KRd", "IRd", "ERd", "DVd", "DKd", "DPd", "PVd", "IsaPd", "KPd", "VCd", "SVd", "EPd", "DKPd",
                  "Sd", "VDT-PACE", "DCEP", "Md", "Td", "Rd", "Pd", "Kd", "Vd", "Benda", "Ven-d", "Pano-Vd", "BVd",
-                 "belantamab", "ide-cel", "cilta-cel", "teclistamab", "D", "trial"]
+                 "belantamab", "ide-cel", "cilta-cel", "teclistamab", "D", "trial",
+                 # 2026 edition
+                 "Tec-D", "IsaKd", "BPd", "elranatamab", "linvoseltamab", "talquetamab"]
 SPEC_REGIMEN_ALIASES = {"Dara-Rd": "DRd", "Elo-Rd": "ERd", "Dara-Vd": "DVd", "KdD": "DKd", "Dara-Kd": "DKd",
                         "Dara-Pd": "DPd", "VPd": "PVd", "Isa-Pd": "IsaPd", "CyBorD": "VCd", "Elo-Pd": "EPd",
                         "Dara-KPd": "DKPd", "melflufen-dex": "Md", "Thal-dex": "Td", "Blenrep": "belantamab",
-                        "Abecma": "ide-cel", "Carvykti": "cilta-cel", "Tecvayli": "teclistamab", "ASCT": "auto-HCT"}
+                        "Abecma": "ide-cel", "Carvykti": "cilta-cel", "Tecvayli": "teclistamab", "ASCT": "auto-HCT",
+                        # 2026 edition
+                        "Isa-Kd": "IsaKd", "KdIsa": "IsaKd", "Tec-Dara": "Tec-D", "TecDara": "Tec-D",
+                        "teclistamab-daratumumab": "Tec-D", "Elrexfio": "elranatamab", "Talvey": "talquetamab",
+                        "Lynozyfic": "linvoseltamab"}
 SPEC_CAUTIONS = [
     "covid_vaccination",
     "infection",
@@ -47,6 +55,11 @@ SPEC_CAUTIONS = [
     "transplant_risks",
     "frailty",
     "t11_14_required",
+    # 2026 edition
+    "car_t_late_effects",
+    "hypogammaglobulinemia",
+    "gprc5d_toxicity",
+    "blood_bank_interference",
 ]
 SPEC_TRIALS = [
     "POLLUX",
@@ -73,6 +86,16 @@ SPEC_TRIALS = [
     "DREAMM-7",
     "PANORAMA-1",
     "Myeloma X",
+    # 2026 edition
+    "IKEMA",
+    "CARTITUDE-4",
+    "KarMMa-3",
+    "MagnetisMM-3",
+    "MonumenTAL-1",
+    "LINKER-MM1",
+    "DREAMM-8",
+    "CANOVA",
+    "MajesTEC-3",
 ]
 
 
@@ -165,6 +188,13 @@ def _regimen(d, code):
     return next(r for r in d["regimens"] if r["code"] == code)
 
 
+def _drop_candidate(d, code):
+    for setting in d["settings"]:
+        for tier in ("preferred", "recommended", "circumstances"):
+            setting[tier] = [c for c in setting.get(tier) or [] if c["regimen"] != code]
+    d["every_relapse"]["candidates"] = [c for c in d["every_relapse"]["candidates"] if c["regimen"] != code]
+
+
 @pytest.mark.parametrize(
     "name,mutate,message",
     [
@@ -177,7 +207,8 @@ def _regimen(d, code):
         ("regimens.yml", lambda d: d["regimens"].append(
             {"code": "XRd", "name": "x", "components": ["lenalidomide", "dexamethasone"], "intensity": "triplet"}),
          "regimens.yml: XRd: unreachable"),
-        ("settings.yml", lambda d: d["settings"][5]["candidates"].pop(), "regimens.yml: trial: unreachable"),
+        # 2026 edition: the tier tables and the every-relapse list name `trial`; without them it is unreachable
+        ("settings.yml", lambda d: _drop_candidate(d, "trial"), "regimens.yml: trial: unreachable"),
     ],
 )
 def test_inconsistent_knowledge_stops_the_load_naming_the_entry(tmp_path, name, mutate, message):
@@ -188,7 +219,7 @@ def test_inconsistent_knowledge_stops_the_load_naming_the_entry(tmp_path, name, 
 @pytest.mark.parametrize(
     "name,mutate,message",
     [
-        ("texts.yml", lambda d: d["exclusions"].pop("prior_lines"), "texts.yml: exclusions.prior_lines missing"),
+        ("texts.yml", lambda d: d["exclusions"].pop("label"), "texts.yml: exclusions.label missing"),
         ("texts.yml", lambda d: d["exclusions"].update(unavailable="{drug} is not available in {country}"),
          "texts.yml: exclusions.unavailable: names a value it is not given"),
         ("case.yml", lambda d: d["flags"]["comorbidity"].pop("neuropathy") and None, None),
@@ -207,4 +238,129 @@ def test_fixed_sentences_and_case_vocabulary_are_checked(tmp_path, name, mutate,
 def test_labels_and_sentences_come_from_the_knowledge_base():
     assert K.flag_labels["neuropathy"] == "existing peripheral neuropathy"
     assert K.high_risk_spellings["del(17p)"] == "del17p" and set(K.high_risk) >= {"del17p", "t(4;14)"}
-    assert K.say("exclusions.prior_lines", needed=4, case=3) == "needs >= 4 prior lines (case: 3)"
+    assert (K.say("exclusions.label", region="US", label=">= 4 prior lines", values="3 prior lines")
+            == "US label: >= 4 prior lines (case: 3 prior lines)")
+
+
+# ---- 2026 edition: tier table, labels by region, trials' publications and dates --------------------------------
+SPEC_TIER_TABLE = {  # clinical-spec.md section 7.3, in evidence order
+    "S1": (["DRd", "KRd", "Tec-D", "DKd", "IsaKd"], ["DVd", "IRd", "ERd", "BVd"], []),
+    "S2": (["Tec-D", "DPd", "DKd", "IsaKd", "cilta-cel"], ["DVd", "IsaPd", "PVd", "KPd", "BVd", "BPd", "SVd"], []),
+    "S3": (["KPd", "cilta-cel", "ide-cel"], ["PVd", "SVd", "BPd", "EPd"], ["VCd", "BVd"]),
+    "S4": (["Tec-D", "DPd", "DKd", "IsaKd", "cilta-cel"], ["EPd", "IsaPd", "KPd", "DKPd", "BPd", "ide-cel"], []),
+    "S5": (["cilta-cel", "ide-cel", "teclistamab", "elranatamab", "linvoseltamab", "talquetamab", "trial"],
+           ["KPd", "SVd", "BVd", "BPd", "EPd", "Sd"], ["VDT-PACE", "DCEP", "Md", "belantamab", "Benda"]),
+    "S6": (["cilta-cel", "ide-cel", "teclistamab", "elranatamab", "linvoseltamab", "talquetamab", "trial"],
+           ["Sd", "Ven-d"], ["VDT-PACE", "DCEP", "Benda", "Pano-Vd", "Md", "belantamab"]),
+}
+# clinical-spec.md section 8: option -> (binding, US status, US min lines, EU status, EU min lines)
+SPEC_LABELS = {
+    "cilta-cel": (True, "approved", 1, "approved", 1), "ide-cel": (True, "approved", 2, "approved", 2),
+    "teclistamab": (True, "accelerated", 4, "conditional", 3), "Tec-D": (True, "approved", 1, "pending", 1),
+    "elranatamab": (True, "accelerated", 4, "conditional", 3),
+    "talquetamab": (True, "accelerated", 4, "conditional", 3),
+    "linvoseltamab": (True, "accelerated", 4, "conditional", 3), "BVd": (True, "approved", 2, "approved", 1),
+    "BPd": (True, "not_approved", 0, "approved", 1), "IsaKd": (False, "approved", 1, "approved", 1),
+    "belantamab": (False, "withdrawn", 0, "withdrawn", 0), "Md": (False, "withdrawn", 0, "approved", 3),
+    "Sd": (False, "accelerated", 4, "approved", 4), "Pano-Vd": (False, "withdrawn", 0, "check_local", 0),
+    "Ven-d": (False, "off_label", 0, "off_label", 0),
+}
+SPEC_PUBLICATIONS = {  # clinical-spec.md section 6
+    "POLLUX": "Dimopoulos et al., N Engl J Med 2016", "ASPIRE": "Stewart et al., N Engl J Med 2015",
+    "TOURMALINE-MM1": "Moreau et al., N Engl J Med 2016", "ELOQUENT-2": "Lonial et al., N Engl J Med 2015",
+    "CASTOR": "Palumbo et al., N Engl J Med 2016", "CANDOR": "Dimopoulos et al., Lancet 2020",
+    "EVOLUTION": "Kumar et al., Blood 2012", "BOSTON": "Grosicki et al., Lancet 2020",
+    "HORIZON": "Richardson et al., J Clin Oncol 2021", "KarMMa": "Munshi et al., N Engl J Med 2021",
+    "CARTITUDE-1": "Berdeja et al., Lancet 2021", "MajesTEC-1": "Moreau et al., N Engl J Med 2022",
+    "DREAMM-2": "Lonial et al., Lancet Oncol 2020", "PANORAMA-2": "Richardson et al., Blood 2013",
+    "Myeloma X": "Cook et al., Lancet Oncol 2014", "LEPUS": "RRMM review", "DREAMM-3": "RRMM review",
+    "IKEMA": "Moreau et al., Lancet 2021", "CARTITUDE-4": "San-Miguel et al., N Engl J Med 2023",
+    "KarMMa-3": "Rodriguez-Otero et al., N Engl J Med 2023", "MagnetisMM-3": "Lesokhin et al., Nat Med 2023",
+    "MonumenTAL-1": "Chari et al., N Engl J Med 2022", "LINKER-MM1": "Bumma et al., J Clin Oncol 2024",
+    "DREAMM-7": "Hungria et al., N Engl J Med 2024", "DREAMM-8": "Dimopoulos et al., N Engl J Med 2024",
+}
+
+
+def test_tier_table_is_the_spec_table():
+    for s in K.settings:
+        rows = tuple([c.regimen for c in s.candidates if c.tier == tier]
+                     for tier in ("preferred", "recommended", "circumstances"))
+        assert rows == SPEC_TIER_TABLE[s.id], s.id
+
+
+def test_labels_are_the_spec_labels_by_region():
+    assert set(K.labels) == set(SPEC_LABELS) and K.regions == ("US", "EU")
+    for code, (binding, us, us_lines, eu, eu_lines) in SPEC_LABELS.items():
+        label = K.labels[code]
+        assert label.binding is binding, code
+        assert (label.regions["US"].status, label.regions["US"].min_prior_lines) == (us, us_lines), code
+        assert (label.regions["EU"].status, label.regions["EU"].min_prior_lines) == (eu, eu_lines), code
+        for rl in label.regions.values():
+            assert rl.line.startswith(f"{rl.region}: ") and (rl.date or rl.status in ("not_approved", "off_label",
+                                                                                       "check_local")), code
+    assert K.labels["cilta-cel"].regions["US"].lenalidomide_refractory
+    assert K.labels["BPd"].regions["EU"].prior_drugs == ("lenalidomide",)
+    assert K.labels["Md"].regions["EU"].hct_min_months == 36 and K.labels["IsaKd"].regions["US"].max_prior_lines == 3
+
+
+def test_every_trial_cites_its_publication_and_the_edition_date():
+    assert K.edition == "2026-11" and K.checked == "2026-11-26"
+    for tid, source in SPEC_PUBLICATIONS.items():
+        assert K.trials[tid].source == source, tid
+    assert all(t.checked == K.checked for t in K.trials.values())
+    assert "CANOVA" in K.trials["CANOVA"].source and "HR 0.17" in K.trials["MajesTEC-3"].result
+
+
+def test_no_knowledge_text_names_the_source_text_seed():
+    def strings(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield str(key)
+                yield from strings(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from strings(value)
+        elif isinstance(node, str):
+            yield node
+
+    for path in KNOWLEDGE_DIR.glob("*.yml"):
+        found = [s for s in strings(yaml.safe_load(path.read_text())) if re.search(r"\bseed\b", s, re.I)]
+        assert not found, (path.name, found)
+
+
+def test_new_drugs_classes_and_errata():
+    assert K.drugs["talquetamab"].drug_class == "GPRC5D" and K.drugs["talquetamab"].modality == "bispecific"
+    assert {K.drugs[d].drug_class for d in ("elranatamab", "linvoseltamab")} == {"BCMA"}
+    assert K.regimens["Tec-D"].components == ("teclistamab", "daratumumab")
+    assert "both arms contained lenalidomide" in K.cautions["second_primary_malignancy"].notes["ERd"]
+    assert "36.6 vs 13.4" in K.trials["DREAMM-7"].result and ">= 1 prior line" in K.trials["DREAMM-7"].setting
+
+
+def _label(d, code):
+    return d["labels"][code]
+
+
+@pytest.mark.parametrize(
+    "name,mutate,message",
+    [
+        ("labels.yml", lambda d: d["labels"].update(XRd={"binding": True, "US": {}, "EU": {}}),
+         "labels.yml: XRd: not a regimen of the catalog"),
+        ("labels.yml", lambda d: _label(d, "BVd")["US"].update(min_lines=2), "labels.yml: BVd: US: unknown keys"),
+        ("labels.yml", lambda d: _label(d, "BVd")["EU"].update(status="provisional"), "labels.yml: BVd: EU: status"),
+        ("labels.yml", lambda d: _label(d, "BVd")["US"].update(prior_classes=["PI", "XYZ"]),
+         "labels.yml: BVd: US: class 'XYZ'"),
+        ("labels.yml", lambda d: _label(d, "BVd").pop("EU"), "labels.yml: BVd: EU missing"),
+        ("settings.yml", lambda d: d["settings"][0]["preferred"].append({"regimen": "XRd", "note": "x"}),
+         "settings.yml: S1: preferred: XRd is not in the catalog"),
+        ("settings.yml", lambda d: d["settings"][0]["recommended"].append({"regimen": "DRd", "note": "x"}),
+         "settings.yml: S1: DRd listed twice"),
+        ("settings.yml", lambda d: d["settings"][0].update(listed=[]), "settings.yml: S1: unknown keys ['listed']"),
+        ("cautions.yml", lambda d: d["cautions"][1].update(high_with={"patient": ["cardiac_disease"]}),
+         "cautions.yml: infection: unknown high_with key patient"),
+        ("cautions.yml", lambda d: d["cautions"][1]["notes"].update(XYZ="x"),
+         "cautions.yml: infection: note for unknown"),
+    ],
+)
+def test_inconsistent_2026_knowledge_stops_the_load_naming_the_entry(tmp_path, name, mutate, message):
+    with pytest.raises(KnowledgeError, match=re.escape(message)):
+        _load_changed(tmp_path, name, mutate)()

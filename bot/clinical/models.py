@@ -18,6 +18,9 @@ Fitness = Literal["fit", "intermediate", "frail"]
 Relapse = Literal["none", "biochemical", "clinical"]
 HighRisk = Literal[tuple(kb().high_risk)]  # type: ignore[misc]
 TransplantCode = Literal[tuple(kb().transplants)]  # type: ignore[misc]
+Region = Literal[tuple(kb().regions)]  # type: ignore[misc]
+Tier = Literal["preferred", "recommended", "circumstances"]
+DEFAULT_REGION = "US"  # contract.md: the source follows US labels; a deployment may set its own default
 
 DRUG_LIST_FIELDS = ("refractory", "exposed", "unavailable")
 CASE_FACT_BOOLEANS = ("transplant_eligible", "lenalidomide_maintenance_only")  # facts of the case, not flags
@@ -60,6 +63,7 @@ class Case(BaseModel):
     bone_disease: Optional[StrictBool] = None
     covid_vaccination_up_to_date: Optional[StrictBool] = None
     unavailable: List[str] = []
+    region: Region = DEFAULT_REGION
 
     class Config:
         extra = Extra.forbid
@@ -82,6 +86,11 @@ class Case(BaseModel):
             if drug not in out:
                 out.append(drug)
         return sorted(out)
+
+    @validator("region", pre=True)
+    def _region(cls, value: Any) -> Any:
+        """'eu', ' EU ' -> 'EU' (other values fail the Literal check with the allowed ones named)."""
+        return value.strip().upper() if isinstance(value, str) else value
 
     @validator("high_risk_cytogenetics", pre=True)
     def _cytogenetics(cls, value: Any) -> List[str]:
@@ -163,6 +172,8 @@ class Assessment(BaseModel):
     aggressive: bool
     aggressive_features: List[str] = []
     notes: List[str] = []
+    region: Region
+    lenalidomide_maintenance_progression: bool
 
 
 class Initiation(BaseModel):
@@ -175,9 +186,20 @@ class Option(BaseModel):
     name: str
     components: List[str]
     preferred: bool
+    tier: Tier
+    approval: str  # both regions (contract.md)
+    label: str  # the case's region only, for people
     rationale: List[str]
+    notes: List[str] = []  # the rationale that qualifies the option (cross-resistance, label, tier, demotion)
     trials: List[str]
     cautions: List[str]
+
+
+    @root_validator(skip_on_failure=True)
+    def _preferred_is_the_tier(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        if values["preferred"] != (values["tier"] == "preferred"):
+            raise ValueError(f"{values['regimen']}: preferred must be true exactly when the tier is preferred (R8)")
+        return values
 
 
 class Exclusion(BaseModel):
@@ -211,6 +233,7 @@ class TrialOut(BaseModel):
 class Recommendation(BaseModel):
     engine_version: str
     knowledge_version: str
+    knowledge_edition: str
     assessment: Assessment
     initiation: Initiation
     options: List[Option]

@@ -7,7 +7,7 @@ received. Look-up texts (regimen, trial, cautions of a regimen, why-not) come fr
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .kb import KnowledgeBase
 from .kb import kb as default_kb
@@ -26,8 +26,13 @@ def one_line_rationale(option: Dict[str, object]) -> str:
 
 
 def key_trial(option: Dict[str, object], rec: Dict[str, object]) -> Optional[str]:
+    """The option's trial that its first reason cites (e.g. CARTITUDE-4 for cilta-cel at first relapse), else its
+    first trial."""
     trials = {t["id"]: t for t in rec.get("trials", [])}
-    for tid in option["trials"]:
+    first = next((r for r in option["rationale"] if r != "preferred in this setting"), "")
+    cited = _SOURCE.search(first)
+    order = sorted(option["trials"], key=lambda tid: not (cited and re.search(rf"\b{re.escape(tid)}\b", cited.group())))
+    for tid in order:
         t = trials.get(tid)
         if t:
             return f"{t['id']} ({t['comparison']}): {t['result']}"
@@ -56,7 +61,10 @@ def assessment_line(rec: Dict[str, object]) -> str:
     parts = []
     if a["setting"]:
         parts.append(setting_label(a["setting"]))
-    parts.append(f"lenalidomide {a['lenalidomide_status']}")
+    len_part = f"lenalidomide {a['lenalidomide_status']}"
+    if a.get("lenalidomide_maintenance_progression"):
+        len_part += " (progression on maintenance only)"
+    parts.append(len_part)
     if a["penta_refractory"]:
         parts.append("penta-refractory")
     elif a["triple_class_refractory"]:
@@ -64,34 +72,100 @@ def assessment_line(rec: Dict[str, object]) -> str:
     parts.append(f"fitness {a['fitness']}")
     if a["aggressive"]:
         parts.append("aggressive relapse (" + ", ".join(a["aggressive_features"]) + ")")
+    if a.get("region"):
+        parts.append(f"region {a['region']}")
     return "Assessment: " + "; ".join(parts)
+
+
+# ---- the parts every rendering shows (text here; Slack, Teams and HTML in bot/plugins/channels/render.py) ----------
+TRIAL = "trial"
+TIER_HEADINGS = ("preferred", "recommended", "circumstances")
+SEVERITY_ORDER = ("high", "moderate", "info")
+
+
+def trial_headline(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> Optional[str]:
+    """The clinical-trial line shown above the ranked options (R4: a headline, not a ranked item)."""
+    trial = next((o for o in rec.get("options", []) if o["regimen"] == TRIAL), None)
+    if trial is None:
+        return None
+    k = k or default_kb()
+    return k.say("render.trial_preferred" if trial.get("tier") == "preferred" else "render.trial_recommended")
+
+
+def ranked_options(rec: Dict[str, object]) -> List[Dict[str, object]]:
+    """The options without the clinical trial (which is a headline): the numbered list."""
+    return [o for o in rec.get("options", []) if o["regimen"] != TRIAL]
+
+
+def tier_heading(tier: str, k: Optional[KnowledgeBase] = None) -> str:
+    return (k or default_kb()).say(f"render.tier_{tier}")
+
+
+def tier_groups(options: List[Dict[str, object]]) -> List[Tuple[str, List[Tuple[int, Dict[str, object]]]]]:
+    """[(heading, [(number, option), ...]), ...] in tier order; numbering runs on across the groups."""
+    groups: Dict[str, List[Tuple[int, Dict[str, object]]]] = {}
+    for i, o in enumerate(options, 1):
+        groups.setdefault(o.get("tier") or ("preferred" if o.get("preferred") else "recommended"), []).append((i, o))
+    return [(tier_heading(t), groups[t]) for t in TIER_HEADINGS if t in groups]
+
+
+def option_notes(option: Dict[str, object]) -> List[str]:
+    """What qualifies an option (cross-resistance, label and tier changes, demotions)."""
+    return list(option.get("notes", []))
+
+
+def sorted_cautions(rec: Dict[str, object]) -> List[Dict[str, object]]:
+    return sorted(rec.get("cautions", []), key=lambda c: SEVERITY_ORDER.index(c["severity"])
+                  if c.get("severity") in SEVERITY_ORDER else len(SEVERITY_ORDER))
+
+
+def split_cautions(rec: Dict[str, object]) -> Tuple[List[Dict[str, object]], List[Dict[str, object]]]:
+    """(high and moderate cautions, highest first; the `info` ones, folded into one line)."""
+    cautions = sorted_cautions(rec)
+    return [c for c in cautions if c.get("severity") != "info"], [c for c in cautions if c.get("severity") == "info"]
+
+
+def caution_name(c: Dict[str, object]) -> str:
+    return str(c["id"]).replace("_", " ")
+
+
+def info_line(info: List[Dict[str, object]], k: Optional[KnowledgeBase] = None) -> str:
+    return (k or default_kb()).say("render.info_cautions", names=", ".join(caution_name(c) for c in info))
+
+
+def knowledge_line(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
+    """"Knowledge as of 2026-11; US labels; ..." (every recommendation shows it)."""
+    k = k or default_kb()
+    a = rec.get("assessment", {})
+    return k.say("render.knowledge", edition=rec.get("knowledge_edition") or k.edition,
+                 region=a.get("region") or k.regions[0])
 
 
 def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options: Optional[int] = None) -> str:
     lines = [assessment_line(rec), f"Action: {rec['initiation']['text']}"]
     lines += [f"Note: {n}" for n in rec["assessment"].get("notes", [])]
-    options = rec["options"]
+    headline = trial_headline(rec)
+    if headline:
+        lines.append(headline)
+    options = ranked_options(rec)
     if options:
         lines.append("")
         lines.append("Options (ranked):")
         shown = options if max_options is None else options[:max_options]
-        for i, o in enumerate(shown, 1):
-            pref = " [preferred]" if o["preferred"] else ""
-            lines.append(f"{i}. {o['regimen']}: {o['name']}{pref}")
-            lines.append(f"   Why: {one_line_rationale(o)}")
-            for extra in o["rationale"]:
-                if (
-                    extra.startswith("ranked lower")
-                    or "cross-resistance possible" in extra
-                    or extra.startswith("stays despite")
-                ):
-                    lines.append(f"   Note: {extra}")
-            trial = key_trial(o, rec)
-            if trial:
-                lines.append(f"   Evidence: {trial}")
+        for heading, group in tier_groups(shown):
+            lines.append(f"{heading}:")
+            for i, o in group:
+                lines.append(f"{i}. {o['regimen']}: {o['name']}")
+                lines.append(f"   Why: {one_line_rationale(o)}")
+                if o.get("label"):
+                    lines.append(f"   Approval: {o['label']}")
+                lines += [f"   Note: {n}" for n in option_notes(o)]
+                trial = key_trial(o, rec)
+                if trial:
+                    lines.append(f"   Evidence: {trial}")
         if len(shown) < len(options):
             lines.append(f"   (+{len(options) - len(shown)} more: ask for all options)")
-    elif rec["initiation"]["action"] != "monitor":
+    elif rec["initiation"]["action"] != "monitor" and not headline:
         lines += ["", no_option_text()]
     ruled = [e for e in rec["excluded"] if e["ruled_out"]]
     if ruled and rec["initiation"]["action"] != "monitor":
@@ -107,29 +181,55 @@ def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options
                 lines.append("Not indicated in this setting: " + ", ".join(rest))
         else:
             lines.append("Ruled out: " + ", ".join(e["regimen"] for e in ruled) + ' (ask "why not <regimen>?")')
-    if rec["cautions"]:
+    main, info = split_cautions(rec)
+    if main or info:
         lines.append("")
         lines.append("Cautions:")
-        for c in sorted(rec["cautions"], key=lambda c: ("high", "moderate", "info").index(c["severity"])):
-            lines.append(f"- [{SEVERITY_MARK[c['severity']]}] {c['id']}: {c['text']}")
-            lines.append(f"  because: {'; '.join(c['because'])}")
+        lines += caution_lines(main)
+        if info:
+            lines.append(info_line(info))
     if rec["transplant"]:
         lines.append("")
         lines.append("Transplant:")
         for t in rec["transplant"]:
             lines.append(f"- {transplant_line(t)}")
-    lines += ["", rec["disclaimer"]]
+    lines += ["", knowledge_line(rec), rec["disclaimer"]]
     return "\n".join(lines)
 
 
-def why_not(rec: Dict[str, object], code: str) -> str:
-    """Why a regimen is, or is not, among the options of this recommendation."""
-    for i, o in enumerate(rec["options"], 1):
+def caution_lines(cautions: List[Dict[str, object]]) -> List[str]:
+    out = []
+    for c in cautions:
+        out.append(f"- [{SEVERITY_MARK[c['severity']]}] {c['id']}: {c['text']}")
+        out.append(f"  because: {'; '.join(c['because'])}")
+    return out
+
+
+def render_cautions(rec: Dict[str, object]) -> str:
+    """Every caution of a recommendation, the `info` ones too ("cautions" in the chat)."""
+    lines = ["Cautions for this case:"] + caution_lines(sorted_cautions(rec))
+    return "\n".join(lines + ["", knowledge_line(rec)])
+
+
+def why_not(rec: Dict[str, object], code: str, k: Optional[KnowledgeBase] = None) -> str:
+    """Why a regimen is, or is not, among the options of this recommendation (with its label for the region)."""
+    k = k or default_kb()
+    region = rec.get("assessment", {}).get("region") or k.regions[0]
+    for o in rec["options"]:
         if o["regimen"] == code:
-            return f"{code} is option {i} for this case: {one_line_rationale(o)}."
+            if code == TRIAL:
+                return f"{trial_headline(rec, k)} ({tier_heading(o.get('tier', 'recommended'), k).lower()})"
+            i = next(n for n, x in enumerate(ranked_options(rec), 1) if x["regimen"] == code)
+            tier = tier_heading(o.get("tier", "preferred" if o["preferred"] else "recommended"), k).lower()
+            notes = "".join(f" {n[:1].upper()}{n[1:]}." for n in option_notes(o))
+            return f"{code} is option {i} for this case ({tier}): {one_line_rationale(o)}.{notes} " \
+                   f"Approval: {o.get('label') or k.approval_line(code, region)}."
     for e in rec["excluded"]:
         if e["regimen"] == code:
-            return f"{code} is not an option for this case: " + "; ".join(e["reasons"]) + "."
+            text = f"{code} is not an option for this case: " + "; ".join(e["reasons"]) + "."
+            if code in k.labels and not any(" label" in r for r in e["reasons"]):
+                text += f" Approval: {k.approval_line(code, region)}."
+            return text
     return (
         f"{code} is a transplant option; see the transplant advice."
         if code in {t["option"] for t in rec["transplant"]}
@@ -148,15 +248,10 @@ def render_regimen(code: str, k: Optional[KnowledgeBase] = None) -> str:
     settings = [f"{s.id} ({s.name}, {c.tier})" for s in k.settings for c in s.candidates if c.regimen == reg.code]
     if settings:
         lines.append("Listed for: " + "; ".join(settings))
-    reqs = []
-    if reg.min_prior_lines:
-        reqs.append(f">= {reg.min_prior_lines} prior lines")
-    if reg.requires_prior_classes:
-        reqs.append("prior " + " and ".join(reg.requires_prior_classes))
+    if reg.code in k.labels:
+        lines.append("Approval: " + k.approval_line(reg.code))
     if reg.requires_t11_14:
-        reqs.append("t(11;14)")
-    if reqs:
-        lines.append("Requires: " + ", ".join(reqs))
+        lines.append("Requires: t(11;14)")
     if reg.salvage_note:
         lines.append(f"Note: {reg.salvage_note}")
     for tid in reg.trials:
@@ -165,22 +260,49 @@ def render_regimen(code: str, k: Optional[KnowledgeBase] = None) -> str:
     cautions = regimen_cautions(reg.code, k)
     if cautions:
         lines.append("Cautions: " + ", ".join(cautions))
+    lines.append(f"Knowledge as of {k.edition}.")
+    return "\n".join(lines)
+
+
+def render_drug(drug: str, k: Optional[KnowledgeBase] = None) -> str:
+    """What the knowledge base holds on a drug ("what is selinexor?"); a drug that is also a regimen (a CAR-T, a
+    bispecific) is shown as that regimen."""
+    k = k or default_kb()
+    d = k.drugs[k.drug_id(drug)]
+    if d.id in k.regimens:
+        return render_regimen(d.id, k)
+    kind = k.classes[d.drug_class]["name"] + (f", {d.modality}" if d.modality else "")
+    lines = [f"{d.id} ({kind})"]
+    if d.aliases:
+        lines.append("Also written: " + ", ".join(d.aliases))
+    regimens = [r.code for r in k.regimens.values() if d.id in r.components]
+    if regimens:
+        lines.append("In the regimens: " + ", ".join(regimens) + ' (ask "what is <regimen>?")')
+    lines.append(f"Knowledge as of {k.edition}.")
     return "\n".join(lines)
 
 
 def regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> List[str]:
-    """Caution ids a regimen triggers by itself, plus those shown with every recommendation."""
+    """Caution ids a regimen triggers by itself (regulatory_status: its approval differs by region), plus those
+    shown with every recommendation."""
     k = k or default_kb()
     code = k.regimen_code(code)
     own = {cid for cid, _ in k.caution_hits[code]}
+    label = k.labels.get(code)
+    if label is not None and label.differs:
+        own.add("regulatory_status")
     return [c.id for c in k.cautions.values() if c.id in own or c.triggers.get("always")]
 
 
 def drug_cautions_text(drug: str, k: Optional[KnowledgeBase] = None) -> str:
-    """Cautions a single drug triggers (by drug, class or modality), for "cautions with pom?"."""
+    """Cautions a single drug triggers (by drug, class or modality), for "cautions with pom?"; a drug that is also a
+    regimen (a CAR-T, a bispecific) gets that regimen's cautions."""
     k = k or default_kb()
     d = k.drugs[k.drug_id(drug)]
+    if d.id in k.regimens:
+        return render_regimen_cautions(d.id, k)
     lines = [f"Cautions with {d.id} ({k.classes[d.drug_class]['name']}):"]
+    keys = {d.id, d.drug_class, d.modality}
     for c in k.cautions.values():
         t = c.triggers
         if (
@@ -188,7 +310,8 @@ def drug_cautions_text(drug: str, k: Optional[KnowledgeBase] = None) -> str:
             or d.drug_class in t.get("classes", ())
             or (d.modality and d.modality in t.get("modalities", ()))
         ):
-            lines.append(f"- {c.id}: {c.text}")
+            notes = " ".join(text for key, text in c.notes.items() if key in keys)
+            lines.append(f"- {c.id}: {c.text}{' ' + notes if notes else ''}")
     if len(lines) == 1:
         lines.append(
             "- none specific to this drug in the knowledge base (infection and COVID-19 vaccination apply to "
@@ -203,8 +326,11 @@ def render_regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> str
     lines = [f"Cautions with {reg.code} ({reg.name}):"]
     for cid in regimen_cautions(reg.code, k):
         c = k.cautions[cid]
-        note = c.regimen_notes.get(reg.code, "")
-        lines.append(f"- {c.id}: {c.text}{' ' + note if note else ''}")
+        if cid == "regulatory_status":
+            notes = k.approval_line(reg.code) + "."
+        else:
+            notes = " ".join(k.caution_notes.get(c.id, {}).get(reg.code, ()))
+        lines.append(f"- {c.id}: {c.text}{' ' + notes if notes else ''}")
     return "\n".join(lines)
 
 
@@ -218,5 +344,6 @@ def render_trial(trial_id: str, k: Optional[KnowledgeBase] = None) -> str:
             f"Result: {t.result}",
             f"Regimens: {', '.join(t.regimens)}",
             f"Source: {t.source} (checked {t.checked})",
+            f"Knowledge as of {k.edition}.",
         ]
     )

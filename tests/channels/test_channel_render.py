@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.clinical.render import render_text
+from bot.clinical.render import ranked_options, render_text
 from bot.plugins.channels.base import TurnOutput
 from bot.plugins.channels.render import (
     SLACK_CONTEXT_CHARS,
@@ -81,7 +81,7 @@ def test_slack_blocks_show_assessment_options_cautions_transplant_and_disclaimer
     blocks = msg["blocks"]
     assert blocks[0]["type"] == "header" and blocks[0]["text"]["type"] == "plain_text"
     text = "\n".join(t for _, t in slack_texts(msg))
-    for i, o in enumerate(rec["options"][:6], 1):
+    for i, o in enumerate(ranked_options(rec)[:6], 1):  # the clinical trial is a headline, not numbered (R4)
         assert f"*{i}. {o['regimen']}*" in text
     for c in rec["cautions"]:
         assert c["id"].replace("_", " ") in text
@@ -114,7 +114,8 @@ def test_teams_card_is_a_well_formed_adaptive_card(rec):
 
 def test_data_cannot_inject_markup(rec_of):
     rec = rec_of(prior_lines=2, refractory=["lenalidomide"], fitness="fit", transplant_eligible=False)
-    rec["cautions"][0]["text"] = "<script>alert(1)</script> & <!channel> *bold* [link](http://x)"
+    shown = next(c for c in rec["cautions"] if c["severity"] != "info")  # info ones are folded into one line
+    shown["text"] = "<script>alert(1)</script> & <!channel> *bold* [link](http://x)"
     page = render_html(rec)
     assert "<script>" not in page and "&lt;script&gt;" in page
     slack = json.dumps(render_slack(rec))
@@ -176,3 +177,49 @@ def test_one_answer_per_turn(rec_of):
     # other turns are untouched, and order is kept
     question = {"text": "How many prior lines?", "buttons": [{"title": "1", "payload": "1"}]}
     assert run_turn(FakeChannel(), [notice, question]) == [notice, question]
+
+
+# ---- 2026 edition: what every channel shows (clinical-spec R4, R8, section 5 rendering, section 8) -------------
+TRIPLE_CLASS = dict(prior_lines=4, fitness="fit", refractory=["lenalidomide", "bortezomib", "daratumumab"],
+                    exposed=["pomalidomide", "carfilzomib"], transplant_eligible=False)
+
+
+def teams_texts(card):
+    for element in card["body"]:
+        for item in element.get("items", [element]):
+            yield item["text"]
+
+
+def test_every_channel_shows_trial_headline_tiers_approval_info_line_and_knowledge(rec_of):
+    rec = rec_of(**TRIPLE_CLASS)
+    info = [c["id"].replace("_", " ") for c in rec["cautions"] if c["severity"] == "info"]
+    slack = render_slack(rec)
+    text = "\n".join(t for _, t in slack_texts(slack))
+    assert "Clinical trial: preferred in this setting" in text and "_Preferred_" in text
+    assert "*1. cilta-cel*" in text and "*Approval:* US: approved 2024-04" in text
+    assert "Also (info): " + ", ".join(info) in text and "Knowledge as of 2026-11; US labels" in text
+    assert "Knowledge as of 2026-11" in slack["text"]
+    check_slack_limits(slack)
+
+    card = render_teams(rec)["attachments"][0]["content"]
+    texts = list(teams_texts(card))
+    assert any("Clinical trial: preferred" in t for t in texts) and "Preferred" in texts
+    assert any(t.startswith("**1. cilta-cel**") for t in texts) and any(t.startswith("Approval: US:") for t in texts)
+    hidden = next(e for e in card["body"] if e.get("id") == "rrmm-info-cautions")
+    assert hidden["isVisible"] is False and len([t for t in hidden["items"] if "because" not in t["text"]]) == len(info)
+    assert card["actions"][0]["type"] == "Action.ToggleVisibility"
+    assert any(t.startswith("Knowledge as of 2026-11") for t in texts)
+
+    page = render_html(rec)
+    assert 'class="rrmm-trial-headline">Clinical trial: preferred' in page
+    assert '<h5 class="rrmm-tier">Preferred</h5><ol start="1">' in page and 'data-tier="circumstances"' in page
+    assert 'class="rrmm-approval">Approval: US: approved 2024-04' in page
+    assert '<details class="rrmm-info-cautions"><summary>Also (info): ' in page
+    assert 'class="rrmm-knowledge">Knowledge as of 2026-11; US labels' in page
+    assert page.count('class="rrmm-option"') == len([o for o in rec["options"] if o["regimen"] != "trial"])
+
+
+def test_the_text_twin_is_recognised_under_a_first_line_that_restates_the_case(rec_of):
+    rec = rec_of(prior_lines=2, refractory=["lenalidomide"], fitness="fit", transplant_eligible=False)
+    assert is_text_twin({"text": "Read as: 2 prior lines; refractory: lenalidomide\n" + render_text(rec)}, rec)
+    assert not is_text_twin({"text": "Read as: x\nsomething\n" + render_text(rec)}, rec)

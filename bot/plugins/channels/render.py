@@ -2,12 +2,18 @@
 
 - `render_plain(rec)`: text for the shell and REST (bot.clinical.render.render_text, the text the bot sends anyway).
 - `render_slack(rec)`: a Slack message, `{"text": mrkdwn fallback, "blocks": [Block Kit]}`: a header with the
-  assessment, the ranked options with rationale and key trial, the ruled-out regimens, the cautions, the
-  transplant note and the disclaimer as context; inside Slack's limits (50 blocks, 150 characters per header,
-  3000 per section, 10 context elements).
+  assessment, the clinical-trial headline, the ranked options grouped by tier (preferred, other recommended, in
+  certain circumstances) with rationale, approval line for the case's region and key trial, the ruled-out
+  regimens, the high and moderate cautions (the `info` ones folded into one line), the transplant note, and the
+  knowledge edition and the disclaimer as context blocks (the disclaimer last); inside Slack's limits (50 blocks,
+  150 characters per header, 3000 per section, 10 context elements).
 - `render_teams(rec)`: the fields of a Bot Framework message activity carrying an Adaptive Card 1.5 (with a
-  plain-text `summary` and card `fallbackText`), kept under Teams' message size (about 28 KB).
-- `render_html(rec)`: an HTML fragment for the web chat page; every value is escaped.
+  plain-text `summary` and card `fallbackText`; the `info` cautions in a container the clinician can show), kept
+  under Teams' message size (about 28 KB).
+- `render_html(rec)`: an HTML fragment for the web chat page (the `info` cautions in a <details> the clinician
+  can open); every value is escaped.
+
+Every rendering shows the same parts in the same order and words as bot.clinical.render.render_text.
 
 Channels call `render_for(channel_name, payload)`; anything that is not a recommendation payload gives None.
 `is_text_twin(message, rec)` recognises the plain-text message the bot sends just before the payload, so that a
@@ -23,17 +29,25 @@ from typing import Any, Callable, Dict, List, Optional
 from bot.clinical.render import (
     SEVERITY_MARK,
     assessment_line,
+    caution_name,
+    info_line,
     key_trial,
+    knowledge_line,
     no_option_text,
     one_line_rationale,
+    option_notes,
+    ranked_options,
     render_text,
     setting_label,
+    sorted_cautions,
+    split_cautions,
+    tier_groups,
     transplant_line,
+    trial_headline,
 )
 
 PAYLOAD_TYPE = "rrmm_recommendation"
 DEFAULT_MAX_OPTIONS = 6  # what the chat text shows too (actions.ActionRecommend)
-SEVERITY_ORDER = ("high", "moderate", "info")
 
 # Slack Block Kit limits (https://api.slack.com/reference/block-kit/blocks)
 SLACK_MAX_BLOCKS = 50
@@ -56,14 +70,15 @@ def is_recommendation(custom: Any) -> bool:
 
 
 def is_text_twin(message: Dict[str, Any], rec: Dict[str, Any]) -> bool:
-    """True for a plain-text message (no buttons, no payload) that is the text rendering of `rec`."""
+    """True for a plain-text message (no buttons, no payload) that is the text rendering of `rec` (its assessment
+    line is the first line, or the second under a line that restates the case)."""
     if any(message.get(k) for k in ("buttons", "quick_replies", "custom", "image", "attachment", "elements")):
         return False
     text = message.get("text")
     if not isinstance(text, str):
         return False
     try:
-        return text.lstrip().startswith(assessment_line(rec))
+        return assessment_line(rec) in text.lstrip().split("\n")[:2]
     except (KeyError, TypeError, AttributeError):
         return False
 
@@ -93,28 +108,16 @@ def split_text(text: str, limit: int) -> List[str]:
 
 # ---- the parts every rendering shows, in the same order and words as bot.clinical.render.render_text -------------
 def _options(rec, max_options):
-    opts = rec.get("options") or []
-    return opts if max_options is None else opts[:max_options], max(0, len(opts) - (max_options or len(opts)))
-
-
-def _option_notes(option) -> List[str]:
-    return [r for r in option.get("rationale", []) if r.startswith("ranked lower") or "cross-resistance possible" in r
-            or r.startswith("stays despite")]
+    """(the ranked options shown, grouped by tier: [(heading, [(number, option)])], how many more there are)."""
+    opts = ranked_options(rec)
+    shown = opts if max_options is None else opts[:max_options]
+    return tier_groups(shown), len(opts) - len(shown)
 
 
 def _ruled_out(rec) -> List[Dict[str, Any]]:
     if rec["initiation"]["action"] == "monitor":
         return []
     return [e for e in rec.get("excluded", []) if e.get("ruled_out")]
-
-
-def _cautions(rec) -> List[Dict[str, Any]]:
-    return sorted(rec.get("cautions", []), key=lambda c: SEVERITY_ORDER.index(c["severity"])
-                  if c.get("severity") in SEVERITY_ORDER else len(SEVERITY_ORDER))
-
-
-def _caution_name(c) -> str:
-    return str(c["id"]).replace("_", " ")
 
 
 def _no_option_text(rec) -> Optional[str]:
@@ -175,15 +178,20 @@ def slack_fallback_text(rec: Dict[str, Any], max_options: Optional[int] = DEFAUL
     e = slack_escape
     lines = [f"*RRMM recommendation*: {e(assessment_line(rec)[len('Assessment: '):])}",
              f"*Action:* {e(rec['initiation']['text'])}"]
-    shown, more = _options(rec, max_options)
-    if shown:
-        lines.append("*Options (ranked):* " + ", ".join(
-            f"{i}. {e(o['regimen'])}" for i, o in enumerate(shown, 1)) + (f" (+{more} more)" if more else ""))
-    elif _no_option_text(rec):
+    trial_line = trial_headline(rec)
+    if trial_line:
+        lines.append(e(trial_line))
+    groups, more = _options(rec, max_options)
+    if groups:
+        lines.append("*Options (ranked):* " + "; ".join(
+            f"{e(heading)}: " + ", ".join(f"{i}. {e(o['regimen'])}" for i, o in group) for heading, group in groups)
+            + (f" (+{more} more)" if more else ""))
+    elif _no_option_text(rec) and not trial_line:
         lines.append(e(_no_option_text(rec)))
-    cautions = _cautions(rec)
+    cautions = sorted_cautions(rec)
     if cautions:
-        lines.append("*Cautions:* " + ", ".join(f"{e(_caution_name(c))} ({c['severity']})" for c in cautions))
+        lines.append("*Cautions:* " + ", ".join(f"{e(caution_name(c))} ({c['severity']})" for c in cautions))
+    lines.append(e(knowledge_line(rec)))
     lines.append(f"_{e(rec['disclaimer'])}_")
     return cut("\n".join(lines), SLACK_TEXT_CHARS)
 
@@ -192,48 +200,61 @@ def render_slack(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
     """`{"text": ..., "blocks": [...]}` for chat.postMessage."""
     e = slack_escape
     a_line = assessment_line(rec)[len("Assessment: "):]
+    head = [f"*Assessment:* {e(a_line)}", f"*Action:* {e(rec['initiation']['text'])}"]
+    head += [f"*Note:* {e(n)}" for n in rec["assessment"].get("notes", [])]
+    trial_line = trial_headline(rec)
+    if trial_line:
+        head.append(f"*{e(trial_line)}*")
     blocks: List[Dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": cut("RRMM: " + headline(rec), SLACK_HEADER_CHARS),
-                                    "emoji": True}},
-        _mrkdwn_section("\n".join([f"*Assessment:* {e(a_line)}", f"*Action:* {e(rec['initiation']['text'])}"]
-                                  + [f"*Note:* {e(n)}" for n in rec["assessment"].get("notes", [])])),
+        {"type": "header", "text": {"type": "plain_text", "text": cut("RRMM: " + headline(rec),
+                                                                      SLACK_HEADER_CHARS), "emoji": True}},
+        _mrkdwn_section("\n".join(head)),
     ]
-    shown, more = _options(rec, max_options)
-    if shown:
+    groups, more = _options(rec, max_options)
+    if groups:
         blocks.append({"type": "divider"})
         blocks.append(_mrkdwn_section("*Options (ranked)*"))
-        for i, o in enumerate(shown, 1):
-            lines = [f"*{i}. {e(o['regimen'])}*: {e(o['name'])}" + ("  `preferred`" if o.get("preferred") else ""),
-                     f"*Why:* {e(one_line_rationale(o))}"]
-            lines += [f"*Note:* {e(n)}" for n in _option_notes(o)]
-            trial = key_trial(o, rec)
-            if trial:
-                lines.append(f"*Trial:* {e(trial)}")
-            blocks.append(_mrkdwn_section("\n".join(lines)))
+        for heading, group in groups:
+            blocks.append(_mrkdwn_section(f"_{e(heading)}_"))
+            for i, o in group:
+                lines = [f"*{i}. {e(o['regimen'])}*: {e(o['name'])}", f"*Why:* {e(one_line_rationale(o))}"]
+                if o.get("label"):
+                    lines.append(f"*Approval:* {e(o['label'])}")
+                lines += [f"*Note:* {e(n)}" for n in option_notes(o)]
+                trial = key_trial(o, rec)
+                if trial:
+                    lines.append(f"*Trial:* {e(trial)}")
+                blocks.append(_mrkdwn_section("\n".join(lines)))
         if more:
             blocks.append({"type": "context", "elements": [
                 {"type": "mrkdwn", "text": f"+{more} more: ask for all options"}]})
-    elif _no_option_text(rec):
+    elif _no_option_text(rec) and not trial_line:
         blocks.append(_mrkdwn_section(e(_no_option_text(rec))))
     ruled = _ruled_out(rec)
     if ruled:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(
             "*Ruled out:* " + ", ".join(e(x["regimen"]) for x in ruled) + e(' (ask "why not <regimen>?")'),
             SLACK_CONTEXT_CHARS)}]})
-    cautions = _cautions(rec)
-    if cautions:
+    main, info = split_cautions(rec)
+    if main or info:
         blocks.append({"type": "divider"})
         blocks += _packed_sections("Cautions", [
-            f"{_SLACK_SEVERITY.get(c['severity'], e(c['severity']))} *{e(_caution_name(c))}*: {e(c['text'])}\n"
-            f"      _because: {e('; '.join(c.get('because', [])))}_" for c in cautions])
+            f"{_SLACK_SEVERITY.get(c['severity'], e(c['severity']))} *{e(caution_name(c))}*: {e(c['text'])}\n"
+            f"      _because: {e('; '.join(c.get('because', [])))}_" for c in main])
+        if info:
+            text = cut(f"{_SLACK_SEVERITY['info']} {e(info_line(info))}", SLACK_CONTEXT_CHARS)
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
     if rec.get("transplant"):
         blocks += _packed_sections("Transplant", [f"• {e(transplant_line(t))}" for t in rec["transplant"]])
-    disclaimer = {"type": "context", "elements": [
-        {"type": "mrkdwn", "text": cut(":information_source: " + e(rec["disclaimer"]), SLACK_CONTEXT_CHARS)}]}
-    if len(blocks) + 1 > SLACK_MAX_BLOCKS:  # cannot happen with the catalog's sizes; kept as a hard guard
-        blocks = blocks[: SLACK_MAX_BLOCKS - 2] + [{"type": "context", "elements": [
+    footer = [{"type": "context", "elements": [{"type": "mrkdwn", "text": cut(e(knowledge_line(rec)),
+                                                                             SLACK_CONTEXT_CHARS)}]},
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(":information_source: "
+                                                                             + e(rec["disclaimer"]),
+                                                                             SLACK_CONTEXT_CHARS)}]}]
+    if len(blocks) + len(footer) > SLACK_MAX_BLOCKS:  # cannot happen with the catalog's sizes; a hard guard
+        blocks = blocks[: SLACK_MAX_BLOCKS - len(footer) - 1] + [{"type": "context", "elements": [
             {"type": "mrkdwn", "text": "(shortened: ask for the summary)"}]}]
-    blocks.append(disclaimer)
+    blocks += footer
     return {"text": slack_fallback_text(rec, max_options), "blocks": blocks}
 
 
@@ -248,6 +269,16 @@ def _tb(text: str, **kw) -> Dict[str, Any]:
 
 
 _TEAMS_COLOR = {"high": "Attention", "moderate": "Warning", "info": "Default"}
+TEAMS_INFO_ID = "rrmm-info-cautions"
+
+
+def _teams_caution(c: Dict[str, Any], details: bool) -> List[Dict[str, Any]]:
+    e = teams_escape
+    out = [_tb(f"**{SEVERITY_MARK.get(c['severity'], c['severity'])}** {e(caution_name(c))}: {e(c['text'])}",
+               color=_TEAMS_COLOR.get(c["severity"], "Default"), spacing="Small")]
+    if details and c.get("because"):
+        out.append(_tb("because: " + e("; ".join(c["because"])), isSubtle=True, size="Small", spacing="None"))
+    return out
 
 
 def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_OPTIONS,
@@ -261,23 +292,30 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
             color="Attention" if rec["initiation"]["action"] == "start_immediately" else "Default"),
     ]
     body += [_tb(f"**Note:** {e(n)}", isSubtle=True) for n in rec["assessment"].get("notes", [])]
-    shown, more = _options(rec, max_options)
-    if shown:
+    trial_line = trial_headline(rec)
+    if trial_line:
+        body.append(_tb(f"**{e(trial_line)}**", color="Accent"))
+    groups, more = _options(rec, max_options)
+    actions: List[Dict[str, Any]] = []
+    if groups:
         body.append(_tb("Options (ranked)", weight="Bolder", separator=True, spacing="Medium"))
-        for i, o in enumerate(shown, 1):
-            title = f"**{i}. {e(o['regimen'])}**: {e(o['name'])}" + (" (preferred)" if o.get("preferred") else "")
-            items = [_tb(title)]
-            lines = [f"Why: {one_line_rationale(o)}"]
-            if details:
-                lines += [f"Note: {n}" for n in _option_notes(o)]
-            trial = key_trial(o, rec)
-            if trial:
-                lines.append(f"Trial: {trial}")
-            items += [_tb(e(line), isSubtle=True, spacing="None") for line in lines]
-            body.append({"type": "Container", "items": items, "spacing": "Small"})
+        for heading, group in groups:
+            body.append(_tb(e(heading), weight="Bolder", isSubtle=True, spacing="Small"))
+            for i, o in group:
+                items = [_tb(f"**{i}. {e(o['regimen'])}**: {e(o['name'])}")]
+                lines = [f"Why: {one_line_rationale(o)}"]
+                if o.get("label"):
+                    lines.append(f"Approval: {o['label']}")
+                if details:
+                    lines += [f"Note: {n}" for n in option_notes(o)]
+                trial = key_trial(o, rec)
+                if trial:
+                    lines.append(f"Trial: {trial}")
+                items += [_tb(e(line), isSubtle=True, spacing="None") for line in lines]
+                body.append({"type": "Container", "items": items, "spacing": "Small"})
         if more:
             body.append(_tb(f"+{more} more: ask for all options", isSubtle=True, size="Small"))
-    elif _no_option_text(rec):
+    elif _no_option_text(rec) and not trial_line:
         body.append(_tb(e(_no_option_text(rec)), separator=True))
     ruled = _ruled_out(rec)
     if ruled:
@@ -288,24 +326,24 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
                 size="Small",
             )
         )
-    cautions = _cautions(rec)
-    if cautions:
+    main, info = split_cautions(rec)
+    if main or info:
         body.append(_tb("Cautions", weight="Bolder", separator=True, spacing="Medium"))
-        for c in cautions:
-            body.append(
-                _tb(
-                    f"**{SEVERITY_MARK.get(c['severity'], c['severity'])}** {e(_caution_name(c))}: {e(c['text'])}",
-                    color=_TEAMS_COLOR.get(c["severity"], "Default"),
-                    spacing="Small",
-                )
-            )
-            if details and c.get("because"):
-                body.append(_tb("because: " + e("; ".join(c["because"])), isSubtle=True, size="Small", spacing="None"))
+        for c in main:
+            body += _teams_caution(c, details)
+        if info:
+            body.append(_tb(e(info_line(info)), isSubtle=True, size="Small", spacing="Small"))
+            if details:  # the clinician can show them on the card (Action.ToggleVisibility)
+                hidden = [block for c in info for block in _teams_caution(c, details)]
+                body.append({"type": "Container", "id": TEAMS_INFO_ID, "isVisible": False, "items": hidden})
+                actions.append({"type": "Action.ToggleVisibility", "title": "Show info cautions",
+                                "targetElements": [TEAMS_INFO_ID]})
     if rec.get("transplant"):
         body.append(_tb("Transplant", weight="Bolder", separator=True, spacing="Medium"))
         body += [_tb("- " + e(transplant_line(t)), spacing="Small") for t in rec["transplant"]]
-    body.append(_tb(e(rec["disclaimer"]), isSubtle=True, size="Small", separator=True, spacing="Medium"))
-    return {
+    body.append(_tb(e(knowledge_line(rec)), isSubtle=True, size="Small", separator=True, spacing="Medium"))
+    body.append(_tb(e(rec["disclaimer"]), isSubtle=True, size="Small", spacing="Small"))
+    card = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": ADAPTIVE_CARD_VERSION,
@@ -313,6 +351,9 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
         "msteams": {"width": "Full"},
         "body": body,
     }
+    if actions:
+        card["actions"] = actions
+    return card
 
 
 def render_teams(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_OPTIONS) -> Dict[str, Any]:
@@ -344,6 +385,14 @@ def teams_text(text: str) -> str:
 
 
 # ---- web chat (HTML) -----------------------------------------------------------------------------------
+def _html_caution(c: Dict[str, Any]) -> str:
+    h = html.escape
+    sev = c.get("severity", "info")
+    return (f'<li class="rrmm-caution rrmm-sev-{h(sev)}"><span class="rrmm-sev">'
+            f"{h(SEVERITY_MARK.get(sev, sev))}</span> <b>{h(caution_name(c))}</b>: {h(c['text'])}"
+            f'<div class="rrmm-because">because: {h("; ".join(c.get("because", [])))}</div></li>')
+
+
 def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
     """An HTML fragment (classes `rrmm-*`, styled by web/static/rrmm-chat.css); all text escaped."""
     h = html.escape
@@ -357,27 +406,33 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
         f"{h(rec['initiation']['text'])}</p>",
     ]
     out += [f'<p class="rrmm-note"><b>Note:</b> {h(n)}</p>' for n in a.get("notes", [])]
+    trial_line = trial_headline(rec)
+    if trial_line:
+        out.append(f'<p class="rrmm-trial-headline">{h(trial_line)}</p>')
     out.append("</header>")
-    shown, more = _options(rec, max_options)
-    if shown:
-        out.append('<section class="rrmm-options"><h4>Options (ranked)</h4><ol>')
-        for o in shown:
-            pref = ' <span class="rrmm-badge">preferred</span>' if o.get("preferred") else ""
-            out.append(
-                f'<li class="rrmm-option"><div class="rrmm-option-title"><b class="rrmm-code">{h(o["regimen"])}</b> '
-                f"{h(o['name'])}{pref}</div>"
-            )
-            out.append(f'<div class="rrmm-why">{h(one_line_rationale(o))}</div>')
-            out += [f'<div class="rrmm-option-note">{h(n)}</div>' for n in _option_notes(o)]
-            trial = key_trial(o, rec)
-            if trial:
-                out.append(f'<div class="rrmm-trial">Trial: {h(trial)}</div>')
-            out.append("</li>")
-        out.append("</ol>")
+    groups, more = _options(rec, max_options)
+    if groups:
+        out.append('<section class="rrmm-options"><h4>Options (ranked)</h4>')
+        for heading, group in groups:
+            out.append(f'<h5 class="rrmm-tier">{h(heading)}</h5><ol start="{group[0][0]}">')  # numbers run on
+            for _, o in group:
+                out.append(
+                    f'<li class="rrmm-option" data-tier="{h(str(o.get("tier", "")))}"><div class="rrmm-option-title">'
+                    f'<b class="rrmm-code">{h(o["regimen"])}</b> {h(o["name"])}</div>'
+                )
+                out.append(f'<div class="rrmm-why">{h(one_line_rationale(o))}</div>')
+                if o.get("label"):
+                    out.append(f'<div class="rrmm-approval">Approval: {h(o["label"])}</div>')
+                out += [f'<div class="rrmm-option-note">{h(n)}</div>' for n in option_notes(o)]
+                trial = key_trial(o, rec)
+                if trial:
+                    out.append(f'<div class="rrmm-trial">Trial: {h(trial)}</div>')
+                out.append("</li>")
+            out.append("</ol>")
         if more:
             out.append(f'<p class="rrmm-more">+{more} more: ask for all options</p>')
         out.append("</section>")
-    elif _no_option_text(rec):
+    elif _no_option_text(rec) and not trial_line:
         out.append(f'<section class="rrmm-options"><p>{h(_no_option_text(rec))}</p></section>')
     ruled = _ruled_out(rec)
     if ruled:
@@ -394,21 +449,21 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
         if rest:
             out.append(f"<p>Not indicated in this setting: {h(', '.join(rest))}</p>")
         out.append("</details></section>")
-    cautions = _cautions(rec)
-    if cautions:
+    main, info = split_cautions(rec)
+    if main or info:
         out.append('<section class="rrmm-cautions"><h4>Cautions</h4><ul>')
-        for c in cautions:
-            sev = c.get("severity", "info")
-            out.append(
-                f'<li class="rrmm-caution rrmm-sev-{h(sev)}"><span class="rrmm-sev">'
-                f"{h(SEVERITY_MARK.get(sev, sev))}</span> <b>{h(_caution_name(c))}</b>: {h(c['text'])}"
-                f'<div class="rrmm-because">because: {h("; ".join(c.get("because", [])))}</div></li>'
-            )
-        out.append("</ul></section>")
+        out += [_html_caution(c) for c in main]
+        out.append("</ul>")
+        if info:
+            out.append(f'<details class="rrmm-info-cautions"><summary>{h(info_line(info))}</summary><ul>')
+            out += [_html_caution(c) for c in info]
+            out.append("</ul></details>")
+        out.append("</section>")
     if rec.get("transplant"):
         out.append('<section class="rrmm-transplant"><h4>Transplant</h4><ul>')
         out += [f"<li>{h(transplant_line(t))}</li>" for t in rec["transplant"]]
         out.append("</ul></section>")
+    out.append(f'<p class="rrmm-knowledge">{h(knowledge_line(rec))}</p>')
     out.append(f'<footer class="rrmm-disclaimer">{h(rec["disclaimer"])}</footer></article>')
     return "\n".join(out)
 
