@@ -133,3 +133,9 @@ def test_third_party_code_is_patched_in_one_module_only():
     assert not offenders, "patch third-party code in bot/plugins/patches.py only:\n" + "\n".join(offenders)
     assert {p.group for p in patches.PATCHES} == set(patches.GROUPS)
     assert all(p.why for p in patches.PATCHES), "every patch says why (its maker's docstring)"
+
+
+def test_no_module_of_bot_is_over_500_lines():
+    long = [f"{p.relative_to(ROOT)}: {n}" for p in bot_modules()
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500]
+    assert not long, "split these modules by job:\n" + "\n".join(long)

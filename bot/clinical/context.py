@@ -1,0 +1,126 @@
+"""The engine's working state for one case: the candidates (R4) and the context every rule reads (refractory
+drugs, received classes, fitness, settings, the region's labels), with the label check of R5/R9 (`_failures`).
+
+Imports: the standard library and bot.clinical (kb, models).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+
+from .kb import TIERS, KnowledgeBase, Regimen, RegionLabel
+from .models import Case
+
+SETTING_ORDER = ("S1", "S2", "S3", "S4", "S5", "S6")
+TIER_RANK = {t: i for i, t in enumerate(TIERS)}
+LOWEST = len(TIERS) - 1
+NOT_IN_TABLE = 10_000  # evidence position of a candidate the tier table does not name (ties go to catalog order)
+TRIPLE_CLASS = ("IMiD", "PI", "anti-CD38")
+FRAIL_ONLY = frozenset({"frail"})  # a candidate only the frail list names
+TABLE_ONLY = frozenset({"table"})
+
+
+@dataclass(slots=True)
+class _Candidate:
+    regimen: Regimen
+    tier: int  # TIER_RANK
+    evidence: int  # position in the merged tier table (R8)
+    notes: Tuple[str, ...] = ()  # why it is a candidate
+    sources: FrozenSet[str] = frozenset()  # table, every_relapse, untried, frail, label
+    demote_when_aggressive: bool = False
+    lifted: bool = False
+    demoted: List[str] = field(default_factory=list)  # R8: why it moves to the end of its tier
+
+
+@dataclass
+class _Context:
+    case: Case
+    k: KnowledgeBase
+    refractory: FrozenSet[str]
+    received: FrozenSet[str]  # drugs exposed or refractory (section 8: prior exposure)
+    received_classes: FrozenSet[str]
+    fitness: str
+    aggressive: bool
+    settings: Tuple[str, ...]  # the settings the case is in
+    candidate_settings: Tuple[str, ...]  # plus those of R2's maintenance exception
+    triple: bool
+    maintenance: bool  # R2: progression on lenalidomide maintenance only
+    trace: Set[str] = field(default_factory=set)
+    detail: List[str] = field(default_factory=list)
+    shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
+    _label_failures: Dict[object, List[str]] = field(default_factory=dict)  # by regimen and by rule (RegionLabel)
+
+    resisting_classes: FrozenSet[str] = frozenset()  # classes where a switch or re-exposure carries cross-resistance
+    blocking: FrozenSet[str] = frozenset()  # drugs that rule a regimen out: refractory, shared target, unavailable
+
+    def __post_init__(self) -> None:
+        k = self.k
+        classes = {k.drug_class_of[d] for d in self.refractory}
+        shared = classes & k.shared_classes
+        if shared:
+            for d in sorted(self.refractory):
+                cls = k.drug_class_of[d]
+                if cls in shared:
+                    self.shared_refractory.setdefault(cls, []).append(d)
+        self.resisting_classes = frozenset(classes & k.switch_classes) | (k.lowering_classes & self.received_classes)
+        self.blocking = self.refractory.union(self.case.unavailable, *(k.class_members[cls] for cls in shared))
+
+    @property
+    def region(self) -> str:
+        return self.case.region
+
+    def fire(self, rule: str, text: str) -> None:
+        self.trace.add(rule)
+        self.detail.append(f"{rule}: {text}")
+
+    def label(self, code: str) -> Optional[RegionLabel]:
+        label = self.k.labels.get(code)
+        return label.regions[self.case.region] if label else None
+
+    def label_failures(self, code: str) -> List[str]:
+        """What the case has instead of what the region's label of `code` asks (empty: the label holds)."""
+        hit = self._label_failures.get(code)
+        if hit is None:
+            label = self.k.labels.get(code)
+            if label is None:
+                return []
+            rl = label.regions[self.case.region]
+            hit = self._label_failures.get(rl.rule_key)
+            if hit is None:
+                hit = self._label_failures[rl.rule_key] = _failures(rl, self)
+            self._label_failures[code] = hit
+        return hit
+
+
+# ---- R5 and R9: labels ---------------------------------------------------------------------------
+def _failures(rl: RegionLabel, ctx: _Context) -> List[str]:
+    """The case's values that do not meet a region's label rule (section 8), for people."""
+    k, case = ctx.k, ctx.case
+    out = []
+    n = case.prior_lines
+    if n < rl.min_prior_lines or (rl.max_prior_lines is not None and n > rl.max_prior_lines):
+        out.append(k.say("label.case_lines", count=n, noun="line" if n == 1 else "lines"))
+    missing = [c for c in rl.prior_classes if c not in ctx.received_classes]
+    missing += [d for d in rl.prior_drugs if d not in ctx.received]
+    if missing:
+        out.append(k.say("label.case_missing", items=" or ".join(missing)))
+    if rl.lenalidomide_refractory and not ("lenalidomide" in ctx.refractory or ctx.maintenance):
+        out.append(k.say("label.case_lenalidomide"))  # R2: progression on maintenance counts as refractory here
+    if rl.triple_class_refractory and not ctx.triple:
+        out.append(k.say("label.case_triple_class"))
+    if rl.refractory_counts:
+        have = {cls: sum(1 for d in ctx.refractory if k.drug_class_of[d] == cls) for cls, _ in rl.refractory_counts}
+        if any(have[cls] < need for cls, need in rl.refractory_counts):
+            words = k.label_class_words
+            out.append(k.say("label.case_refractory", items=", ".join(
+                f"{have[cls]} {cls if have[cls] == 1 else words[cls][1]}" for cls, _ in rl.refractory_counts)))
+    if rl.hct_min_months is not None:
+        if case.prior_auto_hct is None:
+            out.append(k.say("label.case_hct_history_unknown"))
+        elif case.prior_auto_hct:
+            months = case.months_remission_after_hct
+            if months is None:
+                out.append(k.say("label.case_hct_unknown"))
+            elif months < rl.hct_min_months:
+                out.append(k.say("label.case_hct_short", months=months))
+    return out
