@@ -15,6 +15,7 @@ from bot import ENGINE_VERSION
 from .kb import KnowledgeBase, Regimen
 from .kb import kb as default_kb
 from .models import Case
+from .render import read_as
 
 SETTING_ORDER = ("S1", "S2", "S3", "S4", "S5", "S6")
 TIER_RANK = {"preferred": 0, "listed": 1, "also": 2}
@@ -495,4 +496,5 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         "trace": sorted(ctx.trace, key=lambda r: int(r[1:])),
         "trace_detail": ctx.detail,
         "disclaimer": k.texts["disclaimer"],
+        "read_as": read_as(case, k),  # the case as read, shown first by every renderer (clinical-spec section 9)
     }

@@ -41,6 +41,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.intake import states_case_facts
 from bot.nlu.extract import extract, get_nlp
+from bot.nlu.requests import about_myeloma, case_request, newly_diagnosed
 
 from .patches import install
 
@@ -106,12 +107,15 @@ class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CaseFactsIntentOverride(GraphComponent):
-    """Runs after DIETClassifier and FallbackClassifier: when the intent is `out_of_scope` or
-    `nlu_fallback` but the extractor found case facts (`bot.intake.states_case_facts`), the intent becomes
-    `inform`, so an answer such as "R-MCI 6, not eligible" is taken into the case instead of being called
-    out of scope. Nothing else is changed."""
+    """Runs after DIETClassifier and FallbackClassifier. When the intent is `out_of_scope` or `nlu_fallback`:
+    a message that states case facts (`bot.intake.states_case_facts`) becomes `inform`, so an answer such as
+    "R-MCI 6, not eligible" is taken into the case; a request for help with a relapsed myeloma case
+    (`bot.nlu.requests.case_request`, also when classified `greet` or `help`: "Hi, could you help me with a
+    relapsed myeloma patient?") becomes `describe_case`, which starts the intake; any other message about myeloma
+    becomes `help` (redirected, never out of scope: clinical-spec section 9). Nothing else is changed."""
 
     OVERRIDDEN = ("out_of_scope", "nlu_fallback")
+    OPENERS = ("out_of_scope", "nlu_fallback", "greet", "help")
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -119,10 +123,23 @@ class CaseFactsIntentOverride(GraphComponent):
         install()
         return cls()
 
+    @classmethod
+    def decide(cls, intent: Optional[str], text: str, entities: List[Dict[Text, Any]]) -> Optional[str]:
+        """The intent that replaces `intent`, or None to keep it."""
+        if intent in cls.OVERRIDDEN and states_case_facts(entities, text):
+            return "inform"
+        if intent in cls.OPENERS and case_request(text):
+            return "describe_case"
+        if intent in cls.OVERRIDDEN and not newly_diagnosed(text) and (
+                about_myeloma(text) or any(e.get("entity") in ("drug", "regimen", "trial") for e in entities)):
+            return "help"
+        return None
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if intent.get("name") in self.OVERRIDDEN and states_case_facts(message.get(ENTITIES) or []):
-                message.set(INTENT, {"name": "inform", "confidence": intent.get("confidence") or 0.0,
+            new = self.decide(intent.get("name"), message.get(TEXT) or "", message.get(ENTITIES) or [])
+            if new:
+                message.set(INTENT, {"name": new, "confidence": intent.get("confidence") or 0.0,
                                      "overridden_from": intent.get("name")}, add_to_output=True)
         return messages

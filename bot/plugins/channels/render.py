@@ -26,6 +26,7 @@ from bot.clinical.render import (
     key_trial,
     no_option_text,
     one_line_rationale,
+    read_as_line,
     render_text,
     setting_label,
     transplant_line,
@@ -62,7 +63,11 @@ def is_text_twin(message: Dict[str, Any], rec: Dict[str, Any]) -> bool:
     if not isinstance(text, str):
         return False
     try:
-        return text.lstrip().startswith(assessment_line(rec))
+        text = text.lstrip()
+        first = read_as_line(rec)
+        if first and text.startswith(first):
+            text = text[len(first):].lstrip()
+        return text.startswith(assessment_line(rec))
     except (KeyError, TypeError, AttributeError):
         return False
 
@@ -172,8 +177,9 @@ def _packed_sections(title: str, items: List[str]) -> List[Dict[str, Any]]:
 def slack_fallback_text(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_OPTIONS) -> str:
     """The message's `text`: mrkdwn shown in notifications and by clients that do not draw blocks."""
     e = slack_escape
-    lines = [f"*RRMM recommendation*: {e(assessment_line(rec)[len('Assessment: '):])}",
-             f"*Action:* {e(rec['initiation']['text'])}"]
+    lines = [f"*Read as:* {e(rec['read_as'])}"] if rec.get("read_as") else []
+    lines += [f"*RRMM recommendation*: {e(assessment_line(rec)[len('Assessment: '):])}",
+              f"*Action:* {e(rec['initiation']['text'])}"]
     shown, more = _options(rec, max_options)
     if shown:
         lines.append("*Options (ranked):* " + ", ".join(
@@ -194,7 +200,8 @@ def render_slack(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
     blocks: List[Dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": cut("RRMM: " + headline(rec), SLACK_HEADER_CHARS),
                                     "emoji": True}},
-        _mrkdwn_section("\n".join([f"*Assessment:* {e(a_line)}", f"*Action:* {e(rec['initiation']['text'])}"]
+        _mrkdwn_section("\n".join(([f"*Read as:* {e(rec['read_as'])}"] if rec.get("read_as") else [])
+                                  + [f"*Assessment:* {e(a_line)}", f"*Action:* {e(rec['initiation']['text'])}"]
                                   + [f"*Note:* {e(n)}" for n in rec["assessment"].get("notes", [])])),
     ]
     shown, more = _options(rec, max_options)
@@ -255,6 +262,10 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
     a_line = assessment_line(rec)[len("Assessment: "):]
     body: List[Dict[str, Any]] = [
         _tb("RRMM recommendation", size="Medium", weight="Bolder"),
+    ]
+    if rec.get("read_as"):
+        body.append(_tb(f"**Read as:** {e(rec['read_as'])}"))
+    body += [
         _tb(f"**Assessment:** {e(a_line)}"),
         _tb(f"**Action:** {e(rec['initiation']['text'])}",
             color="Attention" if rec["initiation"]["action"] == "start_immediately" else "Default"),
@@ -351,6 +362,10 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
         '<article class="rrmm-rec">',
         '<header class="rrmm-rec-head">',
         f'<h3>RRMM recommendation <span class="rrmm-setting">{h(headline(rec))}</span></h3>',
+    ]
+    if rec.get("read_as"):
+        out.append(f'<p class="rrmm-read-as"><b>Read as:</b> {h(rec["read_as"])}</p>')
+    out += [
         f'<p class="rrmm-assessment"><b>Assessment:</b> {h(assessment_line(rec)[len("Assessment: ") :])}</p>',
         f'<p class="rrmm-action rrmm-action-{h(rec["initiation"]["action"])}"><b>Action:</b> '
         f"{h(rec['initiation']['text'])}</p>",
