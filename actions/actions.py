@@ -289,6 +289,7 @@ class ActionNewCase(Action):
         if intake.case_dict(slots) or slots.get("refractory") == [] or slots.get("never_received"):
             dispatcher.utter_message(response="utter_new_case")
         text = tracker.latest_message.get("text") or ""
-        events: List[EventType] = [ActiveLoop(None), AllSlotsReset(), SlotSet("extracted_message", _message_id(tracker))]
+        events: List[EventType] = [ActiveLoop(None), AllSlotsReset(),
+                                   SlotSet("extracted_message", _message_id(tracker))]
         events += [SlotSet(k, v) for k, v in intake.new_case_slots(_entities(tracker), text).items()]
         return events

@@ -190,3 +190,95 @@ def test_intake_questions_are_domain_responses_with_buttons():
     assert all(f"utter_ask_{slot}" in RESPONSES for slot in intake.REQUIRED)  # the form asks them by name
     msgs, _ = run(A.ActionRecommend(), tracker(slots={k: v for k, v in COMPLETE.items() if k != "fitness"}))
     assert msgs[0]["text"].startswith("Is the patient fit") and msgs[0]["buttons"]
+
+
+# ---- openers, questions by variant, corrections, new case, Read-as (clinical-spec section 9) ------------------------
+def variant(response, prompt):
+    """The text of `response` for the slot intake_prompt = prompt (Rasa's conditional response variations)."""
+    for v in RESPONSES[response]:
+        conds = v.get("condition") or []
+        if (prompt is None and not conds) or any(c["name"] == "intake_prompt" and c["value"] == prompt for c in conds):
+            return v
+    raise AssertionError(f"{response} has no variant for {prompt}")
+
+
+def form_events(text, intent="inform", slots=None, requested=None, entities=None):
+    t = tracker(text, intent=intent, slots=slots, active_loop="case_form", requested=requested, entities=entities)
+    d = CollectingDispatcher()
+    events = asyncio.run(A.ValidateCaseForm().run(d, t, {"slots": {}, "forms": {}}))
+    return d.messages, slotset(events)
+
+
+def test_an_opener_gets_the_first_question_after_one_sentence_of_what_will_be_asked():
+    _, s = form_events("I need advice on a relapsed myeloma patient", intent="describe_case")
+    assert s["intake_prompt"] == "intro"
+    intro = variant("utter_ask_relapse", "intro")["text"]
+    assert intro.count(". ") >= 1 and "prior lines" in intro and intro.rstrip().endswith("?")
+
+
+def test_an_unreadable_answer_is_asked_again_once_with_an_example():
+    slots = {"relapse": "clinical", "prior_lines": 2, "refractory": []}
+    _, s = form_events("hmm", intent="nlu_fallback", slots=slots, requested="fitness")
+    assert s["intake_prompt"] == "example" and s["reasked"] == "fitness"
+    assert "For example" in variant("utter_ask_fitness", "example")["text"]
+    _, s = form_events("hmm", intent="nlu_fallback", slots={**slots, "reasked": "fitness"}, requested="fitness")
+    assert s["intake_prompt"] is None  # once only
+
+
+def test_an_aside_inside_the_intake_is_answered_as_out_of_scope():
+    msgs, s = form_events("can you book the tumour board room?", intent="out_of_scope", slots={"relapse": "clinical"},
+                          requested="prior_lines")
+    assert [m.get("response") for m in msgs] == ["utter_out_of_scope"] and s["intake_prompt"] is None
+
+
+def test_triple_class_is_asked_with_the_usual_answer_as_a_button():
+    _, s = form_events("69M, triple-class refractory, 4 prior lines, fit, NTE, clinical relapse",
+                       intent="describe_case")
+    assert s["refractory_class"] == "triple_class" and s["intake_prompt"] == "triple_class"
+    v = variant("utter_ask_refractory", "triple_class")
+    assert v["buttons"][0]["title"] == "lenalidomide, bortezomib, daratumumab"
+    payload = v["buttons"][0]["payload"]
+    assert {e["value"] for e in extract(payload) if e.get("role") == "refractory"} == {
+        "lenalidomide", "bortezomib", "daratumumab"}
+
+
+def test_every_question_has_its_example_variant():
+    from bot import intake
+
+    for slot in intake.REQUIRED:
+        assert "example" in variant(f"utter_ask_{slot}", "example")["text"].lower()
+
+
+def test_the_recommendation_starts_with_the_read_as_line_in_text_and_payload():
+    msgs, events = run(A.ActionRecommend(), tracker(slots=COMPLETE))
+    assert msgs[0]["text"].startswith("Read as: 2 prior lines; refractory: daratumumab, lenalidomide; fit; "
+                                      "not transplant-eligible; clinical relapse")
+    assert msgs[1]["custom"]["recommendation"]["read_as"].startswith("2 prior lines")
+    assert slotset(events)["recommended_case"]["prior_lines"] == 2
+
+
+def test_a_bare_yes_after_the_recommendation_does_not_repeat_it():
+    case = {k: v for k, v in COMPLETE.items()}
+    msgs, _ = run(A.ActionRecommend(), tracker("ok", intent="affirm", slots=COMPLETE | {"recommended_case": case}))
+    assert msgs[0]["response"] == "utter_case_unchanged"
+    msgs, _ = run(A.ActionRecommend(), tracker("3 lines", intent="correct",
+                                              slots=COMPLETE | {"prior_lines": 3, "recommended_case": case}))
+    assert msgs[0]["text"].startswith("Read as: 3 prior lines")
+
+
+def test_a_correction_after_the_recommendation_changes_that_field_without_a_conflict():
+    _, events = run(A.ActionExtractCase(), tracker("she is not refractory to daratumumab", intent="inform",
+                                                   slots=COMPLETE))
+    s = slotset(events)
+    assert s["refractory"] == ["lenalidomide"] and s["exposed"] == ["daratumumab"] and "case_conflict" not in s
+
+
+def test_new_case_clears_says_so_only_when_there_was_a_case_and_reads_the_next_patient():
+    msgs, events = run(A.ActionNewCase(), tracker("next patient", intent="new_case", slots=COMPLETE))
+    assert [m.get("response") for m in msgs] == ["utter_new_case"]
+    msgs, events = run(A.ActionNewCase(), tracker("new case", intent="new_case"))
+    assert msgs == []
+    _, events = run(A.ActionNewCase(), tracker("next patient: 62F, 2 prior lines, len-refr, fit, NTE",
+                                               intent="new_case", slots=COMPLETE))
+    s = slotset(events)
+    assert s["prior_lines"] == 2 and s["refractory"] == ["lenalidomide"] and s["transplant_eligible"] is False

@@ -59,11 +59,19 @@ class ModelParser:
     """The trained Rasa model's NLU (intent after the override, entities), loaded once."""
 
     def __init__(self, model_path: Optional[Path] = None) -> None:
+        import logging
+
         from rasa.core.agent import Agent
+        from rasa.utils.log_utils import configure_structlog
 
         from tools.model import ensure_model
 
+        configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level otherwise
+        for name in ("rasa", "tensorflow", "absl"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
         self.agent = Agent.load(str(model_path or ensure_model(quiet=True)))
+        self.path = model_path
         self.loop = asyncio.new_event_loop()
         self.cache: Dict[str, Tuple[Optional[str], List[Dict[str, Any]]]] = {}
 
@@ -316,8 +324,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("path", nargs="?", help="one evaluation set (default: all)")
     ap.add_argument("--errors", action="store_true", help="print every miss")
     ap.add_argument("--no-model", action="store_true", help="one-shot sets only, read as case descriptions")
+    ap.add_argument("--model", type=Path, help="this trained model (default: the up-to-date one, trained if needed)")
     args = ap.parse_args(argv)
-    parse: Optional[Parse] = describe_case_parser if args.no_model else None
+    parse: Optional[Parse] = describe_case_parser if args.no_model else (ModelParser(args.model) if args.model
+                                                                         else None)
     if args.path:
         path = Path(args.path)
         kind = next(iter(yaml.safe_load(path.read_text())))

@@ -29,10 +29,11 @@ _NOTHING_ELSE = re.compile(
     r"\b(?:nothing|none|no(?:thing)?)\s+(?:else|other(?:\s+(?:drugs?|agents?))?|more)\b(?!\s+(?:to\s+add|than))", re.I)
 _USUAL = re.compile(r"\b(?:the\s+)?usual(?:\s+(?:ones?|three|two|suspects|drugs?|combination|combo))?\b|"
                     r"\b(?:yes|yep|yeah|correct|right|exactly|those|that'?s\s+(?:it|right))\b", re.I)
-_YES = re.compile(r"^\s*(yes|yeah|yep|yup|y|correct|she is|he is|eligible|sure|affirmative|definitely|absolutely|"
-                  r"indeed|certainly)\b", re.I)
+_YES = re.compile(r"^\s*(?:(?:definitely|absolutely|certainly)\s*,?\s*)?(yes|yeah|yep|yup|y|correct|she is|he is|"
+                  r"eligible|sure|affirmative|indeed)\b(?!\s+not)", re.I)
 _NO = re.compile(r"^\s*(no|nope|nah|n|not|never|ineligible|negative)\b", re.I)
-_NO_ANYWHERE = re.compile(r"\b(?:no|not|nope|never|ineligible|unsuitable|unfit|too\s+(?:old|frail|unwell|sick))\b", re.I)
+_NO_ANYWHERE = re.compile(r"\b(?:no|not|nope|never|ineligible|unsuitable|unfit|too\s+(?:old|frail|unwell|sick))\b",
+                          re.I)
 _WORDNUM = {
     "zero": 0, "none": 0, "one": 1, "once": 1, "single": 1, "two": 2, "twice": 2, "three": 3, "four": 4,
     "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "first": 1, "second": 2, "third": 3,

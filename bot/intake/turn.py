@@ -71,6 +71,10 @@ def read_message(slots: Dict[str, Any], entities: List[Dict[str, Any]], intent: 
                 updates[requested] = value
                 if requested == "refractory":
                     updates["refractory_class"] = None
+                    for other in ("exposed", "never_received"):  # refractory refines "exposed"
+                        held = current.get(other) or []
+                        if set(held) & set(value):
+                            updates[other] = [d for d in held if d not in value]
                 if requested == "prior_lines":
                     # "one, DRd": the regimens named as the lines were given
                     for d in named_drugs(entities, (None,)):
@@ -87,7 +91,7 @@ def read_message(slots: Dict[str, Any], entities: List[Dict[str, Any]], intent: 
         after = {**slots, **updates}
         changed = bool(reading.case_changes) or any(k in updates for k in BOOKKEEPING)
         if not changed and requested in missing(after):
-            if intent == "out_of_scope" and (_OTHER_QUESTION.search(text) or len(re.findall(r"\w+", text)) > 4):
+            if intent == "out_of_scope" and (_OTHER_QUESTION.search(text) or len(re.findall(r"\w+", text)) > 7):
                 reading.digression = True
             else:
                 reading.unreadable = True
@@ -107,7 +111,7 @@ def next_prompt(slots: Dict[str, Any], unreadable: bool = False) -> Tuple[Option
         return slots["refractory_class"], reasked
     if unreadable and reasked != nxt:
         return "example", nxt
-    if nxt == "relapse" and all(slots.get(f) is None for f in REQUIRED + ("rmci",)):
+    if nxt == "relapse" and not unreadable and all(slots.get(f) is None for f in REQUIRED + ("rmci",)):
         return "intro", reasked
     return None, reasked
 

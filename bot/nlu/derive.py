@@ -24,13 +24,14 @@ REGIONS_FILE = Path(__file__).with_name("regions.json")
 # a one-drug therapy that is a line by itself
 SINGLE_AGENT_LINES = frozenset({"teclistamab", "elranatamab", "talquetamab", "linvoseltamab", "cilta-cel", "ide-cel",
                                 "belantamab"})
-MAINT_AFTER = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*mg\s+)?(?:(?:low[\s-]dose|single[\s-]agent)\s+)?maint(?:enance)?\b", re.I)
+MAINT_AFTER = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*mg\s+)?(?:(?:low[\s-]dose|single[\s-]agent)\s+)?maint(?:enance)?\b",
+                         re.I)
 MAINT_BEFORE = re.compile(r"\bmaint(?:enance)?\.?\s+(?:with|on|of)?\s*(?:(?:low[\s-]dose|single[\s-]agent)\s+)?$", re.I)
 CONSOL_AFTER = re.compile(r"^\s*(?:x\s*\d+\s*(?:cycles?\s+)?)?(?:consolidation|consol\.?)\b", re.I)
 CONSOL_BEFORE = re.compile(r"\b(?:consolidation|consolidated)\s+(?:with\s+)?$", re.I)
 INDUCTION_AFTER = re.compile(r"^\s*(?:x\s*\d+\s*(?:cycles?\s+)?)?induction\b", re.I)
-RESTART_AFTER = re.compile(r"^\s*(?:was\s+|were\s+)?(?:re-?started|re-?challenged|re-?introduced|re-?treated|resumed)\b",
-                           re.I)
+RESTART_AFTER = re.compile(
+    r"^\s*(?:was\s+|were\s+)?(?:re-?started|re-?challenged|re-?introduced|re-?treated|resumed)\b", re.I)
 RESTART_BEFORE = re.compile(r"\b(?:re-?started|re-?challenged\s+with|re-?treated\s+with|re-?treatment\s+with|"
                             r"re-?introduced|resumed)\s+(?:on\s+)?$", re.I)
 SEQUENCE_MARK = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|\bnext\b|;|(?:^|\s|\()\d\)|"
@@ -95,8 +96,8 @@ def _therapy_items(text: str, ents: List[dict], components) -> List[_Item]:
             continue  # a drug named alone is no line ("refractory to len, dara")
         if not roles & {"refractory", "exposed"} and not _in_sequence(text, s, e):
             continue
-        items.append(_Item(s, e, kind, values, restart=bool(RESTART_AFTER.match(after) or RESTART_BEFORE.search(before)),
-                           induction=bool(INDUCTION_AFTER.match(after))))
+        restart = bool(RESTART_AFTER.match(after) or RESTART_BEFORE.search(before))
+        items.append(_Item(s, e, kind, values, restart=restart, induction=bool(INDUCTION_AFTER.match(after))))
     for ent in ents:
         if ent["entity"] == "prior_auto_hct" and isinstance(ent["value"], int) and ent["value"] >= 1:
             items.append(_Item(ent["start"], ent["end"], "transplant"))
@@ -132,16 +133,19 @@ def count_lines(text: str, ents: List[dict], components) -> Optional[Tuple[int, 
         pending_plan = False
     if not lines or (len(lines) == 1 and not lines[0].plan):
         return None
+    # the entity's words: those that open the last line ("then", "->", "2)"), else a free word of the history
     start = lines[-1].start
     prev_end = max([i.end for i in items if i.end <= start], default=max(0, start - 25))
-    gap = text[prev_end:start]
-    marks = list(re.finditer(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|\d\)|\(\d\)|\bnext\b|"
-                             r"[A-Za-z]{2,}", gap))
     taken = [(e["start"], e["end"]) for e in ents]
-    for m in reversed(marks):
-        a, b = prev_end + m.start(), prev_end + m.end()
-        if all(b <= s or a >= e for s, e in taken):
-            return len(lines), a, b
+    mark = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|\d\)|\(\d\)|\bnext\b")
+    word = re.compile(r"[A-Za-z]{2,}")
+    places = ((prev_end, start, mark, True), (prev_end, start, word, True),
+              (items[0].start, items[-1].end, word, False), (items[-1].end, len(text), word, False))
+    for a0, b0, pattern, last in places:
+        found = list(pattern.finditer(text, a0, b0))
+        for m in (reversed(found) if last else found):
+            if all(m.end() <= s or m.start() >= e for s, e in taken):
+                return len(lines), m.start(), m.end()
     return None
 
 
@@ -165,8 +169,8 @@ def resolve_relapse(ents: List[dict]) -> List[dict]:
 # ---- refractory states named instead of the drugs -------------------------------------------------------------
 PENTA = ("bortezomib", "carfilzomib", "lenalidomide", "pomalidomide")
 STATE_RE = re.compile(
-    r"(?<![\w-])(?:(?P<penta>penta|5)[\s-]*(?:drug[\s-]*|class[\s-]*)?(?:refractory|refr\.?|ref)"
-    r"|(?P<quad>quad(?:ruple)?|4)[\s-]*(?:drug[\s-]*)?(?:refractory|refr\.?|ref)"
+    r"(?<![\w-])(?:(?P<penta>penta)[\s-]*(?:drug[\s-]*|class[\s-]*)?(?:refractory|refr\.?|ref)"
+    r"|(?P<quad>quad(?:ruple)?)[\s-]*(?:drug[\s-]*)?(?:refractory|refr\.?|ref)"
     r"|(?P<triple>triple[\s-]*class|triple|3[\s-]*class)[\s-]*(?:refractory|refr\.?|ref)|(?P<tcr>TCR)"
     r"|(?P<double>double|dual|2[\s-]*class)[\s-]*(?:class[\s-]*)?(?:refractory|refr\.?|ref))(?![\w-])", re.I)
 
@@ -279,9 +283,10 @@ def history_ordinals(text: str, ents: List[dict]) -> List[dict]:
     drugs = [e for e in ents if e["entity"] in ("drug", "regimen")]
     out = []
     for e in ents:
-        if e["entity"] == "prior_lines" and re.search(r"relapse|progression|recurrence", text[e["start"]:e["end"]], re.I) \
-                and re.search(r"\b(?:at|on|after)\s+(?:the\s+|her\s+|his\s+)?$",
-                                                     text[max(0, e["start"] - 12):e["start"]], re.I):
+        ordinal_relapse = re.search(r"relapse|progression|recurrence", text[e["start"]:e["end"]], re.I)
+        dated = re.search(r"\b(?:at|on|after)\s+(?:the\s+|her\s+|his\s+)?$", text[max(0, e["start"] - 12):e["start"]],
+                          re.I)
+        if e["entity"] == "prior_lines" and ordinal_relapse and dated:
             nxt = [d for d in drugs if d["start"] >= e["end"] and d["start"] - e["end"] <= 25
                    and not re.search(r"[.;:]", text[e["end"]:d["start"]])]
             if nxt:

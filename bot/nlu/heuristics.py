@@ -216,8 +216,10 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
         days = None if n is None else n * (1 if unit.startswith("d") else 7 if unit.startswith("w") else 30)
         if days is not None and days <= 60:
             forced.add((sp.start, sp.end))
-            if k + 1 < len(spans) and eligible(k + 1) and re.fullmatch(r"\s*\(\s*", text[sp.end_char:spans[k + 1].start_char]):
-                forced.add((spans[k + 1].start, spans[k + 1].end))
+            nxt = k + 1
+            bracket = nxt < len(spans) and re.fullmatch(r"\s*\(\s*", text[sp.end_char:spans[nxt].start_char])
+            if bracket and eligible(nxt):
+                forced.add((spans[nxt].start, spans[nxt].end))
     return forced
 
 
@@ -259,6 +261,11 @@ def treatment_history(doc, spans: list, info: dict) -> set:
         idx = combined(doc, spans, k)
         if c[2] == DRUG and len(idx) == 1:
             continue  # a drug named alone is no regimen
+        regimens = [j for j in listed(doc, spans, k, -1) + listed(doc, spans, k, +1)
+                    if j != k and info[(spans[j].start, spans[j].end)][2] in (REGIMEN, "PRIOR")]
+        if c[2] == REGIMEN and regimens:
+            out.add((sp.start, sp.end))  # "VCd, DVd, KPd": a list of regimens is a history
+            continue
         a, b = spans[idx[0]].start_char, spans[idx[-1]].end_char
         window = text[max(0, a - 40):a] + " | " + text[b:b + 40]
         if HISTORY_MARK.search(window):

@@ -133,8 +133,8 @@ class Roles:
             dist, _, cat, mod = _pick(doc, sp, ranked)
             if cat == "BUT_NOT":
                 cat = _but_not(mod, graph_mods)
-            if cat in ("REFRACTORY", "PROGRESSED") and any(
-                    r[2] in ("NOT_BARE", "BUT_NOT") and r[0] <= 1 and r[3].modifier_span[1] <= sp.start for r in ranked):
+            if cat in ("REFRACTORY", "PROGRESSED") and any(r[2] in ("NOT_BARE", "BUT_NOT") and r[0] <= 1
+                                                           and r[3].modifier_span[1] <= sp.start for r in ranked):
                 cat = "EXPOSED"  # "but NOT bortezomib refractory"
             if cat in ("NEGATED_EXISTENCE", "NAIVE", "NOT_BARE") and any(
                     r[2] == "UNAVAILABLE" and r[0] <= 2 and r[3].modifier_span[0] >= sp.end for r in ranked):

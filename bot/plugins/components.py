@@ -20,6 +20,7 @@ it most, so see docs/nlu-schema.md, "Span conventions for annotations".
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -46,6 +47,9 @@ from bot.nlu.requests import about_myeloma, case_request, newly_diagnosed
 from .patches import install
 
 CONFIDENCE = "confidence_entity"
+NEXT_PATIENT = re.compile(r"^\W*(?:(?:ok(?:ay)?|right|so|and|now|alright|thanks?|great)\W+){0,2}(?:(?:a|the|my)\s+)?"
+                          r"(?:next|new|another|different|second|other)\s+(?:patient|case|pt|one)\b", re.I)
+DOSING = re.compile(r"\b(?:dose|doses|dosing|dosage|mg|titrat\w*)\b", re.I)  # not covered: utter_help says so
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
@@ -107,9 +111,10 @@ class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CaseFactsIntentOverride(GraphComponent):
-    """Runs after DIETClassifier and FallbackClassifier. When the intent is `out_of_scope` or `nlu_fallback`:
-    a message that states case facts (`bot.intake.states_case_facts`) becomes `inform`, so an answer such as
-    "R-MCI 6, not eligible" is taken into the case; a request for help with a relapsed myeloma case
+    """Runs after DIETClassifier and FallbackClassifier. A message that opens with "next patient" / "new case" and
+    states case facts is `new_case` (the old case is cleared, the new one read). When the intent is `out_of_scope`
+    or `nlu_fallback`: a message that states case facts (`bot.intake.states_case_facts`) becomes `inform`, so an
+    answer such as "R-MCI 6, not eligible" is taken into the case; a request for help with a relapsed myeloma case
     (`bot.nlu.requests.case_request`, also when classified `greet` or `help`: "Hi, could you help me with a
     relapsed myeloma patient?") becomes `describe_case`, which starts the intake; any other message about myeloma
     becomes `help` (redirected, never out of scope: clinical-spec section 9). Nothing else is changed."""
@@ -126,11 +131,13 @@ class CaseFactsIntentOverride(GraphComponent):
     @classmethod
     def decide(cls, intent: Optional[str], text: str, entities: List[Dict[Text, Any]]) -> Optional[str]:
         """The intent that replaces `intent`, or None to keep it."""
-        if intent in cls.OVERRIDDEN and states_case_facts(entities, text):
+        if intent in ("describe_case", "inform") and NEXT_PATIENT.match(text) and states_case_facts(entities, text):
+            return "new_case"  # "ok, next patient: 62F, 2 prior lines, ...": a new case that is described at once
+        if intent in cls.OVERRIDDEN and states_case_facts(entities, text) and not newly_diagnosed(text):
             return "inform"
         if intent in cls.OPENERS and case_request(text):
             return "describe_case"
-        if intent in cls.OVERRIDDEN and not newly_diagnosed(text) and (
+        if intent in cls.OVERRIDDEN and not newly_diagnosed(text) and not DOSING.search(text) and (
                 about_myeloma(text) or any(e.get("entity") in ("drug", "regimen", "trial") for e in entities)):
             return "help"
         return None
