@@ -61,14 +61,17 @@ CASE_FACTS = (
 )
 
 
+WH_QUESTION = re.compile(r"^\W*(?:what|why|how|which|when|where|who)\b", re.I)
 QUESTION = re.compile(r"\?|^\s*(?:what|why|how|which|when|where|who|should|can|could|would|is|are|does|do)\b", re.I)
 
 
 def states_case_facts(entities: List[Dict[str, Any]], text: str = "") -> bool:
     """True when the entities state a case fact: a drug or regimen with a status, prior lines, relapse,
     fitness, R-MCI, a transplant fact or the region (a drug named without a status is not one; nor is CRAB
-    wording inside a question: "how do I manage hypercalcaemia?")."""
+    wording inside a question: "how do I manage hypercalcaemia?"; a what/why/how question states none)."""
     question = bool(QUESTION.search(text or ""))
+    if WH_QUESTION.match(text or ""):
+        return False  # "what counts as lenalidomide-refractory?": a question about the rules, not this case
     for e in entities:
         if e.get("entity") == "relapse" and e.get("role") == "sign" and question:
             continue

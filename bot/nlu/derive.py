@@ -172,7 +172,11 @@ STATE_RE = re.compile(
     r"(?<![\w-])(?:(?P<penta>penta)[\s-]*(?:drug[\s-]*|class[\s-]*)?(?:refractory|refr\.?|ref)"
     r"|(?P<quad>quad(?:ruple)?)[\s-]*(?:drug[\s-]*)?(?:refractory|refr\.?|ref)"
     r"|(?P<triple>triple[\s-]*class|triple|3[\s-]*class)[\s-]*(?:refractory|refr\.?|ref)|(?P<tcr>TCR)"
-    r"|(?P<double>double|dual|2[\s-]*class)[\s-]*(?:class[\s-]*)?(?:refractory|refr\.?|ref))(?![\w-])", re.I)
+    r"|(?P<double>double|dual|2[\s-]*class)[\s-]*(?:class[\s-]*)?(?:refractory|refr\.?|ref)"
+    r"|(?P<triple2>(?:refractory|refr\.?)\s+to\s+(?:an?\s+)?IMiDs?\s*,\s*(?:an?\s+)?PIs?\s*,?\s*(?:and|\+|&)\s*"
+    r"(?:an?\s+)?(?:anti[\s-]?CD38|CD38)(?:\s+(?:mAbs?|antibod(?:y|ies)))?)"
+    r"|(?P<double2>(?:refractory|refr\.?)\s+to\s+(?:both\s+)?(?:an?\s+)?IMiDs?\s*(?:and|\+|&)\s*(?:an?\s+)?PIs?))"
+    r"(?![\w-])", re.I)
 
 
 def refractory_states(text: str, ents: List[dict]) -> List[dict]:
@@ -196,7 +200,7 @@ def refractory_states(text: str, ents: List[dict]) -> List[dict]:
             for d in drugs:
                 out.append({"entity": "drug", "value": d, "role": "refractory", "start": s, "end": e, "_state": True})
         elif not refractory:
-            value = "double" if m.group("double") else "triple_class"
+            value = "double" if (m.group("double") or m.group("double2")) else "triple_class"
             out.append({"entity": "refractory_class", "value": value, "start": s, "end": e})
     return out
 

@@ -36,7 +36,7 @@ ANAPHOR_RE = re.compile(
     r"|refractory\s+to|resistant\s+to)\s+"
     r"(?:(?:each|all)\s+(?:of\s+)?(?:the\s+)?last\s+(?P<n>two|three|four|five|[2-5])|"
     r"(?P<pl>them|both(?:\s+of\s+them)?|these|those|each(?:\s+of\s+them)?|all\s+(?:three|four|of\s+them))|"
-    r"it|this|that|the\s+same|(?:this|that|the|the\s+same)\s+(?:regimen|combination|"
+    r"it|this|that|the\s+same|the\s+latter|the\s+last\s+one|(?:this|that|the|the\s+same)\s+(?:regimen|combination|"
     r"combo|triplet|doublet|quadruplet|line|treatment|therapy))(?:\s+too)?\b", re.I)
 # "lenalidomide-dex, which she progressed on", "DPd, which is now failing", "DRd, on which she has now progressed"
 WHICH_PROG_RE = re.compile(

@@ -47,6 +47,11 @@ from bot.nlu.requests import about_myeloma, case_request, newly_diagnosed
 from .patches import install
 
 CONFIDENCE = "confidence_entity"
+CORRECTION_CUE = re.compile(
+    r"\b(?:actually|sorry|correction|i\s+meant|i\s+mean|my\s+mistake|mistake|typo|wait|scratch\s+that|make\s+that|"
+    r"forgot|also|as\s+well|instead|or\s+rather|change\s+(?:it|that|the|to)|update:?|correct\s+that|not\s+\w+\s+but|"
+    r"wrong|misspoke|miscounted|oops|hang\s+on|hold\s+on|in\s+fact|after\s+all)\b|\btoo\W*$|,\s*not\s+\w+\W*$|"
+    r"^\W*no\s*,\s*(?:it'?s|it\s+is|that'?s|she'?s|she\s+is|he'?s|he\s+is|there\s+(?:are|were))\s", re.I)
 NEXT_PATIENT = re.compile(r"^\W*(?:(?:ok(?:ay)?|right|so|and|now|alright|thanks?|great)\W+){0,2}(?:(?:a|the|my)\s+)?"
                           r"(?:next|new|another|different|second|other)\s+(?:patient|case|pt|one)\b", re.I)
 DOSING = re.compile(r"\b(?:dose|doses|dosing|dosage|mg|titrat\w*)\b", re.I)  # not covered: utter_help says so
@@ -112,7 +117,8 @@ class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CaseFactsIntentOverride(GraphComponent):
     """Runs after DIETClassifier and FallbackClassifier. A message that opens with "next patient" / "new case" and
-    states case facts is `new_case` (the old case is cleared, the new one read). When the intent is `out_of_scope`
+    states case facts is `new_case` (the old case is cleared, the new one read). `correct` and `inform` follow the
+    words of a correction ("actually", "sorry", "I meant", "also"). When the intent is `out_of_scope`
     or `nlu_fallback`: a message that states case facts (`bot.intake.states_case_facts`) becomes `inform`, so an
     answer such as "R-MCI 6, not eligible" is taken into the case; a request for help with a relapsed myeloma case
     (`bot.nlu.requests.case_request`, also when classified `greet` or `help`: "Hi, could you help me with a
@@ -133,6 +139,12 @@ class CaseFactsIntentOverride(GraphComponent):
         """The intent that replaces `intent`, or None to keep it."""
         if intent in ("describe_case", "inform") and NEXT_PATIENT.match(text) and states_case_facts(entities, text):
             return "new_case"  # "ok, next patient: 62F, 2 prior lines, ...": a new case that is described at once
+        # a correction is marked by its words ("actually", "sorry", "I meant", "also"); the two intents lead to the same
+        # reading of the case (bot.intake treats such words as a correction whatever the intent)
+        if intent == "correct" and not CORRECTION_CUE.search(text):
+            return "inform"
+        if intent == "inform" and CORRECTION_CUE.search(text):
+            return "correct"
         if intent in cls.OVERRIDDEN and states_case_facts(entities, text) and not newly_diagnosed(text):
             return "inform"
         if intent in cls.OPENERS and case_request(text):
