@@ -121,6 +121,17 @@ class ActionExtractCase(Action):
         return extract_case(tracker, dispatcher)
 
 
+def _answered_since_user(tracker: Tracker) -> bool:
+    """Whether an action other than the form answered the latest message (a digression, a new case)."""
+    for e in reversed(tracker.events):
+        if e.get("event") == "user":
+            return False
+        if e.get("event") == "action" and e.get("name") not in (None, "action_listen", "action_extract_slots",
+                                                                 "case_form", "validate_case_form"):
+            return True
+    return False
+
+
 class ValidateCaseForm(FormValidationAction):
     """Asks for the required fields one at a time; a conflict is asked about first."""
 
@@ -134,6 +145,11 @@ class ValidateCaseForm(FormValidationAction):
         return (["conflict_answer"] if slots.get("case_conflict") else []) + intake.missing(slots)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        requested = tracker.get_slot("requested_slot") if tracker.active_loop_name == "case_form" else None
+        if not _answered_since_user(tracker) and not intake.reads_case(_intent(tracker), requested):
+            # an aside inside the intake ("what is KPd?", "help", "summary"): no slot set, so the form rejects and
+            # the rules answer it, then come back to the form (Rasa predicts an active form before any rule)
+            return []
         read, reading = _read(tracker, dispatcher)
         events = privacy_notice(dispatcher, tracker) + read
         tracker.add_slots(events)  # the form decides the next question from the updated case

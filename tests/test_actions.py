@@ -282,3 +282,16 @@ def test_new_case_clears_says_so_only_when_there_was_a_case_and_reads_the_next_p
                                                intent="new_case", slots=COMPLETE))
     s = slotset(events)
     assert s["prior_lines"] == 2 and s["refractory"] == ["lenalidomide"] and s["transplant_eligible"] is False
+
+
+def test_an_aside_inside_the_intake_lets_the_form_reject_so_the_rules_answer_it():
+    t = tracker("what is KPd?", intent="ask_regimen", slots={"relapse": "clinical"}, active_loop="case_form",
+                requested="prior_lines")
+    d = CollectingDispatcher()
+    assert asyncio.run(A.ValidateCaseForm().run(d, t, {"slots": {}, "forms": {}})) == [] and d.messages == []
+    events = [{"event": "user", "text": "what is KPd?"}, {"event": "action", "name": "action_regimen_info"},
+              {"event": "action", "name": "case_form"}]  # the form again, after the answer
+    back = Tracker("c1", {"relapse": "clinical", "requested_slot": "prior_lines"}, t.latest_message, events, False,
+                   None, {"name": "case_form"}, "case_form")
+    events = asyncio.run(A.ValidateCaseForm().run(CollectingDispatcher(), back, {"slots": {}, "forms": {}}))
+    assert {"intake_prompt", "reasked"} <= set(slotset(events))

@@ -188,3 +188,13 @@ def test_penta_refractory_and_an_unreadable_answer(servers):
     assert requested(servers, who) == "fitness" and "For example" in out and "did not understand" not in out
     rec = payload(servers.say(who, "she's pretty frail"))
     assert rec and rec["assessment"]["penta_refractory"] is True
+
+
+def test_an_aside_inside_the_intake_is_answered_then_the_question_comes_back(servers):
+    who = sender()
+    servers.say(who, "can you help with a relapsed myeloma patient?")
+    assert requested(servers, who) == "relapse"
+    out = texts(servers.say(who, "what is KPd?"))
+    assert out.startswith("KPd:") and "relapse" in out and requested(servers, who) == "relapse"
+    out = texts(servers.say(who, "summarise the case"))
+    assert "No case details yet" in out and requested(servers, who) == "relapse"

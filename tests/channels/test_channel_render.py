@@ -22,7 +22,9 @@ from bot.plugins.channels.render import (
     render_plain,
     render_slack,
     render_teams,
+    slack_escape,
     split_text,
+    teams_escape,
 )
 
 CASES = {
@@ -176,3 +178,15 @@ def test_one_answer_per_turn(rec_of):
     # other turns are untouched, and order is kept
     question = {"text": "How many prior lines?", "buttons": [{"title": "1", "payload": "1"}]}
     assert run_turn(FakeChannel(), [notice, question]) == [notice, question]
+
+
+def test_every_rendering_shows_the_read_as_line_first(rec):
+    line = rec["read_as"]
+    assert line and render_plain(rec).startswith("Read as: " + line)
+    slack = render_slack(rec)
+    assert slack["blocks"][1]["text"]["text"] == "*Read as:* " + slack_escape(line)
+    assert slack["text"].split("\n")[1].startswith("*Read as:*")  # after the title line of the notification
+    card = render_teams(rec)["attachments"][0]["content"]
+    assert card["body"][1]["text"] == "**Read as:** " + teams_escape(line)
+    html_out = render_html(rec)
+    assert html_out.index("rrmm-read-as") < html_out.index("rrmm-assessment")

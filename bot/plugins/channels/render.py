@@ -177,9 +177,10 @@ def _packed_sections(title: str, items: List[str]) -> List[Dict[str, Any]]:
 def slack_fallback_text(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_OPTIONS) -> str:
     """The message's `text`: mrkdwn shown in notifications and by clients that do not draw blocks."""
     e = slack_escape
-    lines = [f"*Read as:* {e(rec['read_as'])}"] if rec.get("read_as") else []
-    lines += [f"*RRMM recommendation*: {e(assessment_line(rec)[len('Assessment: '):])}",
-              f"*Action:* {e(rec['initiation']['text'])}"]
+    lines = [f"*RRMM recommendation*: {e(assessment_line(rec)[len('Assessment: '):])}"]
+    if rec.get("read_as"):
+        lines.append(f"*Read as:* {e(rec['read_as'])}")
+    lines.append(f"*Action:* {e(rec['initiation']['text'])}")
     shown, more = _options(rec, max_options)
     if shown:
         lines.append("*Options (ranked):* " + ", ".join(
@@ -200,10 +201,11 @@ def render_slack(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
     blocks: List[Dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": cut("RRMM: " + headline(rec), SLACK_HEADER_CHARS),
                                     "emoji": True}},
-        _mrkdwn_section("\n".join(([f"*Read as:* {e(rec['read_as'])}"] if rec.get("read_as") else [])
-                                  + [f"*Assessment:* {e(a_line)}", f"*Action:* {e(rec['initiation']['text'])}"]
+        _mrkdwn_section("\n".join([f"*Assessment:* {e(a_line)}", f"*Action:* {e(rec['initiation']['text'])}"]
                                   + [f"*Note:* {e(n)}" for n in rec["assessment"].get("notes", [])])),
     ]
+    if rec.get("read_as"):  # the case as read comes first, under the title
+        blocks.insert(1, _mrkdwn_section(f"*Read as:* {e(rec['read_as'])}"))
     shown, more = _options(rec, max_options)
     if shown:
         blocks.append({"type": "divider"})
