@@ -5,6 +5,8 @@ the actions send only what depends on the case or the knowledge base.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -103,7 +105,7 @@ def _read(tracker: Tracker, dispatcher: CollectingDispatcher) -> Tuple[List[Even
         dispatcher.utter_message(text=f"I couldn't use that: {problem}.")
     if reading.digression:
         dispatcher.utter_message(response="utter_out_of_scope")
-    events += [SlotSet(k, v) for k, v in reading.updates.items()]
+    events += [SlotSet(k, v) for k, v in reading.updates.items() if slots.get(k) != v]
     return events, reading
 
 
@@ -119,6 +121,11 @@ class ActionExtractCase(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         return extract_case(tracker, dispatcher)
+
+
+def _digest(case: Dict[str, Any]) -> str:
+    """A short fingerprint of the case (the slot `recommended_case`: was it recommended as it is now?)."""
+    return hashlib.sha256(json.dumps(case, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _answered_since_user(tracker: Tracker) -> bool:
@@ -155,8 +162,10 @@ class ValidateCaseForm(FormValidationAction):
         tracker.add_slots(events)  # the form decides the next question from the updated case
         # how the next question is asked (domain.yml: the variants of utter_ask_<slot> by intake_prompt)
         prompt, reasked = intake.next_prompt(tracker.current_slot_values(), bool(reading and reading.unreadable))
-        events += [SlotSet("intake_prompt", prompt), SlotSet("reasked", reasked)]
-        tracker.add_slots(events[-2:])
+        changed = [SlotSet(k, v) for k, v in (("intake_prompt", prompt), ("reasked", reasked))
+                   if tracker.get_slot(k) != v]
+        events += changed  # only what changed: every event is carried by the tracker from then on
+        tracker.add_slots(changed)
         events += await super().run(dispatcher, tracker, domain)
         if _intent(tracker) in CASE_INTENTS:
             # An answer the intake could not place still keeps the form going: it asks again.
@@ -182,7 +191,7 @@ class ActionRecommend(Action):
     async def run(self, dispatcher, tracker, domain):
         notice = privacy_notice(dispatcher, tracker)
         slots = tracker.current_slot_values()
-        case = intake.case_dict(slots)
+        case = _digest(intake.case_dict(slots))
         if _intent(tracker) in ("affirm", "deny") and slots.get("recommended_case") == case:
             dispatcher.utter_message(response="utter_case_unchanged")  # "ok" after an answer: no repeat
             return notice
