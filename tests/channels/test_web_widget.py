@@ -181,6 +181,7 @@ def widget(browser, channel_server, foreign_site):
 
 
 # ---- (a) the one-tag widget on another origin ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_one_tag_widget_on_another_origin_gets_a_recommendation_once(widget, channel_server, foreign_site):
     page, _, watch = widget
     options = page.locator("rrmm-assistant .rrmm-rec .rrmm-options li").all_inner_texts()
@@ -210,6 +211,7 @@ def test_the_one_tag_widget_on_another_origin_gets_a_recommendation_once(widget,
     assert f"refused a connection from origin {foreign_site.origin}" not in channel_server.log.read_text()
 
 
+@pytest.mark.slow
 def test_copy_to_note_puts_the_plain_text_summary_on_the_clipboard(widget):
     page, _, _ = widget
     page.click("rrmm-assistant .rrmm-copy-note")
@@ -222,6 +224,7 @@ def test_copy_to_note_puts_the_plain_text_summary_on_the_clipboard(widget):
     assert len(note) <= NOTE_MAX_CHARS and "<" not in note and "68M" not in note
 
 
+@pytest.mark.slow
 def test_the_widget_works_from_the_keyboard_with_visible_focus(widget):
     page, _, _ = widget
     root = "document.querySelector('rrmm-assistant').shadowRoot"
@@ -245,6 +248,7 @@ def test_the_widget_works_from_the_keyboard_with_visible_focus(widget):
 
 
 # ---- (b) a phone ---------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_on_a_phone_the_widget_fills_the_screen_without_horizontal_scrolling(widget):
     page, _, _ = widget
     page.set_viewport_size({"width": 375, "height": 667})
@@ -275,6 +279,7 @@ def phone_page(browser, channel_server):
     context.close()
 
 
+@pytest.mark.slow
 def test_on_a_phone_the_chat_page_has_no_horizontal_scrolling(phone_page):
     page, watch = phone_page
     no_horizontal_scroll(page, ".rrmm-log")
@@ -286,6 +291,7 @@ def test_on_a_phone_the_chat_page_has_no_horizontal_scrolling(phone_page):
 
 
 # ---- (c) accessibility ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_axe_finds_no_serious_or_critical_violation_in_the_widget(widget, axe_source):
     page, _, _ = widget
     violations, in_shadow = run_axe(page, axe_source, "widget", within="rrmm-assistant")  # the ward's CSS is hostile
@@ -293,6 +299,7 @@ def test_axe_finds_no_serious_or_critical_violation_in_the_widget(widget, axe_so
     assert not [v for v in violations if v["impact"] in SERIOUS], violations
 
 
+@pytest.mark.slow
 def test_axe_finds_no_serious_or_critical_violation_in_the_chat_page(phone_page, axe_source):
     page, _ = phone_page
     violations, _ = run_axe(page, axe_source, "webchat-page")
@@ -300,6 +307,7 @@ def test_axe_finds_no_serious_or_critical_violation_in_the_chat_page(phone_page,
 
 
 # ---- (d) a third-party Rasa widget -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_rasa_webchat_widget_from_npm_shows_the_recommendation_text(browser, channel_server, foreign_site):
     package = _npm(RASA_WEBCHAT)
     assert (package / "LICENSE").exists()
