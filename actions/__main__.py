@@ -19,6 +19,7 @@ from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
 from rasa_sdk.plugin import plugin_manager
 
+from bot.plugins import timing
 from bot.plugins.action_server import ActionServerGuard
 from bot.plugins.inbound import ConfigError
 from bot.plugins.patches import install
@@ -31,7 +32,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = create_argument_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.actions is None:
         args.actions = "actions"
-    install("logging")
+    install("logging", *(("sdk-timing",) if timing.enabled() else ()))
     # rasa_sdk binds SANIC_HOST, 0.0.0.0 by default: loopback unless asked
     os.environ["SANIC_HOST"] = (os.environ.get("RRMM_ACTION_INTERFACE") or os.environ.get("SANIC_HOST")
                                 or DEFAULT_INTERFACE).strip()

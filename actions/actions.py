@@ -5,9 +5,11 @@ the actions send only what depends on the case or the knowledge base.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
@@ -35,7 +37,7 @@ logger = logging.getLogger(__name__)
 # The payload is for channels that render it their own way; the terminal (rasa shell) would print it
 # as raw JSON under the text, so it gets the text alone.
 TEXT_ONLY_CHANNELS = {"cmdline"}
-CASE_INTENTS = {"describe_case", "inform", "correct", "affirm", "deny"}
+CASE_INTENTS = set(intake.CASE_INTENTS)
 
 def _intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
@@ -109,39 +111,31 @@ def _recommendation(tracker: Tracker) -> Optional[Dict[str, Any]]:
         return None
 
 
-def extract_case(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[EventType]:
-    """Slot events for every case detail the latest message holds (each message is read once).
+def _read(tracker: Tracker, dispatcher: CollectingDispatcher) -> Tuple[List[EventType], Optional[intake.Reading]]:
+    """Slot events for every case detail the latest message holds (each message is read once), and the reading.
 
     Runs in `action_extract_case` (Rasa's custom slot mapping, outside the form) and at the start of the
-    form's validation (inside it), so a turn needs one action-server call less.
+    form's validation (inside it), so a turn needs one action-server call less. What a message means is decided
+    by `bot.intake.read_message`, which the evaluation of conversations calls too.
     """
     msg_id = _message_id(tracker)
     if tracker.get_slot("extracted_message") == msg_id:
-        return []
+        return [], None
     events: List[EventType] = [SlotSet("extracted_message", msg_id)]
-    intent = _intent(tracker)
-    if intent not in CASE_INTENTS:
-        return events
-    text = tracker.latest_message.get("text") or ""
     slots = tracker.current_slot_values()
-    conflict = slots.get("case_conflict")
-    if conflict:
-        settled = intake.resolve_conflict(slots, conflict, text, _entities(tracker))
-        if settled is not None:
-            return events + [SlotSet(k, v) for k, v in settled.items()] + [SlotSet("case_conflict", None)]
-    updates, new_conflict = intake.apply_entities(slots, _entities(tracker), intent, text)
     requested = slots.get("requested_slot") if tracker.active_loop_name == "case_form" else None
-    if requested in intake.REQUIRED and requested not in updates:
-        value = intake.interpret_answer(requested, text, intent)
-        if value is not None:
-            updates[requested] = value
-    updates, problems = intake.check_values(updates, slots)
-    for problem in problems:
+    reading = intake.read_message(slots, _entities(tracker), _intent(tracker),
+                                  tracker.latest_message.get("text") or "", requested)
+    for problem in reading.problems:
         dispatcher.utter_message(text=f"I couldn't use that: {problem}.")
-    events += [SlotSet(k, v) for k, v in updates.items()]
-    if new_conflict:
-        events.append(SlotSet("case_conflict", new_conflict))
-    return events
+    if reading.digression:
+        dispatcher.utter_message(response="utter_out_of_scope")
+    events += [SlotSet(k, v) for k, v in reading.updates.items() if slots.get(k) != v]
+    return events, reading
+
+
+def extract_case(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[EventType]:
+    return _read(tracker, dispatcher)[0]
 
 
 class ActionExtractCase(Action):
@@ -152,6 +146,22 @@ class ActionExtractCase(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         return extract_case(tracker, dispatcher)
+
+
+def _digest(case: Dict[str, Any]) -> str:
+    """A short fingerprint of the case (the slot `recommended_case`: was it recommended as it is now?)."""
+    return hashlib.sha256(json.dumps(case, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _answered_since_user(tracker: Tracker) -> bool:
+    """Whether an action other than the form answered the latest message (a digression, a new case)."""
+    for e in reversed(tracker.events):
+        if e.get("event") == "user":
+            return False
+        if e.get("event") == "action" and e.get("name") not in (None, "action_listen", "action_extract_slots",
+                                                                 "case_form", "validate_case_form"):
+            return True
+    return False
 
 
 class ValidateCaseForm(FormValidationAction):
@@ -167,8 +177,20 @@ class ValidateCaseForm(FormValidationAction):
         return (["conflict_answer"] if slots.get("case_conflict") else []) + intake.missing(slots)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        events = privacy_notice(dispatcher, tracker) + extract_case(tracker, dispatcher)
+        requested = tracker.get_slot("requested_slot") if tracker.active_loop_name == "case_form" else None
+        if not _answered_since_user(tracker) and not intake.reads_case(_intent(tracker), requested):
+            # an aside inside the intake ("what is KPd?", "help", "summary"): no slot set, so the form rejects and
+            # the rules answer it, then come back to the form (Rasa predicts an active form before any rule)
+            return []
+        read, reading = _read(tracker, dispatcher)
+        events = privacy_notice(dispatcher, tracker) + read
         tracker.add_slots(events)  # the form decides the next question from the updated case
+        # how the next question is asked (domain.yml: the variants of utter_ask_<slot> by intake_prompt)
+        prompt, reasked = intake.next_prompt(tracker.current_slot_values(), bool(reading and reading.unreadable))
+        changed = [SlotSet(k, v) for k, v in (("intake_prompt", prompt), ("reasked", reasked))
+                   if tracker.get_slot(k) != v]
+        events += changed  # only what changed: every event is carried by the tracker from then on
+        tracker.add_slots(changed)
         events += await super().run(dispatcher, tracker, domain)
         if _intent(tracker) in CASE_INTENTS:
             # An answer the intake could not place still keeps the form going: it asks again.
@@ -194,6 +216,10 @@ class ActionRecommend(Action):
     async def run(self, dispatcher, tracker, domain):
         notice = privacy_notice(dispatcher, tracker)
         slots = case_slots(tracker)
+        case = _digest(intake.case_dict(slots))
+        if _intent(tracker) in ("affirm", "deny") and slots.get("recommended_case") == case:
+            dispatcher.utter_message(response="utter_case_unchanged")  # "ok" after an answer: no repeat
+            return notice
         if slots.get("case_conflict"):
             dispatcher.utter_message(text=intake.conflict_question(slots["case_conflict"]))
             return notice
@@ -210,7 +236,7 @@ class ActionRecommend(Action):
         if tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
             dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
         record_recommendation(dispatcher, tracker, rec)  # audit trail; a failure is logged and shown
-        return notice
+        return notice + [SlotSet("recommended_case", case)]
 
 
 class ActionWhyNot(Action):
@@ -313,9 +339,18 @@ class ActionCaseSummary(Action):
 
 
 class ActionNewCase(Action):
+    """Clears the case (saying so when there was one); the same message may already describe the next patient
+    ("next patient: 62F, 2 prior lines, ..."). The form then asks the first question (rules: new case)."""
+
     def name(self) -> Text:
         return "action_new_case"
 
     async def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(response="utter_new_case")
-        return [ActiveLoop(None), AllSlotsReset()]
+        slots = tracker.current_slot_values()
+        if intake.case_dict(slots) or slots.get("refractory") == [] or slots.get("never_received"):
+            dispatcher.utter_message(response="utter_new_case")
+        text = tracker.latest_message.get("text") or ""
+        events: List[EventType] = [ActiveLoop(None), AllSlotsReset(),
+                                   SlotSet("extracted_message", _message_id(tracker))]
+        events += [SlotSet(k, v) for k, v in intake.new_case_slots(_entities(tracker), text).items()]
+        return events

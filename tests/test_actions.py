@@ -250,3 +250,111 @@ def test_cautions_without_a_regimen_list_every_caution_of_the_case():
     assert msgs[0]["text"].startswith("Cautions for this case:") and "covid_vaccination" in msgs[0]["text"]
     msgs, _ = run(A.ActionRegimenCautions(), tracker("cautions", intent="ask_cautions", entities=[]))
     assert msgs[0]["text"].startswith("Cautions for which regimen")
+
+
+# ---- openers, questions by variant, corrections, new case, Read-as (clinical-spec section 9) ------------------------
+def variant(response, prompt):
+    """The text of `response` for the slot intake_prompt = prompt (Rasa's conditional response variations)."""
+    for v in RESPONSES[response]:
+        conds = v.get("condition") or []
+        if (prompt is None and not conds) or any(c["name"] == "intake_prompt" and c["value"] == prompt for c in conds):
+            return v
+    raise AssertionError(f"{response} has no variant for {prompt}")
+
+
+def form_events(text, intent="inform", slots=None, requested=None, entities=None):
+    t = tracker(text, intent=intent, slots=slots, active_loop="case_form", requested=requested, entities=entities)
+    d = CollectingDispatcher()
+    events = asyncio.run(A.ValidateCaseForm().run(d, t, {"slots": {}, "forms": {}}))
+    return d.messages, slotset(events)
+
+
+def test_an_opener_gets_the_first_question_after_one_sentence_of_what_will_be_asked():
+    _, s = form_events("I need advice on a relapsed myeloma patient", intent="describe_case")
+    assert s["intake_prompt"] == "intro"
+    intro = variant("utter_ask_relapse", "intro")["text"]
+    assert intro.count(". ") >= 1 and "prior lines" in intro and intro.rstrip().endswith("?")
+
+
+def test_an_unreadable_answer_is_asked_again_once_with_an_example():
+    slots = {"relapse": "clinical", "prior_lines": 2, "refractory": []}
+    _, s = form_events("hmm", intent="nlu_fallback", slots=slots, requested="fitness")
+    assert s["intake_prompt"] == "example" and s["reasked"] == "fitness"
+    assert "For example" in variant("utter_ask_fitness", "example")["text"]
+    _, s = form_events("hmm", intent="nlu_fallback", slots={**slots, "reasked": "fitness", "intake_prompt": "example"},
+                       requested="fitness")
+    assert s["intake_prompt"] is None  # once only
+
+
+def test_an_aside_inside_the_intake_is_answered_as_out_of_scope():
+    msgs, s = form_events("can you book the tumour board room?", intent="out_of_scope", slots={"relapse": "clinical"},
+                          requested="prior_lines")
+    assert [m.get("response") for m in msgs] == ["utter_out_of_scope"] and s.get("intake_prompt") is None
+
+
+def test_triple_class_is_asked_with_the_usual_answer_as_a_button():
+    _, s = form_events("69M, triple-class refractory, 4 prior lines, fit, NTE, clinical relapse",
+                       intent="describe_case")
+    assert s["refractory_class"] == "triple_class" and s["intake_prompt"] == "triple_class"
+    v = variant("utter_ask_refractory", "triple_class")
+    assert v["buttons"][0]["title"] == "lenalidomide, bortezomib, daratumumab"
+    payload = v["buttons"][0]["payload"]
+    assert {e["value"] for e in extract(payload) if e.get("role") == "refractory"} == {
+        "lenalidomide", "bortezomib", "daratumumab"}
+
+
+def test_every_question_has_its_example_variant():
+    from bot import intake
+
+    for slot in intake.REQUIRED:
+        assert "example" in variant(f"utter_ask_{slot}", "example")["text"].lower()
+
+
+def test_the_recommendation_starts_with_the_read_as_line_in_text_and_payload():
+    msgs, events = run(A.ActionRecommend(), tracker(slots=COMPLETE))
+    assert msgs[0]["text"].startswith("Read as: 2 prior lines; refractory: daratumumab, lenalidomide; fit; "
+                                      "not transplant-eligible; clinical relapse")
+    assert msgs[1]["custom"]["recommendation"]["read_as"].startswith("2 prior lines")
+    fingerprint = slotset(events)["recommended_case"]
+    assert isinstance(fingerprint, str) and "lenalidomide" not in fingerprint  # a fingerprint, not a copy of the case
+
+
+def test_a_bare_yes_after_the_recommendation_does_not_repeat_it():
+    _, events = run(A.ActionRecommend(), tracker(slots=COMPLETE))
+    case = slotset(events)["recommended_case"]
+    msgs, _ = run(A.ActionRecommend(), tracker("ok", intent="affirm", slots=COMPLETE | {"recommended_case": case}))
+    assert msgs[0]["response"] == "utter_case_unchanged"
+    msgs, _ = run(A.ActionRecommend(), tracker("3 lines", intent="correct",
+                                              slots=COMPLETE | {"prior_lines": 3, "recommended_case": case}))
+    assert msgs[0]["text"].startswith("Read as: 3 prior lines")
+
+
+def test_a_correction_after_the_recommendation_changes_that_field_without_a_conflict():
+    _, events = run(A.ActionExtractCase(), tracker("she is not refractory to daratumumab", intent="inform",
+                                                   slots=COMPLETE))
+    s = slotset(events)
+    assert s["refractory"] == ["lenalidomide"] and s["exposed"] == ["daratumumab"] and "case_conflict" not in s
+
+
+def test_new_case_clears_says_so_only_when_there_was_a_case_and_reads_the_next_patient():
+    msgs, events = run(A.ActionNewCase(), tracker("next patient", intent="new_case", slots=COMPLETE))
+    assert [m.get("response") for m in msgs] == ["utter_new_case"]
+    msgs, events = run(A.ActionNewCase(), tracker("new case", intent="new_case"))
+    assert msgs == []
+    _, events = run(A.ActionNewCase(), tracker("next patient: 62F, 2 prior lines, len-refr, fit, NTE",
+                                               intent="new_case", slots=COMPLETE))
+    s = slotset(events)
+    assert s["prior_lines"] == 2 and s["refractory"] == ["lenalidomide"] and s["transplant_eligible"] is False
+
+
+def test_an_aside_inside_the_intake_lets_the_form_reject_so_the_rules_answer_it():
+    t = tracker("what is KPd?", intent="ask_regimen", slots={"relapse": "clinical"}, active_loop="case_form",
+                requested="prior_lines")
+    d = CollectingDispatcher()
+    assert asyncio.run(A.ValidateCaseForm().run(d, t, {"slots": {}, "forms": {}})) == [] and d.messages == []
+    events = [{"event": "user", "text": "what is KPd?"}, {"event": "action", "name": "action_regimen_info"},
+              {"event": "action", "name": "case_form"}]  # the form again, after the answer
+    back = Tracker("c1", {"relapse": "clinical", "requested_slot": "prior_lines", "intake_prompt": "intro"},
+                   t.latest_message, events, False, None, {"name": "case_form"}, "case_form")
+    events = asyncio.run(A.ValidateCaseForm().run(CollectingDispatcher(), back, {"slots": {}, "forms": {}}))
+    assert slotset(events)["intake_prompt"] is None  # the question comes back, plain

@@ -142,3 +142,60 @@ def test_out_of_scope_and_help_say_what_is_covered(servers):
         servers.say(who, "can you book the tumour board room for Thursday?")
     )
     assert "why not KRd" in texts(servers.say(who, "help"))
+
+
+@pytest.mark.parametrize("opener", [
+    "I need advice on a relapsed myeloma patient",
+    "new patient with relapsed MM",
+    "got a myeloma pt who relapsed, what are the options",
+    "I'd like a second opinion on treatment for relapsed multiple myeloma",
+])
+def test_the_openers_of_the_issue_start_the_intake(servers, opener):
+    who = sender()
+    out = texts(servers.say(who, opener))
+    assert requested(servers, who) == "relapse", out
+    assert "Cleared" not in out and "outside what I cover" not in out
+    assert "prior lines" in out and "clinical relapse" in out  # what will be asked, then the first question
+
+
+def test_one_shot_shorthand_gets_a_recommendation_that_starts_with_read_as(servers):
+    who = sender()
+    r = servers.say(who, "71F, s/p VRd x4, ASCT and len maintenance, progressed on the maintenance, nothing else "
+                         "refractory, first clinical relapse with new hypercalcaemia and lytic lesions, fit, TE")
+    assert requested(servers, who) is None
+    out = texts(r)
+    assert out.startswith("Read as: 1 prior line; refractory: none; exposed: bortezomib, lenalidomide; progressed on "
+                          "lenalidomide maintenance; fit; transplant-eligible; 1 prior autologous transplant; "
+                          "clinical relapse"), out
+    assert payload(r)["read_as"].startswith("1 prior line")
+
+
+def test_a_free_text_correction_changes_that_field_and_answers_again(servers):
+    who = sender()
+    first = payload(servers.say(who, "67M, 2PL, len-ref and dara-ref, fit, not TE, clinical relapse"))
+    assert first and first["read_as"].startswith("2 prior lines; refractory: daratumumab, lenalidomide")
+    r = servers.say(who, "no, 3 lines")
+    again = payload(r)
+    assert again and again["read_as"].startswith("3 prior lines; refractory: daratumumab, lenalidomide")
+    r = servers.say(who, "he is not refractory to daratumumab")
+    assert payload(r)["read_as"].startswith("3 prior lines; refractory: lenalidomide; exposed: daratumumab")
+
+
+def test_penta_refractory_and_an_unreadable_answer(servers):
+    who = sender()
+    servers.say(who, "penta-refractory, 5 prior lines, clinical relapse, NTE")
+    assert requested(servers, who) == "fitness"
+    out = texts(servers.say(who, "hmm"))
+    assert requested(servers, who) == "fitness" and "For example" in out and "did not understand" not in out
+    rec = payload(servers.say(who, "she's pretty frail"))
+    assert rec and rec["assessment"]["penta_refractory"] is True
+
+
+def test_an_aside_inside_the_intake_is_answered_then_the_question_comes_back(servers):
+    who = sender()
+    servers.say(who, "can you help with a relapsed myeloma patient?")
+    assert requested(servers, who) == "relapse"
+    out = texts(servers.say(who, "what is KPd?"))
+    assert out.startswith("KPd:") and "relapse" in out and requested(servers, who) == "relapse"
+    out = texts(servers.say(who, "summarise the case"))
+    assert "No case details yet" in out and requested(servers, who) == "relapse"

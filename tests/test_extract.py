@@ -24,13 +24,13 @@ def R(value, role=None):
 
 # (text, triples that must be present, triples that must be absent)
 CASES = [
-    # ---- the brief's worked examples
+    # ---- the brief's worked examples ("2L" is the second-line setting: 1 prior line, clinical-spec section 9)
     (
         "68M, 2L, len/dara-refr, fit, not TE",
         {
             ("age", 68, None),
             ("sex", "male", None),
-            ("prior_lines", 2, None),
+            ("prior_lines", 1, None),
             D("lenalidomide", "refractory"),
             D("daratumumab", "refractory"),
             ("fitness", "fit", None),
@@ -247,8 +247,8 @@ CASES = [
     ("no progression at the moment", {("relapse", "none", None)}, set()),
     (
         "new lytic lesions and anaemia, so clinical",
-        {("relapse", "clinical", None), ("comorbidity", "bone_disease", None)},
-        set(),
+        {("relapse", "clinical", None)},
+        {("comorbidity", "bone_disease", None)},  # CRAB wording of the relapse, not the comorbidity
     ),
     ("seeking a clinical trial", {R("trial")}, {("relapse", "clinical", None)}),
     # ---- transplant
@@ -325,7 +325,9 @@ CASES = [
     ("EMD", {("aggressive_feature", "extramedullary", None)}, set()),
     ("no EMD", {("aggressive_feature", "extramedullary", "absent")}, set()),
     ("plasmacytoma", {("aggressive_feature", "extramedullary", None)}, set()),
-    ("rising M-protein", {("aggressive_feature", "m_protein_rising", None)}, set()),
+    ("rapidly rising M-protein", {("aggressive_feature", "m_protein_rising", None)}, set()),
+    # a plain rise is biochemical relapse wording, not the aggressive feature
+    ("rising M-protein", {("relapse", "biochemical", "sign")}, {("aggressive_feature", "m_protein_rising", None)}),
     ("high proliferation index", {("aggressive_feature", "high_proliferation", None)}, set()),
     ("high Ki-67", {("aggressive_feature", "high_proliferation", None)}, set()),
     # ---- comorbidities
@@ -348,7 +350,8 @@ CASES = [
     ("renal impairment", {("comorbidity", "renal_impairment", None)}, set()),
     ("eGFR 25", {("comorbidity", "renal_impairment", None)}, set()),
     ("eGFR 90", {("comorbidity", "renal_impairment", "absent")}, {("comorbidity", "renal_impairment", None)}),
-    ("lytic lesions", {("comorbidity", "bone_disease", None)}, set()),
+    ("known lytic lesions", {("comorbidity", "bone_disease", None)}, set()),
+    ("lytic lesions", {("relapse", "clinical", "sign")}, {("comorbidity", "bone_disease", None)}),
     ("bone disease", {("comorbidity", "bone_disease", None)}, set()),
     ("no neuropathy", {("comorbidity", "neuropathy", "absent")}, {("comorbidity", "neuropathy", None)}),
     (
@@ -374,7 +377,7 @@ CASES = [
     ("two prior lines of therapy", {("prior_lines", 2, None)}, set()),
     ("after 3 lines", {("prior_lines", 3, None)}, set()),
     ("4 prior regimens", {("prior_lines", 4, None)}, set()),
-    ("2L", {("prior_lines", 2, None)}, set()),
+    ("2L", {("prior_lines", 1, None)}, set()),
     ("1PL", {("prior_lines", 1, None)}, set()),
     ("prior lines x2", {("prior_lines", 2, None)}, set()),
     ("3rd line", {("prior_lines", 2, None)}, {("prior_lines", 3, None)}),
@@ -759,7 +762,7 @@ EXACT = [
         [
             ("age", 68, None, "68"),
             ("sex", "male", None, "M"),
-            ("prior_lines", 2, None, "2L"),
+            ("prior_lines", 1, None, "2L"),
             ("drug", "lenalidomide", "refractory", "len"),
             ("drug", "daratumumab", "refractory", "dara"),
             ("fitness", "fit", None, "fit"),
@@ -798,6 +801,7 @@ EXACT = [
             ("prior_auto_hct", 1, None, "ASCT"),
             ("drug", "lenalidomide", "exposed", "R"),
             ("lenalidomide_maintenance_only", True, None, "maint"),
+            ("prior_lines", 1, "counted", "prog"),  # one plan, one line (on a free word: the count has no words)
         ],
     ),
     ("ELOQUENT\u20133", [("trial", "ELOQUENT-3", None, "ELOQUENT\u20133")]),
@@ -970,3 +974,168 @@ def test_empty_and_non_text():
 def test_organ_failure_is_not_treatment_failure(text, drug):
     ents = [e for e in extract(text) if e["entity"] == "drug" and e["value"] == drug]
     assert ents and all(e.get("role") != "refractory" for e in ents)
+
+
+# ---- clinical-spec section 9: reading clinicians' shorthand (one rule per group) -------------------------------
+def lines_of(text):
+    return [(e["value"], e.get("role")) for e in extract(text) if e["entity"] == "prior_lines"]
+
+
+@pytest.mark.parametrize("text,value", [
+    ("in the 2L setting", 1), ("3L", 2), ("now 4L", 3), ("2PL", 2), ("second-line setting", 1),
+    ("after 2L", 2),  # a line behind the patient
+    ("first relapse", 1), ("at his third relapse", 3), ("first clinical relapse", 1),
+    ("2 prior regimens", 2), ("a single prior line", 1), ("been through four regimens", 4),
+])
+def test_lines_stated_count_imwg(text, value):
+    assert lines_of(text)[0] == (value, None)
+
+
+@pytest.mark.parametrize("text,value", [
+    ("had VTd, then KRd, then DPd, progressing on DPd", 3),
+    ("s/p VRd x4, ASCT and len maintenance, now relapsed", 1),  # one plan = one line
+    ("KRd induction, ASCT, KRd consolidation and lenalidomide maintenance; PD on maintenance", 1),
+    ("1) VCd 2) DRd 3) KPd", 3),
+    ("Rd, stopped after a year -> relapsed off treatment -> Rd restarted -> PD on Rd", 2),  # restart = new line
+    ("Cytoxan-Velcade-dex, then Revlimid-dex to progression", 2),
+])
+def test_a_list_of_prior_regimens_counts_its_lines(text, value):
+    assert (value, "counted") in lines_of(text)
+
+
+def test_a_stated_count_wins_over_the_list_and_a_past_relapse_is_no_count():
+    assert lines_of("3 prior lines: VRd, then DKd") == [(3, None)]
+    assert lines_of("VRd + ASCT; at first relapse DRd; then KPd, progressed") == [(3, "counted")]
+    assert lines_of("progressed on DRd") == []  # one regimen named alone: the count is asked
+
+
+@pytest.mark.parametrize("text,refractory,exposed", [
+    ("len-ref and dara-ref", {"lenalidomide", "daratumumab"}, set()),
+    ("pom refr, carfilzomib exp", {"pomalidomide"}, {"carfilzomib"}),
+    ("PD on KRd", {"carfilzomib", "lenalidomide"}, set()),
+    ("rising paraprotein while still on DPd", {"daratumumab", "pomalidomide"}, set()),
+    ("DVd, which he progressed on last spring", {"daratumumab", "bortezomib"}, set()),
+    ("IsaPd, on which her disease is now progressing", {"isatuximab", "pomalidomide"}, set()),
+    ("stayed on dara until it stopped working", {"daratumumab"}, set()),
+    ("relapsed 3 weeks after stopping pomalidomide", {"pomalidomide"}, set()),
+    ("relapsed 6 months after stopping pomalidomide", set(), {"pomalidomide"}),
+    ("refractory to everything he has had: KRd, DPd and Isa-Kd", {"carfilzomib", "lenalidomide", "daratumumab",
+                                                                 "pomalidomide", "isatuximab"}, set()),
+    ("KRd (carfilzomib + lenalidomide), refractory to both", {"carfilzomib", "lenalidomide"}, set()),
+    ("len refractory but not bortezomib refractory", {"lenalidomide"}, {"bortezomib"}),
+    ("VMP, then DRd until progression", {"daratumumab", "lenalidomide"}, {"bortezomib", "melphalan"}),
+    ("VCd, DVd, KPd - PD on each of the last two", {"daratumumab", "bortezomib", "carfilzomib", "pomalidomide"},
+     {"cyclophosphamide"}),
+])
+def test_progression_on_a_regimen_is_refractoriness(text, refractory, exposed):
+    got = extract(text)
+    assert {e["value"] for e in got if e.get("role") == "refractory"} == refractory
+    assert {e["value"] for e in got if e.get("role") == "exposed"} - refractory == exposed
+
+
+@pytest.mark.parametrize("text,drugs", [
+    ("penta-refractory", {"lenalidomide", "pomalidomide", "bortezomib", "carfilzomib", "daratumumab"}),
+    ("penta refractory (isatuximab rather than dara)", {"lenalidomide", "pomalidomide", "bortezomib", "carfilzomib",
+                                                        "isatuximab"}),
+    ("quad-refractory", {"lenalidomide", "pomalidomide", "bortezomib", "carfilzomib"}),
+])
+def test_penta_and_quad_refractory_are_their_drugs(text, drugs):
+    assert {e["value"] for e in extract(text) if e.get("role") == "refractory"} == drugs
+
+
+@pytest.mark.parametrize("text,value", [("triple-class refractory", "triple_class"), ("TCR, 5 lines", "triple_class"),
+                                        ("double refractory myeloma", "double")])
+def test_triple_class_or_double_refractory_without_drugs_is_a_state_to_ask_about(text, value):
+    got = extract(text)
+    assert ("refractory_class", value, None) in {(e["entity"], e["value"], e.get("role")) for e in got}
+    assert not [e for e in got if e["entity"] == "drug"]
+
+
+def test_triple_class_with_its_drugs_named_is_those_drugs():
+    got = triples("triple-class refractory to len, bortezomib and isatuximab")
+    assert {D("lenalidomide", "refractory"), D("bortezomib", "refractory"), D("isatuximab", "refractory")} <= got
+    assert not any(t[0] == "refractory_class" for t in got)
+
+
+@pytest.mark.parametrize("text,value", [
+    ("new lytic lesions in the ribs", "clinical"), ("hypercalcaemic", "clinical"), ("Ca 3.0", "clinical"),
+    ("Hb down to 84", "clinical"), ("light chain cast nephropathy", "clinical"), ("new back pain", "clinical"),
+    ("paraprotein up from 5 to 12", "biochemical"), ("lambda FLC 200 -> 650", "biochemical"),
+    ("light chains going up", "biochemical"),
+])
+def test_relapse_type_from_crab_wording(text, value):
+    assert ("relapse", value, "sign") in triples(text)
+
+
+@pytest.mark.parametrize("text,value", [
+    ("biochemical relapse, but new lytic lesions", "biochemical"),  # a stated type wins over a sign
+    ("paraprotein rising and new hypercalcaemia", "clinical"),  # CRAB wins over a rising paraprotein
+])
+def test_stated_relapse_beats_crab_which_beats_a_rising_paraprotein(text, value):
+    assert [e["value"] for e in extract(text) if e["entity"] == "relapse"] == [value]
+
+
+@pytest.mark.parametrize("text", ["no bone pain", "Hb 128", "calcium normal", "Ca 2.3"])
+def test_normal_or_negated_crab_is_no_sign(text):
+    assert not [e for e in extract(text) if e["entity"] == "relapse"]
+
+
+@pytest.mark.parametrize("text,drug", [("lenalidomid", "lenalidomide"), ("daratumamab", "daratumumab"),
+                                       ("pomalidomde", "pomalidomide"), ("velcad", "bortezomib"),
+                                       ("kyprolis", "carfilzomib"), ("carfilzomb", "carfilzomib")])
+def test_misspelt_drug_names_of_six_letters_or_more(text, drug):
+    assert D(drug) in triples(text)
+
+
+@pytest.mark.parametrize("text", ["darra", "lenn", "pomm", "dexx"])
+def test_shorter_misspelt_tokens_never_resolve(text):
+    assert not [e for e in extract(text) if e["entity"] == "drug"]
+
+
+@pytest.mark.parametrize("text,present", [
+    ("refractroy to pomalidomide", D("pomalidomide", "refractory")),
+    ("not transplant elligible", ("transplant_eligible", False, None)),
+    ("clinical relpase", ("relapse", "clinical", None)),
+    ("1 prior ASCT (remision 30 months)", ("months_remission_after_hct", 30, None)),
+])
+def test_misspelt_keywords_are_read(text, present):
+    assert present in triples(text)
+
+
+def test_a_misspelt_word_keeps_its_offsets_in_the_message():
+    text = "refractroy to pomalidomde, clinical relpase"
+    for e in extract(text):
+        assert text[e["start"]:e["end"]] == e["text"]
+    assert [e["text"] for e in extract(text) if e["entity"] == "relapse"] == ["clinical relpase"]
+
+
+@pytest.mark.parametrize("text,value", [
+    ("TE", True), ("not TE", False), ("NTE", False), ("ineligible for ASCT", False), ("SCT-ineligible", False),
+    ("TE: no", False), ("transplant: yes", True), ("not for transplant", False),
+])
+def test_transplant_shorthand(text, value):
+    assert ("transplant_eligible", value, None) in triples(text)
+
+
+@pytest.mark.parametrize("text,value", [
+    ("we are in the EU", "EU"), ("practice in Belgium", "EU"), ("Swedish centre", "EU"), ("US clinic", "US"),
+    ("treating in Oregon", "US"), ("United States", "US"),
+])
+def test_region_from_a_place(text, value):
+    assert ("region", value, None) in triples(text)
+
+
+@pytest.mark.parametrize("text", ["we are in the UK", "Canadian centre", "Switzerland", "tell us more",
+                                  "polish the plan"])
+def test_other_places_and_look_alikes_give_no_region(text):
+    assert not [e for e in extract(text) if e["entity"] == "region"]
+
+
+def test_a_corrected_number_in_the_same_message():
+    assert lines_of("2 prior lines - sorry, 4 - refractory to len") == [(2, None), (4, None)]
+
+
+def test_maintenance_stopped_before_the_relapse_is_no_maintenance_progression():
+    assert not [e for e in extract("len maintenance stopped after 2 years, relapsed a year later")
+                if e["entity"] == "lenalidomide_maintenance_only"]
+    assert ("lenalidomide_maintenance_only", True, None) in triples("progressed on len maintenance")

@@ -27,3 +27,41 @@ def test_out_of_scope_or_fallback_with_case_facts_becomes_inform(text):
 ])
 def test_other_messages_keep_their_intent(text, intent):
     assert classify(text, intent) == intent
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("I need advice on a relapsed myeloma patient", "out_of_scope"),
+    ("hi, could you help me with a relapsed myeloma patient?", "greet"),
+    ("help w/ a refractory myleoma pt", "help"),
+    ("rrmm pt, advice please", "nlu_fallback"),
+])
+def test_a_request_for_help_with_a_relapsed_myeloma_case_starts_the_intake(text, intent):
+    assert classify(text, intent) == "describe_case"
+
+
+@pytest.mark.parametrize("text", ["what counts as lenalidomide-refractory by IMWG?", "how is myeloma staged?",
+                                  "cautions with carfilzomib?"])
+def test_a_question_about_myeloma_is_never_out_of_scope(text):
+    assert classify(text, "out_of_scope") == "help"
+
+
+@pytest.mark.parametrize("text", ["best induction for newly diagnosed transplant-eligible myeloma?",
+                                  "what's the dose of lenalidomide in renal failure?", "R-CHOP for DLBCL"])
+def test_newly_diagnosed_myeloma_dosing_and_other_cancers_stay_out_of_scope(text):
+    assert classify(text, "out_of_scope") == "out_of_scope"
+
+
+def test_next_patient_with_facts_is_a_new_case():
+    assert classify("ok, next patient: 62F, 2 prior lines, len-refr, fit", "describe_case") == "new_case"
+    assert classify("next patient please", "new_case") == "new_case"
+    assert classify("62F, 2 prior lines, len-refr, fit", "describe_case") == "describe_case"
+
+
+@pytest.mark.parametrize("text,intent,becomes", [
+    ("3 prior lines", "correct", "inform"),
+    ("sorry, 3 prior lines", "inform", "correct"),
+    ("she is frail, not fit", "inform", "correct"),
+    ("actually she's frail", "correct", "correct"),
+])
+def test_correct_and_inform_follow_the_words_of_a_correction(text, intent, becomes):
+    assert classify(text, intent) == becomes

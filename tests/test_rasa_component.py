@@ -37,7 +37,7 @@ def test_process_adds_entities_and_keeps_others(make_component):
     assert ents[0] == other
     ours = [e for e in ents if e.get("extractor") == "ClinicalEntityExtractor"]
     got = {(e["entity"], e["value"], e.get("role")) for e in ours}
-    assert got == {("age", 68, None), ("sex", "male", None), ("prior_lines", 2, None),
+    assert got == {("age", 68, None), ("sex", "male", None), ("prior_lines", 1, None),  # 2L: 1 prior line
                    ("drug", "lenalidomide", "refractory"), ("drug", "daratumumab", "refractory"),
                    ("fitness", "fit", None), ("transplant_eligible", False, None)}
     for e in ours:
@@ -84,7 +84,7 @@ version: "3.1"
 nlu:
 - intent: describe_case
   examples: |
-    - [68]{"entity": "age", "value": "68"}[M]{"entity": "sex", "value": "male"}, [2L]{"entity": "prior_lines", "value": "2"}, [len]{"entity": "drug", "role": "refractory", "value": "lenalidomide"}/[dara]{"entity": "drug", "role": "refractory", "value": "daratumumab"}-refr, [fit]{"entity": "fitness", "value": "fit"}, [not TE]{"entity": "transplant_eligible", "value": "false"}
+    - [68]{"entity": "age", "value": "68"}[M]{"entity": "sex", "value": "male"}, [2L]{"entity": "prior_lines", "value": "1"}, [len]{"entity": "drug", "role": "refractory", "value": "lenalidomide"}/[dara]{"entity": "drug", "role": "refractory", "value": "daratumumab"}-refr, [fit]{"entity": "fitness", "value": "fit"}, [not TE]{"entity": "transplant_eligible", "value": "false"}
     - refractory to [VRd]{"entity": "drug", "role": "refractory", "value": "bortezomib"}, [no neuropathy]{"entity": "comorbidity", "role": "absent", "value": "neuropathy"}, [prior DVT]{"entity": "comorbidity", "value": "thrombosis_history"}
     - progressed on [len]{"entity": "drug", "role": "exposed", "value": "lenalidomide"} [maintenance]{"entity": "lenalidomide_maintenance_only", "value": "true"}, [24 months remission]{"entity": "months_remission_after_hct", "value": "24"} after ASCT
     - [72]{"entity": "age", "value": "72"} yo [woman]{"entity": "sex", "value": "female"}, [third relapse]{"entity": "prior_lines", "value": "3"}, never had [carfilzomib]{"entity": "drug", "role": "naive", "value": "carfilzomib"}, [t(11;14) negative]{"entity": "cytogenetics", "role": "absent", "value": "t(11;14)"}

@@ -46,9 +46,9 @@ def api_url(base: str, path: str) -> str:
 
 def endpoints_yaml(action_url: str, tracker_db: Path) -> str:
     """An endpoints file: this action server, with the action token from the environment (as endpoints.yml),
-    and Rasa's plain SQL tracker store on SQLite."""
+    and the project's redacting SQL tracker store on SQLite (as endpoints.yml)."""
     return (f"action_endpoint:\n  url: {action_url}\n  headers:\n    Authorization: Bearer ${{RRMM_ACTION_TOKEN}}\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n")
+            f"tracker_store:\n  type: bot.plugins.stores.RedactingSQLTrackerStore\n  db: {tracker_db}\n")
 
 
 def free_port() -> int:

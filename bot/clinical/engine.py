@@ -31,6 +31,7 @@ from .exclusions import _cross_resistance, _label_rule_outs, _rule_outs
 from .kb import TIERS, KnowledgeBase
 from .kb import kb as default_kb
 from .models import Case
+from .render import read_as
 from .transplant import _transplant
 
 
@@ -230,4 +231,5 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         "trace": sorted(ctx.trace, key=lambda r: int(r[1:])),
         "trace_detail": ctx.detail,
         "disclaimer": k.texts["disclaimer"],
+        "read_as": read_as(case, k),  # the case as read, shown first by every renderer (clinical-spec section 9)
     }

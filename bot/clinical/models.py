@@ -244,3 +244,4 @@ class Recommendation(BaseModel):
     trace: List[str]
     trace_detail: List[str] = []
     disclaimer: str
+    read_as: str = ""  # the case as read, one line (clinical-spec section 9)

@@ -141,8 +141,62 @@ def knowledge_line(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) ->
                  region=a.get("region") or k.regions[0])
 
 
+RELAPSE_WORDS = {"clinical": "clinical relapse", "biochemical": "biochemical relapse only",
+                 "none": "relapse criteria not met"}
+
+
+def read_as(case, k: Optional[KnowledgeBase] = None) -> str:
+    """The case as the assistant read it, in one line (clinical-spec section 9), so that a misreading shows and can
+    be corrected: "2 prior lines; refractory: daratumumab, lenalidomide; fit; not transplant-eligible; clinical
+    relapse", then what else the case holds. `case`: a bot.clinical.models.Case."""
+    k = k or default_kb()
+    parts = [f"{case.prior_lines} prior line{'' if case.prior_lines == 1 else 's'}",
+             "refractory: " + (", ".join(case.refractory) if case.refractory else "none")]
+    if case.exposed:
+        parts.append("exposed: " + ", ".join(case.exposed))
+    if case.lenalidomide_maintenance_only:
+        parts.append("progressed on lenalidomide maintenance")
+    if case.days_since_last_lenalidomide is not None:
+        parts.append(f"{case.days_since_last_lenalidomide} days since the last lenalidomide")
+    fitness = [case.fitness] if case.fitness else []
+    if case.rmci is not None:
+        fitness.append(f"R-MCI {case.rmci}")
+    parts += [" (".join(fitness) + (")" if len(fitness) > 1 else "")] if fitness else ["fitness not given"]
+    if case.transplant_eligible is not None:
+        parts.append("transplant-eligible" if case.transplant_eligible else "not transplant-eligible")
+    if case.prior_auto_hct is not None:
+        hct = f"{case.prior_auto_hct} prior autologous transplant{'' if case.prior_auto_hct == 1 else 's'}"
+        if case.months_remission_after_hct is not None:
+            hct += f" ({case.months_remission_after_hct} months of remission)"
+        parts.append(hct)
+    parts.append(RELAPSE_WORDS.get(case.relapse, str(case.relapse)))
+    if case.age is not None:
+        parts.append(f"age {case.age}")
+    if case.high_risk_cytogenetics:
+        parts.append("high-risk cytogenetics: " + ", ".join(case.high_risk_cytogenetics))
+    flags = [label for flag, label in k.flag_labels.items() if getattr(case, flag, None) is True]
+    if flags:
+        parts.append(", ".join(flags))
+    absent = [label for flag, label in k.flag_labels.items()
+              if getattr(case, flag, None) is False and flag != "covid_vaccination_up_to_date"]
+    if absent:
+        parts.append("no " + ", no ".join(absent))
+    if case.unavailable:
+        parts.append("not available: " + ", ".join(case.unavailable))
+    region = getattr(case, "region", None)
+    if region:
+        parts.append(f"{region} labels")
+    return "; ".join(parts)
+
+
+def read_as_line(rec: Dict[str, object]) -> Optional[str]:
+    """'Read as: ...', the first line of every rendering of a recommendation (None when the payload has none)."""
+    return f"Read as: {rec['read_as']}" if rec.get("read_as") else None
+
+
 def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options: Optional[int] = None) -> str:
-    lines = [assessment_line(rec), f"Action: {rec['initiation']['text']}"]
+    lines = [read_as_line(rec)] if read_as_line(rec) else []
+    lines += [assessment_line(rec), f"Action: {rec['initiation']['text']}"]
     lines += [f"Note: {n}" for n in rec["assessment"].get("notes", [])]
     headline = trial_headline(rec)
     if headline:

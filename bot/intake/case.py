@@ -2,18 +2,24 @@
 
 Pure functions over plain dicts (Rasa slot values and Rasa-style entities); the Rasa actions in
 `actions/` are thin adapters over this module. Slot names are the case fields of contract.md, plus
-`never_received` (drugs stated as never given) and `case_conflict` (a question to settle).
+`never_received` (drugs stated as never given), `case_conflict` (a question to settle), `refractory_class` (a
+refractory state named without its drugs: "triple-class refractory"), `last_regimen` (the drugs of the last
+regimen named, for "progressed on it") and `region` (whose labels apply, when the clinician says).
 """
 from __future__ import annotations
 
 import re
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from bot.clinical.kb import UnknownName, kb
+from bot.clinical.kb import kb
 from bot.clinical.models import Case, CaseError, parse_case
+
+from .answers import answer_extras, drug_ids, first_number, interpret_answer  # noqa: F401  (re-exported)
 
 REQUIRED = ("relapse", "prior_lines", "refractory", "fitness", "transplant_eligible", "prior_auto_hct")
 CASE_FIELDS = tuple(Case.__fields__)
+# `region` is a case field of contract.md; the intake keeps it in its slot even where the case model lacks it
+INTAKE_FIELDS = CASE_FIELDS + (() if "region" in CASE_FIELDS else ("region",))
 LIST_FIELDS = ("refractory", "exposed", "unavailable", "high_risk_cytogenetics")
 DRUG_ROLES = ("refractory", "exposed", "naive", "unavailable")
 FLAG_ENTITIES = ("aggressive_feature", "comorbidity")
@@ -21,96 +27,16 @@ SCALAR_ENTITIES = ("age", "prior_lines", "relapse", "fitness", "rmci", "transpla
                    "months_remission_after_hct", "riss_stage", "days_since_last_lenalidomide",
                    "covid_vaccination_up_to_date", "lenalidomide_maintenance_only")
 
-_NONE = re.compile(
-    r"^\s*(none|nothing|no(ne)?\s+(drugs?|refractor\w*)|not\s+refractory(\s+to\s+anything)?|n/?a|nil|no|"
-    r"zero|0|neither|not\s+any)\b",
-    re.I,
-)
-_YES = re.compile(r"^\s*(yes|yeah|yep|y|correct|she is|he is|eligible|sure|affirmative)\b", re.I)
-_NO = re.compile(r"^\s*(no|nope|n|not|never|ineligible|negative)\b", re.I)
-_WORDNUM = {
-    "zero": 0,
-    "none": 0,
-    "one": 1,
-    "once": 1,
-    "two": 2,
-    "twice": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "first": 1,
-    "second": 2,
-    "third": 3,
-    "fourth": 4,
-    "fifth": 5,
-    "sixth": 6,
-}
-_FITNESS = [
-    (re.compile(r"\b(frail|unfit)\b", re.I), "frail"),
-    (re.compile(r"\bintermediate\b", re.I), "intermediate"),
-    (re.compile(r"\bfit\b", re.I), "fit"),
-]
-_RELAPSE = [
-    (re.compile(r"\bbiochem\w*|\bparaprotein\b|\blab\w* only\b", re.I), "biochemical"),
-    (re.compile(r"\bclinical\w*|\bsymptom\w*|\bCRAB\b", re.I), "clinical"),
-    (re.compile(r"\b(no relapse|not met|stable|none|no)\b", re.I), "none"),
-]
-
-
-def _first_number(text: str) -> Optional[int]:
-    m = re.search(r"\b(\d{1,3})\b", text)
-    if m:
-        return int(m.group(1))
-    for word in re.findall(r"[a-z]+", text.lower()):
-        if word in _WORDNUM:
-            return _WORDNUM[word]
-    return None
-
-
-_UNSURE = re.compile(
-    r"\b(not sure|unsure|unknown|don'?t know|do not know|no idea|uncertain|maybe|not known|tbd|unclear)\b", re.I
-)
-
-
-def interpret_answer(slot: str, text: str, intent: Optional[str]) -> Any:
-    """The value of a bare answer to the question for `slot`, or None when it does not answer it."""
-    if _UNSURE.search(text):
-        return None
-    if slot == "refractory":
-        return [] if (_NONE.match(text) or intent == "deny") else None
-    if slot == "transplant_eligible":
-        if intent == "affirm" or _YES.match(text):
-            return True
-        if intent == "deny" or _NO.match(text):
-            return False
-        return None
-    if slot in ("prior_lines", "prior_auto_hct"):
-        if slot == "prior_auto_hct" and (intent == "deny" or _NONE.match(text)):
-            return 0
-        return _first_number(text)
-    if slot == "fitness":
-        for pattern, value in _FITNESS:
-            if pattern.search(text):
-                return value
-        return None
-    if slot == "relapse":
-        for pattern, value in _RELAPSE:
-            if pattern.search(text):
-                return value
-        return "none" if intent == "deny" else None
-    return None
-
-
 _NO_REFRACTORY = re.compile(
-    r"\b(no|nothing|none)\s+(drugs?\s+|disease\s+)?(is\s+)?refractor\w*"
-    r"|\bnot\s+refractory\s+to\s+(anything|any\s+(drug|agent|therap\w*|class\w*))"
-    r"|\brefractory\s*(to|:)\s*(none|nothing|no\s+drugs?)\b"
-    r"|\bnothing\s+(is\s+)?refractory\b|\bsensitive\s+to\s+(all|everything)\b",
+    r"\b(?:no|nothing|none)\s+(?:other\s+|else\s+|more\s+)?(?:drugs?\s+|agents?\s+|disease\s+)?"
+    r"(?:is\s+|was\s+|were\s+|has\s+been\s+|ever\s+)*refr(?:actor\w*|\b\.?)"
+    r"|\bnothing\b[^.;,]{0,30}\b(?:has\s+been|was|is|were|been)\s+(?:ever\s+)?refractory\b"
+    r"|\b(?:not|isn't|is\s+not|wasn't|never)\s+refractory\s+to\s+(?:anything|any\s+(?:drugs?|agents?|therap\w*|class\w*)"
+    r"|any\s+of\s+(?:them|these|those))"
+    r"|\brefractory\s*(?:to|:)\s*(?:none|nothing|no\s+drugs?)\b"
+    r"|\bnothing\s+(?:else\s+)?(?:is\s+|was\s+)?refractory\b|\bsensitive\s+to\s+(?:all|everything)\b"
+    r"|\bno\s+(?:other\s+)?drugs?\s+(?:have|has)\s+(?:ever\s+|yet\s+)?failed"
+    r"|\bnothing\s+(?:else\s+)?(?:has\s+)?(?:ever\s+)?failed",
     re.I,
 )
 
@@ -121,6 +47,8 @@ def says_no_refractory(text: str) -> bool:
 
 
 CASE_FACTS = (
+    "region",
+    "refractory_class",
     "prior_lines",
     "relapse",
     "fitness",
@@ -133,10 +61,20 @@ CASE_FACTS = (
 )
 
 
-def states_case_facts(entities: List[Dict[str, Any]]) -> bool:
+WH_QUESTION = re.compile(r"^\W*(?:what|why|how|which|when|where|who)\b", re.I)
+QUESTION = re.compile(r"\?|^\s*(?:what|why|how|which|when|where|who|should|can|could|would|is|are|does|do)\b", re.I)
+
+
+def states_case_facts(entities: List[Dict[str, Any]], text: str = "") -> bool:
     """True when the entities state a case fact: a drug or regimen with a status, prior lines, relapse,
-    fitness, R-MCI or a transplant fact (a drug named without a status is not one)."""
+    fitness, R-MCI, a transplant fact or the region (a drug named without a status is not one; nor is CRAB
+    wording inside a question: "how do I manage hypercalcaemia?"; a what/why/how question states none)."""
+    question = bool(QUESTION.search(text or ""))
+    if WH_QUESTION.match(text or ""):
+        return False  # "what counts as lenalidomide-refractory?": a question about the rules, not this case
     for e in entities:
+        if e.get("entity") == "relapse" and e.get("role") == "sign" and question:
+            continue
         if e.get("entity") in CASE_FACTS:
             return True
         if e.get("entity") in ("drug", "regimen") and e.get("role") in DRUG_ROLES:
@@ -144,22 +82,7 @@ def states_case_facts(entities: List[Dict[str, Any]]) -> bool:
     return False
 
 
-def _drug_ids(entity: Dict[str, Any]) -> List[str]:
-    """Drug ids an entity names: a drug, or the non-steroid components of a regimen."""
-    value = entity.get("value")
-    values = value if isinstance(value, list) else [value]
-    out: List[str] = []
-    for v in values:
-        if not isinstance(v, str):
-            continue
-        try:
-            if entity["entity"] == "drug":
-                out.append(kb().drug_id(v))
-            else:
-                out += [d for d in kb().regimen(v).components if d != "dexamethasone"]
-        except UnknownName:
-            continue
-    return out
+_drug_ids = drug_ids
 
 
 def _status(slots: Dict[str, Any], drug: str) -> Optional[str]:
@@ -177,17 +100,57 @@ def _set_status(slots: Dict[str, Any], drug: str, role: str) -> None:
     slots[target] = sorted(set(slots.get(target) or []) | {drug})
 
 
+# words that mark a message, or the rest of a message, as a correction of what was said before
+CORRECTION = re.compile(
+    r"\b(?:sorry|actually|correction|i\s+mean|i\s+meant|no\s+wait|wait|make\s+that|scratch\s+that|rather|"
+    r"my\s+mistake|mistake|hang\s+on|not\s+(?:\w+[\s-]){0,2}refractory|no\s+longer|instead|in\s+fact|"
+    r"forgot|also)\b|^\s*no\s*,", re.I)
+# within one message, what follows these words replaces what came before ("refractory to len - no wait, ...")
+SELF_CORRECTION = re.compile(
+    r"\b(?:sorry|no\s+wait|wait|i\s+mean|i\s+meant|make\s+that|scratch\s+that|correction|or\s+rather|"
+    r"actually)\b", re.I)
+LENALIDOMIDE_WINDOW = 60  # days: progression within 60 days of the last dose is refractoriness (IMWG, R2)
+
+
+def _self_corrected(entities: List[Dict[str, Any]], text: str) -> Tuple[List[Dict[str, Any]], bool]:
+    """The entities of a message that corrects itself, with what the correction replaces left out, and whether
+    the correction says that nothing is refractory."""
+    marks = [m for m in SELF_CORRECTION.finditer(text or "") if m.start() > 0]
+    if not marks or not entities or not all("start" in e for e in entities):
+        return entities, False
+    cut = marks[-1].start()
+    after = [e for e in entities if e["start"] >= cut]
+    after_kinds = {e["entity"] for e in after}
+    after_drugs = {d for e in after if e["entity"] in ("drug", "regimen") for d in _drug_ids(e)}
+    none_after = says_no_refractory(text[cut:])
+    kept = []
+    for e in entities:
+        if e["start"] < cut:
+            if e["entity"] in ("drug", "regimen"):
+                drugs = set(_drug_ids(e))
+                if drugs & after_drugs or (none_after and e.get("role") == "refractory"):
+                    continue
+            elif e["entity"] in after_kinds and e["entity"] in SCALAR_ENTITIES:
+                continue
+        kept.append(e)
+    return kept, none_after
+
+
 def apply_entities(
     slots: Dict[str, Any], entities: Iterable[Dict[str, Any]], intent: Optional[str], text: str = ""
 ) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
     """New slot values from one message's entities, and a conflict to ask about (or None).
 
     A drug given two different statuses in one message, or whose status changes from an earlier
-    message without the user marking a correction (intent `correct`), is a conflict: it is asked
-    about, never guessed. Refractory after exposed is a refinement, not a conflict.
+    message without the user marking a correction (intent `correct`, or words such as "actually", "not
+    refractory to", "sorry"), is a conflict: it is asked about, never guessed. Refractory after exposed is a
+    refinement, not a conflict. Within one message, what follows "sorry", "no wait", "I mean" replaces what came
+    before. A count of lines read from a list of regimens (role "counted") and a relapse type read from CRAB
+    wording (role "sign") never replace a stated value.
     """
     new = {k: (list(v) if isinstance(v, list) else v) for k, v in slots.items()}
-    entities = list(entities)
+    entities, none_after_correction = _self_corrected(list(entities), text)
+    correcting = intent == "correct" or bool(CORRECTION.search(text or ""))
     said: Dict[str, set] = {}
     for e in entities:
         if e.get("entity") in ("drug", "regimen") and e.get("role") in ("refractory", "exposed", "naive"):
@@ -202,18 +165,34 @@ def apply_entities(
             continue
         role = next(iter(roles))
         before = _status(new, drug)
-        if before is None or before == role or intent == "correct" or (before == "exposed" and role == "refractory"):
+        if before is None or before == role or correcting or (before == "exposed" and role == "refractory"):
             _set_status(new, drug, role)
-        elif before == "refractory" and role == "exposed" and intent != "correct":
+        elif before == "refractory" and role == "exposed":
             conflict = {"drug": drug, "choices": ["exposed", "refractory"]}
         else:
             conflict = {"drug": drug, "choices": sorted({before, role})}
+    named_relapse = False
     for e in entities:
         name, value, role = e.get("entity"), e.get("value"), e.get("role")
         if name in ("drug", "regimen") and role == "unavailable":
             new["unavailable"] = sorted(set(new.get("unavailable") or []) | set(_drug_ids(e)))
+        elif name == "prior_lines" and role == "counted":
+            if slots.get("prior_lines") is None and not any(
+                    x.get("entity") == "prior_lines" and x.get("role") != "counted" for x in entities):
+                new[name] = value
+        elif name == "relapse" and role == "sign":
+            named_relapse = True
+            if slots.get("relapse") is None and not any(
+                    x.get("entity") == "relapse" and x.get("role") != "sign" for x in entities):
+                new[name] = value
         elif name in SCALAR_ENTITIES and value is not None:
             new[name] = value
+            named_relapse = named_relapse or name == "relapse"
+        elif name == "region" and value in ("US", "EU"):
+            new["region"] = value
+        elif name == "refractory_class" and value in ("triple_class", "double"):
+            if new.get("refractory") is None and not any(r == "refractory" for rs in said.values() for r in rs):
+                new["refractory_class"] = value
         elif name == "cytogenetics":
             if value == "t(11;14)":
                 new["t_11_14"] = role != "absent"
@@ -224,13 +203,49 @@ def apply_entities(
             new[value] = role != "absent"
         elif name == "sex" and value in ("male", "female"):
             new["sex"] = value
-    if says_no_refractory(text) and not any(r == "refractory" for roles in said.values() for r in roles):
-        if new.get("refractory") is None or intent == "correct":
+    if not named_relapse and new.get("relapse") is None:
+        # a plasmacytoma / extramedullary disease is a clinical relapse; a rapidly rising paraprotein alone a
+        # biochemical one (clinical-spec section 9)
+        if any(e.get("entity") == "aggressive_feature" and e.get("value") == "extramedullary" and e.get("role") is None
+               for e in entities):
+            new["relapse"] = "clinical"
+        elif any(e.get("entity") == "aggressive_feature" and e.get("value") == "m_protein_rising"
+                 and e.get("role") is None for e in entities):
+            new["relapse"] = "biochemical"
+    no_refractory = none_after_correction or says_no_refractory(text)
+    if no_refractory and not any(r == "refractory" for roles in said.values() for r in roles):
+        besides = bool(re.search(r"\b(?:else|other)\b", text or "", re.I))  # "nothing else": besides those known
+        if new.get("refractory") is None or (correcting and not besides):
             new["refractory"] = []
+    days = new.get("days_since_last_lenalidomide")
+    if isinstance(days, int) and days != slots.get("days_since_last_lenalidomide"):
+        status = _status(new, "lenalidomide")
+        if days <= LENALIDOMIDE_WINDOW and status in (None, "exposed"):
+            _set_status(new, "lenalidomide", "refractory")  # progression within 60 days of the last dose
+        elif days > LENALIDOMIDE_WINDOW and status is None:
+            _set_status(new, "lenalidomide", "exposed")
     if new.get("lenalidomide_maintenance_only") and _status(new, "lenalidomide") is None:
         _set_status(new, "lenalidomide", "exposed")
+    if new.get("refractory") is not None and new.get("refractory_class"):
+        new["refractory_class"] = None
+    regimens = [e for e in entities if e.get("entity") in ("drug", "regimen") and len(_drug_ids(e)) > 0
+                and e.get("role") not in ("naive", "unavailable")]
+    last = _last_regimen(regimens)
+    if last:
+        new["last_regimen"] = last
     changed = {k: v for k, v in new.items() if slots.get(k) != v}
     return changed, conflict
+
+
+def _last_regimen(entities: List[Dict[str, Any]]) -> List[str]:
+    """The drugs of the last regimen (or drug) named: what "progressed on it" refers to in the next message."""
+    if not entities:
+        return []
+    last = entities[-1]
+    if "start" not in last:
+        return sorted(set(_drug_ids(last)))
+    same = [e for e in entities if e.get("start") == last["start"] and e.get("end") == last["end"]]
+    return sorted({d for e in same for d in _drug_ids(e)})
 
 
 def resolve_conflict(

@@ -23,6 +23,10 @@ RULE_KEYS = {"category", "direction", "literals", "literal", "pattern", "max_sco
 FILE_KEYS = {"about", "categories", "not_terminated_by", "word_lists", "rules"}
 
 
+# a fact written as one token ends a clause for a status word after it: "3PL refr len/pom", "78F refr len"
+FACT_TOKEN = re.compile(r"\d{1,3}(?:PL|L|M|F|yo)|NTE|TE|fit|frail")
+
+
 class RuleError(ValueError):
     """context_rules.json is not a valid rule file; the message names the rule."""
 
@@ -36,7 +40,8 @@ def _clause_initial_forward(clause_openers: frozenset) -> Callable:
         if modifier.start == 0:
             return True
         prev = modifier.doc[modifier.start - 1]
-        return prev.is_punct or prev.is_space or prev.lower_ in clause_openers or prev.like_num
+        return (prev.is_punct or prev.is_space or prev.lower_ in clause_openers or prev.like_num
+                or bool(FACT_TOKEN.fullmatch(prev.text)))
     return clause_initial_forward
 
 

@@ -2,7 +2,7 @@
 
 The file holds the patterns and says what its fields mean; this module holds what needs Python: the functions
 that turn a match into a value (`VALUES`, named in the file by "fn") or a finding's role (`ROLES`), the
-fragments the code supplies (LEN, NUM, ORD, DURATION_NUM), and the checks of `load()`, which names the rule at
+fragments the code supplies (LEN, LENREG, NUM, ORD, DURATION_NUM), and the checks of `load()`, which names the rule at
 fault (`FactRuleError`): an unknown fragment, function, field or entity, a regex that does not compile, a span
 or threshold group the pattern does not have.
 
@@ -171,7 +171,19 @@ def _threshold(group: str, below: float, absent_at: Optional[float] = None) -> C
     return role
 
 
-ROLES = {"threshold": _threshold}
+def _range(group: str, ranges: List[List[Any]]) -> Callable[[re.Match], Any]:
+    """Numeric signs in one of several units: `ranges` holds [low, high, cut, "above" | "below"] per unit; a value
+    in [low, high) is present when it is beyond its cut, otherwise no finding."""
+    def role(m: re.Match) -> Any:
+        v = float(m.group(group))
+        for low, high, cut, side in ranges:
+            if low <= v < high:
+                return None if (v > cut if side == "above" else v < cut) else REJECT
+        return REJECT
+    return role
+
+
+ROLES = {"threshold": _threshold, "range": _range}
 
 
 # ---- loading -------------------------------------------------------------------------------------------------------
@@ -179,6 +191,12 @@ def _len_fragment(len_names: Sequence[str]) -> str:
     """The surface forms of lenalidomide as one group, longest first, spaces and hyphens optional."""
     forms = {re.escape(n).replace(r"\ ", r"[\s-]+").replace(r"\-", r"[\s-]*") for n in len_names}
     return "(?:" + "|".join(sorted(forms, key=lambda f: (-len(f), f))) + ")"
+
+
+def _regimen_fragment(names: Sequence[str]) -> str:
+    """Regimen names as one group, longest first, case-sensitive by their first letter ("Rd", not "rd")."""
+    forms = {re.escape(n).replace(r"\-", r"[\s-]?") for n in names}
+    return "(?-i:" + "|".join(sorted(forms, key=lambda f: (-len(f), f))) + ")"
 
 
 class _Fragments:
@@ -299,14 +317,17 @@ def _findings(group: Any, frags: _Fragments, entities, where: str) -> List[Findi
 
 
 def load(len_names: Sequence[str], data: Optional[dict] = None,
-         entities: Optional[Collection[str]] = None) -> Tuple[List[Rule], List[Finding]]:
+         entities: Optional[Collection[str]] = None,
+         len_regimens: Sequence[str] = ()) -> Tuple[List[Rule], List[Finding]]:
     """(fact rules in order, finding rules) of facts.json (or of `data`, the same structure). `len_names` are the
-    surface forms of lenalidomide (from the KB); `entities`, when given, the entity names a rule may have."""
+    surface forms of lenalidomide (from the KB), `len_regimens` the names of regimens that contain it; `entities`,
+    when given, the entity names a rule may have."""
     name = RULES_FILE.name
     if data is None:
         data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
     _strict(data, ("about", "fragments", "facts", "findings"), ("fragments", "facts", "findings"), name)
-    given = {"LEN": _len_fragment(len_names), "NUM": NUM, "ORD": ORD, "DURATION_NUM": DURATION_NUM}
+    given = {"LEN": _len_fragment(len_names), "LENREG": _regimen_fragment(len_regimens or ("Rd",)), "NUM": NUM,
+             "ORD": ORD, "DURATION_NUM": DURATION_NUM}
     clash = set(given) & set(data["fragments"])
     if clash:
         raise FactRuleError(f"{name}: fragments {sorted(clash)} are given by the code")

@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 from typing import Collection, List, Optional, Tuple
 
+from .lexicon import to_int
 from .matchers import DRUG, REGIMEN
 
 # words that join the items of a coordinated list ("len, bort and dara", "len/dara")
 CONNECTORS = {",", "and", "or", "/", "&", "+", "nor", "and/or", "as", "well", "-", "plus", "then", "("}
+# progression stated after a list reaches its items, not the regimens before a "then" ("VCd, then Rd to PD")
+LIST_CONNECTORS = CONNECTORS - {"then"}
 QUESTION_RE = re.compile(r"\?|^\s*(?:what|why|how|which|when|tell|explain|describe|info|details|is|are|can|could|"
                          r"should|would|does|do|any|show|compare|cautions?|evidence)\b", re.I)
 # a name as the whole message, maybe inside a question: "pd?", "why not allo?", "what did ASPIRE show?"
@@ -25,12 +28,39 @@ FRAME_RE = re.compile(
     r"(?:\s+(?:regimen|trial|study|results|data|show|showed))?\s*[?.!]*\s*$", re.I)
 _PROG = r"(?:progress(?:ed|ing|ion)|prog(?:'?d)?\.?|relaps(?:ed|ing|e)|PD|escaped|failed|failing)"
 NEG_BEFORE = re.compile(r"(?:\bno|\bnot|\bwithout|\bnever|n't|\bnor)\s+(?:yet\s+|ever\s+|been\s+)*$", re.I)
-# "progressing on it", "relapsed on this regimen", "progressed on both": the drugs named just before
+# "progressing on it", "relapsed on this regimen", "progressed on both", "PD after 3 yrs on it", "refractory to
+# both": the drugs named just before; "PD on each of the last three": the last items of the list before
 ANAPHOR_RE = re.compile(
-    rf"\b{_PROG}(?:\s+(?:clinically|biochemically|rapidly|slowly|again|now|steadily|serologically))?\s+"
-    rf"(?:(?:while|whilst)\s+)?(?:on|during|through)\s+(?:(?P<pl>them|both(?:\s+of\s+them)?|these|those|"
-    r"all\s+(?:three|four|of\s+them))|it|this|that|the\s+same|(?:this|that|the|the\s+same)\s+(?:regimen|combination|"
-    r"combo|triplet|doublet|quadruplet|line|treatment|therapy))\b", re.I)
+    rf"\b(?:{_PROG}(?:\s+(?:clinically|biochemically|rapidly|slowly|again|now|steadily|serologically))?"
+    r"(?:\s+after\s+[^,;.()]{1,20}?)?\s+(?:(?:while|whilst)\s+)?(?:still\s+)?(?:on|during|through)"
+    r"|refractory\s+to|resistant\s+to)\s+"
+    r"(?:(?:each|all)\s+(?:of\s+)?(?:the\s+)?last\s+(?P<n>two|three|four|five|[2-5])|"
+    r"(?P<pl>them|both(?:\s+of\s+them)?|these|those|each(?:\s+of\s+them)?|all\s+(?:three|four|of\s+them))|"
+    r"it|this|that|the\s+same|the\s+latter|the\s+last\s+one|(?:this|that|the|the\s+same)\s+(?:regimen|combination|"
+    r"combo|triplet|doublet|quadruplet|line|treatment|therapy))(?:\s+too)?\b", re.I)
+# "lenalidomide-dex, which she progressed on", "DPd, which is now failing", "DRd, on which she has now progressed"
+WHICH_PROG_RE = re.compile(
+    r"^\s*(?:\([^()]{0,40}\)\s*)?,?\s*(?:(?:which|that)\s+(?:(?:she|he|they|the\s+patient|her\s+disease|his\s+disease)\s+)?"
+    r"(?:(?:has|had|have|is|was|were|now|then|subsequently|eventually|also|since|quickly|rapidly)\s+)*"
+    r"(?:progressed|relapsed|progressing|relapsing|failing|failed|stopped\s+working|escaped)"
+    r"|on\s+which\s+[^.;]{0,40}?\b(?:progress|relaps|PD\b|fail))", re.I)
+# "stayed on daratumumab until it stopped working", "for 4 years until she progressed"
+UNTIL_PROG_RE = re.compile(
+    r"until\s+(?:it|they|she|he|the\s+disease|her\s+disease|his\s+disease)\s+(?:stopped\s+working|failed|"
+    r"progressed|relapsed|escaped)\b", re.I)
+# a rise or progression before "(while) (still) on X" in the same clause: "rising paraprotein while still on DRd"
+RISE_RE = re.compile(
+    rf"\b(?:{_PROG}|rising|rise|risen|rose|up\s+from|gone\s+from|went\s+from|climbing|climbed|increasing|increased|"
+    r"going\s+up|gone\s+up|doubling|doubled|creeping)\b", re.I)
+RISE_NEG = re.compile(r"\b(?:no|not|without|stable|never)\b", re.I)
+ON_BEFORE_RE = re.compile(r"(?:\b(?:while|whilst)\s+(?:still\s+)?(?:on|taking|receiving)|\bstill\s+on|\bon)\s+"
+                          r"(?:(?:the|her|his|full[\s-]dose|continuous)\s+)*$", re.I)
+# "relapsed 1 month after stopping pom": progression within 60 days of the last dose is refractoriness (IMWG)
+STOPPED_RE = re.compile(
+    rf"\b{_PROG}\s+(?:about\s+|around\s+|only\s+|just\s+)?(?P<n>\d{{1,3}}|one|two|three|four|five|six|seven|eight|a|an)"
+    r"\s*-?\s*(?P<u>days?|d|weeks?|wks?|w|months?|mos?|mo)\s+(?:after|since|from|of)\s+(?:stopping|discontinuing|"
+    r"coming\s+off|finishing|completing|(?:(?:his|her|the|their)\s+)?last\s+(?:dose\s+of\s+)?)\s*"
+    r"(?:(?:the|her|his|their)\s+)?$", re.I)
 # after "on X": "on KRd and progressed", "on DRd for 3 years, then progressed"
 _QUAL = (r"^\s*(?:-\s*)?(?:(?:maintenance|maint\.?|induction|therapy|treatment|alone|monotherapy|combination|"
          r"based)\s*)?(?:\((?:[^()]{0,40})\)\s*)?(?:(?:for|x|over|×)\s*[^,;.()]{0,25}?\s*)?(?:\((?:[^()]{0,40})\)\s*)?")
@@ -95,7 +125,7 @@ def listed(doc, spans: list, i: int, step: int) -> List[int]:
         a, b = (spans[j + step], spans[j]) if step < 0 else (spans[j], spans[j + step])
         gap = doc[a.end:b.start]
         if b.label_ != DRUG or a.label_ != DRUG or len(gap) > 3 or not all(
-                t.lower_ in CONNECTORS or t.is_space for t in gap):
+                t.lower_ in LIST_CONNECTORS or t.is_space for t in gap):
             break
         j += step
         out.append(j)
@@ -109,7 +139,8 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
     therapy). `transplants`: the transplant codes (never refractory)."""
     text = doc.text
     low = text.lower()
-    if not any(w in low for w in ("prog", "relaps", "pd", "escaped", "fail")):
+    if not any(w in low for w in ("prog", "relaps", "pd", "escaped", "fail", "refractory", "resistant", "ris", "rose",
+                                  "up", "climb", "increas", "doubl", "creep", "stopped working")):
         return set()
 
     def eligible(k: int) -> bool:
@@ -118,7 +149,8 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
         return sp.label_ == DRUG and not (c[2] == REGIMEN and (c[3] in transplants or c[3] == "trial"))
 
     forced: set = set()
-    # "progressing on it": the nearest drug target before it (for "them"/"both": its whole list)
+    # "progressing on it": the nearest drug target before it (for "them"/"both": its whole list; for "it": the
+    # drugs written together with it, "daratumumab-lenalidomide-dex")
     for m in ANAPHOR_RE.finditer(text):
         if NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
             continue
@@ -128,7 +160,12 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
         k = before[-1]
         if len(doc[spans[k].end:doc.char_span(m.start(), m.end(), alignment_mode="expand").start]) > 25:
             continue
-        idx = listed(doc, spans, k, -1) if m.group("pl") else [k]
+        if m.group("n"):
+            idx = listed(doc, spans, k, -1)[: to_int(m.group("n")) or 1]
+        elif m.group("pl"):
+            idx = listed(doc, spans, k, -1)
+        else:
+            idx = combined(doc, spans, k)
         forced.update((spans[j].start, spans[j].end) for j in idx if eligible(j))
     # "on KRd and progressed", "DPd to progression"
     for k in range(len(spans)):
@@ -140,7 +177,10 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
             continue  # the list is handled at its last item
         head, last = spans[left[-1]], spans[right[-1]]
         rest = text[last.end_char:]
-        hit = bool(TO_PROG_RE.match(rest))
+        hit = bool(TO_PROG_RE.match(rest)) or bool(WHICH_PROG_RE.match(rest))
+        if not hit:
+            q = re.match(_QUAL, rest)
+            hit = bool(q and UNTIL_PROG_RE.match(rest[q.end():]))
         if not hit and AND_PROG_RE.match(rest):
             prev = list(doc[max(0, head.start - 3):head.start])
             on = [j for j, t in enumerate(prev) if t.lower_ in ON_WORDS]
@@ -151,7 +191,98 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
                     for t in prev[j + 1:])
         if hit:
             forced.update((spans[j].start, spans[j].end) for j in left if eligible(j))
+    # "rising paraprotein while still on DRd", "M-protein up from 4 to 10 on len"
+    for k, sp in enumerate(spans):
+        if not eligible(k):
+            continue
+        before = text[:sp.start_char]
+        on = ON_BEFORE_RE.search(before[-40:])
+        if not on:
+            continue
+        clause = re.split(r"[,;.:()\n]", before[: len(before) - len(before[-40:]) + on.start()])[-1]
+        rise = [r for r in RISE_RE.finditer(clause) if not RISE_NEG.search(clause[max(0, r.start() - 25):r.start()])]
+        if rise and not re.search(r"\bstable\b|\bresponding\b|\bin\s+remission\b", clause, re.I):
+            forced.update((spans[j].start, spans[j].end) for j in combined(doc, spans, k) if eligible(j))
+    # "relapsed 1 month after stopping pom": within 60 days of the last dose; a regimen in brackets just after
+    # the drug ("pom (DPd stopped ...)") stopped with it
+    for k, sp in enumerate(spans):
+        if not eligible(k):
+            continue
+        m = STOPPED_RE.search(text[max(0, sp.start_char - 80):sp.start_char])
+        if not m:
+            continue
+        n = to_int(m.group("n")) or (1 if m.group("n").lower() in ("a", "an") else None)
+        unit = m.group("u").lower()
+        days = None if n is None else n * (1 if unit.startswith("d") else 7 if unit.startswith("w") else 30)
+        if days is not None and days <= 60:
+            forced.add((sp.start, sp.end))
+            nxt = k + 1
+            bracket = nxt < len(spans) and re.fullmatch(r"\s*\(\s*", text[sp.end_char:spans[nxt].start_char])
+            if bracket and eligible(nxt):
+                forced.add((spans[nxt].start, spans[nxt].end))
     return forced
+
+
+def combined(doc, spans: list, k: int) -> List[int]:
+    """spans[k] and the drug targets written together with it, joined by "-", "+" or "/" without spaces
+    ("daratumumab-lenalidomide-dex", "Sarclisa-Pomalyst")."""
+    idx = [k]
+    for step in (-1, 1):
+        j = k
+        while 0 <= j + step < len(spans):
+            a, b = (spans[j + step], spans[j]) if step < 0 else (spans[j], spans[j + step])
+            gap = doc.text[a.end_char:b.start_char]
+            if a.label_ != DRUG or b.label_ != DRUG or gap not in ("-", "+", "/", " + ", " - "):
+                break
+            j += step
+            idx.append(j)
+    return sorted(idx)
+
+
+# ---- a list of past treatments ---------------------------------------------------------------------------------
+HISTORY_MARK = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|(?:^|[\s(])\d\)|\(\d\)|"
+                          r"\b(?:prior|previous)\s+(?:tx|treatments?|therap(?:y|ies)|regimens?)\b|\bhx\b|"
+                          r"\b(?:regimens?|lines?|treatment)\s+(?:so\s+far|list|history)\b|\bhistory\b|"
+                          r"\blines?\s+of\s+(?:treatment|therapy)\b|\bfirst\b", re.I)
+
+
+def treatment_history(doc, spans: list, info: dict) -> set:
+    """Regimens named in a list of past treatments: a prior (non-catalog) regimen anywhere, a catalog regimen or
+    drugs written together ("Thalomid-dex") next to a sequence word ("then", "->", "2)", "prior tx:")."""
+    text = doc.text
+    out = set()
+    for k, sp in enumerate(spans):
+        c = info[(sp.start, sp.end)]
+        if sp.label_ != DRUG or c[2] == "TRIAL" or (c[2] == REGIMEN and c[3] in ("trial",)):
+            continue
+        if c[2] == "PRIOR":
+            out.add((sp.start, sp.end))
+            continue
+        idx = combined(doc, spans, k)
+        if c[2] == DRUG and len(idx) == 1:
+            continue  # a drug named alone is no regimen
+        regimens = [j for j in listed(doc, spans, k, -1) + listed(doc, spans, k, +1)
+                    if j != k and info[(spans[j].start, spans[j].end)][2] in (REGIMEN, "PRIOR")]
+        if c[2] == REGIMEN and regimens:
+            out.add((sp.start, sp.end))  # "VCd, DVd, KPd": a list of regimens is a history
+            continue
+        a, b = spans[idx[0]].start_char, spans[idx[-1]].end_char
+        window = text[max(0, a - 40):a] + " | " + text[b:b + 40]
+        if HISTORY_MARK.search(window):
+            out.add((sp.start, sp.end))
+    return out
+
+
+def elliptic_unavailable(text: str, out: List[dict]) -> List[dict]:
+    """'Talvey available, Elrexfio not.': a drug followed by a bare "not" after an availability word."""
+    for e in out:
+        if e["entity"] != "drug" or e.get("role"):
+            continue
+        if re.match(r"\s+not\s*(?:[.;,)!]|$)", text[e["end"]:]) and re.search(
+                r"\b(?:available|availability|funded|reimbursed|accessible|on\s+formulary)\b",
+                text[max(0, e["start"] - 60):e["start"]], re.I):
+            e["role"] = "unavailable"
+    return out
 
 
 # ---- lenalidomide maintenance ---------------------------------------------------------------------------------
@@ -166,6 +297,10 @@ def maintenance_flag(text: str, out: List[dict]) -> List[dict]:
             prog = m
             break
     flags = [e for e in out if e["entity"] == "lenalidomide_maintenance_only"]
+    if flags and prog is None and all(_stopped(text, f) for f in flags):
+        # "len maint x4y (stopped for fatigue) => relapse", "14 months after stopping len maintenance": the
+        # relapse came off maintenance (R2: not progression on maintenance)
+        return [e for e in out if e["entity"] != "lenalidomide_maintenance_only"]
     if flags and prog is None and not any(f.get("_prog") for f in flags):
         if any(e["entity"] == "drug" and e["value"] == "lenalidomide" and e.get("role") == "refractory"
                for e in out):
@@ -178,6 +313,16 @@ def maintenance_flag(text: str, out: List[dict]) -> List[dict]:
         if named and not any(o["start"] < e and s < o["end"] for o in out):
             out.append({"entity": "lenalidomide_maintenance_only", "value": True, "start": s, "end": e})
     return out
+
+
+STOP_WORDS = r"(?:stopped|discontinued|ceased|completed|finished|held|came\s+off|coming\s+off|stopping|discontinuing)"
+
+
+def _stopped(text: str, flag: dict) -> bool:
+    """The maintenance of `flag` was stopped before the relapse: a stop word in its clause."""
+    after = re.split(r"[.;]|=>|->|\bthen\b|\bnow\b", text[flag["end"]:flag["end"] + 50])[0]
+    before = re.split(r"[.;,]|=>|->", text[max(0, flag["start"] - 40):flag["start"]])[-1]
+    return bool(re.search(rf"\b{STOP_WORDS}\b", after + " " + before, re.I))
 
 
 def relapsed_while_on(doc, sp) -> bool:

@@ -6,7 +6,7 @@ transplants and trials (plus `lexicon`'s prior regimens and extra aliases) into 
 patterns: case-insensitive with hyphen / space / no-space variants, except short codes that are other words
 in another case ("PD", "SD", "MD", "BD", "D"), which match in their KB spelling only or as the whole message.
 `Matchers.hits(doc)` gives (kind, value, span) per match; `Matchers.typos(doc, covered)` finds drug names
-with a typo (>= 7 letters, 1-2 edits from a drug name of the same first letter: "lenalidomid", "daratumab").
+with a typo (>= 6 letters, 1-2 edits from a drug name of the same first letter: "lenalidomid", "daratumab").
 
 Layer: may import the standard library, spaCy (when the pipeline is built), `bot.clinical` and `.lexicon`.
 """
@@ -56,7 +56,7 @@ def make_nlp():
 
 
 # ---- fuzzy matching of drug names -----------------------------------------------------------------------------
-def _osa(a: str, b: str, limit: int) -> int:
+def osa_distance(a: str, b: str, limit: int) -> int:
     """Optimal string alignment distance (edits incl. adjacent transpositions), > limit cut short."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
@@ -79,12 +79,13 @@ def _osa(a: str, b: str, limit: int) -> int:
 
 
 class _Fuzzy:
-    """A word of >= 7 letters -> the one drug whose name (same first letter) is nearest within 1-2 edits."""
+    """A word of >= 6 letters -> the one drug whose name (same first letter) is nearest within 1-2 edits (clinical-spec
+    section 9: misspelt drug names of six letters or more resolve when the match is unambiguous)."""
 
     def __init__(self, names: Dict[str, str]):
         self.by_letter: Dict[str, List[Tuple[str, str]]] = {}
         for name, drug in names.items():
-            if len(name) >= 7 and name.isalpha():
+            if len(name) >= 6 and name.isalpha():
                 self.by_letter.setdefault(name[0], []).append((name, drug))
         self.cache: Dict[str, Optional[str]] = {}
 
@@ -93,11 +94,11 @@ class _Fuzzy:
         if w in self.cache:
             return self.cache[w]
         result = None
-        if len(w) >= 7 and w.isalpha() and w not in FUZZY_STOPWORDS:
+        if len(w) >= 6 and w.isalpha() and w not in FUZZY_STOPWORDS:
             best: Dict[str, int] = {}
             for name, drug in self.by_letter.get(w[0], ()):
                 limit = 1 if len(name) <= 9 else 2
-                d = _osa(w, name, limit)
+                d = osa_distance(w, name, limit)
                 if d <= limit:
                     best[drug] = min(d, best.get(drug, 99))
             if best:
@@ -226,10 +227,10 @@ class Matchers:
                 yield kind, value, span
 
     def typos(self, doc, covered: List[Tuple[int, int]]) -> Iterator[Tuple[int, int, str]]:
-        """(start_char, end_char, drug) of the words of >= 7 letters outside `covered` that are a drug name
+        """(start_char, end_char, drug) of the words of >= 6 letters outside `covered` that are a drug name
         with a typo."""
         for tok in doc:
-            if len(tok) >= 7 and tok.is_alpha and all(tok.idx >= e or tok.idx + len(tok) <= s for s, e in covered):
+            if len(tok) >= 6 and tok.is_alpha and all(tok.idx >= e or tok.idx + len(tok) <= s for s, e in covered):
                 drug = self.fuzzy(tok.text)
                 if drug:
                     yield tok.idx, tok.idx + len(tok), drug

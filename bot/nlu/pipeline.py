@@ -21,6 +21,15 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from bot.clinical.kb import fold, kb
 from bot.privacy import redact
 
+from .derive import (
+    Regions,
+    corrected_numbers,
+    count_lines,
+    history_ordinals,
+    refractory_states,
+    remission_after_transplant,
+    resolve_relapse,
+)
 from .facts import REJECT, Finding, Rule, scan_facts
 from .facts import load as load_facts
 from .heuristics import (
@@ -28,14 +37,18 @@ from .heuristics import (
     AUTO_HCT,
     AUTO_HCT_2,
     QUESTION_RE,
+    elliptic_unavailable,
     framed_name,
     maintenance_flag,
     mark_lists,
     progressed_on,
+    treatment_history,
     trial_reference,
 )
+from .lexicon import PRIOR_REGIMENS
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
+from .spelling import OffsetMap, Speller
 
 # hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
 DASH_RE = re.compile(r"[\u2010\u2011]|(?<=\w)[\u2012\u2013\u2212](?=\w)")
@@ -96,15 +109,21 @@ class Pipeline:
         len_names += ["lenalidomid", "lenalidomde"]
         self.fact_rules: List[Rule]
         self.finding_rules: List[Finding]
-        self.fact_rules, self.finding_rules = load_facts(len_names, entities=ENTITY_NAMES)
+        len_regimens = [name for code, reg in self.kb.regimens.items() if "lenalidomide" in reg.components
+                        for name in (code, *reg.aliases)]
+        len_regimens += [name for name, comps in PRIOR_REGIMENS.items() if "lenalidomide" in comps]
+        self.fact_rules, self.finding_rules = load_facts(len_names, entities=ENTITY_NAMES, len_regimens=len_regimens)
         self.matchers = Matchers(nlp, self.kb)
         self.roles = Roles(self.kb, self.matchers.prior_regimens)
+        self.speller = Speller()
+        self.regions = Regions()
         person_names("Mr A Smith")  # the privacy detector loads its word lists now, not on the first message
 
     # ---- steps 1-2: facts and targets -----------------------------------------------------------------------------
-    def _targets(self, doc, original: str) -> Tuple[List[dict], List[dict], List[tuple]]:
+    def _targets(self, doc, original: str, omap: OffsetMap) -> Tuple[List[dict], List[dict], List[tuple]]:
         """(fact entities, trial entities, targets for ConText); a target is (start_char, end_char, kind, value,
-        fixed_role, priority). `original`: the message as written (doc.text has its Unicode dashes as "-")."""
+        fixed_role, priority). `original`: the message as written (doc.text has its Unicode dashes as "-" and its
+        misspelt keywords corrected; `omap` maps offsets between the two)."""
         text = doc.text
         facts, claimed = scan_facts(text, self.fact_rules)
 
@@ -132,7 +151,7 @@ class Pipeline:
                 continue
             if kind == DRUG:
                 if names is None:
-                    names = person_names(original)
+                    names = [(omap.to_new(a), omap.to_new(b, end=True)) for a, b in person_names(original)]
                 if any(a <= s and e <= b for a, b in names):
                     continue  # a drug alias that is part of a person's name
             if kind == REGIMEN and value == "trial" and trial_reference(doc, span):
@@ -162,11 +181,12 @@ class Pipeline:
     # ---- steps 3-4: ConText and roles -----------------------------------------------------------------------------
     def process(self, original: str) -> List[dict]:
         from spacy.tokens import Span
-        text = DASH_RE.sub("-", original)  # same length: offsets stay those of the original text
+        # Unicode dashes as "-" (same length), then misspelt keywords corrected (offsets mapped back by `omap`)
+        text, omap = self.speller.correct(DASH_RE.sub("-", original))
         doc = self.nlp.make_doc(text)
         for tok in doc:  # sentences: one per line (punctuation ends ConText scopes as TERMINATE modifiers)
             tok.is_sent_start = tok.i == 0 or "\n" in doc[tok.i - 1].text
-        facts, trials, targets = self._targets(doc, original)
+        facts, trials, targets = self._targets(doc, original, omap)
         spans: List[Span] = []
         info: Dict[Tuple[int, int], tuple] = {}
         for c in targets:
@@ -186,11 +206,40 @@ class Pipeline:
         graph_mods = list(doc._.context_graph.modifiers) if doc._.context_graph is not None else []
         forced = progressed_on(doc, spans, info, self.transplants)
         guard = [(f["start"], f["end"]) for f in facts if f["entity"] in NEG_GUARD_FACTS]
+        history = treatment_history(doc, spans, info)
         for sp in spans:
             c = info[(sp.start, sp.end)]
-            out.extend(self.roles.resolve(doc, sp, c, graph_mods, question, (sp.start, sp.end) in forced, guard))
+            out.extend(self.roles.resolve(doc, sp, c, graph_mods, question, (sp.start, sp.end) in forced, guard,
+                                          history=(sp.start, sp.end) in history))
+        out = elliptic_unavailable(text, out)
         out = maintenance_flag(text, out)
+        out = self.derive(text, out)
+        if omap:
+            for ent in out:
+                ent["start"], ent["end"] = omap.to_original(ent["start"]), omap.to_original(ent["end"], end=True)
         return finish(original, out)
+
+
+    def _components(self, code: str) -> Tuple[str, ...]:
+        reg = self.kb.regimens.get(code)
+        return tuple(reg.active_components) if reg is not None else ()
+
+    def derive(self, text: str, out: List[dict]) -> List[dict]:
+        """Facts of the whole message (`derive`): ordinal relapses that date a past regimen, named refractory
+        states, corrected numbers, remission stated apart from the transplant, the relapse type from its signs,
+        the region, and the number of prior lines from the regimens named when no count is stated."""
+        out = history_ordinals(text, out)
+        out = refractory_states(text, out)
+        out = corrected_numbers(text, out)
+        out = remission_after_transplant(text, out)
+        out = resolve_relapse(out)
+        out = self.regions.find(text, out)
+        if not any(e["entity"] == "prior_lines" for e in out):
+            counted = count_lines(text, out, self._components)
+            if counted:
+                n, s, e = counted
+                out.append({"entity": "prior_lines", "value": n, "start": s, "end": e, "role": "counted"})
+        return out
 
 
 def finish(text: str, ents: Iterable[dict]) -> List[dict]:

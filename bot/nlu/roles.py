@@ -84,6 +84,8 @@ def _finding(doc, sp, c, guard) -> List[dict]:
     entity, value = c[3]
     role = c[4]
     ent = {"entity": entity, "value": value, "start": s, "end": e}
+    if entity == "relapse":
+        ent["_sign"] = True  # CRAB wording or a rising paraprotein (derive.resolve_relapse)
     ranked = _ranked(sp, FINDING_PRIORITY, guard)
     if role is None and ranked:
         dist, _, cat, mod = ranked[0]
@@ -112,9 +114,12 @@ class Roles:
         self.kb = kb
         self.prior_regimens = prior_regimens
 
-    def resolve(self, doc, sp, c, graph_mods, question: bool, forced: bool = False, guard=()) -> List[dict]:
+    def resolve(self, doc, sp, c, graph_mods, question: bool, forced: bool = False, guard=(),
+                history: bool = False) -> List[dict]:
         """`c` is the target's match (start_char, end_char, kind, value, fixed_role, priority); `forced`: progression
-        was stated about it (`heuristics.progressed_on`); `guard`: character ranges of negated facts."""
+        was stated about it (`heuristics.progressed_on`); `guard`: character ranges of negated facts; `history`: it
+        is named in a list of past treatments ("VTd + ASCT, ...", "Thalomid-dex, then Velcade-dex"): given, so
+        exposed when nothing else is said about it."""
         if c[2] == FINDING:
             return _finding(doc, sp, c, guard)
         s, e = sp.start_char, sp.end_char
@@ -128,6 +133,14 @@ class Roles:
             dist, _, cat, mod = _pick(doc, sp, ranked)
             if cat == "BUT_NOT":
                 cat = _but_not(mod, graph_mods)
+            if cat in ("REFRACTORY", "PROGRESSED") and any(r[2] in ("NOT_BARE", "BUT_NOT") and r[0] <= 1
+                                                           and r[3].modifier_span[1] <= sp.start for r in ranked):
+                cat = "EXPOSED"  # "but NOT bortezomib refractory"
+            if cat in ("NEGATED_EXISTENCE", "NAIVE", "NOT_BARE") and any(
+                    r[2] == "UNAVAILABLE" and r[0] <= 2 and r[3].modifier_span[0] >= sp.end for r in ranked):
+                cat = "UNAVAILABLE"  # "no dara (not reimbursed here)"
+        if cat is None and history and not question:
+            cat = "EXPOSED"
         if forced and cat in (None, "EXPOSED", "MAINTENANCE"):
             cat = "PROGRESSED"  # "on KRd and progressed", "DRd ..., progressing on it"
             cats.add(cat)

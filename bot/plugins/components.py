@@ -20,6 +20,7 @@ it most, so see docs/nlu-schema.md, "Span conventions for annotations".
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -41,10 +42,19 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.intake import states_case_facts
 from bot.nlu.extract import extract, get_nlp
+from bot.nlu.requests import about_myeloma, case_request, newly_diagnosed
 
 from .patches import install
 
 CONFIDENCE = "confidence_entity"
+CORRECTION_CUE = re.compile(
+    r"\b(?:actually|sorry|correction|i\s+meant|i\s+mean|my\s+mistake|mistake|typo|wait|scratch\s+that|make\s+that|"
+    r"forgot|also|as\s+well|instead|or\s+rather|change\s+(?:it|that|the|to)|update:?|correct\s+that|not\s+\w+\s+but|"
+    r"wrong|misspoke|miscounted|oops|hang\s+on|hold\s+on|in\s+fact|after\s+all)\b|\btoo\W*$|,\s*not\s+\w+\W*$|"
+    r"^\W*no\s*,\s*(?:it'?s|it\s+is|that'?s|she'?s|she\s+is|he'?s|he\s+is|there\s+(?:are|were))\s", re.I)
+NEXT_PATIENT = re.compile(r"^\W*(?:(?:ok(?:ay)?|right|so|and|now|alright|thanks?|great)\W+){0,2}(?:(?:a|the|my)\s+)?"
+                          r"(?:next|new|another|different|second|other)\s+(?:patient|case|pt|one)\b", re.I)
+DOSING = re.compile(r"\b(?:dose|doses|dosing|dosage|mg|titrat\w*)\b", re.I)  # not covered: utter_help says so
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
@@ -106,12 +116,17 @@ class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CaseFactsIntentOverride(GraphComponent):
-    """Runs after DIETClassifier and FallbackClassifier: when the intent is `out_of_scope` or
-    `nlu_fallback` but the extractor found case facts (`bot.intake.states_case_facts`), the intent becomes
-    `inform`, so an answer such as "R-MCI 6, not eligible" is taken into the case instead of being called
-    out of scope. Nothing else is changed."""
+    """Runs after DIETClassifier and FallbackClassifier. A message that opens with "next patient" / "new case" and
+    states case facts is `new_case` (the old case is cleared, the new one read). `correct` and `inform` follow the
+    words of a correction ("actually", "sorry", "I meant", "also"). When the intent is `out_of_scope`
+    or `nlu_fallback`: a message that states case facts (`bot.intake.states_case_facts`) becomes `inform`, so an
+    answer such as "R-MCI 6, not eligible" is taken into the case; a request for help with a relapsed myeloma case
+    (`bot.nlu.requests.case_request`, also when classified `greet` or `help`: "Hi, could you help me with a
+    relapsed myeloma patient?") becomes `describe_case`, which starts the intake; any other message about myeloma
+    becomes `help` (redirected, never out of scope: clinical-spec section 9). Nothing else is changed."""
 
     OVERRIDDEN = ("out_of_scope", "nlu_fallback")
+    OPENERS = ("out_of_scope", "nlu_fallback", "greet", "help")
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -119,10 +134,31 @@ class CaseFactsIntentOverride(GraphComponent):
         install()
         return cls()
 
+    @classmethod
+    def decide(cls, intent: Optional[str], text: str, entities: List[Dict[Text, Any]]) -> Optional[str]:
+        """The intent that replaces `intent`, or None to keep it."""
+        if intent in ("describe_case", "inform") and NEXT_PATIENT.match(text) and states_case_facts(entities, text):
+            return "new_case"  # "ok, next patient: 62F, 2 prior lines, ...": a new case that is described at once
+        # a correction is marked by its words ("actually", "sorry", "I meant", "also"); the two intents lead to the same
+        # reading of the case (bot.intake treats such words as a correction whatever the intent)
+        if intent == "correct" and not CORRECTION_CUE.search(text):
+            return "inform"
+        if intent == "inform" and CORRECTION_CUE.search(text):
+            return "correct"
+        if intent in cls.OVERRIDDEN and states_case_facts(entities, text) and not newly_diagnosed(text):
+            return "inform"
+        if intent in cls.OPENERS and case_request(text):
+            return "describe_case"
+        if intent in cls.OVERRIDDEN and not newly_diagnosed(text) and not DOSING.search(text) and (
+                about_myeloma(text) or any(e.get("entity") in ("drug", "regimen", "trial") for e in entities)):
+            return "help"
+        return None
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if intent.get("name") in self.OVERRIDDEN and states_case_facts(message.get(ENTITIES) or []):
-                message.set(INTENT, {"name": "inform", "confidence": intent.get("confidence") or 0.0,
+            new = self.decide(intent.get("name"), message.get(TEXT) or "", message.get(ENTITIES) or [])
+            if new:
+                message.set(INTENT, {"name": new, "confidence": intent.get("confidence") or 0.0,
                                      "overridden_from": intent.get("name")}, add_to_output=True)
         return messages

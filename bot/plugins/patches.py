@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from bot.privacy.logs import FILTER, add_filter_everywhere, structlog_redactor
 
-from . import inbound, tokens
+from . import inbound, timing, tokens
 from .errors import ActionServerUnavailable, ConfigError, StorageError
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["install", "installed", "PATCHES", "GROUPS", "ACTION_SERVER_TEXT", "STORAGE_TEXT", "TURN_FAILED_TEXT",
            "action_timeout", "api_auth", "ActionServerUnavailable"]
 
-GROUPS = ("rasa", "api", "logging", "medspacy")
+GROUPS = ("rasa", "api", "logging", "medspacy", "timing", "sdk-timing")
+# `install()` without arguments: everything a Rasa server needs; the timing groups only when RRMM_TIMING_LOG is set.
+DEFAULT_GROUPS = ("rasa", "api", "logging", "medspacy")
 ACTION_SERVER_TEXT = ("Sorry, the part of the assistant that reads cases and works out recommendations is not "
                       "answering right now, so I could not act on your last message. What you told me before "
                       "it is kept: please send that message again in a minute.")
@@ -379,6 +381,10 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("logging", "logging", "Logger.addHandler", _add_handler),
     Patch("medspacy", "medspacy.context.context_modifier", "tuple_overlaps", _overlaps),
     Patch("medspacy", "medspacy.common.medspacy_matcher", "prune_overlapping_matches", _longest_first),
+    Patch("timing", "rasa.engine.runner.dask", "DaskGraphRunner.__init__", timing.runner_init),
+    Patch("timing", "rasa.core.agent", "Agent.handle_message", timing.handle_message),
+    Patch("timing", "rasa.core.actions.action", "RemoteAction.run", timing.remote_action_run),
+    Patch("sdk-timing", "rasa_sdk.executor", "ActionExecutor.run", timing.executor_run),
 )
 _applied: set = set()
 
@@ -410,8 +416,11 @@ def _telemetry_off_unless_asked() -> None:
 
 
 def install(*groups: str) -> None:
-    """Apply the patches of the given groups (default: all of GROUPS) in this process; idempotent."""
-    wanted = groups or GROUPS
+    """Apply the patches of the given groups (default: DEFAULT_GROUPS, and "timing" when RRMM_TIMING_LOG is set)
+    in this process; idempotent."""
+    wanted = groups or DEFAULT_GROUPS
+    if timing.enabled() and ("rasa" in wanted or "api" in wanted):  # the Rasa server, as early as it calls
+        wanted = (*wanted, "timing")
     unknown = [g for g in wanted if g not in GROUPS]
     if unknown:
         raise ValueError(f"unknown patch group(s) {', '.join(unknown)}; known: {', '.join(GROUPS)}")
@@ -423,7 +432,7 @@ def install(*groups: str) -> None:
         if "rasa" in wanted and "rasa" not in _applied:
             _telemetry_off_unless_asked()
         for patch in PATCHES:
-            key = (patch.module, patch.attribute)
+            key = (patch.group, patch.module, patch.attribute)
             if patch.group in wanted and key not in _applied:
                 _apply(patch)
                 _applied.add(key)

@@ -39,6 +39,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from bot.privacy import redact_obj
 
 from .errors import ConfigError, StorageError
+from .timing import timed
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             raise StorageError(f"tracker store: could not {what} the conversation") from exc
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        with self._errors("read", sender_id):
+        with self._errors("read", sender_id), timed("tracker:retrieve"):
             return await super().retrieve(sender_id)
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
@@ -276,7 +277,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Append the tracker's new events, each redacted, in one transaction."""
-        with self._errors("save", tracker.sender_id):
+        with self._errors("save", tracker.sender_id), timed("tracker:save"):
             await self.stream_events(tracker)
             with self.session_scope() as session:
                 for event in self._additional_events(session, tracker):

@@ -22,7 +22,9 @@ from bot.plugins.channels.render import (
     render_plain,
     render_slack,
     render_teams,
+    slack_escape,
     split_text,
+    teams_escape,
 )
 
 CASES = {
@@ -221,5 +223,18 @@ def test_every_channel_shows_trial_headline_tiers_approval_info_line_and_knowled
 
 def test_the_text_twin_is_recognised_under_a_first_line_that_restates_the_case(rec_of):
     rec = rec_of(prior_lines=2, refractory=["lenalidomide"], fitness="fit", transplant_eligible=False)
-    assert is_text_twin({"text": "Read as: 2 prior lines; refractory: lenalidomide\n" + render_text(rec)}, rec)
-    assert not is_text_twin({"text": "Read as: x\nsomething\n" + render_text(rec)}, rec)
+    assert render_text(rec).startswith("Read as: ") and is_text_twin({"text": render_text(rec)}, rec)
+    assert not is_text_twin({"text": "Read as: x\nsomething\n" + render_text(rec)[len(rec["read_as"]) + 9:]}, rec)
+    assert not is_text_twin({"text": "What is KPd?"}, rec)
+
+
+def test_every_rendering_shows_the_read_as_line_first(rec):
+    line = rec["read_as"]
+    assert line and render_plain(rec).startswith("Read as: " + line)
+    slack = render_slack(rec)
+    assert slack["blocks"][1]["text"]["text"] == "*Read as:* " + slack_escape(line)
+    assert slack["text"].split("\n")[1].startswith("*Read as:*")  # after the title line of the notification
+    card = render_teams(rec)["attachments"][0]["content"]
+    assert card["body"][1]["text"] == "**Read as:** " + teams_escape(line)
+    html_out = render_html(rec)
+    assert html_out.index("rrmm-read-as") < html_out.index("rrmm-assessment")

@@ -37,6 +37,7 @@ from bot.clinical.render import (
     one_line_rationale,
     option_notes,
     ranked_options,
+    read_as_line,
     render_text,
     setting_label,
     sorted_cautions,
@@ -78,7 +79,11 @@ def is_text_twin(message: Dict[str, Any], rec: Dict[str, Any]) -> bool:
     if not isinstance(text, str):
         return False
     try:
-        return assessment_line(rec) in text.lstrip().split("\n")[:2]
+        text = text.lstrip()
+        first = read_as_line(rec)
+        if first and text.startswith(first):
+            text = text[len(first):].lstrip()
+        return assessment_line(rec) in text.split("\n")[:2]
     except (KeyError, TypeError, AttributeError):
         return False
 
@@ -176,8 +181,10 @@ def _packed_sections(title: str, items: List[str]) -> List[Dict[str, Any]]:
 def slack_fallback_text(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_OPTIONS) -> str:
     """The message's `text`: mrkdwn shown in notifications and by clients that do not draw blocks."""
     e = slack_escape
-    lines = [f"*RRMM recommendation*: {e(assessment_line(rec)[len('Assessment: '):])}",
-             f"*Action:* {e(rec['initiation']['text'])}"]
+    lines = [f"*RRMM recommendation*: {e(assessment_line(rec)[len('Assessment: '):])}"]
+    if rec.get("read_as"):
+        lines.append(f"*Read as:* {e(rec['read_as'])}")
+    lines.append(f"*Action:* {e(rec['initiation']['text'])}")
     trial_line = trial_headline(rec)
     if trial_line:
         lines.append(e(trial_line))
@@ -210,6 +217,8 @@ def render_slack(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
                                                                       SLACK_HEADER_CHARS), "emoji": True}},
         _mrkdwn_section("\n".join(head)),
     ]
+    if rec.get("read_as"):  # the case as read comes first, under the title
+        blocks.insert(1, _mrkdwn_section(f"*Read as:* {e(rec['read_as'])}"))
     groups, more = _options(rec, max_options)
     if groups:
         blocks.append({"type": "divider"})
@@ -287,6 +296,10 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
     a_line = assessment_line(rec)[len("Assessment: "):]
     body: List[Dict[str, Any]] = [
         _tb("RRMM recommendation", size="Medium", weight="Bolder"),
+    ]
+    if rec.get("read_as"):
+        body.append(_tb(f"**Read as:** {e(rec['read_as'])}"))
+    body += [
         _tb(f"**Assessment:** {e(a_line)}"),
         _tb(f"**Action:** {e(rec['initiation']['text'])}",
             color="Attention" if rec["initiation"]["action"] == "start_immediately" else "Default"),
@@ -401,6 +414,10 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
         '<article class="rrmm-rec">',
         '<header class="rrmm-rec-head">',
         f'<h3>RRMM recommendation <span class="rrmm-setting">{h(headline(rec))}</span></h3>',
+    ]
+    if rec.get("read_as"):
+        out.append(f'<p class="rrmm-read-as"><b>Read as:</b> {h(rec["read_as"])}</p>')
+    out += [
         f'<p class="rrmm-assessment"><b>Assessment:</b> {h(assessment_line(rec)[len("Assessment: ") :])}</p>',
         f'<p class="rrmm-action rrmm-action-{h(rec["initiation"]["action"])}"><b>Action:</b> '
         f"{h(rec['initiation']['text'])}</p>",

@@ -1,0 +1,127 @@
+"""Misspelt clinical keywords ("refactory", "relpase", "transplnt", "elligible", "remision"), corrected before
+the rules read a message, with a map back to the characters the clinician typed.
+
+Only a closed list of keywords is corrected (`KEYWORDS`): a word of six letters or more, not itself a known
+word, with the same first letter and the same last letter class, within one edit of a keyword of up to eight
+letters or two edits of a longer one, and nearer to one keyword than to any other. Drug names with a typo are
+matched by `matchers` (same thresholds); this module only spells the words the fact and status rules look for.
+`correct(text)` returns the corrected text and an `OffsetMap` that turns its character offsets back into those
+of the original text (a corrected word maps onto the word as typed).
+
+Layer: may import the standard library and `.matchers` (the edit distance).
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from typing import Dict, FrozenSet, List, Optional, Tuple
+
+from .matchers import osa_distance
+
+# Words the rules read whose typos clinicians make; their own inflections are known words (never corrected).
+KEYWORDS = (
+    "refractory", "relapse", "relapsed", "relapsing", "progressed", "progressing", "progression", "transplant",
+    "transplanted", "eligible", "ineligible", "remission", "exposed", "maintenance", "clinical", "biochemical",
+    "intermediate", "candidate", "autograft", "myeloma", "hypercalcaemia", "hypercalcemia", "plasmacytoma",
+    "extramedullary", "lesions", "paraprotein", "previous", "received", "naive", "stopped", "refractoriness",
+)
+# Real words near a keyword that must stay as written.
+KNOWN_EXTRA = frozenset({
+    "relapses", "progress", "progresses", "progressive", "progressively", "transplants", "transplanting",
+    "eligibility", "ineligibility", "remissions", "exposure", "exposures", "exposes", "expose", "maintained",
+    "maintaining", "clinically", "clinician", "clinicians", "biochemically", "intermediates", "candidates",
+    "autografts", "autografted", "myelomas", "plasmacytomas", "lesion", "paraproteins", "previously", "receive",
+    "receives", "receiving", "receiver", "stopping", "stopper", "stoppage", "refractive", "reflectory",
+    "clinic", "clinics", "lesional", "refractor", "naively", "naivety", "previews", "exposing",
+    "remiss", "released", "relayed", "relaxed", "replaced", "repulsed", "prolapsed", "collapsed", "eligibly",
+    "transplantation", "transparent", "candida", "candidal",
+})
+WORD_RE = re.compile(r"[A-Za-z]{6,}")
+
+
+def _known() -> FrozenSet[str]:
+    return frozenset(KEYWORDS) | KNOWN_EXTRA
+
+
+class OffsetMap:
+    """Offsets of the corrected text -> offsets of the original (identity when nothing was corrected)."""
+
+    def __init__(self, edits: List[Tuple[int, int, int, int]]) -> None:
+        # (new_start, new_end, old_start, old_end) per corrected word, in order
+        self.edits = edits
+        self.starts = [e[0] for e in edits]
+
+    def __bool__(self) -> bool:
+        return bool(self.edits)
+
+    def to_original(self, pos: int, end: bool = False) -> int:
+        """The original offset of `pos` (a start offset, or an exclusive end offset when `end`)."""
+        i = (bisect.bisect_left(self.starts, pos) if end else bisect.bisect_right(self.starts, pos)) - 1
+        if i < 0:
+            return pos
+        ns, ne, os_, oe = self.edits[i]
+        if end:
+            return oe if pos <= ne else pos - ne + oe
+        return os_ if pos < ne else pos - ne + oe
+
+    def to_new(self, pos: int, end: bool = False) -> int:
+        """The corrected-text offset of an original offset (the inverse of `to_original`)."""
+        olds = [e[2] for e in self.edits]
+        i = (bisect.bisect_left(olds, pos) if end else bisect.bisect_right(olds, pos)) - 1
+        if i < 0:
+            return pos
+        ns, ne, os_, oe = self.edits[i]
+        if end:
+            return ne if pos <= oe else pos - oe + ne
+        return ns if pos < oe else pos - oe + ne
+
+
+class Speller:
+    def __init__(self, keywords=KEYWORDS) -> None:
+        self.known = _known()
+        self.by_letter: Dict[str, List[str]] = {}
+        for k in keywords:
+            self.by_letter.setdefault(k[0], []).append(k)
+        self.cache: Dict[str, Optional[str]] = {}
+
+    def suggest(self, word: str) -> Optional[str]:
+        w = word.lower()
+        if w in self.cache:
+            return self.cache[w]
+        result = None
+        if len(w) >= 6 and w not in self.known:
+            best: Dict[str, int] = {}
+            for k in self.by_letter.get(w[0], ()):
+                limit = 1 if len(k) <= 8 else 2
+                d = osa_distance(w, k, limit)
+                if d <= limit:
+                    best[k] = d
+            if best:
+                top = min(best.values())
+                winners = [k for k, v in best.items() if v == top]
+                result = winners[0] if len(winners) == 1 else None
+        if len(self.cache) < 20000:
+            self.cache[w] = result
+        return result
+
+    def correct(self, text: str) -> Tuple[str, OffsetMap]:
+        out: List[str] = []
+        edits: List[Tuple[int, int, int, int]] = []
+        last = 0
+        shift = 0
+        for m in WORD_RE.finditer(text):
+            fix = self.suggest(m.group(0))
+            if not fix:
+                continue
+            if m.group(0)[0].isupper():
+                fix = fix[0].upper() + fix[1:]
+            out.append(text[last:m.start()])
+            ns = m.start() + shift
+            out.append(fix)
+            edits.append((ns, ns + len(fix), m.start(), m.end()))
+            shift += len(fix) - (m.end() - m.start())
+            last = m.end()
+        if not edits:
+            return text, OffsetMap([])
+        out.append(text[last:])
+        return "".join(out), OffsetMap(edits)
