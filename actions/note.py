@@ -3,7 +3,7 @@
 A plain-text summary sized for a clinical note (bot.clinical.render.render_note): the case as read, the options by
 tier with their key trials and approval in the case's region, the knowledge edition and the disclaimer; no
 identifiers. While the case is incomplete it asks the intake question for what is missing (or the open conflict), as
-`action_recommend` does. It records nothing in the audit trail: the recommendation it summarises was recorded when
+`action_recommend` does; inside the intake, where the form asks next, it says what is still needed instead. It records nothing in the audit trail: the recommendation it summarises was recorded when
 it was given. Kept in its own module so the recommendation actions (actions.py) stay as they are.
 """
 from __future__ import annotations
@@ -34,7 +34,11 @@ class ActionNote(Action):
             return notice
         still = intake.missing(slots)
         if still:
-            dispatcher.utter_message(response=f"utter_ask_{still[0]}")
+            if tracker.active_loop.get("name"):  # the intake asks its own question next: say why there is no note
+                dispatcher.utter_message(text="I'll write the note once I have the case. Still needed: "
+                                         + ", ".join(s.replace("_", " ") for s in still) + ".")
+            else:
+                dispatcher.utter_message(response=f"utter_ask_{still[0]}")
             return notice
         try:
             rec = recommend(intake.case_from_slots(slots))

@@ -14,7 +14,8 @@ from bot.clinical.render import NOTE_MAX_CHARS, render_note, render_text
 
 COMPLETE = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", "lenalidomide"], "fitness": "fit",
             "transplant_eligible": False}
-RESPONSES = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())["responses"]
+ROOT = Path(__file__).resolve().parent.parent
+RESPONSES = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]
 CASES = [
     {"prior_lines": 2, "refractory": ["lenalidomide", "daratumumab"], "fitness": "fit", "transplant_eligible": False},
     {"prior_lines": 1, "exposed": ["lenalidomide"], "fitness": "fit", "transplant_eligible": True, "prior_auto_hct": 1,
@@ -43,7 +44,8 @@ def test_the_note_lists_every_option_by_tier_with_its_key_trial_and_approval_in_
     note = render_note(rec)
     lines = note.splitlines()
     assert lines[0] == "RRMM decision support (US labels, knowledge as of 2026-11)"
-    assert lines[1].startswith("Assessment: S3")  # no Read-as line in the payload: the assessment says how it was read
+    assert lines[1].startswith("Case as read: 2 prior lines; refractory: daratumumab, lenalidomide; fit")
+    assert lines[2].startswith("Assessment: S3")
     for heading in ("Preferred:", "Other recommended:"):
         assert heading in lines
     ranked = [o for o in rec["options"] if o["regimen"] != "trial"]
@@ -53,7 +55,9 @@ def test_the_note_lists_every_option_by_tier_with_its_key_trial_and_approval_in_
     assert any(line.startswith("  ") and "OPTIMISMM; US: no restriction recorded" in line for line in lines)
     assert "  1. KPd (carfilzomib + pomalidomide + dexamethasone) - US: no restriction recorded" in lines
     assert "  5. BPd (belantamab mafodotin + pomalidomide + dexamethasone) - DREAMM-8; US: not approved" in lines
-    assert re.search(r"\d\. ide-cel .*- KarMMa; US: approved 2024-04\n", render_note(make(**CASES[2])))
+    triple = make(prior_lines=3, refractory=["lenalidomide", "bortezomib", "daratumumab"], fitness="fit",
+                  transplant_eligible=False)
+    assert re.search(r"\d\. ide-cel .*- KarMMa; US: approved 2024-04\n", render_note(triple))
     assert "Clinical trial:" in note  # the trial headline, not a ranked item
 
 
@@ -125,6 +129,21 @@ def test_action_note_asks_the_intake_question_while_the_case_is_incomplete():
     assert msgs == [{**msgs[0], "response": "utter_ask_relapse"}]
     msgs, _ = run(tracker({k: v for k, v in COMPLETE.items() if k != "fitness"}))
     assert msgs[0]["response"] == "utter_ask_fitness"
+
+
+def test_action_note_inside_the_intake_says_what_is_still_needed_and_leaves_the_question_to_the_form():
+    t = tracker({k: v for k, v in COMPLETE.items() if k not in ("fitness", "transplant_eligible")})
+    t.active_loop = {"name": "case_form"}
+    msgs, _ = run(t)
+    assert [m["text"] for m in msgs] == ["I'll write the note once I have the case. Still needed: fitness, "
+                                         "transplant eligible."]
+
+
+def test_the_note_intent_has_its_rule_and_is_named_in_help():
+    rules = yaml.safe_load((ROOT / "data/rules/intake.yml").read_text())["rules"]
+    assert any(r["steps"] == [{"intent": "note"}, {"action": "action_note"}] for r in rules)
+    assert "note" in yaml.safe_load((ROOT / "domain.yml").read_text())["intents"]
+    assert '"note"' in RESPONSES["utter_help"][0]["text"]
 
 
 def test_action_note_asks_about_an_open_conflict_first():
