@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import CHROMIUM, ChannelServer, StandIn
+from .support import CHROMIUM, INTRANET, ChannelServer, ForeignSite, StandIn
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +20,18 @@ def stand_in():
 
 
 @pytest.fixture(scope="session")
-def channel_server(servers, rasa_model, stand_in, tmp_path_factory):
-    s = ChannelServer(tmp_path_factory.mktemp("channels"), rasa_model, servers.action_port, stand_in)
+def foreign_site():
+    """Another origin (its own port) whose pages embed the chat: allowed by the channel server's
+    RRMM_WEBCHAT_ORIGINS, as an intranet page would be."""
+    s = ForeignSite()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def channel_server(servers, rasa_model, stand_in, foreign_site, tmp_path_factory):
+    s = ChannelServer(tmp_path_factory.mktemp("channels"), rasa_model, servers.action_port, stand_in,
+                      env={"RRMM_WEBCHAT_ORIGINS": f"{INTRANET},{foreign_site.origin}"})
     yield s
     s.stop()
     log = s.log.read_text()

@@ -156,6 +156,88 @@ class StandIn:
         return self.matching("POST", f"/teams/connector/v3/conversations/{conversation}/activities")
 
 
+# ---- another web site (another origin) that embeds the chat ---------------------------------------------------
+class ForeignSite:
+    """A static web site on its own port, so another origin than the Rasa server: the intranet pages that embed
+    the widget, or host a third-party Rasa widget. `add()` publishes a file, with headers (e.g. a CSP)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.files: Dict[str, Any] = {}
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):
+                found = site.files.get(self.path.split("?", 1)[0])
+                if found is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body, content_type, headers = found
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Cache-Control", "no-store")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def add(self, path: str, body: Any, content_type: str = "text/html; charset=utf-8",
+            headers: Optional[Dict[str, str]] = None) -> str:
+        self.files[path] = (body.encode() if isinstance(body, str) else body, content_type, headers or {})
+        return self.origin + path
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---- packages from the npm registry, for the browser tests (never for the product) ----------------------------
+NPM_UNREACHABLE = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENETUNREACH",
+                   "network", "socket hang up", "proxy")
+
+
+def npm_package(name: str, version: str) -> Path:
+    """The unpacked npm package `name@version` (its tarball from the registry, `npm pack`, cached under
+    test-output/npm). Raises LookupError with the reason when npm or the registry cannot be reached."""
+    import shutil
+    import tarfile
+
+    dest = ROOT / "test-output" / "npm" / f"{name}-{version}"
+    if (dest / "package" / "package.json").exists():
+        return dest / "package"
+    npm = shutil.which("npm")
+    if npm is None:
+        raise LookupError("npm is not installed (the browser tests take axe-core and rasa-webchat from the npm "
+                          "registry): apt-get install npm")
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run([npm, "pack", f"{name}@{version}", "--pack-destination", str(dest), "--json"],
+                              capture_output=True, text=True, timeout=300, cwd=dest)
+    except subprocess.TimeoutExpired:
+        raise LookupError(f"npm pack {name}@{version} timed out: the npm registry is unreachable") from None
+    if done.returncode != 0:
+        if any(word in done.stderr for word in NPM_UNREACHABLE):
+            raise LookupError(f"the npm registry is unreachable (npm pack {name}@{version}): "
+                              f"{done.stderr.strip().splitlines()[-1][:200]}")
+        raise RuntimeError(f"npm pack {name}@{version} failed: {done.stderr[-1000:]}")
+    tarball = dest / json.loads(done.stdout)[0]["filename"]
+    with tarfile.open(tarball) as tar:
+        tar.extractall(dest, filter="data")
+    tarball.unlink()
+    return dest / "package"
+
+
 # ---- a Rasa server with test secrets -------------------------------------------------------------------
 class ChannelServer:
     """`rasa run` with the repository's credentials.yml, the test secrets and stand-in URLs in its environment,

@@ -28,8 +28,9 @@ def credentials():
 
 def test_credentials_file_names_every_channel_and_holds_no_secret():
     creds = credentials()
-    assert set(creds) == {"bot.plugins.channels.rest.RestChannel", "bot.plugins.channels.webchat.WebChat",
-                          "bot.plugins.channels.slack.SlackChannel", "bot.plugins.channels.teams.TeamsChannel"}
+    assert set(creds) == {"bot.plugins.channels.rest.RestChannel", "bot.plugins.channels.api.ApiChannel",
+                          "bot.plugins.channels.webchat.WebChat", "bot.plugins.channels.slack.SlackChannel",
+                          "bot.plugins.channels.teams.TeamsChannel"}
     text = (ROOT / "credentials.yml").read_text()
     assert not re.search(r"xox[abpr]-[0-9A-Za-z]|\$\{", text)
     for conf in creds.values():

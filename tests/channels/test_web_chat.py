@@ -20,7 +20,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 
 def test_page_assets_are_all_local_and_the_client_is_vendored():
-    for name in ("index.html", "rrmm-chat.js", "rrmm-chat.css"):
+    for name in ("index.html", "rrmm-chat.js", "rrmm-chat.css", "embed.js"):
         text = (STATIC / name).read_text()
         assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), name
         assert "cdn" not in text.lower(), name

@@ -59,12 +59,18 @@ def test_without_the_token_nothing_is_read_injected_or_replaced(servers):
 def test_only_the_greeting_and_version_and_the_health_checks_are_open(servers):
     base = f"http://127.0.0.1:{servers.rasa_port}"
     for path, expected in (("/", "Hello from Rasa"), ("/version", "minimum_compatible_version"),
-                           ("/webhooks/rest/", "ok"), ("/chat/health", "ok")):
+                           ("/webhooks/rest/", "ok"), ("/chat/health", "ok"), ("/api/v1/", "ok"),
+                           ("/api/v1/openapi.json", '"openapi":"3.0.3"')):
         status, text, _ = http("GET", base + path)
         assert status == 200 and expected in text, path
     status, text, _ = http("POST", f"{base}/webhooks/rest/webhook", b'{"sender": "x1", "message": "hi"}',
                            {"Content-Type": "application/json"})
     assert status == 401 and "Authorization: Bearer" in text
+    for method, path in (("POST", "/api/v1/recommend"), ("GET", "/api/v1/regimens/KPd"),
+                         ("GET", "/api/v1/trials/CANDOR")):
+        status, text, _ = http(method, base + path, b"{}" if method == "POST" else None,
+                               {"Content-Type": "application/json"})
+        assert status == 401 and "Authorization: Bearer" in text, path
 
 
 def test_the_token_never_reaches_a_log(servers):

@@ -13,8 +13,10 @@ allow-lists of Slack workspaces and Teams tenants.
 
 One answer per turn: the recommendation turn sends its plain text and then the `rrmm_recommendation`
 payload. `TurnOutput` holds a turn's messages until the turn ends; when a payload renders natively, the text
-twin just before it is dropped, so the user gets the answer once (as blocks, a card or HTML). Outside a turn
-(e.g. messages triggered through the HTTP API) messages go out directly.
+twin just before it is dropped, so the user gets the answer once (as blocks, a card or HTML). A channel whose
+clients may be third-party widgets that show text only (the web chat: `KEEP_TEXT_TWIN`) keeps the twin instead,
+sent right after the payload, which carries the twin's text as `rrmm_text_twin` so its own client can skip it.
+Outside a turn (e.g. messages triggered through the HTTP API) messages go out directly.
 """
 from __future__ import annotations
 
@@ -137,6 +139,7 @@ class TurnOutput:
     """
 
     _held: Optional[List[Tuple[str, Dict[str, Any]]]] = None
+    KEEP_TEXT_TWIN = False  # True: send the text twin after the payload (marked on it), for text-only clients
 
     def render_native(self, rec: Dict[str, Any]) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -162,7 +165,10 @@ class TurnOutput:
                                  type(exc).__name__)
                     continue
                 if out and out[-1][0] == recipient and is_text_twin(out[-1][1], custom["recommendation"]):
-                    out.pop()
+                    twin = out.pop()
+                    if self.KEEP_TEXT_TWIN:
+                        out += [(recipient, {**message, "rrmm_text_twin": twin[1].get("text")}), twin]
+                        continue
             out.append((recipient, message))
         return out
 

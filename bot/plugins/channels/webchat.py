@@ -10,8 +10,12 @@ internet):
   page that sends its stored session id continues the same conversation. A session id is 8-64 characters from
   `A-Z a-z 0-9 _ -` (32 hex digits, and UUIDs with dashes as third-party Rasa widgets send them); a session
   request without a valid one gets a new id.
-Replies: one `bot_uttered` per text (Rasa splits texts at blank lines), buttons as `quick_replies`, and the
-recommendation as `{"html": ..., "custom": payload}` (bot.plugins.channels.render.render_html) in place of its text.
+Replies are Rasa's standard socket.io messages, so any Rasa widget (rasa-webchat, ...) shows them: `{"text": ...}`
+for each text and `{"text": ..., "quick_replies": [...]}` for buttons. The recommendation turn sends the rich
+message first, `{"html": ..., "note": ..., "custom": payload, "text_twin": <the text>}` (render_html, the
+copy-to-note text of bot.clinical.render.render_note, the payload), then its plain text `{"text": ...}`: a
+third-party widget ignores the first and shows the text; this page and the widget (web/static/rrmm-chat.js) show
+the HTML once and skip the text that equals `text_twin`.
 A message that cannot be accepted (no valid session id, not text, empty, over RRMM_MAX_MESSAGE_CHARS, bad
 metadata) is answered on its socket with `bot_uttered` `{"text": <what to do>, "error": <code>}`, which every
 Rasa widget shows (this page as an error), and logged: never dropped silently.
@@ -44,6 +48,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as Refused
+
+from bot.clinical.render import render_note
 
 from .. import inbound
 from ..errors import ConfigError
@@ -91,7 +97,10 @@ def _csp(host: str) -> str:
 
 
 class WebChatOutput(TurnOutput, SocketIOOutput):
+    KEEP_TEXT_TWIN = True  # third-party Rasa widgets show the recommendation's text (module docstring)
+
     def render_native(self, rec: Dict[str, Any]) -> str:
+        render_note(rec)  # what send_custom_json sends besides the HTML: a failure keeps the plain text alone
         return render_html(rec)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
@@ -112,9 +121,11 @@ class WebChatOutput(TurnOutput, SocketIOOutput):
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         if is_recommendation(json_message):
-            await self._send_message(
-                recipient_id, {"html": render_html(json_message["recommendation"]), "custom": json_message}
-            )
+            rec = json_message["recommendation"]
+            message = {"html": render_html(rec), "note": render_note(rec), "custom": json_message}
+            if isinstance(kwargs.get("rrmm_text_twin"), str):
+                message["text_twin"] = kwargs["rrmm_text_twin"].strip()  # as send_text_message sends it
+            await self._send_message(recipient_id, message)
         else:  # Rasa's SocketIOOutput passes the payload as emit() arguments, which breaks on most payloads
             await self._send_message(recipient_id, {"custom": json_message})
 

@@ -1,0 +1,229 @@
+"""The HTTP API for other programs (an EHR, a tumour-board tool): `bot.plugins.channels.api.ApiChannel` in
+credentials.yml, served by the Rasa server itself under /api/v1 (nothing else has to run).
+
+- `POST /api/v1/recommend`: a Case (contract.md) in, the Recommendation out; straight from the engine, no
+  conversation. Without `region`, the deployment's default applies (RRMM_REGION, else US). Each recommendation is
+  written to the audit trail (bot.audit.record) with channel `api`; the `RRMM-Audit` header gives the row's id (or
+  `not-recorded`, logged, when the trail could not be written: the answer is still given, as in the chat).
+- `GET /api/v1/regimens/{code}` and `GET /api/v1/trials/{id}`: what the knowledge base holds (any alias,
+  case-insensitive); an unknown name gets 404 with the closest known names.
+- `GET /api/v1/openapi.json`: the OpenAPI 3.0 document (bot.plugins.channels.openapi), and `GET /api/v1/` a health
+  check: the two routes open without a key (they hold nothing about a case).
+
+Every other route needs the API token (bot.plugins.tokens: RRMM_API_TOKEN, else var/api.token) as
+`Authorization: Bearer <token>` (or `?token=`), or a JWT when RRMM_JWT_SECRET is set, exactly as the REST channel;
+otherwise 401, before the body is read. Bodies go through bot.plugins.inbound (size: 413; not UTF-8 JSON or nested
+too deeply: 400, with `{"error", "reason"}`); an invalid case gets 422 with `{"error": "case_invalid", "reason",
+"errors": [{"field", "message"}]}`, the messages of bot.clinical.models.parse_case that the command line prints.
+Nothing of the case is logged: the log says which route answered what, with the setting and the number of options.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import uuid
+from functools import partial
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa.core.channels.channel import InputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import audit
+from bot.clinical.engine import recommend
+from bot.clinical.kb import UnknownName, kb
+from bot.clinical.models import DEFAULT_REGION, CaseError, parse_case
+from bot.clinical.render import regimen_cautions, render_regimen, render_trial
+
+from .. import inbound
+from ..errors import ConfigError
+from ..patches import api_auth
+from .base import OnNewMessage, log_on, plug_in
+from .openapi import (
+    PREFIX,
+    ApprovalInRegion,
+    FieldProblem,
+    Problem,
+    RegimenInfo,
+    SettingListing,
+    TrialInfo,
+    ValidationProblem,
+    document,
+)
+from .rest import RestChannel
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "api"
+QUERY = ("token",)
+_FIELD = re.compile(r"^[A-Za-z_][\w()/\[\]]*$")
+
+
+def default_region(env: Any = os.environ) -> str:
+    """RRMM_REGION (the deployment's default, as the chat uses it), else US. A wrong value stops the server."""
+    value = (env.get("RRMM_REGION") or DEFAULT_REGION).strip().upper()
+    if value not in kb().regions:
+        raise ConfigError(f"RRMM_REGION must be one of {', '.join(kb().regions)}")
+    return value
+
+
+def field_problems(problems: List[str]) -> List[FieldProblem]:
+    """parse_case's messages ("prior_lines: required field is missing") as (field, message) pairs."""
+    out = []
+    for p in problems:
+        field, sep, message = p.partition(": ")
+        if not sep or not _FIELD.match(field):
+            field, message = "case", p
+        out.append(FieldProblem(field=field, message=message))
+    return out
+
+
+def _problem(status: int, error: str, reason: str, suggestions: Optional[List[str]] = None) -> HTTPResponse:
+    logger.warning("API: answered %s (%s)", status, error)
+    return response.json(Problem(error=error, reason=reason, suggestions=suggestions or []).dict(), status=status)
+
+
+def _refusal(refusal: inbound.Refusal) -> HTTPResponse:
+    return _problem(refusal.status, refusal.code, refusal.reason)
+
+
+def regimen_info(name: str) -> RegimenInfo:
+    """The knowledge base's entry on a regimen (raises UnknownName)."""
+    k = kb()
+    reg = k.regimen(name)
+    approval = {}
+    for region in k.regions:
+        label = k.labels.get(reg.code)
+        status = label.regions[region].status_text if label else "no restriction recorded"
+        line = k.approval_line(reg.code, region) if reg.code in k.regimens else f"{region}: not a drug regimen"
+        approval[region] = ApprovalInRegion(status=status, line=line)
+    settings = [SettingListing(setting=s.id, name=s.name, tier=c.tier)
+                for s in k.settings for c in s.candidates if c.regimen == reg.code]
+    return RegimenInfo(
+        code=reg.code, name=reg.name, components=list(reg.components), aliases=list(reg.aliases),
+        intensity=reg.intensity, settings=settings, approval=approval, requires_t11_14=reg.requires_t11_14,
+        note=reg.salvage_note or None, trials=[trial_info(t) for t in reg.trials],
+        cautions=regimen_cautions(reg.code, k) if reg.code in k.regimens else [],
+        knowledge_edition=k.edition, knowledge_version=k.version, text=render_regimen(reg.code, k))
+
+
+def trial_info(name: str) -> TrialInfo:
+    """The knowledge base's entry on a trial (raises UnknownName)."""
+    k = kb()
+    t = k.trials[k.trial_id(name)]
+    return TrialInfo(id=t.id, comparison=t.comparison, setting=t.setting, result=t.result, regimens=list(t.regimens),
+                     source=t.source, checked=t.checked, knowledge_edition=k.edition, text=render_trial(t.id, k))
+
+
+def recommendation_for(body: Any, region: str) -> Tuple[Any, Dict[str, Any]]:
+    """(the Case, the Recommendation) for a parsed JSON body; raises CaseError naming each field."""
+    if isinstance(body, dict) and "region" not in body:
+        body = {**body, "region": region}
+    case = parse_case(body)
+    return case, recommend(case)
+
+
+class ApiChannel(InputChannel):
+    """The /api/v1 routes (see the module docstring). It answers from the engine and never starts a conversation."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        plug_in()
+        auth = api_auth()
+        return cls(auth["auth_token"], auth.get("jwt_secret"), auth.get("jwt_method", "HS256"))
+
+    def __init__(self, token: Text, jwt_secret: Optional[Text] = None, jwt_method: Text = "HS256") -> None:
+        self.auth = RestChannel(token, jwt_secret, jwt_method)  # the same keys as the REST channel
+        self.region = default_region()
+        document()  # built (and the knowledge base loaded) at start, not on the first request
+
+    def url_prefix(self) -> Text:
+        return PREFIX  # absolute: Rasa joins it to /webhooks/, which gives /api/v1
+
+    def get_output_channel(self) -> None:
+        return None
+
+    def _check(self, request: Request) -> Optional[HTTPResponse]:
+        """A 401 without a valid key, a 400 for unknown query parameters; None when the request may go on."""
+        if isinstance(self.auth.authenticate(request), inbound.Refusal):
+            return _problem(401, "unauthorized", "send the API token as 'Authorization: Bearer <token>' "
+                                                 "(docs/security.md)")
+        unknown = sorted(k for k in request.args if k not in QUERY)
+        if unknown:
+            return _problem(400, "unknown_parameters", "unknown query parameter(s) "
+                            + ", ".join(repr(k[:40]) for k in unknown[:5]) + "; accepted: token")
+        return None
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        bp = Blueprint("rrmm_api_v1", __name__)
+        log_on("API", f"{PREFIX}/recommend, {PREFIX}/regimens/<code>, {PREFIX}/trials/<id> (API token"
+                      f"{' or JWT' if self.auth.jwt_secret else ''} required), {PREFIX}/openapi.json; default region "
+                      f"{self.region}")
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "openapi": f"{PREFIX}/openapi.json"})
+
+        @bp.route("/openapi.json", methods=["GET"])
+        async def openapi(_: Request) -> HTTPResponse:
+            return response.json(document())
+
+        @bp.route("/recommend", methods=["POST"])
+        async def recommend_route(request: Request) -> HTTPResponse:
+            refused = self._check(request)
+            if refused:
+                return refused
+            body = inbound.parse_json(request.body or b"", object)
+            if isinstance(body, inbound.Refusal):
+                return _refusal(body)
+            try:
+                case, rec = recommendation_for(body, self.region)
+            except CaseError as exc:
+                problems = field_problems(exc.problems)
+                logger.warning("API: answered 422 (case_invalid: %s)", ", ".join(p.field for p in problems)[:200])
+                return response.json(ValidationProblem(reason="; ".join(exc.problems), errors=problems).dict(),
+                                     status=422)
+            except UnknownName as exc:  # pragma: no cover - parse_case turns unknown drugs into CaseError
+                return _problem(422, "case_invalid", str(exc))
+            row = await self._audit(case, rec)
+            logger.info("API: recommendation given (%s, %d options, audit row %s)",
+                        ",".join(rec["assessment"].get("settings") or []) or "no setting", len(rec["options"]), row)
+            return response.json(rec, headers={"RRMM-Audit": row})
+
+        @bp.route("/regimens/<code>", methods=["GET"])
+        async def regimen(request: Request, code: str) -> HTTPResponse:
+            return self._lookup(request, regimen_info, code)
+
+        @bp.route("/trials/<trial_id>", methods=["GET"])
+        async def trial(request: Request, trial_id: str) -> HTTPResponse:
+            return self._lookup(request, trial_info, trial_id)
+
+        return bp
+
+    def _lookup(self, request: Request, find: Any, name: str) -> HTTPResponse:
+        refused = self._check(request)
+        if refused:
+            return refused
+        try:
+            return response.json(find(name).dict())
+        except UnknownName as exc:
+            return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
+                            if exc.suggestions else f"unknown {exc.kind}", exc.suggestions)
+
+    async def _audit(self, case: Any, rec: Dict[str, Any]) -> str:
+        """Writes the audit row (SQLite, off the event loop); its id, or `not-recorded` (logged) on failure."""
+        request_id = f"api-{uuid.uuid4().hex}"  # each call is its own conversation in the trail
+        try:
+            row = await asyncio.get_running_loop().run_in_executor(None, partial(audit.record, request_id, CHANNEL,
+                                                                                 case, rec))
+            return str(row)
+        except audit.AuditError as exc:
+            logger.error("audit: a recommendation given over the API was NOT recorded: %s", exc)
+            return "not-recorded"
