@@ -1,4 +1,5 @@
-"""Command line (contract.md): recommend, regimen, trial; audit (the audit trail, bot/audit.py).
+"""Command line (contract.md): recommend (one case, or JSON lines of cases: bot/batch.py), regimen, trial; audit (the
+audit trail, bot/audit).
 
 Exit status 0 on success, 2 on invalid input (a message naming the field, never a traceback).
 """
@@ -54,9 +55,12 @@ def _read_case(path: str):
 def main(argv: Optional[List[str]] = None) -> int:
     parser = _Parser(prog="python -m bot", description="RRMM guideline engine")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("recommend", help="recommendation for a case (JSON file, or - for standard input)")
-    p.add_argument("case", help="path to the case JSON, or - to read standard input")
+    p = sub.add_parser("recommend", help="recommendation for a case (JSON file, or - for standard input); "
+                       "a .jsonl file (or --batch) holds one case per line and gets one recommendation per line")
+    p.add_argument("case", help="path to the case JSON (or JSON lines), or - to read standard input")
     p.add_argument("--format", choices=("json", "text"), default="json")
+    p.add_argument("--batch", action="store_true",
+                   help="JSON lines in and out (automatic for .jsonl and .ndjson files); progress on a terminal")
     p.add_argument("--all", action="store_true", help="text format: list every excluded regimen with its reasons")
     p = sub.add_parser("regimen", help="what the knowledge base holds for a regimen code or alias")
     p.add_argument("code")
@@ -81,6 +85,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "audit":
         return _audit(args)
 
+    if args.command == "recommend" and (args.batch or args.case.lower().endswith((".jsonl", ".ndjson"))):
+        if args.format != "json" or args.all:
+            return _fail("batch mode writes JSON lines: --format text and --all are for one case")
+        from bot import batch
+
+        return batch.main(args.case)
     try:
         if args.command == "recommend":
             rec = recommend(_read_case(args.case))

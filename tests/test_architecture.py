@@ -22,7 +22,8 @@ ALLOWED_BOT: Dict[str, Set[str]] = {
     "privacy": {"bot", "clinical"},
     "nlu": {"bot", "clinical", "privacy"},
     "audit": {"bot", "clinical", "intake", "privacy"},
-    "cli": {"bot", "clinical", "audit"},
+    "cli": {"bot", "clinical", "audit", "batch"},
+    "batch": {"bot", "clinical", "cli"},
     "plugins": {"bot", "clinical", "intake", "nlu", "privacy", "audit", "plugins"},
 }
 # third-party distributions each layer may import besides the standard library
@@ -33,6 +34,7 @@ ALLOWED_THIRD_PARTY: Dict[str, Set[str]] = {
     "nlu": {"spacy", "medspacy", "loguru", "yaml"},
     "audit": {"sqlite_utils"},
     "cli": set(),
+    "batch": {"orjson"},
     "plugins": None,  # anything: this is where the frameworks plug in
 }
 

@@ -79,10 +79,8 @@ def is_text_twin(message: Dict[str, Any], rec: Dict[str, Any]) -> bool:
     if not isinstance(text, str):
         return False
     try:
-        text = text.lstrip()
-        first = read_as_line(rec)
-        if first and text.startswith(first):
-            text = text[len(first):].lstrip()
+        text, first = text.lstrip(), read_as_line(rec)
+        text = text[len(first):].lstrip() if first and text.startswith(first) else text
         return assessment_line(rec) in text.split("\n")[:2]
     except (KeyError, TypeError, AttributeError):
         return False
