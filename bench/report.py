@@ -29,8 +29,11 @@ from tools.servers import BIN, RASA_ENV, ROOT, Servers, free_port, rest_headers,
 
 DOCS = ROOT / "docs"
 IMG = DOCS / "img"
-TARGETS = {"turn_p95_ratio": 1.5, "startup_ratio": 1.3, "rasa_rss_mb": 1536, "train_s": 180,
+# issue 14: every target a ratio against the starter bot measured in the same run
+TARGETS = {"turn_p95_ratio": 1.25, "turn_p50_ratio": 1.15, "throughput_64_ratio": 1.0, "train_ratio": 1.5,
+           "startup_ratio": 0.6, "rss_ratio": 0.9, "engine_p99_share": 0.02, "batch_per_s": 10_000,
            "intent_f1": 0.95, "entity_f1": 0.95, "case_exact": 0.95}
+BATCH_CASES = 20_000
 
 # Scripted conversations: what clinicians type (one-shot, step by step, look-ups, corrections).
 OUR_SCRIPTS = [
@@ -141,6 +144,56 @@ def load(port: int, scripts: List[List[str]], concurrency: int, conversations: i
         "error_rate": errors / turns,
         "elapsed_s": elapsed,
     }
+
+
+def timing_table(path: Path) -> List[Dict[str, object]]:
+    """The spans of bot/plugins/timing.py: per span, calls per turn, p50 and p95 of one call, share of turn time."""
+    rows: Dict[str, List[float]] = {}
+    per_turn: Dict[str, Dict[str, int]] = {}
+    for line in path.read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        span = ("actions " if r["proc"] == "actions" else "") + r["span"]
+        rows.setdefault(span, []).append(r["ms"])
+        per_turn.setdefault(r["turn"], {}).setdefault(span, 0)
+        per_turn[r["turn"]][span] += 1
+    turns = rows.get("turn", [])
+    total = sum(turns) or 1.0
+    out = []
+    for span, ms in sorted(rows.items(), key=lambda kv: -sum(kv[1])):
+        out.append({"span": span, "calls_per_turn": len(ms) / max(len(turns), 1), "p50": pct(ms, 50),
+                    "p95": pct(ms, 95), "share": sum(ms) / total})
+    return out
+
+
+def batch_rate(work: Path) -> Dict[str, float]:
+    """`python -m bot recommend CASES.jsonl` on one core over distinct random cases (and the start of the command)."""
+    import random
+
+    from bench.engine import random_case
+
+    rng = random.Random(23)
+    cases = work / "cohort.jsonl"
+    with cases.open("w") as fh:
+        for _ in range(BATCH_CASES):
+            fh.write(json.dumps(random_case(rng)) + "\n")
+    one = work / "one.jsonl"
+    one.write_text(cases.read_text().split("\n", 1)[0] + "\n")
+    first = sorted(os.sched_getaffinity(0))[0] if hasattr(os, "sched_getaffinity") else None
+    pin = (lambda: os.sched_setaffinity(0, {first})) if first is not None else None  # noqa: E731
+
+    def timed(path: Path) -> float:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bot", "recommend", str(path)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                       check=True, preexec_fn=pin)  # noqa: S603,PLW1509 - our own command
+        return time.perf_counter() - t
+
+    start = min(timed(one) for _ in range(2))
+    whole = timed(cases)
+    return {"cases": BATCH_CASES, "whole_s": whole, "start_s": start,
+            "per_s": BATCH_CASES / max(whole - start, 1e-9), "per_s_with_start": BATCH_CASES / whole}
 
 
 def train(project: Path, out: Path, env: Dict[str, str]) -> float:
@@ -286,21 +339,47 @@ def main() -> None:
         fig["rss_starter_mb"] = rss_mb(sproc.pid)
         print("==> concurrency", file=sys.stderr)
         fig["load"] = [load(srv.rasa_port, OUR_SCRIPTS, c, max(2 * c, 16)) for c in (8, 32, 64)]
+        fig["load_starter"] = [load(sport, STARTER_SCRIPTS, c, max(2 * c, 16)) for c in (8, 32, 64)]
         fig["rss_rasa_after_load_mb"] = rss_mb(srv.procs["rasa"].pid)
+        fig["rss_starter_after_load_mb"] = rss_mb(sproc.pid)
     finally:
         srv.stop_all()
         sproc.terminate()
         sproc.wait(30)
 
+    # -- where a turn's time goes: the servers again, with their timing hooks on (bot/plugins/timing.py) ----------
+    print("==> turn timing from inside the servers", file=sys.stderr)
+    timing_log = work / "timing.jsonl"
+    RASA_ENV["RRMM_TIMING_LOG"] = str(timing_log)
+    (work / "timed").mkdir()
+    timed_srv = Servers(work / "timed", our_model)
+    try:
+        timed_srv.start_actions()
+        timed_srv.start_rasa()
+        run_scripts(timed_srv.rasa_port, OUR_SCRIPTS, 1)  # warm-up, then a fresh log
+        timing_log.write_text("")
+        run_scripts(timed_srv.rasa_port, OUR_SCRIPTS, max(4, args.rounds // 2))
+    finally:
+        timed_srv.stop_all()
+        RASA_ENV.pop("RRMM_TIMING_LOG", None)
+    fig["timing"] = timing_table(timing_log)
+
     # -- engine, NLU, extraction ---------------------------------------------------------------------------
     print("==> engine benchmark", file=sys.stderr)
-    eng = subprocess.run([sys.executable, "-m", "bench.engine"], cwd=ROOT, capture_output=True, text=True, check=True)
+    eng_json = work / "engine.json"
+    eng = subprocess.run([sys.executable, "-m", "bench.engine", "--json", str(eng_json)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
     fig["engine_md"] = eng.stdout.strip()
+    fig["engine"] = json.loads(eng_json.read_text())
+    print("==> batch path (python -m bot recommend CASES.jsonl)", file=sys.stderr)
+    fig["batch"] = batch_rate(work)
     print("==> NLU evaluation", file=sys.stderr)
     fig["nlu"] = nlu_eval(our_model, work / "nlu")
-    from tools.evaluate import evaluate
+    from tools.evaluate import ModelParser, evaluate, evaluate_all
 
     fig["cases"] = evaluate()
+    fig["dev_sets"] = {name: {k: v for k, v in r.items() if k != "errors"}
+                       for name, r in evaluate_all(ModelParser(our_model)).items()}
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "benchmarks.json").write_text(
         json.dumps(
@@ -318,10 +397,17 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def _ratio_row(what: str, ours: float, theirs: float, unit: str, limit: float, higher_is_better: bool = False,
+               fmt: str = "{:.0f}") -> str:
+    ratio = ours / theirs if theirs else float("inf")
+    ok = ratio >= limit if higher_is_better else ratio <= limit
+    return (f"| {what} | {fmt.format(ours)} {unit} vs {fmt.format(theirs)} {unit} = {ratio:.2f} x | "
+            f"{'at least' if higher_is_better else 'at most'} {limit} x | {verdict(ok)} |")
+
+
 def write_report(f: Dict[str, object]) -> None:
     lo, ls = f["lat_ours"], f["lat_starter"]
     p95_ratio = lo[95] / ls[95]
-    start_ratio = f["startup_ours_s"] / f["startup_starter_s"]
     nlu, cases = f["nlu"], f["cases"]
     cpu = next(
         (
@@ -332,44 +418,70 @@ def write_report(f: Dict[str, object]) -> None:
         platform.processor(),
     )
     mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    load64 = next(r for r in f["load"] if r["concurrency"] == 64)
+    load64_starter = next(r for r in f["load_starter"] if r["concurrency"] == 64)
+    eng, batch = f["engine"], f["batch"]
+    engine_share = eng["p99_us"] / 1000 / ls[50]
     lines = [
         "# Benchmarks and evaluation",
         "",
-        "Generated by `.venv/bin/python -m bench.report` (about 6-10 minutes); every figure below comes from one run",
-        "of that command on the machine named here, with Rasa's stock starter bot (`rasa init`) measured in the",
-        "same run as the reference. Raw numbers: `results/benchmarks.json`.",
+        "Generated by `.venv/bin/python -m bench.report` (about 15 minutes on 2 cores); every figure below comes from",
+        "one run of that command on the machine named here, with Rasa's stock starter bot (`rasa init`) measured in",
+        "the same run as the reference: only the ratios carry from one machine to another. Raw numbers:",
+        "`results/benchmarks.json`.",
         "",
         f"Machine: {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}, Rasa 3.6.21.",
         "",
         "## Targets",
         "",
-        "| target | measured | |",
-        "| --- | --- | --- |",
-        f"| turn latency p95 at most 1.5 x the starter bot's | "
-        f"{lo[95]:.0f} ms vs {ls[95]:.0f} ms = {p95_ratio:.2f} x | "
-        f"{verdict(p95_ratio <= TARGETS['turn_p95_ratio'])} |",
-        f"| start-up at most 1.3 x the starter bot's | "
-        f"{f['startup_ours_s']:.1f} s vs {f['startup_starter_s']:.1f} s = {start_ratio:.2f} x | "
-        f"{verdict(start_ratio <= TARGETS['startup_ratio'])} |",
-        f"| Rasa server memory at most 1.5 GB | "
-        f"{f['rss_rasa_mb']:.0f} MB (after load: {f['rss_rasa_after_load_mb']:.0f} MB) | "
-        f"{verdict(f['rss_rasa_after_load_mb'] <= TARGETS['rasa_rss_mb'])} |",
+        "| target | measured (assistant vs starter bot) | limit | |",
+        "| --- | --- | --- | --- |",
+        _ratio_row("turn latency p50", lo[50], ls[50], "ms", TARGETS["turn_p50_ratio"]),
+        _ratio_row("turn latency p95", lo[95], ls[95], "ms", TARGETS["turn_p95_ratio"]),
+        _ratio_row("throughput, 64 concurrent conversations", load64["turns_per_s"], load64_starter["turns_per_s"],
+                   "turns/s", TARGETS["throughput_64_ratio"], higher_is_better=True, fmt="{:.1f}"),
     ]
     if "train_ours_s" in f:
-        lines.append(
-            f"| `rasa train` at most 3 minutes | "
-            f"{f['train_ours_s']:.0f} s (starter bot: {f['train_starter_s']:.0f} s) | "
-            f"{verdict(f['train_ours_s'] <= TARGETS['train_s'])} |"
-        )
+        lines.append(_ratio_row("`rasa train` from scratch", f["train_ours_s"], f["train_starter_s"], "s",
+                                TARGETS["train_ratio"]))
     lines += [
-        f"| intent F1 at least 0.95 (held-out) | {nlu['intent']['f1-score']:.3f} | "
+        _ratio_row("start-up (Rasa server to ready)", f["startup_ours_s"], f["startup_starter_s"], "s",
+                   TARGETS["startup_ratio"], fmt="{:.1f}"),
+        _ratio_row("resident memory after the load runs", f["rss_rasa_after_load_mb"], f["rss_starter_after_load_mb"],
+                   "MB", TARGETS["rss_ratio"]),
+        f"| engine p99 of one recommendation vs the starter bot's p50 turn | {eng['p99_us']:.0f} µs vs "
+        f"{ls[50]:.0f} ms = {engine_share:.1%} | at most {TARGETS['engine_p99_share']:.0%} | "
+        f"{verdict(engine_share <= TARGETS['engine_p99_share'])} |",
+        f"| batch path, cases per second on one core | {batch['per_s']:,.0f} (with the command's start: "
+        f"{batch['per_s_with_start']:,.0f}) | at least {TARGETS['batch_per_s']:,} | "
+        f"{verdict(batch['per_s'] >= TARGETS['batch_per_s'])} |",
+        f"| intent F1 at least 0.95 (held-out) | {nlu['intent']['f1-score']:.3f} | 0.95 | "
         f"{verdict(nlu['intent']['f1-score'] >= TARGETS['intent_f1'])} |",
-        f"| entity F1 at least 0.95 (held-out) | {nlu['entity']['f1-score']:.3f} | "
+        f"| entity F1 at least 0.95 (held-out) | {nlu['entity']['f1-score']:.3f} | 0.95 | "
         f"{verdict(nlu['entity']['f1-score'] >= TARGETS['entity_f1'])} |",
-        f"| case-field extraction at least 95% exact | "
-        f"{cases['exact_rate']:.1%} ({cases['exact']}/{cases['cases']}) | "
+        f"| one-shot cases read exactly (tests/eval/oneshot_cases.yml) | "
+        f"{cases['exact_rate']:.1%} ({cases['exact']}/{cases['cases']}) | 95% | "
         f"{verdict(cases['exact_rate'] >= TARGETS['case_exact'])} |",
+        "",
+        "The starter bot keeps its conversations in memory; the assistant writes every turn to its SQLite tracker",
+        "store (durable commits) so that conversations survive a restart: that write is in the assistant's figures.",
+        "",
+        "## Where a turn's time goes",
+        "",
+        "Measured inside the servers (`RRMM_TIMING_LOG`, bot/plugins/timing.py): a second start of both servers with",
+        "the hooks on, the same scripted conversations. One row per span: how often it runs per turn, p50 and p95 of",
+        "one run, and its share of the summed turn time (`turn` is Agent.handle_message, the whole turn inside the",
+        "Rasa server; `action:` rows are round trips to the action server, `actions server:` rows the action's own",
+        "time inside it).",
+        "",
+        "| span | per turn | p50 | p95 | share of turn time |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in f["timing"]:
+        lines.append(f"| {r['span']} | {r['calls_per_turn']:.2f} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | "
+                     f"{r['share']:.0%} |")
+    lines += [
         "",
         "## Per-turn latency over the REST channel",
         "",
@@ -393,27 +505,35 @@ def write_report(f: Dict[str, object]) -> None:
         f"{f['rss_rasa_mb']:.0f} MB idle after the latency runs, "
         f"{f['rss_rasa_after_load_mb']:.0f} MB after the load runs |",
         f"| action server, RRMM assistant | {f['startup_actions_s']:.1f} s | {f['rss_actions_mb']:.0f} MB |",
-        f"| Rasa server, starter bot | {f['startup_starter_s']:.1f} s | {f['rss_starter_mb']:.0f} MB |",
+        f"| Rasa server, starter bot | {f['startup_starter_s']:.1f} s | {f['rss_starter_mb']:.0f} MB idle, "
+        f"{f['rss_starter_after_load_mb']:.0f} MB after the load runs |",
         "",
         "Start to ready: from process start until `GET /status` (Rasa) or `GET /health` (actions) answers.",
         "",
         "## Concurrent conversations",
         "",
-        "| concurrent conversations | conversations | turns | turns per second | error rate |",
-        "| --- | --- | --- | --- | --- |",
+        "Each client runs whole scripted conversations (the assistant's: one-shot cases, intake, look-ups; the",
+        "starter bot's: its greetings and moods).",
+        "",
+        "| bot | concurrent conversations | conversations | turns | turns per second | error rate |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for r in f["load"]:
-        lines.append(
-            f"| {r['concurrency']} | {r['conversations']} | {r['turns']} | {r['turns_per_s']:.1f} | "
-            f"{r['error_rate']:.1%} |"
-        )
+    for bot, rows in (("assistant", f["load"]), ("starter bot", f["load_starter"])):
+        for r in rows:
+            lines.append(f"| {bot} | {r['concurrency']} | {r['conversations']} | {r['turns']} | "
+                         f"{r['turns_per_s']:.1f} | {r['error_rate']:.1%} |")
     lines += [
         "",
         "## Guideline engine",
         "",
-        "Command: `.venv/bin/python -m bench.engine` (10,000 random valid cases, one core). Target: 5,000 per second.",
+        "Command: `.venv/bin/python -m bench.engine` (10,000 random valid cases, one core).",
         "",
         f["engine_md"],
+        "",
+        f"Batch path: `python -m bot recommend cohort.jsonl > out.jsonl` on one core over {batch['cases']:,} distinct",
+        f"random cases (no repeated profile, so its memo never helps): {batch['whole_s']:.1f} s in all, of which",
+        f"{batch['start_s']:.1f} s is the command's start (one case): {batch['per_s']:,.0f} cases per second after it.",
+        "Each case is read and checked (pydantic), recommended, and written as one JSON line (about 17 KB).",
         "",
         "## NLU on the held-out set",
         "",
@@ -439,7 +559,25 @@ def write_report(f: Dict[str, object]) -> None:
         f"Exact: {cases['exact']}/{cases['cases']} ({cases['exact_rate']:.1%}); "
         f"fields right: {cases['field_accuracy']:.1%}.",
         "",
+        "## Reading clinicians' shorthand (clinical-spec section 9): development sets",
+        "",
+        "`tests/eval/dev/`, written from the spec by a separate author and never used for training, run through the",
+        "trained model and the intake exactly as the chat does (`python -m tools.evaluate`). The developers saw these",
+        "sets while working, so they overstate what unseen messages get: see the held-out figures below.",
+        "",
+        "| set | measure | result |",
+        "| --- | --- | --- |",
     ]
+    for name, r in f.get("dev_sets", {}).items():
+        if "cases" in r:
+            lines.append(f"| {name} | cases read exactly; fields right | {r['exact']}/{r['cases']} "
+                         f"({r['exact_rate']:.1%}); {r['fields_exact']:.1%} |")
+        elif "conversations" in r:
+            lines.append(f"| {name} | conversations whole; turns right | {r['whole']}/{r['conversations']}; "
+                         f"{r['turns_right']}/{r['turns']} ({r['turn_rate']:.1%}) |")
+        elif "openers" in r:
+            lines.append(f"| {name} | first move right | {r['right']}/{r['openers']} ({r['rate']:.1%}) |")
+    lines.append("")
     notes = DOCS / "benchmarks-notes.md"
     if notes.exists():
         lines += [notes.read_text().strip(), ""]
