@@ -59,16 +59,19 @@ def no_option_text(k: Optional[KnowledgeBase] = None) -> str:
 def assessment_line(rec: Dict[str, object]) -> str:
     a = rec["assessment"]
     parts = []
-    if a["setting"]:
-        parts.append(setting_label(a["setting"]))
-    len_part = f"lenalidomide {a['lenalidomide_status']}"
+    label = setting_label(a["setting"]) if a["setting"] else ""
+    if label:
+        parts.append(label)
+    status = a["lenalidomide_status"]
+    said = f"lenalidomide-{status}" in label or (status == "refractory" and "lenalidomide- and" in label)
     if a.get("lenalidomide_maintenance_progression"):
-        len_part += " (progression on maintenance only)"
-    parts.append(len_part)
-    if a["penta_refractory"]:
-        parts.append("penta-refractory")
-    elif a["triple_class_refractory"]:
-        parts.append("triple-class refractory")
+        parts.append(f"lenalidomide {status} (progression on maintenance only)")
+    elif not said:  # the setting's name says it already ("S1 lenalidomide-sensitive")
+        parts.append(f"lenalidomide {status}")
+    state = "penta-refractory" if a["penta_refractory"] else (
+        "triple-class refractory" if a["triple_class_refractory"] else "")
+    if state and state not in label:
+        parts.append(state)
     parts.append(f"fitness {a['fitness']}")
     if a["aggressive"]:
         parts.append("aggressive relapse (" + ", ".join(a["aggressive_features"]) + ")")
