@@ -154,6 +154,8 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
     for m in ANAPHOR_RE.finditer(text):
         if NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
             continue
+        if re.match(r"\s*(?:(?:of\s+)?(?:them|these|drugs|agents|regimens)\s*)?[:(]", text[m.end():]):
+            continue  # "refractory to all three: len, pom, dara": the list follows
         before = [k for k, sp in enumerate(spans) if sp.end_char <= m.start() and eligible(k)]
         if not before:
             continue
@@ -368,3 +370,35 @@ def framed_name(text: str) -> Optional[Tuple[int, int, str]]:
     """(start, end, words) of the name a short message is about: "pd?", "why not allo?", "ASPIRE results"."""
     m = FRAME_RE.match(text)
     return (m.start("core"), m.end("core"), m.group("core")) if m else None
+
+
+# ---- cytopenias that are a drug's toxicity, not a poor marrow reserve ------------------------------------------
+_TOX_BEFORE = re.compile(
+    r"\b(?:stopped|stopping|discontinued|discontinuing|ceased|held|holding|interrupted|withdrawn|dose[\s-]?reduced|"
+    r"reduced|reducing|delayed|paused|switched|changed|came\s+off|taken\s+off|intolerant|intolerance|toxicity)\b"
+    r"[^.;:\n]{0,40}?\b(?:because\s+of|due\s+to|for|owing\s+to|after|secondary\s+to|given|with|from)\s+"
+    r"(?:(?:grade\s*\d|g\d|severe|recurrent|significant|prolonged|persistent|febrile|profound)\s+)*$"
+    r"|(?:induced|related|associated|emergent)\s*$", re.I)
+_TOX_AFTER = re.compile(
+    r"^\s*(?:\([^()]{0,30}\)\s*)?(?:(?:led|leading|requiring|needing|necessitating|forced|prompted|causing)\s+"
+    r"(?:to\s+)?(?:a\s+)?(?:dose|stopping|discontinu|interrupt|reduc|holding|cessation|switch)"
+    r"|(?:on|from|with|during|while\s+on|whilst\s+on|due\s+to|caused\s+by|related\s+to|secondary\s+to|attributed\s+to"
+    r"|after)\s+(?:the\s+|her\s+|his\s+|full[\s-]dose\s+)?$)", re.I)
+
+
+def treatment_cytopenia(text: str, out: List[dict]) -> List[dict]:
+    """'len stopped because of neutropenia', 'neutropenic on len', 'dose reduced for thrombocytopenia': a
+    cytopenia that is the toxicity of a drug (a reason to stop or reduce it) is no low marrow reserve (which
+    needs present cytopenias from marrow infiltration or poor reserve)."""
+    drugs = [e for e in out if e["entity"] in ("drug", "regimen")]
+    keep = []
+    for e in out:
+        if e["entity"] == "comorbidity" and e["value"] == "low_marrow_reserve" and not e.get("role"):
+            before = re.split(r"[.;\n]", text[max(0, e["start"] - 70):e["start"]])[-1]
+            nxt = [d for d in drugs if e["end"] <= d["start"] <= e["end"] + 30]
+            after = text[e["end"]:nxt[0]["start"]] if nxt else ""
+            tail = text[e["end"]:e["end"] + 40]
+            if _TOX_BEFORE.search(before) or _TOX_AFTER.match(tail) or (nxt and _TOX_AFTER.match(after)):
+                continue
+        keep.append(e)
+    return keep

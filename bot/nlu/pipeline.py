@@ -42,6 +42,7 @@ from .heuristics import (
     maintenance_flag,
     mark_lists,
     progressed_on,
+    treatment_cytopenia,
     treatment_history,
     trial_reference,
 )
@@ -213,6 +214,7 @@ class Pipeline:
                                           history=(sp.start, sp.end) in history))
         out = elliptic_unavailable(text, out)
         out = maintenance_flag(text, out)
+        out = treatment_cytopenia(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:
