@@ -118,3 +118,51 @@ def test_low_marrow_reserve_still_read(text):
 ])
 def test_fitness_correction_reads_the_new_value(text, value):
     assert read(text, {"fitness": "fit" if value != "fit" else "frail"}, intent="correct")["fitness"] == value
+
+
+# ---- 3. progression on a regimen: every drug of it refractory; a regimen given without progression exposed ----------
+@pytest.mark.parametrize("text,refractory,exposed", [
+    ("relapsed during Dara-VRd induction", {"daratumumab", "bortezomib", "lenalidomide"}, set()),
+    ("Pd (PD), 2 prior lines", {"pomalidomide"}, set()),
+    ("prior: KRd (8 cycles, progressed), then Isa-Pd", {"carfilzomib", "lenalidomide"},
+     {"isatuximab", "pomalidomide"}),
+    ("VRd (relapse 3 years after stopping it)", set(), {"bortezomib", "lenalidomide"}),
+    ("DRd then Kd - PD on both", {"daratumumab", "lenalidomide", "carfilzomib"}, set()),
+    ("thal, then bortezomib, then len, refractory to all three", {"thalidomide", "bortezomib", "lenalidomide"}, set()),
+    ("relapsed on VTd, then on DRd and then on Elo-Pd",
+     {"bortezomib", "thalidomide", "daratumumab", "lenalidomide", "elotuzumab", "pomalidomide"}, set()),
+    ("progressed on DVd, then received Isa-Kd", {"daratumumab", "bortezomib"}, {"isatuximab", "carfilzomib"}),
+    ("resistant to all three drugs: Revlimid, Kyprolis, Darzalex", {"lenalidomide", "carfilzomib", "daratumumab"},
+     set()),
+    ("progressed on Pomalyst and Sarclisa", {"pomalidomide", "isatuximab"}, set()),
+    ("PD on Xpovio-Velcade", {"selinexor", "bortezomib"}, set()),
+    ("relapsed on Tecvayli after Carvykti", {"teclistamab"}, {"cilta-cel"}),
+    ("Ninlaro, then Revlimid until progression", {"lenalidomide"}, {"ixazomib"}),
+    ("CTd, then Kd to PD", {"carfilzomib"}, {"cyclophosphamide", "thalidomide"}),
+    ("KRd to progression after VRd", {"carfilzomib", "lenalidomide"}, {"bortezomib"}),
+    ("Dara-Rd given without progression, then Kd to progression", {"carfilzomib"}, {"daratumumab", "lenalidomide"}),
+    ("DVd was stopped for neuropathy, not progression", set(), {"daratumumab", "bortezomib"}),
+])
+def test_progression_on_a_regimen(text, refractory, exposed):
+    got = read(text)
+    assert set(got.get("refractory") or []) == refractory
+    assert set(got.get("exposed") or []) == exposed
+
+
+def test_without_progression_said_of_a_regimen_is_no_relapse_type():
+    assert "relapse" not in read("Rd stopped after a year without progression, then Kd until PD")
+    assert read("stable, still on DRd without progression")["relapse"] == "none"
+
+
+# ---- 4. a status after a tight group reaches each of its drugs ------------------------------------------------------
+@pytest.mark.parametrize("text,refractory,exposed", [
+    ("refractory to pom, carfilzomib and dara exposed", {"pomalidomide"}, {"carfilzomib", "daratumumab"}),
+    ("len-refr, isa + bortezomib exposed", {"lenalidomide"}, {"isatuximab", "bortezomib"}),
+    ("refr lenalidomide, pom, bortezomib exposed", {"lenalidomide", "pomalidomide"}, {"bortezomib"}),
+    ("refr dara+pom", {"daratumumab", "pomalidomide"}, set()),
+    ("refractory to thal/len/bort", {"thalidomide", "lenalidomide", "bortezomib"}, set()),
+])
+def test_a_status_reaches_its_group(text, refractory, exposed):
+    got = read(text)
+    assert set(got.get("refractory") or []) == refractory
+    assert set(got.get("exposed") or []) == exposed

@@ -39,6 +39,7 @@ from .heuristics import (
     QUESTION_RE,
     elliptic_unavailable,
     framed_name,
+    given_without_progression,
     maintenance_flag,
     mark_lists,
     progressed_on,
@@ -215,6 +216,7 @@ class Pipeline:
         out = elliptic_unavailable(text, out)
         out = maintenance_flag(text, out)
         out = treatment_cytopenia(text, out)
+        out = given_without_progression(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:
