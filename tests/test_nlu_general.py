@@ -79,7 +79,7 @@ def test_not_fit_enough_for_a_transplant_is_no_fitness_and_no_transplant_done():
     assert "fitness" not in got and "prior_auto_hct" not in got
 
 
-# ---- 8. flags ---------------------------------------------------------------------------------------------------------
+# ---- 8. flags -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["LDH about four times the upper limit of normal", "LDH twice ULN",
                                   "LDH is 3x normal", "raised LDH at relapse", "LDH 1.5 times the ULN"])
 def test_ldh_elevated(text):

@@ -39,16 +39,15 @@ from .heuristics import (
     QUESTION_RE,
     elliptic_unavailable,
     framed_name,
-    given_without_progression,
     maintenance_flag,
     mark_lists,
     progressed_on,
-    treatment_cytopenia,
     treatment_history,
     trial_reference,
 )
 from .lexicon import PRIOR_REGIMENS
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
+from .readings import given_without_progression, treatment_cytopenia
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .spelling import OffsetMap, Speller
 
