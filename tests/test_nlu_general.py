@@ -166,3 +166,96 @@ def test_a_status_reaches_its_group(text, refractory, exposed):
     got = read(text)
     assert set(got.get("refractory") or []) == refractory
     assert set(got.get("exposed") or []) == exposed
+
+
+# ---- 5. prior lines from the narrative ------------------------------------------------------------------------------
+@pytest.mark.parametrize("text,lines", [
+    ("she is now at her third relapse", 3),
+    ("at 2nd relapse now, len-refractory", 2),
+    ("he has progressed for the third time", 3),
+    ("this is the second progression", 2),
+    ("four lines of therapy behind him", 4),
+    ("VTd, ASCT and thal maintenance; at first relapse Kd; then DPd until PD", 3),
+    ("Dara-VRd -> ASCT -> len maint -> KPd -> Isa-Pd, progressing", 3),
+    ("2 prior lines, sorry, 3", 3),
+    ("4 previous lines... no, 3", 3),
+    ("two lines - no, it's one", 1),
+    ("had DRd for three years and is now progressing", 1),
+    ("on Rd for 18 months; relapsing now", 1),
+])
+def test_prior_lines_from_the_narrative(text, lines):
+    assert read(text)["prior_lines"] == lines
+
+
+def test_a_relapse_dating_a_regimen_is_no_count_and_a_regimen_alone_is_asked():
+    assert read("VRd/ASCT, at first relapse IRd, then KPd")["prior_lines"] == 3
+    assert "prior_lines" not in read("PD on Dara-Rd")  # one regimen named alone: the count is asked
+    assert "prior_lines" not in read("triple-class refractory, now progressing on KPd")
+
+
+# ---- 6. autologous transplants and the remission after them -------------------------------------------------------
+@pytest.mark.parametrize("text,count,months", [
+    ("s/p autograft, relapsed 3 yrs later", 1, None),
+    ("HDM/ASCT 2018, PD 2 years post-transplant", 1, 24),
+    ("tandem autografts, relapse 20 months after the second", 2, 20),
+    ("two autologous transplants; relapsed 9 mo after the second one", 2, 9),
+    ("had an autograft in 2019 and relapsed 30 months after it", 1, 30),
+    ("VRd, ASCT, relapse at 5 yrs", 1, 60),
+    ("auto-SCT with a 2 year remission", 1, 24),
+    ("no prior ASCT", 0, None),
+])
+def test_autologous_transplant_history(text, count, months):
+    got = read(text)
+    assert got["prior_auto_hct"] == count
+    assert got.get("months_remission_after_hct") == months
+
+
+def test_after_it_is_the_transplant_only_when_the_transplant_is_meant():
+    assert "months_remission_after_hct" not in read("had Dara-Rd, relapsed 8 months after it")
+    assert "months_remission_after_hct" not in read("VRd then KPd, relapsed a year after the second")
+
+
+@pytest.mark.parametrize("answer,count,months", [
+    ("never had one", 0, None),
+    ("no, never", 0, None),
+    ("yes, she relapsed 26 months after it", 1, 26),
+    ("relapsed 3 years after it", 1, 36),
+    ("twice (tandem)", 2, None),
+    ("yes, in 2017", 1, None),
+])
+def test_answers_to_the_transplant_question(answer, count, months):
+    slots = {"transplant_eligible": True, "prior_lines": 1, "relapse": "clinical", "refractory": [], "fitness": "fit"}
+    got = read(answer, slots, requested="prior_auto_hct", intent="inform")
+    assert got["prior_auto_hct"] == count
+    assert got.get("months_remission_after_hct") == months
+
+
+# ---- 9. days since the last lenalidomide ------------------------------------------------------------------
+@pytest.mark.parametrize("text,days", [
+    ("last dose of lenalidomide 4 months ago", 120),
+    ("stopped Revlimid 9 months ago", 270),
+    ("she has been off len for 6 weeks", 42),
+    ("lenalidomide was discontinued 3 months ago", 90),
+])
+def test_days_since_last_lenalidomide(text, days):
+    assert read(text)["days_since_last_lenalidomide"] == days
+
+
+def test_days_since_lenalidomide_need_lenalidomide():
+    assert "days_since_last_lenalidomide" not in read("stopped daratumumab 5 months ago, len-refractory")
+
+
+# ---- 10-11. conversation answers ----------------------------------------------------------------------------
+@pytest.mark.parametrize("answer", ["the standard three", "the usual trio", "the typical ones"])
+def test_the_usual_triple_class_answer(answer):
+    got = read(answer, {"refractory_class": "triple_class"}, requested="refractory", intent="inform")
+    assert got["refractory"] == ["bortezomib", "daratumumab", "lenalidomide"]
+
+
+def test_a_regimen_named_in_the_lines_answer_is_exposed_and_stays_so():
+    slots = {"relapse": "clinical"}
+    slots.update(read("only one line so far, Dara-VMP", slots, requested="prior_lines", intent="inform"))
+    assert slots["prior_lines"] == 1
+    assert set(slots["exposed"]) == {"daratumumab", "bortezomib", "melphalan"}
+    slots.update(read("nil refractory", slots, requested="refractory", intent="inform"))
+    assert slots["refractory"] == [] and set(slots["exposed"]) == {"daratumumab", "bortezomib", "melphalan"}
