@@ -259,3 +259,32 @@ def test_a_regimen_named_in_the_lines_answer_is_exposed_and_stays_so():
     assert set(slots["exposed"]) == {"daratumumab", "bortezomib", "melphalan"}
     slots.update(read("nil refractory", slots, requested="refractory", intent="inform"))
     assert slots["refractory"] == [] and set(slots["exposed"]) == {"daratumumab", "bortezomib", "melphalan"}
+
+
+# ---- history told after a request for help; transplants and stops said in passing ----------------------------------
+def test_a_history_after_a_request_for_help_is_still_a_history():
+    got = read("Can you advise on a man of 70? He had MPT first, then Dara-Rd until it stopped working.")
+    assert set(got["exposed"]) == {"melphalan", "thalidomide"}
+    assert set(got["refractory"]) == {"daratumumab", "lenalidomide"}
+    assert "exposed" not in read("what about VRd then KRd?")
+
+
+@pytest.mark.parametrize("text,count", [
+    ("KRd x4 plus ASCT, then len maintenance", 1),
+    ("VTd with an autograft in 2016, then DRd to progression", 1),
+])
+def test_a_transplant_given_with_a_regimen(text, count):
+    assert read(text)["prior_auto_hct"] == count
+
+
+@pytest.mark.parametrize("text", ["never transplanted and none planned", "no ASCT in her future",
+                                  "he is not eligible for another, given his age; one ASCT in 2015"])
+def test_no_transplant_ahead(text):
+    assert read(text)["transplant_eligible"] is False
+
+
+def test_relapse_dated_from_a_lenalidomide_stop_said_before():
+    got = read("Revlimid maintenance was stopped at 3 years. She relapsed 5 months after stopping.")
+    assert got["days_since_last_lenalidomide"] == 150
+    other = read("Dara was stopped for reactions. Relapsed 5 months after stopping.")
+    assert "days_since_last_lenalidomide" not in other

@@ -342,6 +342,41 @@ def remission_after_transplant(text: str, ents: List[dict]) -> List[dict]:
     return ents
 
 
+# ---- "relapsed 20 months after stopping" (lenalidomide stopped in the sentence before) ---------------------------
+AFTER_STOPPING_RE = re.compile(
+    r"(?<![\w-])(?:relapsed?|relapsing|progressed|progression|PD|recurrence)\s+(?:about\s+|around\s+|only\s+|just\s+)?"
+    r"(?P<s>(?P<n>" + DURATION_NUM + r")\s*-?\s*(?P<u>days?|weeks?|wks?|months?|mos?|mths?|years?|yrs?))\s+"
+    r"(?:after|since|from)\s+(?:stopping|discontinuing|coming\s+off|finishing|completing|ceasing)"
+    r"(?:\s+(?:it|that|treatment|therapy|maintenance|maint))?(?=\s*(?:[.,;)]|$))", re.I)
+STOP_WORDS_RE = re.compile(r"\b(?:stopped|discontinued|ceased|finished|completed|came\s+off|held)\b", re.I)
+
+
+def relapse_after_stopping(text: str, ents: List[dict]) -> List[dict]:
+    """'lenalidomide maintenance stopped after 2 years. Relapsed 20 months after stopping.': the time from the last
+    lenalidomide dose, when the last stop named before is lenalidomide's."""
+    if any(e["entity"] == "days_since_last_lenalidomide" for e in ents):
+        return ents
+    for m in AFTER_STOPPING_RE.finditer(text):
+        stops = list(STOP_WORDS_RE.finditer(text, max(0, m.start() - 200), m.start()))
+        if not stops:
+            continue
+        stop = stops[-1]
+        near = [e for e in ents if e["entity"] == "drug" and e["value"] != "dexamethasone"
+                and stop.start() - 60 <= e["end"] <= stop.start()
+                and not re.search(r"[.;]", text[e["end"]:stop.start()])]
+        if not near or max(near, key=lambda e: e["end"])["value"] != "lenalidomide":
+            continue
+        n = to_float(m.group("n"))
+        if n is None:
+            continue
+        u = m.group("u").lower()
+        per = 365 if u.startswith("y") else 30 if u.startswith("m") else 7 if u.startswith("w") else 1
+        days = int(round(n * per))
+        s, e = m.span("s")
+        return ents + [{"entity": "days_since_last_lenalidomide", "value": days, "start": s, "end": e}]
+    return ents
+
+
 # ---- an ordinal relapse that dates an earlier treatment -----------------------------------------------------------
 # "now at 2nd relapse", "she is at third relapse", "presenting at second progression": the relapse of now
 CURRENT_RE = re.compile(r"\b(?:now|currently|presently|presenting|presents|is|she's|he's|today)\s+(?:\w+\s+)?"

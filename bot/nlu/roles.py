@@ -155,7 +155,7 @@ class Roles:
             if cat in ("NEGATED_EXISTENCE", "NAIVE", "NOT_BARE") and any(
                     r[2] == "UNAVAILABLE" and r[0] <= 2 and r[3].modifier_span[0] >= sp.end for r in ranked):
                 cat = "UNAVAILABLE"  # "no dara (not reimbursed here)"
-        if cat is None and history and not question:
+        if cat is None and history:
             cat = "EXPOSED"
         if forced and cat in (None, "EXPOSED", "MAINTENANCE"):
             cat = "PROGRESSED"  # "on KRd and progressed", "DRd ..., progressing on it"
