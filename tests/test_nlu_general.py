@@ -288,3 +288,17 @@ def test_relapse_dated_from_a_lenalidomide_stop_said_before():
     assert got["days_since_last_lenalidomide"] == 150
     other = read("Dara was stopped for reactions. Relapsed 5 months after stopping.")
     assert "days_since_last_lenalidomide" not in other
+
+
+@pytest.mark.parametrize("text,refractory", [
+    ("Kd after Dara-VRd; both regimens to progression", {"carfilzomib", "daratumumab", "bortezomib", "lenalidomide"}),
+    ("Isa-Pd to progression; before that KRd, refractory too", {"isatuximab", "pomalidomide", "carfilzomib",
+                                                                "lenalidomide"}),
+    ("Rd, then DVd. Both failed.", {"lenalidomide", "daratumumab", "bortezomib"}),
+])
+def test_both_regimens_refractory(text, refractory):
+    assert set(read(text)["refractory"]) == refractory
+
+
+def test_eligible_for_one():
+    assert read("never transplanted, but she would be a candidate for one")["transplant_eligible"] is True

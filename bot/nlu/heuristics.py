@@ -38,6 +38,14 @@ ANAPHOR_RE = re.compile(
     r"(?P<pl>them|both(?:\s+of\s+them)?|these|those|each(?:\s+of\s+them)?|all\s+(?:three|four|of\s+them))|"
     r"it|this|that|the\s+same|the\s+latter|the\s+last\s+one|(?:this|that|the|the\s+same)\s+(?:regimen|combination|"
     r"combo|triplet|doublet|quadruplet|line|treatment|therapy))(?:\s+too)?\b", re.I)
+# "DKd after VRd; both regimens to progression", "both failed": the last two regimens named
+BOTH_PROG_RE = re.compile(
+    r"\b(?:both|all\s+(?P<w>three|four))(?:\s+(?:of\s+them|regimens|lines|combinations|treatments))?\s+"
+    r"(?:(?:were|was|have|had|then)\s+)*(?:(?:given|continued)\s+)?(?:(?:to|until|till)\s+(?:progression|PD)|failed|"
+    r"progressed|refractory)\b", re.I)
+# "Dara-Rd, refractory as well", "KRd - also refractory": a status after a comma that refers back to the regimen
+APPOSITIVE_REFR_RE = re.compile(r"^\s*[,-]\s*(?:(?:also|likewise|again)\s+)?(?:refractory|refr\.?|resistant|progressed)"
+                                r"\s*(?:as\s+well|too|also)\b", re.I)
 # "lenalidomide-dex, which she progressed on", "DPd, which is now failing", "DRd, on which she has now progressed"
 WHICH_PROG_RE = re.compile(
     r"^\s*(?:\([^()]{0,40}\)\s*)?,?\s*(?:(?:which|that)\s+(?:(?:she|he|they|the\s+patient|her\s+disease|his\s+disease)\s+)?"
@@ -199,7 +207,7 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
             continue  # the list is handled at its last item
         head, last = spans[left[-1]], spans[right[-1]]
         rest = text[last.end_char:]
-        hit = bool(TO_PROG_RE.match(rest)) or bool(WHICH_PROG_RE.match(rest))
+        hit = bool(TO_PROG_RE.match(rest)) or bool(WHICH_PROG_RE.match(rest)) or bool(APPOSITIVE_REFR_RE.match(rest))
         b = BRACKET_PROG_RE.match(rest)
         hit = hit or bool(b and not BRACKET_OFF_RE.search(b.group("tail")))
         if not hit:
@@ -215,6 +223,15 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
                     for t in prev[j + 1:])
         if hit:
             forced.update((spans[j].start, spans[j].end) for j in left if eligible(j))
+    # "KPd after DVd; both regimens to progression": the last regimens named before
+    for m in BOTH_PROG_RE.finditer(text):
+        if NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
+            continue
+        before = [k for k, sp in enumerate(spans) if sp.end_char <= m.start() and eligible(k)]
+        if before:
+            n = to_int(m.group("w")) if m.group("w") else 2
+            idx = last_units(doc, spans, before[-1], n or 2, eligible, sentences=2)
+            forced.update((spans[j].start, spans[j].end) for j in idx if eligible(j))
     # "progressed on DRd, then on KPd, then on Isa-Pd": the verb reaches each "then on X"
     k = 0
     while k < len(spans):
@@ -262,9 +279,9 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
     return forced
 
 
-def last_units(doc, spans: list, k: int, n: int, eligible) -> List[int]:
+def last_units(doc, spans: list, k: int, n: int, eligible, sentences: int = 1) -> List[int]:
     """The spans of the last `n` regimens (drugs written together count as one) ending with spans[k], walking back
-    over a treatment sequence ("VRd, then KPd", "len -> pom") within one sentence."""
+    over a treatment sequence ("VRd, then KPd", "len -> pom") within `sentences` sentences."""
     out: List[int] = []
     units = 0
     j = k
@@ -274,7 +291,10 @@ def last_units(doc, spans: list, k: int, n: int, eligible) -> List[int]:
             out += group
             units += 1
         prev = group[0] - 1
-        if prev < 0 or re.search(r"[.!?\n]", doc.text[spans[prev].end_char:spans[group[0]].start_char]):
+        if prev < 0:
+            break
+        sentences -= len(re.findall(r"[.!?\n]", doc.text[spans[prev].end_char:spans[group[0]].start_char]))
+        if sentences < 1:
             break
         j = prev
     return sorted(out)
