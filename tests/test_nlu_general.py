@@ -302,3 +302,28 @@ def test_both_regimens_refractory(text, refractory):
 
 def test_eligible_for_one():
     assert read("never transplanted, but she would be a candidate for one")["transplant_eligible"] is True
+
+
+@pytest.mark.parametrize("text,count,months", [
+    ("double (2) autologous transplants", 2, None),
+    ("autograft in 2020, VRd before it", 1, None),
+    ("relapse at 3 yrs after KRd/ASCT", 1, 36),
+    ("he is 2 years post-autograft and progressing", 1, 24),
+])
+def test_more_transplant_wordings(text, count, months):
+    got = read(text)
+    assert got["prior_auto_hct"] == count
+    assert got.get("months_remission_after_hct") == months
+
+
+@pytest.mark.parametrize("text,value", [
+    ("kidney injury due to light chains", "clinical"),
+    ("myeloma-related renal failure", "clinical"),
+])
+def test_renal_failure_from_myeloma_is_clinical(text, value):
+    got = read(text)
+    assert got["relapse"] == value and got["renal_impairment"] is True
+
+
+def test_renal_impairment_from_another_cause_is_no_relapse_sign():
+    assert "relapse" not in read("CKD stage 3 from diabetes")
