@@ -3,8 +3,9 @@
 A plain-text summary sized for a clinical note (bot.clinical.render.render_note): the case as read, the options by
 tier with their key trials and approval in the case's region, the knowledge edition and the disclaimer; no
 identifiers. While the case is incomplete it asks the intake question for what is missing (or the open conflict), as
-`action_recommend` does; inside the intake, where the form asks next, it says what is still needed instead. It records nothing in the audit trail: the recommendation it summarises was recorded when
-it was given. Kept in its own module so the recommendation actions (actions.py) stay as they are.
+`action_recommend` does; inside the intake, where the form asks next, it says what is still needed instead. It
+records nothing in the audit trail: the recommendation it summarises was recorded when it was given. Kept in its
+own module so the recommendation actions (actions.py) stay as they are.
 """
 from __future__ import annotations
 

@@ -70,7 +70,8 @@ def test_signed_event_is_answered_with_block_kit_on_the_web_api(channel_server, 
     assert len(blocks) <= SLACK_MAX_BLOCKS and len(blocks[0]["text"]["text"]) <= SLACK_HEADER_CHARS
     assert all(len(s) <= SLACK_SECTION_CHARS for s in sections)
     # the answer comes once: the plain text twin of the blocks is not posted (a turn's replies go out in order)
-    assert not [p for p in stand_in.slack_posts("D0CLIN1") if str(p.get("text", "")).startswith(("Read as:", "Assessment:"))]
+    firsts = ("Read as:", "Assessment:")
+    assert not [p for p in stand_in.slack_posts("D0CLIN1") if str(p.get("text", "")).startswith(firsts)]
     # posted with the bot token, to the channel of the event
     req = next(r for r in stand_in.matching("POST", "/slack/api/chat.postMessage") if r.get("ts") == msg["ts"])
     assert req["headers"]["Authorization"] == f"Bearer {channel_server.secrets['SLACK_BOT_TOKEN']}"

@@ -70,7 +70,8 @@ def test_activity_with_a_valid_token_is_answered_with_an_adaptive_card(channel_s
     assert f"client_id={channel_server.secrets['TEAMS_APP_ID']}" in token_req
     assert "grant_type=client_credentials" in token_req and "client_secret=" in token_req
     # once: no plain-text twin of the card
-    assert not [p for p in stand_in.teams_posts(conv) if str(p["json"].get("text", "")).startswith(("Read as:", "Assessment"))]
+    firsts = ("Read as:", "Assessment")
+    assert not [p for p in stand_in.teams_posts(conv) if str(p["json"].get("text", "")).startswith(firsts)]
     # the mention was stripped: the conversation got the case text itself
     assert channel_server.user_events("29:clinician-1")[0]["text"] == CASE
 

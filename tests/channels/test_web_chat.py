@@ -76,7 +76,8 @@ def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reloa
             assert "thrombosis" in cautions and "moderate" in cautions.lower()
             assert "Decision support for clinicians" in page.inner_text(".rrmm-rec .rrmm-disclaimer")
             # the answer is shown once: not also as plain text
-            assert not [t for t in page.locator(".rrmm-bot").all_inner_texts() if t.startswith(("Read as:", "Assessment:"))]
+            firsts = ("Read as:", "Assessment:")
+            assert not [t for t in page.locator(".rrmm-bot").all_inner_texts() if t.startswith(firsts)]
             page.locator(".rrmm-rec").scroll_into_view_if_needed()
             page.screenshot(path=str(shot))
 
