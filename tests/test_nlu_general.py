@@ -327,3 +327,9 @@ def test_renal_failure_from_myeloma_is_clinical(text, value):
 
 def test_renal_impairment_from_another_cause_is_no_relapse_sign():
     assert "relapse" not in read("CKD stage 3 from diabetes")
+
+
+def test_an_arrow_to_progression_is_progression_on_the_regimen():
+    got = read("Dara-VTd -> ASCT -> Kd -> PD -> Elo-Pd")
+    assert set(got["refractory"]) == {"carfilzomib"}
+    assert {"daratumumab", "bortezomib", "thalidomide", "elotuzumab", "pomalidomide"} <= set(got["exposed"])

@@ -80,7 +80,7 @@ AND_PROG_RE = re.compile(
 # "DPd to progression", "DRd until PD"
 TO_PROG_RE = re.compile(
     _QUAL + r",?\s*(?:(?:given|continued|treated|continuously|continuous|ongoing)\s+)?(?:to|until|till|untill|up\s+to|"
-    r"through\s+to)\s+(?:disease\s+)?(?:progression|PD|POD|relapse|progressive\s+disease)\b", re.I)
+    r"through\s+to|-+>|=>|→)\s*(?:disease\s+)?(?:progression|PD|POD|relapse|progressive\s+disease)\b", re.I)
 # "Rd (PD)", "DPd (x14 cycles, progressed)", "KRd (refractory)": progression in brackets right after the regimen
 BRACKET_PROG_RE = re.compile(
     r"^\s*(?:-\s*)?(?:(?:maintenance|maint\.?|induction|therapy|treatment)\s*)?\(\s*(?:[^()]{0,30}?[,;]\s*)?"
