@@ -776,8 +776,7 @@ EXACT = [
         "progressed on len maintenance",
         [("drug", "lenalidomide", "exposed", "len"), ("lenalidomide_maintenance_only", True, None, "maintenance")],
     ),
-    ("24 months remission after ASCT", [("months_remission_after_hct", 24, None, "24 months remission"),
-                                        ("prior_auto_hct", 1, None, "ASCT")]),
+    ("24 months remission after ASCT", [("months_remission_after_hct", 24, None, "24 months remission")]),
     ("after 3 lines", [("prior_lines", 3, None, "3 lines")]),
     ("no prior daratumumab", [("drug", "daratumumab", "naive", "daratumumab")]),
     (

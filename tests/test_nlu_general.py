@@ -333,3 +333,8 @@ def test_an_arrow_to_progression_is_progression_on_the_regimen():
     got = read("Dara-VTd -> ASCT -> Kd -> PD -> Elo-Pd")
     assert set(got["refractory"]) == {"carfilzomib"}
     assert {"daratumumab", "bortezomib", "thalidomide", "elotuzumab", "pomalidomide"} <= set(got["exposed"])
+
+
+def test_a_remission_after_a_transplant_is_one_transplant():
+    assert read("remission of 30 months after autograft")["prior_auto_hct"] == 1
+    assert "months_remission_after_hct" not in read("no prior ASCT")

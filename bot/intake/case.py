@@ -230,6 +230,8 @@ def apply_entities(
             _set_status(new, "lenalidomide", "exposed")
     if new.get("lenalidomide_maintenance_only") and _status(new, "lenalidomide") is None:
         _set_status(new, "lenalidomide", "exposed")
+    if new.get("months_remission_after_hct") is not None and new.get("prior_auto_hct") is None:
+        new["prior_auto_hct"] = 1  # "3 years post-transplant": a remission after a transplant is one transplant
     if new.get("refractory") is not None and new.get("refractory_class"):
         new["refractory_class"] = None
     regimens = [e for e in entities if e.get("entity") in ("drug", "regimen") and len(_drug_ids(e)) > 0
