@@ -27,7 +27,8 @@ _NONE = re.compile(
 )
 _NOTHING_ELSE = re.compile(
     r"\b(?:nothing|none|no(?:thing)?)\s+(?:else|other(?:\s+(?:drugs?|agents?))?|more)\b(?!\s+(?:to\s+add|than))", re.I)
-_USUAL = re.compile(r"\b(?:the\s+)?usual(?:\s+(?:ones?|three|two|suspects|drugs?|combination|combo))?\b|"
+_USUAL = re.compile(r"\b(?:the\s+)?(?:usual|standard|typical|common|classic|normal)(?:\s+(?:ones?|three|two|trio|pair|"
+                    r"suspects|drugs?|agents?|classes|combination|combo|triplet))?\b|"
                     r"\b(?:yes|yep|yeah|correct|right|exactly|those|that'?s\s+(?:it|right))\b", re.I)
 _YES = re.compile(r"^\s*(?:(?:definitely|absolutely|certainly)\s*,?\s*)?(yes|yeah|yep|yup|y|correct|she is|he is|"
                   r"eligible|sure|affirmative|indeed)\b(?!\s+not)", re.I)
@@ -51,6 +52,10 @@ _RELAPSE = [
     (re.compile(r"\bclinical\w*|\bsymptom\w*|\bCRAB\b", re.I), "clinical"),
     (re.compile(r"\b(no relapse|not met|stable|none|no|remission)\b", re.I), "none"),
 ]
+_NEVER = re.compile(
+    r"^\s*(?:never|not\s+(?:yet|ever|once)|he\s+hasn't|she\s+hasn't|hasn't|has\s+not|didn't|did\s+not)\b", re.I)
+_DURATION = re.compile(r"\b\d{1,3}(?:\.\d+)?\s*-?\s*(?:months?|mos?|mths?|m|years?|yrs?|y|weeks?|wks?|days?)\b|"
+                       r"\b(?:19|20)\d\d\b|\b(?:one|two|three|four|five|six|a)\s+(?:months?|years?)\b", re.I)
 _UNSURE = re.compile(
     r"\b(not sure|unsure|unknown|don'?t know|do not know|no idea|uncertain|maybe|not known|tbd|unclear)\b", re.I
 )
@@ -130,11 +135,21 @@ def interpret_answer(slot: str, text: str, intent: Optional[str], entities: Opti
             return False
         return None
     if slot in ("prior_lines", "prior_auto_hct"):
-        if slot == "prior_auto_hct" and (_NONE.match(text) or (intent == "deny" and words <= 3)):
-            return 0
-        if slot == "prior_auto_hct" and re.match(r"^\s*(?:yes|yep|yeah)\b", text, re.I) and first_number(text) is None:
-            return 1
-        n = first_number(text)
+        counted = _DURATION.sub(" ", text)  # "relapsed 26 months after it": 26 is no count
+        if slot == "prior_auto_hct":
+            stated = [e["value"] for e in entities
+                      if e.get("entity") == "prior_auto_hct" and isinstance(e.get("value"), int)]
+            if stated:
+                return stated[-1]
+            if (_NONE.match(text) or _NEVER.match(text) or (intent == "deny" and words <= 3)) and not re.search(
+                    r"\b(?:once|twice|two|\d)\b", counted, re.I):  # "never had one": "one" is a pronoun
+                return 0
+            n = first_number(counted)
+            if n is None and (re.match(r"^\s*(?:yes|yep|yeah|she\s+did|he\s+did|one)\b", text, re.I) or any(
+                    e.get("entity") == "months_remission_after_hct" for e in entities)):
+                return 1  # "yes", "relapsed 26 months after it": one transplant
+            return n if n is None or 0 <= n <= 15 else None
+        n = first_number(counted)
         return n if n is None or 0 <= n <= 15 else None
     if slot == "fitness":
         for pattern, value in _FITNESS:

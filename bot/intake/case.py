@@ -27,16 +27,20 @@ SCALAR_ENTITIES = ("age", "prior_lines", "relapse", "fitness", "rmci", "transpla
                    "months_remission_after_hct", "riss_stage", "days_since_last_lenalidomide",
                    "covid_vaccination_up_to_date", "lenalidomide_maintenance_only")
 
+# "nothing", "none", "nil", "no" and their typos ("nothng", "nothin")
+_NOTHING = r"(?:no|none|nil|nothing|nothin|nothng|nuthin|nothign|noting)"
+# "refractory" and its abbreviations and typos ("refr", "refractroy", "refactory")
+_REFR = r"re?f(?:r|ra|ar)\w*"
 _NO_REFRACTORY = re.compile(
-    r"\b(?:no|nothing|none)\s+(?:other\s+|else\s+|more\s+)?(?:drugs?\s+|agents?\s+|disease\s+)?"
-    r"(?:is\s+|was\s+|were\s+|has\s+been\s+|ever\s+)*refr(?:actor\w*|\b\.?)"
+    rf"\b{_NOTHING}\s+(?:other\s+|else\s+|more\s+|further\s+)?(?:drugs?\s+|agents?\s+|disease\s+|classes\s+)?"
+    rf"(?:is\s+|was\s+|were\s+|has\s+been|have\s+been\s+|ever\s+)*{_REFR}\b\.?"
     r"|\bnothing\b[^.;,]{0,30}\b(?:has\s+been|was|is|were|been)\s+(?:ever\s+)?refractory\b"
-    r"|\b(?:not|isn't|is\s+not|wasn't|never)\s+refractory\s+to\s+(?:anything|any\s+(?:drugs?|agents?|therap\w*|class\w*)"
+    r"|\b(?:not|isn't|is\s+not|wasn't|never)\s+(?:been\s+)?refractory\s+to\s+(?:anything|any\s+(?:drugs?|agents?|therap\w*|class\w*)"
     r"|any\s+of\s+(?:them|these|those))"
-    r"|\brefractory\s*(?:to|:)\s*(?:none|nothing|no\s+drugs?)\b"
+    rf"|\b{_REFR}\s*(?:to|:|=|-)?\s*(?:none|nothing|nil|no\s+drugs?|0)\b"
     r"|\bnothing\s+(?:else\s+)?(?:is\s+|was\s+)?refractory\b|\bsensitive\s+to\s+(?:all|everything)\b"
     r"|\bno\s+(?:other\s+)?drugs?\s+(?:have|has)\s+(?:ever\s+|yet\s+)?failed"
-    r"|\bnothing\s+(?:else\s+)?(?:has\s+)?(?:ever\s+)?failed",
+    rf"|\b{_NOTHING}\s+(?:else\s+)?(?:has\s+)?(?:ever\s+)?(?:failed|stopped\s+working)",
     re.I,
 )
 
@@ -226,6 +230,8 @@ def apply_entities(
             _set_status(new, "lenalidomide", "exposed")
     if new.get("lenalidomide_maintenance_only") and _status(new, "lenalidomide") is None:
         _set_status(new, "lenalidomide", "exposed")
+    if new.get("months_remission_after_hct") is not None and new.get("prior_auto_hct") is None:
+        new["prior_auto_hct"] = 1  # "3 years post-transplant": a remission after a transplant is one transplant
     if new.get("refractory") is not None and new.get("refractory_class"):
         new["refractory_class"] = None
     regimens = [e for e in entities if e.get("entity") in ("drug", "regimen") and len(_drug_ids(e)) > 0

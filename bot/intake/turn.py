@@ -75,12 +75,12 @@ def read_message(slots: Dict[str, Any], entities: List[Dict[str, Any]], intent: 
                         held = current.get(other) or []
                         if set(held) & set(value):
                             updates[other] = [d for d in held if d not in value]
-                if requested == "prior_lines":
-                    # "one, DRd": the regimens named as the lines were given
-                    for d in named_drugs(entities, (None,)):
-                        if d not in (current.get("refractory") or []) and d not in (current.get("exposed") or []):
-                            updates["exposed"] = sorted(set(updates.get("exposed") or current.get("exposed") or [])
-                                                        | {d})
+        if requested == "prior_lines" and {**slots, **updates}.get("prior_lines") is not None:
+            # "one, DRd", "just the one line, KRd": the regimens named as the lines were given
+            current = {**slots, **updates}
+            for d in named_drugs(entities, (None,)):
+                if d not in (current.get("refractory") or []) and d not in (current.get("exposed") or []):
+                    updates["exposed"] = sorted(set(updates.get("exposed") or current.get("exposed") or []) | {d})
         for k, v in answer_extras(requested, text, entities).items():
             updates.setdefault(k, v)
     updates, problems = check_values(updates, slots)

@@ -110,6 +110,29 @@ def _in_sequence(text: str, s: int, e: int) -> bool:
     return bool(SEQUENCE_MARK.search(window))
 
 
+# the disease relapsing now, said apart from the regimen: "now relapsing", "she is progressing" (not "progressed
+# on DRd", which names the regimen alone: the count is asked)
+NOW_RELAPSE = re.compile(
+    r"\b(?:now|currently)\b[^.;,]{0,20}\b(?:relaps|progress)|\b(?:relapsing|progressing|relapsed|progressed)\s+now\b|"
+    r"\b(?:is|has|she's|he's|disease's)\s+(?:now\s+)?(?:relapsing|progressing|relapsed|progressed)\b"
+    r"(?!\s+(?:on|during|while|whilst)\b)", re.I)
+
+
+def _only_line(text: str, ents: List[dict], line: _Line) -> bool:
+    """'had Rd for a year and now relapsing', 'PD on KRd': one regimen given, the disease relapsing now and no other
+    drug named as given or refractory: one prior line."""
+    drugs = set().union(*line.keys)
+    for e in ents:
+        if e["entity"] == "refractory_class" or e.get("_state"):
+            return False
+        if e["entity"] == "drug" and e.get("role") in ("refractory", "exposed") and e["value"] not in drugs | {
+                "dexamethasone"}:
+            return False
+    if STATE_RE.search(text) or re.search(r"\bagain\b|\b(?:lines|regimens)\b", text, re.I):
+        return False  # "triple-class refractory", "relapsed again": more than one line behind
+    return bool(NOW_RELAPSE.search(text))
+
+
 def count_lines(text: str, ents: List[dict], components) -> Optional[Tuple[int, int, int]]:
     """(number of prior lines, start, end of the words that open the last line) from the therapies named, or None
     when the message names no list of prior therapies (IMWG: induction, transplant, consolidation and maintenance
@@ -131,7 +154,7 @@ def count_lines(text: str, ents: List[dict], components) -> Optional[Tuple[int, 
             continue
         lines.append(_Line({it.key}, plan=pending_plan or it.induction, start=it.start))
         pending_plan = False
-    if not lines or (len(lines) == 1 and not lines[0].plan):
+    if not lines or (len(lines) == 1 and not lines[0].plan and not _only_line(text, ents, lines[0])):
         return None
     # the entity's words: those that open the last line ("then", "->", "2)"), else a free word of the history
     start = lines[-1].start
@@ -236,7 +259,8 @@ class Regions:
 
 # ---- a bare corrected number: "2 prior lines - sorry, 3" --------------------------------------------------------
 CORRECTION_NUMBER = re.compile(
-    r"\b(?:sorry|i\s+mean|i\s+meant|make\s+that|no\s+wait|or\s+rather|correction|actually)\s*[,:-]?\s*"
+    r"(?:\b(?:sorry|i\s+mean|i\s+meant|make\s+that|no\s+wait|or\s+rather|correction|actually)|\bno\s*(?=[,.…:;-]))"
+    r"\s*[,.…:;-]*\s*(?:(?:it's|it\s+is|it\s+was|only|just)\s+)?"
     r"(?P<v>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\b(?!\s*(?:[a-zA-Z(%/]|-[a-zA-Z]))", re.I)
 NUMERIC = ("prior_lines", "rmci", "prior_auto_hct", "age")
 
@@ -261,11 +285,48 @@ REMISSION_RE = re.compile(
     r"(?![\w])", re.I)
 
 
+AFTER_REF_RE = re.compile(
+    r"(?<![\w-])(?:relapsed?|relapsing|progressed|progression|PD|recurrence|recurred)\s+(?:at\s+|about\s+|around\s+|"
+    r"only\s+|just\s+|approximately\s+)?(?P<s>(?P<n>" + DURATION_NUM +
+    r")\s*-?\s*(?P<u>months?|mos?|mths?|years?|yrs?))"
+    r"\s+(?:after|post|following|from)\s+(?:(?:the|his|her)\s+)?(?P<ref>it|that|this|(?:second|2nd|latter|last)"
+    r"(?:\s+one)?)(?![\w-])", re.I)
+
+
+def _after_reference(text: str, ents: List[dict]) -> Optional[dict]:
+    """'tandem ASCT, relapsed 15 months after the second', 'autograft in 2019 and relapsed 26 months after it', or the
+    answer 'relapsed 26 months after it' to the transplant question (no other treatment named): the remission."""
+    therapies = [e for e in ents if e["entity"] in ("drug", "regimen", "prior_auto_hct")]
+    taken = [(e["start"], e["end"]) for e in ents]
+    for m in AFTER_REF_RE.finditer(text):
+        s, e = m.span("s")
+        if not all(e <= a or s >= b for a, b in taken):
+            continue
+        before = [t for t in therapies if t["end"] <= m.start()]
+        transplants = [t for t in before if t["entity"] == "prior_auto_hct" and isinstance(t["value"], int)]
+        ref = m.group("ref").lower()
+        if ref in ("it", "that", "this"):
+            nearest = max(before, key=lambda t: t["end"]) if before else None
+            ok = not therapies or (nearest is not None and nearest["entity"] == "prior_auto_hct"
+                                   and nearest["value"] >= 1)
+        else:
+            ok = any(t["value"] >= 2 for t in transplants)
+        n = to_float(m.group("n"))
+        if ok and n is not None:
+            months = int(round(n * 12)) if m.group("u").lower().startswith("y") else int(round(n))
+            return {"entity": "months_remission_after_hct", "value": months, "start": s, "end": e}
+    return None
+
+
 def remission_after_transplant(text: str, ents: List[dict]) -> List[dict]:
     """'ASCT as part of first line ..., remission 5 yrs': with a prior autologous transplant in the message and no
-    remission read yet, a remission stated anywhere is the one after the transplant."""
+    remission read yet, a remission stated anywhere is the one after the transplant; a relapse dated after "it" or
+    "the second" (`_after_reference`)."""
     if any(e["entity"] == "months_remission_after_hct" for e in ents):
         return ents
+    found = _after_reference(text, ents)
+    if found:
+        return ents + [found]
     if not any(e["entity"] == "prior_auto_hct" and isinstance(e["value"], int) and e["value"] >= 1 for e in ents):
         return ents
     taken = [(e["start"], e["end"]) for e in ents]
@@ -281,7 +342,49 @@ def remission_after_transplant(text: str, ents: List[dict]) -> List[dict]:
     return ents
 
 
+# ---- "relapsed 20 months after stopping" (lenalidomide stopped in the sentence before) ---------------------------
+AFTER_STOPPING_RE = re.compile(
+    r"(?<![\w-])(?:relapsed?|relapsing|progressed|progression|PD|recurrence)\s+(?:about\s+|around\s+|only\s+|just\s+)?"
+    r"(?P<s>(?P<n>" + DURATION_NUM + r")\s*-?\s*(?P<u>days?|weeks?|wks?|months?|mos?|mths?|years?|yrs?))\s+"
+    r"(?:after|since|from)\s+(?:stopping|discontinuing|coming\s+off|finishing|completing|ceasing)"
+    r"(?:\s+(?:it|that|treatment|therapy|maintenance|maint))?(?=\s*(?:[.,;)]|$))", re.I)
+STOP_WORDS_RE = re.compile(r"\b(?:stopped|discontinued|ceased|finished|completed|came\s+off|held)\b", re.I)
+
+
+def relapse_after_stopping(text: str, ents: List[dict]) -> List[dict]:
+    """'lenalidomide maintenance stopped after 2 years. Relapsed 20 months after stopping.': the time from the last
+    lenalidomide dose, when the last stop named before is lenalidomide's."""
+    if any(e["entity"] == "days_since_last_lenalidomide" for e in ents):
+        return ents
+    for m in AFTER_STOPPING_RE.finditer(text):
+        stops = list(STOP_WORDS_RE.finditer(text, max(0, m.start() - 200), m.start()))
+        if not stops:
+            continue
+        stop = stops[-1]
+        near = [e for e in ents if e["entity"] == "drug" and e["value"] != "dexamethasone"
+                and stop.start() - 60 <= e["end"] <= stop.start()
+                and not re.search(r"[.;]", text[e["end"]:stop.start()])]
+        if not near or max(near, key=lambda e: e["end"])["value"] != "lenalidomide":
+            continue
+        n = to_float(m.group("n"))
+        if n is None:
+            continue
+        u = m.group("u").lower()
+        per = 365 if u.startswith("y") else 30 if u.startswith("m") else 7 if u.startswith("w") else 1
+        days = int(round(n * per))
+        s, e = m.span("s")
+        return ents + [{"entity": "days_since_last_lenalidomide", "value": days, "start": s, "end": e}]
+    return ents
+
+
 # ---- an ordinal relapse that dates an earlier treatment -----------------------------------------------------------
+# "now at 2nd relapse", "she is at third relapse", "presenting at second progression": the relapse of now
+CURRENT_RE = re.compile(r"\b(?:now|currently|presently|presenting|presents|is|she's|he's|today)\s+(?:\w+\s+)?"
+                        r"(?:at|in|with)\s+(?:the\s+|her\s+|his\s+)?$", re.I)
+STATUS_BETWEEN = re.compile(r"\b(?:refr\w*|resistant|progress\w*|PD|exposed|naive|failed|failing|after|following|"
+                            r"post|despite|while|whilst|still|now)\b", re.I)
+
+
 def history_ordinals(text: str, ents: List[dict]) -> List[dict]:
     """'at first relapse IRd' dates a regimen given in the past: it is no count of prior lines."""
     drugs = [e for e in ents if e["entity"] in ("drug", "regimen")]
@@ -290,10 +393,13 @@ def history_ordinals(text: str, ents: List[dict]) -> List[dict]:
         ordinal_relapse = re.search(r"relapse|progression|recurrence", text[e["start"]:e["end"]], re.I)
         dated = re.search(r"\b(?:at|on|after)\s+(?:the\s+|her\s+|his\s+)?$", text[max(0, e["start"] - 12):e["start"]],
                           re.I)
-        if e["entity"] == "prior_lines" and ordinal_relapse and dated:
+        if e["entity"] == "prior_lines" and ordinal_relapse and dated and not CURRENT_RE.search(
+                text[max(0, e["start"] - 25):e["start"]]):
             nxt = [d for d in drugs if d["start"] >= e["end"] and d["start"] - e["end"] <= 25
                    and not re.search(r"[.;:]", text[e["end"]:d["start"]])]
-            if nxt:
+            # "at first relapse IRd" dates IRd; "at 2nd relapse, refractory to len" is where the patient is now
+            if nxt and not STATUS_BETWEEN.search(text[e["end"]:nxt[0]["start"]]) and nxt[0].get("role") not in (
+                    "refractory", "naive", "unavailable"):
                 continue
         out.append(e)
     return out

@@ -137,6 +137,8 @@ def _ordinal_line(m: re.Match, t: str) -> Any:
     return v if v >= 1 else SKIP
 
 
+# the value after these words is the one being replaced: "intermediate rather than fit", "clinical, not biochemical"
+OLD_VALUE = re.compile(r"(?:\bnot|\brather\s+than|\binstead\s+of|\bas\s+opposed\s+to)\s*$")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "1": 1, "2": 2, "3": 3}
 NEEDS_VALUE = {"unless_not"}  # functions that take the rule's "value"
 VALUES: Dict[str, Callable[[Any], Callable[[re.Match, str], Any]]] = {
@@ -147,8 +149,9 @@ VALUES: Dict[str, Callable[[Any], Callable[[re.Match, str], Any]]] = {
     "int": lambda v: lambda m, t: int(m.group("v")),
     "once_twice": lambda v: lambda m, t: 2 if (m.group("v") or "").replace(" ", "").lower() in ("twice", "x2") else 1,
     "roman": lambda v: lambda m, t: _ROMAN[m.group("v").lower()],
-    "unless_not": lambda v: lambda m, t: SKIP if re.search(r"\bnot\s*$", _before(t, m)) else v,
-    "fit": lambda v: lambda m, t: REJECT if re.search(r"\b(?:un|not\s*|best\s*)$", _before(t, m)) else "fit",
+    "unless_not": lambda v: lambda m, t: SKIP if OLD_VALUE.search(_before(t, m)) else v,
+    "fit": lambda v: lambda m, t: (SKIP if OLD_VALUE.search(_before(t, m)) else
+                                   REJECT if re.search(r"\b(?:un|not\s*|best\s*)$", _before(t, m)) else "fit"),
     "age": lambda v: _age,
     "sex_after_age": lambda v: lambda m, t: (REJECT if not 18 <= int(m.group("a")) <= 110
                                              else ("male" if m.group("s") == "M" else "female")),

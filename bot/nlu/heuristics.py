@@ -38,6 +38,14 @@ ANAPHOR_RE = re.compile(
     r"(?P<pl>them|both(?:\s+of\s+them)?|these|those|each(?:\s+of\s+them)?|all\s+(?:three|four|of\s+them))|"
     r"it|this|that|the\s+same|the\s+latter|the\s+last\s+one|(?:this|that|the|the\s+same)\s+(?:regimen|combination|"
     r"combo|triplet|doublet|quadruplet|line|treatment|therapy))(?:\s+too)?\b", re.I)
+# "DKd after VRd; both regimens to progression", "both failed": the last two regimens named
+BOTH_PROG_RE = re.compile(
+    r"\b(?:both|all\s+(?P<w>three|four))(?:\s+(?:of\s+them|regimens|lines|combinations|treatments))?\s+"
+    r"(?:(?:were|was|have|had|then)\s+)*(?:(?:given|continued)\s+)?(?:(?:to|until|till)\s+(?:progression|PD)|failed|"
+    r"progressed|refractory)\b", re.I)
+# "Dara-Rd, refractory as well", "KRd - also refractory": a status after a comma that refers back to the regimen
+APPOSITIVE_REFR_RE = re.compile(r"^\s*[,-]\s*(?:(?:also|likewise|again)\s+)?(?:refractory|refr\.?|resistant|progressed)"
+                                r"\s*(?:as\s+well|too|also)\b", re.I)
 # "lenalidomide-dex, which she progressed on", "DPd, which is now failing", "DRd, on which she has now progressed"
 WHICH_PROG_RE = re.compile(
     r"^\s*(?:\([^()]{0,40}\)\s*)?,?\s*(?:(?:which|that)\s+(?:(?:she|he|they|the\s+patient|her\s+disease|his\s+disease)\s+)?"
@@ -72,7 +80,20 @@ AND_PROG_RE = re.compile(
 # "DPd to progression", "DRd until PD"
 TO_PROG_RE = re.compile(
     _QUAL + r",?\s*(?:(?:given|continued|treated|continuously|continuous|ongoing)\s+)?(?:to|until|till|untill|up\s+to|"
-    r"through\s+to)\s+(?:disease\s+)?(?:progression|PD|POD|relapse|progressive\s+disease)\b", re.I)
+    r"through\s+to|-+>|=>|→)\s*(?:disease\s+)?(?:progression|PD|POD|relapse|progressive\s+disease)\b", re.I)
+# "Rd (PD)", "DPd (x14 cycles, progressed)", "KRd (refractory)": progression in brackets right after the regimen
+BRACKET_PROG_RE = re.compile(
+    r"^\s*(?:-\s*)?(?:(?:maintenance|maint\.?|induction|therapy|treatment)\s*)?\(\s*(?:[^()]{0,30}?[,;]\s*)?"
+    r"(?:PD|POD|progressed|progression|progressing|progressive\s+disease|prog(?:'?d)?\.?|refractory|refr\.?|"
+    r"relapsed|failed)\b(?P<tail>[^()]{0,30})\)", re.I)
+BRACKET_OFF_RE = re.compile(r"\b(?:off|stopp|complet|finish|discontinu|after\s+(?:the\s+)?end|later|free)", re.I)
+# "progressed on A, then on B, then on C": the progression verb before A reaches each "(then) on X" after it
+PROG_ON_BEFORE_RE = re.compile(
+    rf"\b{_PROG}\s+(?:(?:clinically|biochemically|rapidly|again|also)\s+)?(?:(?:while|whilst)\s+)?(?:still\s+)?"
+    r"(?:on|during|through)\s+(?:(?:the|her|his|full[\s-]dose)\s+)?$", re.I)
+THEN_ON_RE = re.compile(
+    r"^(?:\s*\([^()]{0,40}\))?\s*(?:[,;]\s*)?(?:and\s+)?(?:(?:then|later|subsequently|next|after\s+that|"
+    r"again)\s*,?\s*)*(?:again\s+)?(?:on|during)\s+(?:(?:the|her|his)\s+)?$", re.I)
 ON_WORDS = {"on", "onto"}
 NOT_ON = {"based", "depends", "depending", "focus", "rely", "info", "information", "details", "data", "more",
           "advice", "thoughts", "evidence", "update", "comment", "opinion", "guidance", "read", "go", "put", "start",
@@ -154,14 +175,23 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
     for m in ANAPHOR_RE.finditer(text):
         if NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
             continue
+        if re.match(r"\s*(?:(?:of\s+)?(?:them|these|drugs|agents|regimens)\s*)?[:(]", text[m.end():]):
+            continue  # "refractory to all three: len, pom, dara": the list follows
         before = [k for k, sp in enumerate(spans) if sp.end_char <= m.start() and eligible(k)]
         if not before:
             continue
         k = before[-1]
         if len(doc[spans[k].end:doc.char_span(m.start(), m.end(), alignment_mode="expand").start]) > 25:
             continue
+        count = re.match(r"(?:both|all\s+(?P<w>three|four))\b", m.group("pl") or "", re.I)
         if m.group("n"):
             idx = listed(doc, spans, k, -1)[: to_int(m.group("n")) or 1]
+        elif count:
+            # "VRd, then KPd - PD on both": the last two regimens, across "then"
+            n = to_int(count.group("w")) if count.group("w") else 2
+            idx = listed(doc, spans, k, -1)
+            if len({tuple(combined(doc, spans, j)) for j in idx}) < (n or 2):
+                idx = last_units(doc, spans, k, n or 2, eligible)
         elif m.group("pl"):
             idx = listed(doc, spans, k, -1)
         else:
@@ -177,7 +207,9 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
             continue  # the list is handled at its last item
         head, last = spans[left[-1]], spans[right[-1]]
         rest = text[last.end_char:]
-        hit = bool(TO_PROG_RE.match(rest)) or bool(WHICH_PROG_RE.match(rest))
+        hit = bool(TO_PROG_RE.match(rest)) or bool(WHICH_PROG_RE.match(rest)) or bool(APPOSITIVE_REFR_RE.match(rest))
+        b = BRACKET_PROG_RE.match(rest)
+        hit = hit or bool(b and not BRACKET_OFF_RE.search(b.group("tail")))
         if not hit:
             q = re.match(_QUAL, rest)
             hit = bool(q and UNTIL_PROG_RE.match(rest[q.end():]))
@@ -191,6 +223,30 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
                     for t in prev[j + 1:])
         if hit:
             forced.update((spans[j].start, spans[j].end) for j in left if eligible(j))
+    # "KPd after DVd; both regimens to progression": the last regimens named before
+    for m in BOTH_PROG_RE.finditer(text):
+        if NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
+            continue
+        before = [k for k, sp in enumerate(spans) if sp.end_char <= m.start() and eligible(k)]
+        if before:
+            n = to_int(m.group("w")) if m.group("w") else 2
+            idx = last_units(doc, spans, before[-1], n or 2, eligible, sentences=2)
+            forced.update((spans[j].start, spans[j].end) for j in idx if eligible(j))
+    # "progressed on DRd, then on KPd, then on Isa-Pd": the verb reaches each "then on X"
+    k = 0
+    while k < len(spans):
+        group = combined(doc, spans, k)
+        if not eligible(k) or not PROG_ON_BEFORE_RE.search(text[max(0, spans[k].start_char - 60):spans[k].start_char]):
+            k = group[-1] + 1
+            continue
+        while group[-1] + 1 < len(spans):
+            nxt = group[-1] + 1
+            gap = text[spans[group[-1]].end_char:spans[nxt].start_char]
+            if not eligible(nxt) or not THEN_ON_RE.match(gap) or not re.search(r"[,;]|\band\b|\bthen\b", gap, re.I):
+                break
+            group = combined(doc, spans, nxt)
+            forced.update((spans[j].start, spans[j].end) for j in group if eligible(j))
+        k = group[-1] + 1
     # "rising paraprotein while still on DRd", "M-protein up from 4 to 10 on len"
     for k, sp in enumerate(spans):
         if not eligible(k):
@@ -223,6 +279,27 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
     return forced
 
 
+def last_units(doc, spans: list, k: int, n: int, eligible, sentences: int = 1) -> List[int]:
+    """The spans of the last `n` regimens (drugs written together count as one) ending with spans[k], walking back
+    over a treatment sequence ("VRd, then KPd", "len -> pom") within `sentences` sentences."""
+    out: List[int] = []
+    units = 0
+    j = k
+    while j >= 0 and units < n:
+        group = combined(doc, spans, j)
+        if all(eligible(i) for i in group):
+            out += group
+            units += 1
+        prev = group[0] - 1
+        if prev < 0:
+            break
+        sentences -= len(re.findall(r"[.!?\n]", doc.text[spans[prev].end_char:spans[group[0]].start_char]))
+        if sentences < 1:
+            break
+        j = prev
+    return sorted(out)
+
+
 def combined(doc, spans: list, k: int) -> List[int]:
     """spans[k] and the drug targets written together with it, joined by "-", "+" or "/" without spaces
     ("daratumumab-lenalidomide-dex", "Sarclisa-Pomalyst")."""
@@ -246,6 +323,12 @@ HISTORY_MARK = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to
                           r"\blines?\s+of\s+(?:treatment|therapy)\b|\bfirst\b", re.I)
 
 
+def _sequence_neighbour(text: str, s: int, e: int) -> bool:
+    """A "then" / "->" right before or after the name: a step of a treatment sequence."""
+    return bool(re.match(r"\s*(?:\([^()]{0,40}\)\s*)?,?\s*(?:then\b|->|=>|→|followed\s+by\b)", text[e:e + 50], re.I)
+                or re.search(r"(?:\bthen|->|=>|→|\bfollowed\s+by)\s*,?\s*$", text[max(0, s - 20):s], re.I))
+
+
 def treatment_history(doc, spans: list, info: dict) -> set:
     """Regimens named in a list of past treatments: a prior (non-catalog) regimen anywhere, a catalog regimen or
     drugs written together ("Thalomid-dex") next to a sequence word ("then", "->", "2)", "prior tx:")."""
@@ -259,8 +342,8 @@ def treatment_history(doc, spans: list, info: dict) -> set:
             out.add((sp.start, sp.end))
             continue
         idx = combined(doc, spans, k)
-        if c[2] == DRUG and len(idx) == 1:
-            continue  # a drug named alone is no regimen
+        if c[2] == DRUG and len(idx) == 1 and not _sequence_neighbour(text, sp.start_char, sp.end_char):
+            continue  # a drug named alone is no regimen, unless it is a step of a sequence ("Velcade, then Revlimid")
         regimens = [j for j in listed(doc, spans, k, -1) + listed(doc, spans, k, +1)
                     if j != k and info[(spans[j].start, spans[j].end)][2] in (REGIMEN, "PRIOR")]
         if c[2] == REGIMEN and regimens:
@@ -368,3 +451,4 @@ def framed_name(text: str) -> Optional[Tuple[int, int, str]]:
     """(start, end, words) of the name a short message is about: "pd?", "why not allo?", "ASPIRE results"."""
     m = FRAME_RE.match(text)
     return (m.start("core"), m.end("core"), m.group("core")) if m else None
+

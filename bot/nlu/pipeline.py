@@ -27,6 +27,7 @@ from .derive import (
     count_lines,
     history_ordinals,
     refractory_states,
+    relapse_after_stopping,
     remission_after_transplant,
     resolve_relapse,
 )
@@ -47,6 +48,7 @@ from .heuristics import (
 )
 from .lexicon import PRIOR_REGIMENS
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
+from .readings import given_without_progression, treatment_cytopenia
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .spelling import OffsetMap, Speller
 
@@ -210,9 +212,11 @@ class Pipeline:
         for sp in spans:
             c = info[(sp.start, sp.end)]
             out.extend(self.roles.resolve(doc, sp, c, graph_mods, question, (sp.start, sp.end) in forced, guard,
-                                          history=(sp.start, sp.end) in history))
+                                          history=(sp.start, sp.end) in history and not asked(text, sp)))
         out = elliptic_unavailable(text, out)
         out = maintenance_flag(text, out)
+        out = treatment_cytopenia(text, out)
+        out = given_without_progression(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:
@@ -232,6 +236,7 @@ class Pipeline:
         out = refractory_states(text, out)
         out = corrected_numbers(text, out)
         out = remission_after_transplant(text, out)
+        out = relapse_after_stopping(text, out)
         out = resolve_relapse(out)
         out = self.regions.find(text, out)
         if not any(e["entity"] == "prior_lines" for e in out):
@@ -240,6 +245,15 @@ class Pipeline:
                 n, s, e = counted
                 out.append({"entity": "prior_lines", "value": n, "start": s, "end": e, "role": "counted"})
         return out
+
+
+def asked(text: str, sp) -> bool:
+    """The sentence of a span is a question ("what about VRd then KRd?"), not a history told after a request for
+    help ("Could you help with a lady of 79. She had VMP, then Rd...")."""
+    a = max(text.rfind(ch, 0, sp.start_char) for ch in ".!?\n") + 1
+    ends = [i for i in (text.find(ch, sp.end_char) for ch in ".!?\n") if i >= 0]
+    b = min(ends) + 1 if ends else len(text)
+    return bool(QUESTION_RE.search(text[a:b]))
 
 
 def finish(text: str, ents: Iterable[dict]) -> List[dict]:

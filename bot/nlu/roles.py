@@ -24,6 +24,10 @@ STRONG = {"REFRACTORY", "PROGRESSED", "NEGATED_EXISTENCE", "NAIVE", "UNAVAILABLE
 HISTORY_WORDS = {"prior", "previous", "history of", "h/o", "hx of", "hx", "past", "recent", "known"}
 STATUS_ROLE = {"UNAVAILABLE": "unavailable", "NAIVE": "naive", "NEGATED_EXISTENCE": "naive", "REFRACTORY": "refractory",
                "PROGRESSED": "refractory", "MAINTENANCE": "exposed", "EXPOSED": "exposed"}
+# words after a regimen that name the phase it was given in, not a status ("progressed during VRd induction")
+PHASE_WORDS = {"induction", "consolidation", "induction therapy", "induction chemotherapy"}
+# words that join the drugs of one group before a status ("dara and btz exposed", "len + pom refractory")
+GROUP_JOINERS = {"and", "&", "+", "/", "plus", "both", "also", "-"}
 BUT_NOT_OPPOSITE = {"REFRACTORY": "EXPOSED", "PROGRESSED": "EXPOSED", "EXPOSED": "NEGATED_EXISTENCE",
                     "MAINTENANCE": "NEGATED_EXISTENCE"}
 
@@ -48,6 +52,14 @@ def _ranked(sp, priority: Dict[str, int], guard=()) -> List[Tuple[int, int, str,
     return ranked
 
 
+def _closing_group(gap) -> bool:
+    """'refr len, dara and btz exposed': the tokens between a drug and the status after it are the rest of a tight
+    group ("and btz", "+ pom", "/ dara"), so the status after reaches the drug over the one before the list."""
+    words = [t for t in gap if not t.ent_type_ and not t.is_space]
+    return bool(words) and all(t.lower_ in GROUP_JOINERS for t in words) and any(
+        t.lower_ in ("and", "&", "+", "/", "plus") for t in words)
+
+
 def _pick(doc, sp, ranked):
     """The status of a drug: the nearest modifier; but when a status before the drug and a different one
     after it both reach it (a list between them: "refr len, pom, dara, bortezomib exposed"), the one after
@@ -55,8 +67,12 @@ def _pick(doc, sp, ranked):
     before = [r for r in ranked if r[3].modifier_span[1] <= sp.start]
     after = [r for r in ranked if r[3].modifier_span[0] >= sp.end]
     if before and after and before[0][2] != after[0][2] and before[0][2] in STRONG:
+        if doc[slice(*after[0][3].modifier_span)].text.lower() in PHASE_WORDS:
+            return before[0]  # "progressed during VRd induction": the phase names when, not a status
         gap = doc[sp.end:after[0][3].modifier_span[0]]
-        return after[0] if all(t.text in ("-", "–") or t.is_space for t in gap) else before[0]
+        if all(t.text in ("-", "–") or t.is_space for t in gap) or _closing_group(gap):
+            return after[0]
+        return before[0]
     if before and after and after[0][2] in STRONG and before[0][2] not in STRONG:
         # "2PL len+dara refractory", "1 line of therapy, Kyprolis and Revlimid refractory": a status written
         # right after a tight list (no comma) beats a weaker one before it
@@ -139,7 +155,7 @@ class Roles:
             if cat in ("NEGATED_EXISTENCE", "NAIVE", "NOT_BARE") and any(
                     r[2] == "UNAVAILABLE" and r[0] <= 2 and r[3].modifier_span[0] >= sp.end for r in ranked):
                 cat = "UNAVAILABLE"  # "no dara (not reimbursed here)"
-        if cat is None and history and not question:
+        if cat is None and history:
             cat = "EXPOSED"
         if forced and cat in (None, "EXPOSED", "MAINTENANCE"):
             cat = "PROGRESSED"  # "on KRd and progressed", "DRd ..., progressing on it"

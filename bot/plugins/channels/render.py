@@ -14,7 +14,6 @@
   can open); every value is escaped.
 
 Every rendering shows the same parts in the same order and words as bot.clinical.render.render_text.
-
 Channels call `render_for(channel_name, payload)`; anything that is not a recommendation payload gives None.
 `is_text_twin(message, rec)` recognises the plain-text message the bot sends just before the payload, so that a
 channel that renders the payload natively can send the answer once.
