@@ -65,3 +65,16 @@ def test_next_patient_with_facts_is_a_new_case():
 ])
 def test_correct_and_inform_follow_the_words_of_a_correction(text, intent, becomes):
     assert classify(text, intent) == becomes
+
+
+@pytest.mark.parametrize("text,intent,becomes", [
+    ("clinical with new bone lesions", "ask_cautions", "inform"),  # an answer to the intake, not a look-up
+    ("fit, refractory to Revlimid and Pomalyst", "ask_regimen", "inform"),
+    ("cautions with teclistamab", "ask_cautions", "ask_cautions"),
+    ("what is KPd?", "ask_regimen", "ask_regimen"),
+    ("any thrombosis risk with len in this frail patient?", "ask_cautions", "ask_cautions"),
+    ("she is refractory to lenalidomide, what did CANDOR show", "ask_trial", "ask_trial"),
+    ("KRd for a len-refractory patient", "ask_regimen", "ask_regimen"),  # names a regimen: a look-up
+])
+def test_a_look_up_intent_that_asks_nothing_and_states_case_facts_is_case_information(text, intent, becomes):
+    assert classify(text, intent) == becomes

@@ -54,6 +54,11 @@ CORRECTION_CUE = re.compile(
     r"^\W*no\s*,\s*(?:it'?s|it\s+is|that'?s|she'?s|she\s+is|he'?s|he\s+is|there\s+(?:are|were))\s", re.I)
 NEXT_PATIENT = re.compile(r"^\W*(?:(?:ok(?:ay)?|right|so|and|now|alright|thanks?|great)\W+){0,2}(?:(?:a|the|my)\s+)?"
                           r"(?:next|new|another|different|second|other)\s+(?:patient|case|pt|one)\b", re.I)
+LOOKUPS = ("ask_cautions", "ask_regimen", "ask_trial", "ask_why_not")
+# what makes a message a look-up rather than case facts: a question, or the words of a look-up
+LOOKUP_CUE = re.compile(r"\?|^\W*(?:what|why|how|which|when|who|is|are|does|do|can|could|should|would|tell|show|"
+                        r"list|explain|info)\b|\b(?:cautions?|risks?|toxicit\w*|side[- ]effects?|warnings?|trials?|"
+                        r"stud(?:y|ies)|data|evidence|results?|why not|what about)\b", re.I)
 DOSING = re.compile(r"\b(?:dose|doses|dosing|dosage|mg|titrat\w*)\b", re.I)  # not covered: utter_help says so
 
 
@@ -114,6 +119,17 @@ class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
         return self.__class__.__name__
 
 
+def _names_regimen(entity: Dict[Text, Any]) -> bool:
+    """Whether an entity's words name a regimen ("KRd" is read as its drugs): a message naming one may ask about it."""
+    from bot.clinical.kb import UnknownName, kb
+
+    try:
+        kb().regimen_code(str(entity.get("text") or ""))
+    except UnknownName:
+        return False
+    return True
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CaseFactsIntentOverride(GraphComponent):
     """Runs after DIETClassifier and FallbackClassifier. A message that opens with "next patient" / "new case" and
@@ -123,7 +139,9 @@ class CaseFactsIntentOverride(GraphComponent):
     answer such as "R-MCI 6, not eligible" is taken into the case; a request for help with a relapsed myeloma case
     (`bot.nlu.requests.case_request`, also when classified `greet` or `help`: "Hi, could you help me with a
     relapsed myeloma patient?") becomes `describe_case`, which starts the intake; any other message about myeloma
-    becomes `help` (redirected, never out of scope: clinical-spec section 9). Nothing else is changed."""
+    becomes `help` (redirected, never out of scope: clinical-spec section 9). A look-up intent (cautions, regimen,
+    trial, why-not) for a message that states case facts, names no regimen or trial and asks nothing ("clinical with
+    new bone lesions") becomes `inform`. Nothing else is changed."""
 
     OVERRIDDEN = ("out_of_scope", "nlu_fallback")
     OPENERS = ("out_of_scope", "nlu_fallback", "greet", "help")
@@ -147,6 +165,9 @@ class CaseFactsIntentOverride(GraphComponent):
             return "correct"
         if intent in cls.OVERRIDDEN and states_case_facts(entities, text) and not newly_diagnosed(text):
             return "inform"
+        if (intent in LOOKUPS and not LOOKUP_CUE.search(text) and states_case_facts(entities, text)
+                and not any(e.get("entity") in ("regimen", "trial") or _names_regimen(e) for e in entities)):
+            return "inform"  # "clinical with new bone lesions" answers the intake: it asks nothing
         if intent in cls.OPENERS and case_request(text):
             return "describe_case"
         if intent in cls.OVERRIDDEN and not newly_diagnosed(text) and not DOSING.search(text) and (
