@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
@@ -209,6 +209,28 @@ class ActionAskConflictAnswer(Action):
         return []
 
 
+def ready_recommendation(dispatcher: CollectingDispatcher, slots: Dict[str, Any], what: str,
+                         missing: Optional[Callable[[List[str]], str]] = None) -> Optional[Dict[str, Any]]:
+    """The recommendation of a complete case. Otherwise says what stands in the way and returns None: the open
+    conflict's question, the first missing field's question (or `missing(fields)`, said instead), or the case's
+    problems ("I can't <what> yet: ...")."""
+    if slots.get("case_conflict"):
+        dispatcher.utter_message(text=intake.conflict_question(slots["case_conflict"]))
+        return None
+    still = intake.missing(slots)
+    if still:
+        if missing:
+            dispatcher.utter_message(text=missing(still))
+        else:
+            dispatcher.utter_message(response=f"utter_ask_{still[0]}")
+        return None
+    try:
+        return recommend(intake.case_from_slots(slots))
+    except CaseError as exc:
+        dispatcher.utter_message(text=f"I can't {what} yet: " + "; ".join(exc.problems))
+        return None
+
+
 class ActionRecommend(Action):
     def name(self) -> Text:
         return "action_recommend"
@@ -220,17 +242,8 @@ class ActionRecommend(Action):
         if _intent(tracker) in ("affirm", "deny") and slots.get("recommended_case") == case:
             dispatcher.utter_message(response="utter_case_unchanged")  # "ok" after an answer: no repeat
             return notice
-        if slots.get("case_conflict"):
-            dispatcher.utter_message(text=intake.conflict_question(slots["case_conflict"]))
-            return notice
-        still = intake.missing(slots)
-        if still:
-            dispatcher.utter_message(response=f"utter_ask_{still[0]}")
-            return notice
-        try:
-            rec = recommend(intake.case_from_slots(slots))
-        except CaseError as exc:
-            dispatcher.utter_message(text="I can't give a recommendation yet: " + "; ".join(exc.problems))
+        rec = ready_recommendation(dispatcher, slots, "give a recommendation")
+        if rec is None:
             return notice
         dispatcher.utter_message(text=render_text(rec, max_options=6))
         if tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:

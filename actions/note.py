@@ -15,12 +15,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import intake
-from bot.clinical.engine import recommend
-from bot.clinical.models import CaseError
 from bot.clinical.render import render_note
 
-from .actions import case_slots, privacy_notice
+from .actions import case_slots, privacy_notice, ready_recommendation
 
 
 class ActionNote(Action):
@@ -30,21 +27,11 @@ class ActionNote(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         notice = privacy_notice(dispatcher, tracker)
         slots = case_slots(tracker)
-        if slots.get("case_conflict"):
-            dispatcher.utter_message(text=intake.conflict_question(slots["case_conflict"]))
-            return notice
-        still = intake.missing(slots)
-        if still:
-            if tracker.active_loop.get("name"):  # the intake asks its own question next: say why there is no note
-                dispatcher.utter_message(text="I'll write the note once I have the case. Still needed: "
-                                         + ", ".join(s.replace("_", " ") for s in still) + ".")
-            else:
-                dispatcher.utter_message(response=f"utter_ask_{still[0]}")
-            return notice
-        try:
-            rec = recommend(intake.case_from_slots(slots))
-        except CaseError as exc:
-            dispatcher.utter_message(text="I can't write the note yet: " + "; ".join(exc.problems))
+        # inside the intake the form asks its own question next: say why there is no note instead of asking
+        missing = (lambda still: "I'll write the note once I have the case. Still needed: "
+                   + ", ".join(s.replace("_", " ") for s in still) + ".") if tracker.active_loop.get("name") else None
+        rec = ready_recommendation(dispatcher, slots, "write the note", missing)
+        if rec is None:
             return notice
         dispatcher.utter_message(text=render_note(rec))
         return notice

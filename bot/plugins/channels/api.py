@@ -40,8 +40,7 @@ from bot.clinical.render import regimen_cautions, render_regimen, render_trial
 
 from .. import inbound
 from ..errors import ConfigError
-from ..patches import api_auth
-from .base import OnNewMessage, log_on, plug_in
+from .base import OnNewMessage, channel_keys, log_on
 from .openapi import (
     PREFIX,
     ApprovalInRegion,
@@ -135,9 +134,7 @@ class ApiChannel(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        plug_in()
-        auth = api_auth()
-        return cls(auth["auth_token"], auth.get("jwt_secret"), auth.get("jwt_method", "HS256"))
+        return cls(*channel_keys())
 
     def __init__(self, token: Text, jwt_secret: Optional[Text] = None, jwt_method: Text = "HS256") -> None:
         self.auth = RestChannel(token, jwt_secret, jwt_method)  # the same keys as the REST channel

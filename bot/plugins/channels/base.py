@@ -32,12 +32,20 @@ from sanic.response import HTTPResponse
 
 from .. import inbound
 from ..errors import ConfigError
-from ..patches import install
+from ..patches import api_auth, install
 from .render import is_recommendation, is_text_twin
 
 logger = logging.getLogger("bot.plugins.channels")
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def channel_keys() -> Tuple[str, Optional[str], str]:
+    """(API token, JWT secret or None, JWT method) for the channels that take the API token (REST, the HTTP API),
+    after `plug_in()`; raises ConfigError like `api_auth`."""
+    plug_in()
+    auth = api_auth()
+    return auth["auth_token"], auth.get("jwt_secret"), auth.get("jwt_method", "HS256")
 
 
 def plug_in() -> None:

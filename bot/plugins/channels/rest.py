@@ -32,8 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from .. import inbound, tokens
-from ..patches import api_auth
-from .base import OnNewMessage, log_on, plug_in
+from .base import OnNewMessage, channel_keys, log_on
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +66,7 @@ class RestChannel(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        plug_in()
-        auth = api_auth()
-        return cls(auth["auth_token"], auth.get("jwt_secret"), auth.get("jwt_method", "HS256"))
+        return cls(*channel_keys())
 
     def __init__(self, token: Text, jwt_secret: Optional[Text] = None, jwt_method: Text = "HS256") -> None:
         self.token = token
