@@ -114,8 +114,9 @@ def _recommendation(tracker: Tracker) -> Optional[Dict[str, Any]]:
 def _read(tracker: Tracker, dispatcher: CollectingDispatcher) -> Tuple[List[EventType], Optional[intake.Reading]]:
     """Slot events for every case detail the latest message holds (each message is read once), and the reading.
 
-    Runs in `action_extract_case` (Rasa's custom slot mapping, outside the form) and at the start of the
-    form's validation (inside it), so a turn needs one action-server call less. What a message means is decided
+    Runs at the start of the form's validation (every case message goes into the form: data/rules/intake.yml),
+    and in `action_extract_case` (Rasa's custom slot mapping, kept for a bare yes or no outside the form); a
+    message already read is not read again. What a message means is decided
     by `bot.intake.read_message`, which the evaluation of conversations calls too.
     """
     msg_id = _message_id(tracker)
@@ -139,7 +140,9 @@ def extract_case(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[Eve
 
 
 class ActionExtractCase(Action):
-    """Rasa's custom slot mapping for the case slots: runs after a case message when no form is active."""
+    """Rasa's custom slot mapping for the case slots after a bare yes or no outside the intake (domain.yml). Every
+    other case message goes straight into the form, whose validation reads it (`_read`): mapping those too cost a
+    round trip to this server per one-shot case and read nothing new."""
 
     def name(self) -> Text:
         return "action_extract_case"
