@@ -296,3 +296,23 @@ def test_progressed_on_it_refers_to_the_regimen_named_before():
 def test_a_new_case_message_may_describe_the_next_patient():
     slots = intake.new_case_slots(extract("next patient: 62F, 2 prior lines, len-refr, fit"), "")
     assert slots["prior_lines"] == 2 and slots["refractory"] == ["lenalidomide"] and slots["fitness"] == "fit"
+
+
+@pytest.mark.parametrize("text,count,months", [
+    ("once, with 18 months of remission", 1, 18),
+    ("one, remission lasted 2 years", 1, 24),
+    ("yes - 3 years in remission", 1, 36),
+    ("just the one, relapsed 26 months later", 1, 26),
+    ("twice; last remission 14 mo", 2, 14),
+    ("one, 2.5 yrs remission", 1, 30),
+])
+def test_the_transplant_answer_with_its_remission(text, count, months):
+    slots = {"relapse": "clinical", "prior_lines": 1, "refractory": [], "fitness": "fit", "transplant_eligible": True}
+    updates = read(text, slots, requested="prior_auto_hct").updates
+    assert updates["prior_auto_hct"] == count and updates["months_remission_after_hct"] == months
+
+
+@pytest.mark.parametrize("text", ["never, remission 3 years on VRd", "none", "one"])
+def test_no_remission_after_a_transplant_without_one(text):
+    slots = {"relapse": "clinical", "prior_lines": 1, "refractory": [], "fitness": "fit", "transplant_eligible": True}
+    assert "months_remission_after_hct" not in read(text, slots, requested="prior_auto_hct").updates

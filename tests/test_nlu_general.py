@@ -338,3 +338,62 @@ def test_an_arrow_to_progression_is_progression_on_the_regimen():
 def test_a_remission_after_a_transplant_is_one_transplant():
     assert read("remission of 30 months after autograft")["prior_auto_hct"] == 1
     assert "months_remission_after_hct" not in read("no prior ASCT")
+
+
+# ---- a transplant planned or considered is not one done, and no eligibility from the plan alone -----------------
+@pytest.mark.parametrize("text", [
+    "plan: KRd then consider ASCT",
+    "71M, 1 prior line, ASCT planned",
+    "she is to be considered for auto",
+    "referred for transplant work-up",
+    "Plan: 4 cycles of DRd, autograft to follow",
+    "we would like to proceed to ASCT after 4 cycles",
+    "possible future ASCT once in VGPR",
+])
+def test_a_planned_transplant_is_not_a_prior_one(text):
+    got = read(text)
+    assert "prior_auto_hct" not in got
+    assert "transplant_eligible" not in got
+    assert not any(e["entity"] == "prior_auto_hct" for e in extract(text))
+
+
+@pytest.mark.parametrize("text", ["no transplant planned", "2 prior lines, no further ASCT planned, fit"])
+def test_no_transplant_planned_is_not_ineligible(text):
+    got = read(text)
+    assert "transplant_eligible" not in got and "prior_auto_hct" not in got
+
+
+@pytest.mark.parametrize("text,count", [
+    ("s/p ASCT, now relapsing", 1),
+    ("autografted 2021", 1),
+    ("had an ASCT, 1 prior line", 1),
+    ("VRd x4 then ASCT, len maintenance, relapsed 2 yrs later", 1),
+    ("VRd + ASCT in 2019, second ASCT now being considered", 1),
+])
+def test_a_transplant_in_the_past_still_counts(text, count):
+    assert read(text)["prior_auto_hct"] == count
+
+
+# ---- an ordinal relapse that dates a regimen in a history: each relapse treated starts a line --------------------
+@pytest.mark.parametrize("text,lines", [
+    ("VRd induction, at first relapse DRd, at second relapse KPd, now progressing", 3),
+    ("VRd-ASCT-len maintenance; at 1st relapse DRd; at 2nd relapse KPd; now relapsing again", 3),
+    ("Initially VRd. At first relapse: DKd. At second relapse Isa-Pd. Now progressing.", 3),
+    ("VRd induction; first relapse: DRd; second relapse: KPd; now progressing", 3),
+    ("Dx 2018 VRd + ASCT + len maint; at first relapse (2021) DKd; at second relapse (2023) IsaPd; now PD", 3),
+    ("KRd induction then at first relapse Dara-Pd, now progressing", 2),
+    ("VRd induction, at first relapse DRd, now at second relapse", 2),
+])
+def test_ordinal_relapses_in_a_history_count_the_lines(text, lines):
+    assert read(text)["prior_lines"] == lines
+
+
+@pytest.mark.parametrize("text,lines", [
+    ("first relapse, 1 prior line, len refractory, fit", 1),
+    ("at first relapse, refractory to len", 1),
+    ("first relapse: len refractory, fit", 1),
+    ("2nd relapse - refractory to len and dara", 2),
+    ("now at second relapse after VRd then DKd", 2),
+])
+def test_an_ordinal_relapse_of_now_keeps_its_count(text, lines):
+    assert read(text)["prior_lines"] == lines

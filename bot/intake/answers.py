@@ -56,6 +56,18 @@ _NEVER = re.compile(
     r"^\s*(?:never|not\s+(?:yet|ever|once)|he\s+hasn't|she\s+hasn't|hasn't|has\s+not|didn't|did\s+not)\b", re.I)
 _DURATION = re.compile(r"\b\d{1,3}(?:\.\d+)?\s*-?\s*(?:months?|mos?|mths?|m|years?|yrs?|y|weeks?|wks?|days?)\b|"
                        r"\b(?:19|20)\d\d\b|\b(?:one|two|three|four|five|six|a)\s+(?:months?|years?)\b", re.I)
+_N = r"(?P<n>\d{1,3}(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a|an)"
+_U = r"(?P<u>months?|mos?|mths?|years?|yrs?|y)"
+# the remission after the transplant in an answer to the transplant question ("once, with 18 months of remission",
+# "one, remission lasted 2 years", "yes, relapsed 3 years later")
+_REMISSION = [
+    re.compile(r"\b(?:remission|response|PFS|remitted|in\s+CR|CR)\s*(?:of|lasting|lasted|was|for|:|=)?\s*"
+               r"(?:about|around|approx\.?|approximately|~|only|just|almost|nearly)?\s*" + _N + r"\s*-?\s*" + _U
+               + r"\b", re.I),
+    re.compile(r"\b" + _N + r"\s*-?\s*" + _U + r"\s+(?:of\s+|in\s+)?(?:remission|response|PFS|CR)\b", re.I),
+    re.compile(r"\b(?:relapsed?|progressed|progression|PD|recurred)\s+(?:after\s+|at\s+|about\s+|around\s+)?" + _N
+               + r"\s*-?\s*" + _U + r"(?:\s+(?:later|after(?:wards)?|post|on))?\b", re.I),
+]
 _UNSURE = re.compile(
     r"\b(not sure|unsure|unknown|don'?t know|do not know|no idea|uncertain|maybe|not known|tbd|unclear)\b", re.I
 )
@@ -164,10 +176,30 @@ def interpret_answer(slot: str, text: str, intent: Optional[str], entities: Opti
     return None
 
 
+def remission_months(text: str) -> Optional[int]:
+    """Months of remission stated in an answer ("18 months of remission", "remission lasted 2 years")."""
+    for pattern in _REMISSION:
+        m = pattern.search(text)
+        if m:
+            n = m.group("n").lower()
+            value = float(n) if n[0].isdigit() else 1 if n in ("a", "an") else _WORDNUM.get(n)
+            if value is None:
+                continue
+            return int(round(value * 12)) if m.group("u").lower().startswith("y") else int(round(value))
+    return None
+
+
 def answer_extras(slot: str, text: str, entities: List[Dict[str, Any]]) -> Dict[str, Any]:
     """What a short answer states besides the asked field: a bare number that is an age ("no, 79", "she's fit,
-    55") when the question was not about a count."""
-    if slot in ("prior_lines", "prior_auto_hct") or any(e.get("entity") == "age" for e in entities):
+    55") when the question was not about a count; the remission after the transplant in an answer to the
+    transplant question that gives it without naming the transplant ("once, with 18 months of remission")."""
+    if slot == "prior_auto_hct":
+        if any(e.get("entity") == "months_remission_after_hct" for e in entities):
+            return {}
+        count = interpret_answer(slot, text, None, entities)
+        months = remission_months(text) if count else None
+        return {"months_remission_after_hct": months} if months is not None and 0 <= months <= 400 else {}
+    if slot == "prior_lines" or any(e.get("entity") == "age" for e in entities):
         return {}
     if len(re.findall(r"\w+", text)) > 8:
         return {}

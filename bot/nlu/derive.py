@@ -160,7 +160,7 @@ def count_lines(text: str, ents: List[dict], components) -> Optional[Tuple[int, 
     start = lines[-1].start
     prev_end = max([i.end for i in items if i.end <= start], default=max(0, start - 25))
     taken = [(e["start"], e["end"]) for e in ents]
-    mark = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|\d\)|\(\d\)|\bnext\b")
+    mark = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|(?<!\d)\d\)|\(\d\)|\bnext\b")
     word = re.compile(r"[A-Za-z]{2,}")
     places = ((prev_end, start, mark, True), (prev_end, start, word, True),
               (items[0].start, items[-1].end, word, False), (items[-1].end, len(text), word, False))
@@ -385,6 +385,9 @@ STATUS_BETWEEN = re.compile(r"\b(?:refr\w*|resistant|progress\w*|PD|exposed|naiv
                             r"post|despite|while|whilst|still|now)\b", re.I)
 
 
+HEADING_RE = re.compile(r"\s*(?:\(\s*(?:19|20)\d\d\s*\)\s*)?(?::|-+>?|–|=>|→)\s*|\s*\(\s*(?:19|20)\d\d\s*\)\s*")
+
+
 def history_ordinals(text: str, ents: List[dict]) -> List[dict]:
     """'at first relapse IRd' dates a regimen given in the past: it is no count of prior lines."""
     drugs = [e for e in ents if e["entity"] in ("drug", "regimen")]
@@ -393,10 +396,13 @@ def history_ordinals(text: str, ents: List[dict]) -> List[dict]:
         ordinal_relapse = re.search(r"relapse|progression|recurrence", text[e["start"]:e["end"]], re.I)
         dated = re.search(r"\b(?:at|on|after)\s+(?:the\s+|her\s+|his\s+)?$", text[max(0, e["start"] - 12):e["start"]],
                           re.I)
-        if e["entity"] == "prior_lines" and ordinal_relapse and dated and not CURRENT_RE.search(
+        # a heading "first relapse: DRd", "2nd relapse (2021) - KPd" dates what follows it too
+        head = HEADING_RE.match(text, e["end"])
+        if e["entity"] == "prior_lines" and ordinal_relapse and (dated or head) and not CURRENT_RE.search(
                 text[max(0, e["start"] - 25):e["start"]]):
-            nxt = [d for d in drugs if d["start"] >= e["end"] and d["start"] - e["end"] <= 25
-                   and not re.search(r"[.;:]", text[e["end"]:d["start"]])]
+            after = head.end() if head else e["end"]
+            nxt = [d for d in drugs if d["start"] >= after and d["start"] - after <= 25
+                   and not re.search(r"[.;:]", text[after:d["start"]])]
             # "at first relapse IRd" dates IRd; "at 2nd relapse, refractory to len" is where the patient is now
             if nxt and not STATUS_BETWEEN.search(text[e["end"]:nxt[0]["start"]]) and nxt[0].get("role") not in (
                     "refractory", "naive", "unavailable"):

@@ -422,6 +422,30 @@ def relapsed_while_on(doc, sp) -> bool:
 
 
 # ---- transplants ----------------------------------------------------------------------------------------------
+# a transplant ahead, not done: "plan: KRd then consider ASCT", "to be considered for auto", "referred for transplant
+# work-up", "ASCT planned", "will proceed to ASCT" (no prior_auto_hct, and no eligibility from the plan alone)
+PLAN_BEFORE_RE = re.compile(
+    r"\b(?:plan(?:s|ned|ning)?|consider(?:s|ed|ing|ation)?|refer(?:s|red|ral)?|work[\s-]?up|will|would|could|"
+    r"should|going\s+to|intend\w*|aim\w*|hop(?:e|es|ed|ing)|proceed(?:ing)?\s+to|evaluat\w*|assess\w*|"
+    r"possible|potential|future|upcoming|discuss\w*)(?=[^.;\n]{0,40}$)", re.I)
+PLAN_AFTER_RE = re.compile(
+    r"^\s*(?:is\s+|was\s+|being\s+|to\s+be\s+|still\s+|now\s+)?(?:planned|planning|work[\s-]?up|workup|referral|"
+    r"assessment|evaluation|to\s+follow|pending|booked|scheduled|considered|under\s+consideration|discussion|"
+    r"discussed|candidacy|if\b|when\b|once\b|after\s+(?:induction|\w+\s+cycles))", re.I)
+DONE_BETWEEN_RE = re.compile(r"\b(?:had|has\s+had|received|underwent|done|s/p|status\s+post|post|prior|previous|"
+                             r"relapsed|progressed|after)\b", re.I)
+
+
+def planned_transplant(text: str, s: int, e: int) -> bool:
+    """The transplant at text[s:e] is one planned or considered, not one given (a plan word before it in its
+    clause with no history word between, or a plan word right after it)."""
+    before = text[max(0, s - 40):s]
+    m = PLAN_BEFORE_RE.search(before)
+    if m and not DONE_BETWEEN_RE.search(before[m.end():]):
+        return True
+    return bool(PLAN_AFTER_RE.match(text[e:e + 40]))
+
+
 def transplant_entity(value: str, status: Optional[str], lookup: bool, s: int, e: int) -> dict:
     """An autologous transplant in the history is `prior_auto_hct` (1, a second one 2, "no ASCT" 0); asked
     about (`lookup`: a question or the whole message), "second ASCT" or allo-HCT without a status, or "not

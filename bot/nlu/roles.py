@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .heuristics import relapsed_while_on, transplant_entity
+from .heuristics import planned_transplant, relapsed_while_on, transplant_entity
 from .matchers import DRUG, FINDING, PRIOR
 
 # priority of statuses at equal distance from a drug
@@ -190,6 +190,8 @@ class Roles:
         # catalog regimen or transplant
         if value in self.kb.transplants:
             lookup = question or len(doc) <= 3  # "what is a second ASCT?", "ASCT2"
+            if status != "unavailable" and planned_transplant(doc.text, s, e):
+                return [transplant_entity(value, None, True, s, e)]  # "ASCT planned": named, not done
             return [transplant_entity(value, status, lookup, s, e)]
         comps = self.kb.regimens[value].active_components
         if status in ("refractory", "exposed") and comps:
