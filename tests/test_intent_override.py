@@ -78,3 +78,17 @@ def test_correct_and_inform_follow_the_words_of_a_correction(text, intent, becom
 ])
 def test_a_look_up_intent_that_asks_nothing_and_states_case_facts_is_case_information(text, intent, becomes):
     assert classify(text, intent) == becomes
+
+
+@pytest.mark.parametrize("text,intent,becomes", [
+    ("one prior ASCT", "new_case", "inform"),
+    ("one, DRd", "help", "inform"),
+    ("one, DRd", "nlu_fallback", "inform"),  # a short answer of clinical words, no question
+    ("KPd", "out_of_scope", "inform"),
+    ("new patient: 3 prior lines, refractory to len", "new_case", "new_case"),
+    ("next one please", "new_case", "new_case"),  # states no case facts
+    ("help, she is refractory to len and what now?", "help", "help"),
+    ("could you help with a relapsed myeloma patient", "help", "describe_case"),
+])
+def test_case_facts_classified_as_new_case_or_help_without_their_words_are_an_answer(text, intent, becomes):
+    assert classify(text, intent) == becomes

@@ -59,6 +59,10 @@ LOOKUPS = ("ask_cautions", "ask_regimen", "ask_trial", "ask_why_not")
 LOOKUP_CUE = re.compile(r"\?|^\W*(?:what|why|how|which|when|who|is|are|does|do|can|could|should|would|tell|show|"
                         r"list|explain|info)\b|\b(?:cautions?|risks?|toxicit\w*|side[- ]effects?|warnings?|trials?|"
                         r"stud(?:y|ies)|data|evidence|results?|why not|what about)\b", re.I)
+# the words of a new case and of a request for help: without them, case facts classified so are an answer
+NEW_CASE_CUE = re.compile(r"\b(?:new|next|another|different|other|fresh)\s+(?:patient|case|pt|one|consult)\b|"
+                          r"\b(?:start\s+over|start\s+again|reset|clear|forget)\b", re.I)
+HELP_CUE = re.compile(r"\?|\b(?:help|how|what\s+can|what\s+do|instructions?|usage|commands?|examples?|menu)\b", re.I)
 DOSING = re.compile(r"\b(?:dose|doses|dosing|dosage|mg|titrat\w*)\b", re.I)  # not covered: utter_help says so
 
 
@@ -141,7 +145,8 @@ class CaseFactsIntentOverride(GraphComponent):
     relapsed myeloma patient?") becomes `describe_case`, which starts the intake; any other message about myeloma
     becomes `help` (redirected, never out of scope: clinical-spec section 9). A look-up intent (cautions, regimen,
     trial, why-not) for a message that states case facts, names no regimen or trial and asks nothing ("clinical with
-    new bone lesions") becomes `inform`. Nothing else is changed."""
+    new bone lesions") becomes `inform`, and so do case facts classified `new_case` without its words ("one prior
+    ASCT") and clinical entities classified `help` without a request for help ("one, DRd"). Nothing else is changed."""
 
     OVERRIDDEN = ("out_of_scope", "nlu_fallback")
     OPENERS = ("out_of_scope", "nlu_fallback", "greet", "help")
@@ -165,11 +170,19 @@ class CaseFactsIntentOverride(GraphComponent):
             return "correct"
         if intent in cls.OVERRIDDEN and states_case_facts(entities, text) and not newly_diagnosed(text):
             return "inform"
+        if intent == "new_case" and not NEW_CASE_CUE.search(text) and states_case_facts(entities, text):
+            return "inform"  # "one prior ASCT": an answer, whatever DIET thought
+        if (intent == "help" and entities and not HELP_CUE.search(text) and not case_request(text)
+                and not newly_diagnosed(text)):
+            return "inform"  # "one, DRd": clinical words and no request for help are an answer
         if (intent in LOOKUPS and not LOOKUP_CUE.search(text) and states_case_facts(entities, text)
                 and not any(e.get("entity") in ("regimen", "trial") or _names_regimen(e) for e in entities)):
             return "inform"  # "clinical with new bone lesions" answers the intake: it asks nothing
         if intent in cls.OPENERS and case_request(text):
             return "describe_case"
+        if (intent in cls.OVERRIDDEN and entities and len(text.split()) <= 8 and not HELP_CUE.search(text)
+                and not LOOKUP_CUE.search(text) and not newly_diagnosed(text) and not DOSING.search(text)):
+            return "inform"  # a short answer of clinical words ("one, DRd"): read as case information
         if intent in cls.OVERRIDDEN and not newly_diagnosed(text) and not DOSING.search(text) and (
                 about_myeloma(text) or any(e.get("entity") in ("drug", "regimen", "trial") for e in entities)):
             return "help"
