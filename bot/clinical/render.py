@@ -82,6 +82,7 @@ def assessment_line(rec: Dict[str, object]) -> str:
 
 # ---- the parts every rendering shows (text here; Slack, Teams and HTML in bot/plugins/channels/render.py) ----------
 TRIAL = "trial"
+TEXT_LABELS = {"why": "Why", "approval": "Approval", "note": "Note", "trial": "Evidence"}  # option_lines' kinds
 TIER_HEADINGS = ("preferred", "recommended", "circumstances")
 SEVERITY_ORDER = ("high", "moderate", "info")
 
@@ -115,6 +116,20 @@ def tier_groups(options: List[Dict[str, object]]) -> List[Tuple[str, List[Tuple[
 def option_notes(option: Dict[str, object]) -> List[str]:
     """What qualifies an option (cross-resistance, label and tier changes, demotions)."""
     return list(option.get("notes", []))
+
+
+def option_lines(option: Dict[str, object], rec: Dict[str, object]) -> List[Tuple[str, str]]:
+    """What every rendering shows under an option, in order, as (kind, text): "why" (the one-line rationale),
+    "approval" (the label in the case's region, when known), each "note", and "trial" (the key trial, when any).
+    Each renderer gives the kinds its own labels and markup."""
+    out = [("why", one_line_rationale(option))]
+    if option.get("label"):
+        out.append(("approval", str(option["label"])))
+    out += [("note", n) for n in option_notes(option)]
+    trial = key_trial(option, rec)
+    if trial:
+        out.append(("trial", trial))
+    return out
 
 
 def sorted_cautions(rec: Dict[str, object]) -> List[Dict[str, object]]:
@@ -213,13 +228,7 @@ def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options
             lines.append(f"{heading}:")
             for i, o in group:
                 lines.append(f"{i}. {o['regimen']}: {o['name']}")
-                lines.append(f"   Why: {one_line_rationale(o)}")
-                if o.get("label"):
-                    lines.append(f"   Approval: {o['label']}")
-                lines += [f"   Note: {n}" for n in option_notes(o)]
-                trial = key_trial(o, rec)
-                if trial:
-                    lines.append(f"   Evidence: {trial}")
+                lines += [f"   {TEXT_LABELS[kind]}: {text}" for kind, text in option_lines(o, rec)]
         if len(shown) < len(options):
             lines.append(f"   (+{len(options) - len(shown)} more: ask for all options)")
     elif rec["initiation"]["action"] != "monitor" and not headline:

@@ -30,11 +30,9 @@ from bot.clinical.render import (
     assessment_line,
     caution_name,
     info_line,
-    key_trial,
     knowledge_line,
     no_option_text,
-    one_line_rationale,
-    option_notes,
+    option_lines,
     ranked_options,
     read_as_line,
     render_text,
@@ -47,6 +45,10 @@ from bot.clinical.render import (
 )
 
 PAYLOAD_TYPE = "rrmm_recommendation"
+# how the channels label and mark up the kinds of bot.clinical.render.option_lines
+LABELS = {"why": "Why", "approval": "Approval", "note": "Note", "trial": "Trial"}
+HTML_CLASSES = {"why": "rrmm-why", "approval": "rrmm-approval", "note": "rrmm-option-note", "trial": "rrmm-trial"}
+HTML_PREFIX = {"approval": "Approval: ", "trial": "Trial: "}
 DEFAULT_MAX_OPTIONS = 6  # what the chat text shows too (actions.ActionRecommend)
 
 # Slack Block Kit limits (https://api.slack.com/reference/block-kit/blocks)
@@ -223,13 +225,8 @@ def render_slack(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_O
         for heading, group in groups:
             blocks.append(_mrkdwn_section(f"_{e(heading)}_"))
             for i, o in group:
-                lines = [f"*{i}. {e(o['regimen'])}*: {e(o['name'])}", f"*Why:* {e(one_line_rationale(o))}"]
-                if o.get("label"):
-                    lines.append(f"*Approval:* {e(o['label'])}")
-                lines += [f"*Note:* {e(n)}" for n in option_notes(o)]
-                trial = key_trial(o, rec)
-                if trial:
-                    lines.append(f"*Trial:* {e(trial)}")
+                lines = [f"*{i}. {e(o['regimen'])}*: {e(o['name'])}"]
+                lines += [f"*{LABELS[kind]}:* {e(text)}" for kind, text in option_lines(o, rec)]
                 blocks.append(_mrkdwn_section("\n".join(lines)))
         if more:
             blocks.append({"type": "context", "elements": [
@@ -313,14 +310,7 @@ def adaptive_card(rec: Dict[str, Any], max_options: Optional[int] = DEFAULT_MAX_
             body.append(_tb(e(heading), weight="Bolder", isSubtle=True, spacing="Small"))
             for i, o in group:
                 items = [_tb(f"**{i}. {e(o['regimen'])}**: {e(o['name'])}")]
-                lines = [f"Why: {one_line_rationale(o)}"]
-                if o.get("label"):
-                    lines.append(f"Approval: {o['label']}")
-                if details:
-                    lines += [f"Note: {n}" for n in option_notes(o)]
-                trial = key_trial(o, rec)
-                if trial:
-                    lines.append(f"Trial: {trial}")
+                lines = [f"{LABELS[kind]}: {text}" for kind, text in option_lines(o, rec) if details or kind != "note"]
                 items += [_tb(e(line), isSubtle=True, spacing="None") for line in lines]
                 body.append({"type": "Container", "items": items, "spacing": "Small"})
         if more:
@@ -434,13 +424,8 @@ def render_html(rec: Dict[str, Any], max_options: Optional[int] = None) -> str:
                     f'<li class="rrmm-option" data-tier="{h(str(o.get("tier", "")))}"><div class="rrmm-option-title">'
                     f'<b class="rrmm-code">{h(o["regimen"])}</b> {h(o["name"])}</div>'
                 )
-                out.append(f'<div class="rrmm-why">{h(one_line_rationale(o))}</div>')
-                if o.get("label"):
-                    out.append(f'<div class="rrmm-approval">Approval: {h(o["label"])}</div>')
-                out += [f'<div class="rrmm-option-note">{h(n)}</div>' for n in option_notes(o)]
-                trial = key_trial(o, rec)
-                if trial:
-                    out.append(f'<div class="rrmm-trial">Trial: {h(trial)}</div>')
+                out += [f'<div class="{HTML_CLASSES[kind]}">{HTML_PREFIX.get(kind, "")}{h(text)}</div>'
+                        for kind, text in option_lines(o, rec)]
                 out.append("</li>")
             out.append("</ol>")
         if more:
