@@ -135,10 +135,6 @@ def _read(tracker: Tracker, dispatcher: CollectingDispatcher) -> Tuple[List[Even
     return events, reading
 
 
-def extract_case(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[EventType]:
-    return _read(tracker, dispatcher)[0]
-
-
 class ActionExtractCase(Action):
     """Rasa's custom slot mapping for the case slots after a bare yes or no outside the intake (domain.yml). Every
     other case message goes straight into the form, whose validation reads it (`_read`): mapping those too cost a
@@ -148,7 +144,7 @@ class ActionExtractCase(Action):
         return "action_extract_case"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        return extract_case(tracker, dispatcher)
+        return _read(tracker, dispatcher)[0]
 
 
 def _digest(case: Dict[str, Any]) -> str:
