@@ -21,10 +21,11 @@ ALLOWED_BOT: Dict[str, Set[str]] = {
     "intake": {"bot", "clinical"},
     "privacy": {"bot", "clinical"},
     "nlu": {"bot", "clinical", "privacy"},
-    "audit": {"bot", "clinical", "intake", "privacy"},
+    "audit": {"bot", "clinical", "intake", "privacy", "secretfile"},
     "cli": {"bot", "clinical", "audit", "batch"},
     "batch": {"bot", "clinical", "cli"},
-    "plugins": {"bot", "clinical", "intake", "nlu", "privacy", "audit", "plugins"},
+    "secretfile": set(),
+    "plugins": {"bot", "clinical", "intake", "nlu", "privacy", "audit", "plugins", "secretfile"},
 }
 # third-party distributions each layer may import besides the standard library
 ALLOWED_THIRD_PARTY: Dict[str, Set[str]] = {
@@ -35,6 +36,7 @@ ALLOWED_THIRD_PARTY: Dict[str, Set[str]] = {
     "audit": {"sqlite_utils"},
     "cli": set(),
     "batch": {"orjson"},
+    "secretfile": set(),
     "plugins": None,  # anything: this is where the frameworks plug in
 }
 

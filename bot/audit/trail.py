@@ -29,7 +29,6 @@ import io
 import json
 import logging
 import os
-import secrets
 import socket
 import sqlite3
 import uuid
@@ -41,6 +40,7 @@ from sqlite_utils import Database
 
 from bot import ENGINE_VERSION
 from bot.privacy import redact_obj
+from bot.secretfile import create_once
 
 logger = logging.getLogger(__name__)
 
@@ -106,20 +106,10 @@ def _salt_from_file(salt_file: Path) -> bytes:
                 raise AuditError(f"the audit salt file {salt_file} holds fewer than {MIN_SALT} characters")
             return value.encode("ascii")
         try:
-            salt_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = salt_file.with_name(f".{salt_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_hex(32) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.link(tmp, salt_file)  # atomic: the file appears complete, or another process won
+            if create_once(salt_file):
                 logger.info("audit: created the per-install salt file %s (mode 0600)", salt_file)
-            except FileExistsError:  # another process created it first: the loop reads theirs
+            else:  # another process created it first: the loop reads theirs
                 logger.debug("audit: salt file %s was created by another process", salt_file)
-            finally:
-                os.unlink(tmp)
         except OSError as exc:
             raise AuditError(f"cannot create the audit salt file {salt_file}: {exc.strerror}") from None
     raise AuditError(f"the audit salt file {salt_file} stays empty")  # pragma: no cover

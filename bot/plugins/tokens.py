@@ -21,12 +21,13 @@ import hmac
 import logging
 import os
 import re
-import secrets
 import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Mapping, Optional, Set, Tuple
+
+from bot.secretfile import create_once
 
 logger = logging.getLogger(__name__)
 
@@ -88,20 +89,7 @@ def _read(path: Path) -> Optional[str]:
 def _create(path: Path) -> bool:
     """Writes a new random token to `path` (mode 0600) unless another process got there first."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # atomic: the file appears complete, or another process won
-            return True
-        except FileExistsError:
-            return False
-        finally:
-            os.unlink(tmp)
+        return create_once(path)
     except OSError as exc:
         raise TokenError(f"cannot create the token file {path}: {exc.strerror}") from None
 
