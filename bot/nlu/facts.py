@@ -107,6 +107,30 @@ def _age(m: re.Match, t: str) -> Any:
     return v if 18 <= v <= 110 else REJECT
 
 
+# a number of years that is a duration, not an age: "remission for 3 years", "PFS of 24 years" (what comes before)
+_DURATION_BEFORE = re.compile(
+    r"(?:\b(?:for|after|over|of|lasting|lasted|remission|response|PFS|since|within|past|last|than|about|around|"
+    r"approximately|nearly|almost|x|ago|diagnosed|dx|post|until|by)\s*[:=]?\s*|[~<>]\s*)$", re.I)
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+
+
+def _age_field(m: re.Match, t: str) -> Any:
+    """'Age: 74' is read by `age`; '74 years,' as a field of its own is an age unless a duration word comes
+    before ('remission for 3 years')."""
+    if _DURATION_BEFORE.search(t[max(0, m.start() - 25):m.start()]):
+        return REJECT
+    return _age(m, t)
+
+
+def _age_words(m: re.Match, t: str) -> Any:
+    """'sixty seven year old', 'seventy-two-year-old' (dictated text)."""
+    words = re.split(r"[\s-]+", m.group("s").lower())
+    v = _TENS.get(words[0], 0) + (_UNITS.get(words[1], 0) if len(words) > 1 else 0)
+    return v if 18 <= v <= 110 else REJECT
+
+
 def _sex_word(m: re.Match, t: str) -> Any:
     if re.search(r"\bnot\s*(?:a\s+)?$", _before(t, m)):
         return SKIP
@@ -153,6 +177,8 @@ VALUES: Dict[str, Callable[[Any], Callable[[re.Match, str], Any]]] = {
     "fit": lambda v: lambda m, t: (SKIP if OLD_VALUE.search(_before(t, m)) else
                                    REJECT if re.search(r"\b(?:un|not\s*|best\s*)$", _before(t, m)) else "fit"),
     "age": lambda v: _age,
+    "age_field": lambda v: _age_field,
+    "age_words": lambda v: _age_words,
     "sex_after_age": lambda v: lambda m, t: (REJECT if not 18 <= int(m.group("a")) <= 110
                                              else ("male" if m.group("s") == "M" else "female")),
     "sex_word": lambda v: _sex_word,

@@ -48,7 +48,8 @@ from .heuristics import (
 )
 from .lexicon import PRIOR_REGIMENS
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
-from .readings import given_without_progression, treatment_cytopenia
+from .prose import bare_age, current_regimen, lines_before_that, transplant_prose
+from .readings import given_without_progression, renal_signs, treatment_cytopenia
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .spelling import OffsetMap, Speller
 
@@ -217,6 +218,7 @@ class Pipeline:
         out = maintenance_flag(text, out)
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
+        out = current_regimen(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:
@@ -237,8 +239,12 @@ class Pipeline:
         out = corrected_numbers(text, out)
         out = remission_after_transplant(text, out)
         out = relapse_after_stopping(text, out)
+        out = renal_signs(text, out)
         out = resolve_relapse(out)
         out = self.regions.find(text, out)
+        out = bare_age(text, out)
+        out = transplant_prose(text, out)
+        out = lines_before_that(text, out)
         if not any(e["entity"] == "prior_lines" for e in out):
             counted = count_lines(text, out, self._components)
             if counted:
@@ -265,11 +271,14 @@ def finish(text: str, ents: Iterable[dict]) -> List[dict]:
         for o in out:
             if ent["start"] < o["end"] and o["start"] < ent["end"]:
                 same = ent["start"] == o["start"] and ent["end"] == o["end"]
-                if not (same and ent["entity"] == o["entity"] == "drug"):
+                # one regimen's drugs; renal wording that is both the comorbidity and a relapse sign
+                if not (same and (ent["entity"] == o["entity"] == "drug"
+                                  or {ent["entity"], o["entity"]} == {"relapse", "comorbidity"})):
                     clash = True
                     break
         if clash:
             continue
         ent["text"] = text[ent["start"]:ent["end"]]
         out.append(ent)
-    return [{k: e[k] for k in ("entity", "value", "start", "end", "text", "role") if k in e} for e in out]
+    keys = ("entity", "value", "start", "end", "text", "role", "confidence_entity")
+    return [{k: e[k] for k in keys if k in e} for e in out]

@@ -1,0 +1,178 @@
+"""Readings of facts said in prose or as bare items rather than in the usual words (issue 20), each from evidence
+in the message: where the words stand (a list item of their own, the first item), what they attach to (the regimen
+named in the same clause), negation and time in the same clause.
+
+- `bare_age`: a number alone between separators ("74, IgA lambda, 2 prior lines") is the age when it opens the
+  message; elsewhere among the facts it is a weak reading (`confidence_entity` below 1): the intake asks to
+  confirm it ("Age 74?") instead of taking it.
+- `transplant_prose`: eligibility said in other words: negated at a distance ("we do not think he is a candidate
+  for transplant" is not eligible), stated as possible or planned ("a second transplant is planned", "transplant
+  is an option"), refused ("declines further transplant": not eligible for this decision), or "eligible" /
+  "ineligible" alone as an item of the case.
+- `current_regimen`: a regimen the patient is still on ("currently on DRd", "DRd ongoing", "on DRd since 2022")
+  in a message that describes a relapse now is the regimen the disease progressed on: refractory (IMWG).
+- `lines_before_that`: "the last was teclistamab, 3 lines before that" counts the last therapy too (4); when the
+  message also states a total, the partial count is dropped.
+
+Each function takes the message (as the rules read it) and the entities so far and returns the entities to keep.
+
+Layer: may import the standard library and `.lexicon`.
+"""
+from __future__ import annotations
+
+import re
+from typing import List, Optional
+
+from .lexicon import NUM, to_int
+
+WEAK = 0.5  # confidence_entity of a reading the intake confirms before it takes it
+
+# ---- a bare number as the age ------------------------------------------------------------------------------------
+_ITEM_SPLIT = re.compile(r"[,;|\n]|\.(?=\s|$)|\s[-–]\s")
+_BARE_NUMBER = re.compile(r"^\s*(?:(?:pt|patient|age|mdt|case|referral|consult)\s*[:#-]?\s*)?(\d{2,3})\s*$", re.I)
+_HEADING = re.compile(r"^\s*[A-Za-z][\w /-]{0,30}:\s*")
+
+
+def bare_age(text: str, out: List[dict]) -> List[dict]:
+    if any(e["entity"] == "age" for e in out):
+        return out
+    taken = [(e["start"], e["end"]) for e in out]
+    found = []
+    pos = 0
+    index = 0
+    for part in _ITEM_SPLIT.split(text):
+        start = text.find(part, pos)
+        pos = start + len(part)
+        item = part
+        if index == 0:
+            head = _HEADING.match(item)  # "MDT: 74, ..." / "Referral: 74 ..."
+            if head and not _BARE_NUMBER.match(item):
+                item, start = item[head.end():], start + head.end()
+        if not item.strip():
+            continue
+        m = _BARE_NUMBER.match(item)
+        if m:
+            s, e = start + m.start(1), start + m.end(1)
+            v = int(m.group(1))
+            if 18 <= v <= 110 and all(e <= a or s >= b for a, b in taken):
+                found.append((index, s, e, v))
+        index += 1
+    if len(found) != 1:
+        return out  # none, or several bare numbers: nothing says which is the age
+    index, s, e, v = found[0]
+    ent = {"entity": "age", "value": v, "start": s, "end": e}
+    if index > 0:
+        ent["confidence_entity"] = WEAK  # a bare number among the facts: asked, not taken
+    return out + [ent]
+
+
+# ---- transplant eligibility in prose -----------------------------------------------------------------------------
+_CLAUSE_END = re.compile(r"[.;,!?()\n]|\b(?:but|however|although|though|and)\b", re.I)
+_NEG_CUE = re.compile(r"\b(?:not|never|no\s+longer|unlikely|nor|neither|cannot)\b|n't\b", re.I)
+_TX = (r"(?:(?:a|an|another|further|second|2nd|repeat|salvage|further|any\s+more|more)\s+)*"
+       r"(?:auto(?:logous)?\s+)?(?:ASCT|auto[\s-]?(?:SCT|HCT)|SCT|HCT|(?:stem[\s-]cell\s+)?transplant(?:ation|s)?|"
+       r"autografts?|HDM|HDT|high[\s-]dose\s+(?:therapy|melphalan|chemo(?:therapy)?))")
+_TX_POSSIBLE = re.compile(
+    rf"\b{_TX}\s+(?:is|would\s+be|remains|is\s+still|still)\s+(?:an?\s+|still\s+)?"
+    r"(?:possible|an\s+option|option|feasible|realistic|reasonable|considered|planned|an\s+option\s+for\s+\w+)\b"
+    rf"|\b(?:planned|scheduled|listed|booked|referred|worked[\s-]up|work[\s-]?up)\s+for\s+{_TX}"
+    rf"|\b{_TX}\s+(?:is\s+|has\s+been\s+)?(?:planned|scheduled|booked)\b"
+    rf"|\bplan(?:s|ned)?\s*(?:is\s+|:)?\s*(?:for\s+|to\s+(?:proceed\s+to|go\s+to|collect\s+for)\s+)?{_TX}", re.I)
+_TX_REFUSED = re.compile(
+    rf"\b(?:declin(?:es|ed|ing)|refus(?:es|ed|ing)|does\s+not\s+want|doesn't\s+want|did\s+not\s+want|"
+    rf"didn't\s+want|not\s+keen\s+on|against|opted\s+against|turned\s+down)\s+(?:any\s+|a\s+)?{_TX}"
+    rf"|\b{_TX}\s*(?:[:=-]\s*|\s+(?:was\s+|is\s+)?)(?:declined|refused)\b", re.I)
+_BARE_ELIGIBLE = re.compile(r"^\s*(?:(?P<neg>not|non|in)[\s-]*)?eligible\s*$", re.I)
+_NOT_TX_TARGET = re.compile(r"^\s*for\s+(?!(?:an?\s+|another\s+|further\s+|second\s+|2nd\s+)*"
+                            r"(?:ASCT|SCT|HCT|auto|transplant|autograft|HDM|HDT|high))", re.I)
+
+
+def _clause_before(text: str, at: int) -> str:
+    before = text[max(0, at - 80):at]
+    cuts = list(_CLAUSE_END.finditer(before))
+    return before[cuts[-1].end():] if cuts else before
+
+
+def transplant_prose(text: str, out: List[dict]) -> List[dict]:
+    stated = [e for e in out if e["entity"] == "transplant_eligible"]
+    for e in stated:
+        # "we do not think he is a candidate for transplant": a negation earlier in the clause
+        if e["value"] is True and _NEG_CUE.search(_clause_before(text, e["start"])):
+            e["value"] = False
+    if stated:
+        return out
+    taken = [(e["start"], e["end"]) for e in out]
+
+    def free(s: int, t: int) -> bool:
+        return all(t <= a or s >= b for a, b in taken)
+
+    for pattern, value in ((_TX_REFUSED, False), (_TX_POSSIBLE, True)):
+        for m in pattern.finditer(text):
+            if not free(*m.span()) or re.search(r"\?\s*$", text[m.end():m.end() + 3]):
+                continue
+            before = _clause_before(text, m.start())
+            if value and (_NEG_CUE.search(before) or re.search(r"\b(?:if|whether|consider|discuss)\w*\b", before,
+                                                                  re.I)):
+                continue  # "not planned", "whether a transplant is possible": no eligibility
+            return out + [{"entity": "transplant_eligible", "value": value, "start": m.start(), "end": m.end()}]
+    pos = 0
+    for part in _ITEM_SPLIT.split(text):
+        start = text.find(part, pos)
+        pos = start + len(part)
+        m = _BARE_ELIGIBLE.match(part)
+        if m and not _NOT_TX_TARGET.match(text[start + len(part):]) and free(start, start + len(part)):
+            s = start + len(part) - len(part.lstrip())
+            return out + [{"entity": "transplant_eligible", "value": not m.group("neg"), "start": s,
+                           "end": start + len(part.rstrip())}]
+    return out
+
+
+# ---- progression on the regimen still given ----------------------------------------------------------------------
+_CURRENT_BEFORE = re.compile(
+    r"\b(?:currently|still|presently|remains|remained|continues|continuing|continued|has\s+been|have\s+been|"
+    r"been|is)\s+(?:on|receiving|taking|getting|treated\s+with|maintained\s+on)\s+(?:(?:the|his|her|their|"
+    r"ongoing|continuous|maintenance)\s+)*$", re.I)
+_CURRENT_AFTER = re.compile(
+    r"^[\s-]*(?:\([^()]{0,40}\)\s*)?(?:[,-]\s*)?(?:(?:which|that)\s+(?:he|she|they)\s+(?:is|are|has\s+been)\s+still\s+"
+    r"(?:on|receiving|taking)|ongoing|continuing|continues|currently|still\s+(?:on|given|running|ongoing)|"
+    r"since\s+(?:\w+\s+)?(?:19|20)\d\d|(?:cycle|C)\s*\d+\s+(?:now|ongoing|currently))", re.I)
+_NOW_RELAPSE = re.compile(r"\b(?:progress(?:ed|ing|ion)|relaps(?:ed|ing|e)|PD|rising|risen|rose|climbing|"
+                          r"going\s+up|increas(?:ed|ing)|new\s+(?:lesions?|lytic|bone)|doubl(?:ed|ing))\b", re.I)
+_STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|held)\b", re.I)
+
+
+def current_regimen(text: str, out: List[dict]) -> List[dict]:
+    relapse = [e for e in out if e["entity"] == "relapse" and e["value"] in ("clinical", "biochemical")
+               and e.get("role") in (None, "sign")]
+    if not relapse and not _NOW_RELAPSE.search(text):
+        return out
+    if any(e["entity"] == "relapse" and e["value"] == "none" for e in out):
+        return out
+    for e in out:
+        if e["entity"] != "drug" or e.get("role") not in (None, "exposed") or e["value"] == "dexamethasone":
+            continue
+        clause_before = _clause_before(text, e["start"])
+        after = text[e["end"]:e["end"] + 60]
+        current = _CURRENT_BEFORE.search(clause_before) or _CURRENT_AFTER.match(after)
+        if current and not _STOPPED.search(re.split(r"[.;\n]", after)[0]) and not _NEG_CUE.search(clause_before):
+            e["role"] = "refractory"
+    return out
+
+
+# ---- "N lines before that" ---------------------------------------------------------------------------------------
+_BEFORE_THAT = re.compile(rf"\b(?P<n>{NUM})\s+(?:(?:prior|previous|other|more|earlier|further)\s+)?"
+                          r"(?:lines?|regimens?|therapies|treatments)(?:\s+of\s+(?:therapy|treatment))?\s+"
+                          r"(?:before|prior\s+to|preceding)\s+(?:that|this|it|then|them)\b", re.I)
+
+
+def lines_before_that(text: str, out: List[dict]) -> List[dict]:
+    m = _BEFORE_THAT.search(text)
+    if not m:
+        return out
+    inside = [e for e in out if e["entity"] == "prior_lines" and m.start() <= e["start"] < m.end()]
+    others = [e for e in out if e["entity"] == "prior_lines" and e not in inside and e.get("role") != "counted"]
+    n: Optional[int] = to_int(m.group("n"))
+    if others or n is None:
+        return [e for e in out if e not in inside]  # a total is stated: the partial count is no count
+    kept = [e for e in out if e not in inside and e["entity"] != "prior_lines"]
+    return kept + [{"entity": "prior_lines", "value": n + 1, "start": m.start(), "end": m.end()}]
