@@ -241,6 +241,12 @@ class Regions:
             if spec.get("words"):
                 self.patterns.append((re.compile(r"(?<![\w-])(?:" + "|".join(
                     re.escape(w) for w in sorted(spec["words"], key=len, reverse=True)) + r")(?![\w-])", re.I), region))
+            if spec.get("cities"):
+                self.patterns.append((re.compile(r"(?<![\w.-])(?:" + "|".join(
+                    re.escape(w) for w in sorted(spec["cities"], key=len, reverse=True)) + r")(?![\w-])"), region))
+            if spec.get("state_codes"):  # "Houston, TX": a code only after a place name and a comma
+                self.patterns.append((re.compile(r"(?<=[a-z]),\s?(?:" + "|".join(spec["state_codes"]) +
+                                                 r")(?![\w-])(?!\s*\d)"), region))
             if spec.get("cased"):
                 self.patterns.append((re.compile(r"(?<![\w.-])(?:" + "|".join(
                     re.escape(w) for w in sorted(spec["cased"], key=len, reverse=True)) + r")(?![\w-])"), region))

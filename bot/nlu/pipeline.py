@@ -48,7 +48,7 @@ from .heuristics import (
 )
 from .lexicon import PRIOR_REGIMENS
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
-from .prose import bare_age, current_regimen, lines_before_that, transplant_prose
+from .prose import bare_age, current_regimen, lines_before_that, refractory_to_all, transplant_prose
 from .readings import given_without_progression, renal_signs, treatment_cytopenia
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .spelling import OffsetMap, Speller
@@ -219,6 +219,7 @@ class Pipeline:
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
         out = current_regimen(text, out)
+        out = refractory_to_all(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:

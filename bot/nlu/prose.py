@@ -11,6 +11,7 @@ named in the same clause), negation and time in the same clause.
   "ineligible" alone as an item of the case.
 - `current_regimen`: a regimen the patient is still on ("currently on DRd", "DRd ongoing", "on DRd since 2022")
   in a message that describes a relapse now is the regimen the disease progressed on: refractory (IMWG).
+- `refractory_to_all`: "VRd, DKd, Pd. Refractory to all." reaches the drugs named before it.
 - `lines_before_that`: "the last was teclistamab, 3 lines before that" counts the last therapy too (4); when the
   message also states a total, the partial count is dropped.
 
@@ -94,6 +95,9 @@ def _clause_before(text: str, at: int) -> str:
 
 
 def transplant_prose(text: str, out: List[dict]) -> List[dict]:
+    asked = [e for e in out if e["entity"] == "transplant_eligible"
+             and re.match(r"[^.;,\n]{0,25}\?", text[e["end"]:e["end"] + 26])]
+    out = [e for e in out if all(e is not a for a in asked)]  # "TE for a 2nd ASCT?": a question, no statement
     stated = [e for e in out if e["entity"] == "transplant_eligible"]
     for e in stated:
         # "we do not think he is a candidate for transplant": a negation earlier in the clause
@@ -135,7 +139,7 @@ _CURRENT_BEFORE = re.compile(
 _CURRENT_AFTER = re.compile(
     r"^[\s-]*(?:\([^()]{0,40}\)\s*)?(?:[,-]\s*)?(?:(?:which|that)\s+(?:he|she|they)\s+(?:is|are|has\s+been)\s+still\s+"
     r"(?:on|receiving|taking)|ongoing|continuing|continues|currently|still\s+(?:on|given|running|ongoing)|"
-    r"since\s+(?:\w+\s+)?(?:19|20)\d\d|(?:cycle|C)\s*\d+\s+(?:now|ongoing|currently))", re.I)
+    r"since\b(?!\s+(?:stopping|discontinu\w*|completing|finishing))|(?:cycle|C)\s*\d+\s+(?:now|ongoing|currently))", re.I)
 _NOW_RELAPSE = re.compile(r"\b(?:progress(?:ed|ing|ion)|relaps(?:ed|ing|e)|PD|rising|risen|rose|climbing|"
                           r"going\s+up|increas(?:ed|ing)|new\s+(?:lesions?|lytic|bone)|doubl(?:ed|ing))\b", re.I)
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|held)\b", re.I)
@@ -176,3 +180,23 @@ def lines_before_that(text: str, out: List[dict]) -> List[dict]:
         return [e for e in out if e not in inside]  # a total is stated: the partial count is no count
     kept = [e for e in out if e not in inside and e["entity"] != "prior_lines"]
     return kept + [{"entity": "prior_lines", "value": n + 1, "start": m.start(), "end": m.end()}]
+
+
+# ---- "refractory to all" after the list it refers to -------------------------------------------------------------
+_ALL_REFRACTORY = re.compile(
+    r"\b(?:(?:refractory|refr\.?|ref)\s+to\s+(?:all|everything|each|all\s+of\s+(?:them|these|those|the\s+above)|"
+    r"all\s+(?:the\s+)?(?:above|drugs|agents|of\s+these|three|four|five|of\s+them))|all\s+refractory|"
+    r"refractory\s+to\s+every\s+(?:one|line|regimen|drug))\b(?!\s*[:(])", re.I)
+
+
+def refractory_to_all(text: str, out: List[dict]) -> List[dict]:
+    """'VRd, DKd, Pd. Refractory to all.': every drug given before the words (a list that follows them, "refractory
+    to all four: a, b, c", is read by the roles)."""
+    for m in _ALL_REFRACTORY.finditer(text):
+        if _NEG_CUE.search(_clause_before(text, m.start())):
+            continue  # "not refractory to all of them"
+        for e in out:
+            if (e["entity"] == "drug" and e["end"] <= m.start() and e.get("role") in (None, "exposed")
+                    and e["value"] != "dexamethasone"):
+                e["role"] = "refractory"
+    return out
