@@ -48,7 +48,7 @@ from .heuristics import (
 )
 from .lexicon import PRIOR_REGIMENS
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
-from .prose import bare_age, current_regimen, lines_before_that, refractory_to_all, transplant_prose
+from .prose import bare_age, current_regimen, lines_before_that, refractory_to_all, single_line, transplant_prose
 from .readings import given_without_progression, renal_signs, treatment_cytopenia
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .spelling import OffsetMap, Speller
@@ -218,7 +218,7 @@ class Pipeline:
         out = maintenance_flag(text, out)
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
-        out = current_regimen(text, out)
+        out = current_regimen(text, out, self._components)
         out = refractory_to_all(text, out)
         out = self.derive(text, out)
         if omap:
@@ -247,7 +247,7 @@ class Pipeline:
         out = transplant_prose(text, out)
         out = lines_before_that(text, out)
         if not any(e["entity"] == "prior_lines" for e in out):
-            counted = count_lines(text, out, self._components)
+            counted = count_lines(text, out, self._components) or single_line(text, out)
             if counted:
                 n, s, e = counted
                 out.append({"entity": "prior_lines", "value": n, "start": s, "end": e, "role": "counted"})

@@ -22,7 +22,7 @@ Layer: may import the standard library and `.lexicon`.
 from __future__ import annotations
 
 import re
-from typing import List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from .lexicon import NUM, to_int
 
@@ -80,8 +80,8 @@ _TX_POSSIBLE = re.compile(
     rf"|\b{_TX}\s+(?:is\s+|has\s+been\s+)?(?:planned|scheduled|booked)\b"
     rf"|\bplan(?:s|ned)?\s*(?:is\s+|:)?\s*(?:for\s+|to\s+(?:proceed\s+to|go\s+to|collect\s+for)\s+)?{_TX}", re.I)
 _TX_REFUSED = re.compile(
-    rf"\b(?:declin(?:es|ed|ing)|refus(?:es|ed|ing)|does\s+not\s+want|doesn't\s+want|did\s+not\s+want|"
-    rf"didn't\s+want|not\s+keen\s+on|against|opted\s+against|turned\s+down)\s+(?:any\s+|a\s+)?{_TX}"
+    rf"\b(?:declin(?:es|ed|ing)|refus(?:es|ed|ing)|(?:does|did|would|will)\s+not\s+want|(?:doesn|didn|wouldn|won)'t\s+want|"
+    rf"not\s+keen\s+on|against|opted\s+against|turned\s+down)\s+(?:any\s+|a\s+)?{_TX}"
     rf"|\b{_TX}\s*(?:[:=-]\s*|\s+(?:was\s+|is\s+)?)(?:declined|refused)\b", re.I)
 _BARE_ELIGIBLE = re.compile(r"^\s*(?:(?P<neg>not|non|in)[\s-]*)?eligible\s*$", re.I)
 _NOT_TX_TARGET = re.compile(r"^\s*for\s+(?!(?:an?\s+|another\s+|further\s+|second\s+|2nd\s+)*"
@@ -105,7 +105,8 @@ def transplant_prose(text: str, out: List[dict]) -> List[dict]:
             e["value"] = False
     if stated:
         return out
-    taken = [(e["start"], e["end"]) for e in out]
+    # a planned transplant is a `regimen` entity (no eligibility by itself): only the facts' words are taken
+    taken = [(e["start"], e["end"]) for e in out if e["entity"] not in ("regimen", "drug")]
 
     def free(s: int, t: int) -> bool:
         return all(t <= a or s >= b for a, b in taken)
@@ -137,30 +138,42 @@ _CURRENT_BEFORE = re.compile(
     r"been|is)\s+(?:on|receiving|taking|getting|treated\s+with|maintained\s+on)\s+(?:(?:the|his|her|their|"
     r"ongoing|continuous|maintenance)\s+)*$", re.I)
 _CURRENT_AFTER = re.compile(
-    r"^[\s-]*(?:\([^()]{0,40}\)\s*)?(?:[,-]\s*)?(?:(?:which|that)\s+(?:he|she|they)\s+(?:is|are|has\s+been)\s+still\s+"
-    r"(?:on|receiving|taking)|ongoing|continuing|continues|currently|still\s+(?:on|given|running|ongoing)|"
-    r"since\b(?!\s+(?:stopping|discontinu\w*|completing|finishing))|(?:cycle|C)\s*\d+\s+(?:now|ongoing|currently))", re.I)
+    r"^(?:[\s/+-]*(?:dex(?:amethasone)?|d)\b)?[\s-]*(?:\((?=\s*(?:ongoing|current|continuing|still))|\([^()]{0,40}\)\s*)?"
+    r"(?:[,-]\s*)?(?:(?:which|that)\s+(?:he|she|they)\s+(?:is|are|has\s+been)\s+still\s+(?:on|receiving|taking)"
+    r"|(?:on\s+)?which\s+(?:he|she|they)\s+(?:remains?|continues?|has\s+continued|have\s+continued|is\s+still)"
+    r"|continued\s+(?:until|till|to)\s+(?:now|date|today)|ongoing|current(?:ly)?\b|continuing|continues"
+    r"|still\s+(?:on|given|running|ongoing)|since\b(?!\s+(?:stopping|discontinu\w*|completing|finishing))"
+    r"|(?:cycle|C)\s*\d+\s+(?:now|ongoing|currently))", re.I)
 _NOW_RELAPSE = re.compile(r"\b(?:progress(?:ed|ing|ion)|relaps(?:ed|ing|e)|PD|rising|risen|rose|climbing|"
                           r"going\s+up|increas(?:ed|ing)|new\s+(?:lesions?|lytic|bone)|doubl(?:ed|ing))\b", re.I)
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|held)\b", re.I)
 
 
-def current_regimen(text: str, out: List[dict]) -> List[dict]:
+def current_regimen(text: str, out: List[dict], components: Callable[[str], Tuple[str, ...]]) -> List[dict]:
     relapse = [e for e in out if e["entity"] == "relapse" and e["value"] in ("clinical", "biochemical")
                and e.get("role") in (None, "sign")]
     if not relapse and not _NOW_RELAPSE.search(text):
         return out
     if any(e["entity"] == "relapse" and e["value"] == "none" for e in out):
         return out
+    keep = []
     for e in out:
-        if e["entity"] != "drug" or e.get("role") not in (None, "exposed") or e["value"] == "dexamethasone":
+        keep.append(e)
+        regimen = e["entity"] == "regimen" and e.get("role") is None and bool(components(e["value"]))
+        if not regimen and (e["entity"] != "drug" or e.get("role") not in (None, "exposed")
+                            or e["value"] == "dexamethasone"):
             continue
         clause_before = _clause_before(text, e["start"])
         after = text[e["end"]:e["end"] + 60]
         current = _CURRENT_BEFORE.search(clause_before) or _CURRENT_AFTER.match(after)
         if current and not _STOPPED.search(re.split(r"[.;\n]", after)[0]) and not _NEG_CUE.search(clause_before):
-            e["role"] = "refractory"
-    return out
+            if regimen:  # a catalog regimen with a status is its drugs (docs/nlu-schema.md, Regimens)
+                keep.pop()
+                keep += [{"entity": "drug", "value": d, "role": "refractory", "start": e["start"], "end": e["end"]}
+                         for d in components(e["value"]) if d != "dexamethasone"]
+            else:
+                e["role"] = "refractory"
+    return keep
 
 
 # ---- "N lines before that" ---------------------------------------------------------------------------------------
@@ -200,3 +213,26 @@ def refractory_to_all(text: str, out: List[dict]) -> List[dict]:
                     and e["value"] != "dexamethasone"):
                 e["role"] = "refractory"
     return out
+
+
+# ---- one regimen since the diagnosis -----------------------------------------------------------------------------
+_FROM_DIAGNOSIS = re.compile(r"\b(?:diagnosed|dx|diagnosis)\b|^\s*(?:tx|treatment|therapy)\s*:", re.I | re.M)
+
+
+def single_line(text: str, out: List[dict]) -> Optional[Tuple[int, int, int]]:
+    """(1, start, end) when the message tells the treatment from the diagnosis (or under a treatment heading) and
+    names one regimen only, given and progressing now ("diagnosed 2020, treated with DRd which she has continued
+    until now", "Tx: Dara-Rd (ongoing) - biochemical progression"): that regimen is the one prior line."""
+    if not _FROM_DIAGNOSIS.search(text):
+        return None
+    given = [e for e in out if e["entity"] in ("drug", "regimen") and e.get("role") in ("refractory", "exposed")
+             and e["value"] != "dexamethasone"]
+    spans = {(e["start"], e["end"]) for e in given}
+    named = [e for e in out if e["entity"] in ("drug", "regimen") and (e["start"], e["end"]) not in spans
+             and e["value"] != "dexamethasone" and e.get("role") not in ("naive", "unavailable")]
+    if len(spans) != 1 or named or not any(e.get("role") == "refractory" for e in given):
+        return None
+    if any(e["entity"] in ("prior_auto_hct", "lenalidomide_maintenance_only") for e in out):
+        return None  # a plan with a transplant or maintenance is counted by its own rule
+    s, e = next(iter(spans))
+    return 1, s, e
