@@ -94,16 +94,83 @@ def _clause_before(text: str, at: int) -> str:
     return before[cuts[-1].end():] if cuts else before
 
 
+_FIELD_NO = re.compile(r"^\s*(?:\([^()]{0,30}\))?\s*[:=-]+\s*(?:no|none|not|n|false)\b", re.I)
+_FIELD_UNKNOWN = re.compile(r"^\s*[:=-]*\s*(?:not\s+(?:yet\s+)?(?:assessed|known|decided|evaluated)|unknown|pending|"
+                            r"\?|tbd|to\s+be\s+(?:decided|assessed|discussed))", re.I)
+_CLAUSE = re.compile(r"[.;|\n!]|\?|\s/\s|\s[-–]\s(?=(?:actually|no\b|sorry))", re.I)
+_TXE = (r"(?:transpl\w*|tranplant\w*|asct|auto(?:graft\w*|logous|transplant\w*)?|auto[\s-]?(?:sct|hct|hsct)|sct|hct|hdt|"
+        r"bmt|eligib\w*|elegib\w*|eligble|inelig\w*|candidate)")
+_TXE_RE = re.compile(rf"\b{_TXE}\b", re.I)
+_ELIG_CUE = re.compile(
+    r"eligib|elegib|eligble|inelig|candidate|(?:2nd|second|another|further|more|repeat|salvage|#\s?2|again)\b|"
+    r"consider|would\s+(?:do|go|be|have|undergo|proceed)|we'?d\s+do|keen|willing|interested|\bwant|plan|"
+    r"\boption|possible|declin|refus|anymore|not\s+for\b|appropriate|reasonable|suitable|going\s+for|\bcan\b|"
+    r"cannot|can't|work[\s-]?up|after\s+salv|[:=-]\s*(?:yes|no|y|n)\b|\b(?:yes|no)\s*$|^\W*no\b|"
+    r"\((?:age|frailty|comorbid\w*|ckd|frail)[^)]*\)|because|due\s+to|given\s+(?:his|her|the)?\s*(?:age|frailty)",
+    re.I)
+_UNDECIDED = re.compile(
+    r"not\s+(?:yet\s+)?(?:assessed|decided|known|done|evaluated)|under\s+discussion|undecided|(?:have|has)\s+not\s+"
+    r"decided|haven't\s+decided|discussing|to\s+be\s+(?:decided|discussed|assessed)|unknown|unclear|uncertain|"
+    r"pending|awaiting|\bif\b|whether|\beval\w*|outside\s+records|not\s+sure", re.I)
+_NEG_NEAR = re.compile(
+    rf"(?:\bnot?|\bnever|n't|\bnor|\bnon|\bcannot|\bnone)\s+(?:[\w'-]+\s+){{0,4}}?{_TXE}\b"
+    rf"|{_TXE}\b[\w\s#]{{0,20}}?(?:[:=-]\s*|\s+(?:is|was|would\s+be|remains)\s+)(?:not|no|never|none|n)\b"
+    r"|declin|refus|not\s+keen|not\s+interested|n't\s+want|not\s+want|not\s+wanting|\bagainst\b|inelig|"
+    r"no\s+(?:more|further|longer)|anymore|not\s+an\s+option|not\s+(?:appropriate|possible|planned|suitable)",
+    re.I)
+_ANSWER = re.compile(r"^\W*(?:(?:we|i)\s+think\s+|probably\s+|likely\s+)?(yes|no)\b", re.I)
+
+
+def eligibility_clauses(text: str, out: List[dict]) -> List[dict]:
+    """Transplant eligibility said in a clause of its own words ("would be considered for a second autograft",
+    "Transplant: no", "He cannot do other transplant", "not keen on a second transplant so not eligible"): a
+    clause that names a transplant or eligibility and says something about a transplant ahead (eligible,
+    candidate, second / another / further, would, consider, keen, want, declines, option, ...). Negated near the
+    words, refused or "no more": not eligible; otherwise eligible. A clause that leaves it open ("not decided",
+    "under discussion", "if", "whether", "pending"), a question, or a transplant in the past only gives nothing.
+    Clauses that hold an eligibility already read are left to it."""
+    have = [(e["start"], e["end"]) for e in out if e["entity"] == "transplant_eligible"]
+    found = []
+    pos = 0
+    question = False
+    for m in list(_CLAUSE.finditer(text)) + [None]:
+        end = m.start() if m else len(text)
+        clause, start = text[pos:end], pos
+        pos = m.end() if m else len(text)
+        is_question = bool(m and m.group(0) == "?")
+        if question and _ANSWER.match(clause):  # "transplant eligible? we think yes"
+            found.append({"entity": "transplant_eligible", "value": _ANSWER.match(clause).group(1).lower() == "yes",
+                          "start": start, "end": end})
+            question = False
+            continue
+        question = is_question and bool(_TXE_RE.search(clause))
+        tx = _TXE_RE.search(clause)
+        if not tx or is_question or any(a < end and start < b for a, b in have):
+            continue
+        if not _ELIG_CUE.search(clause) or _UNDECIDED.search(clause):
+            continue
+        found.append({"entity": "transplant_eligible", "value": not _NEG_NEAR.search(clause),
+                      "start": start + tx.start(), "end": start + tx.end()})
+    return found
+
+
 def transplant_prose(text: str, out: List[dict]) -> List[dict]:
     asked = [e for e in out if e["entity"] == "transplant_eligible"
              and re.match(r"[^.;,\n]{0,25}\?", text[e["end"]:e["end"] + 26])]
     out = [e for e in out if all(e is not a for a in asked)]  # "TE for a 2nd ASCT?": a question, no statement
     stated = [e for e in out if e["entity"] == "transplant_eligible"]
     for e in stated:
-        # "we do not think he is a candidate for transplant": a negation earlier in the clause
-        if e["value"] is True and _NEG_CUE.search(_clause_before(text, e["start"])):
+        after = text[e["end"]:e["end"] + 40]
+        if _FIELD_UNKNOWN.match(after):
+            out = [o for o in out if o is not e]  # "Transplant eligible: not assessed yet"
+        elif e["value"] is True and (_NEG_CUE.search(_clause_before(text, e["start"])) or _FIELD_NO.match(after)):
+            # "we do not think he is a candidate for transplant", "HCT candidate - No", "TE: no"
             e["value"] = False
-    if stated:
+    added = eligibility_clauses(text, out)
+    # a transplant named as a plan ("not for 2nd ASCT") is a `regimen` entity: the eligibility takes its words
+    out = [o for o in out if o["entity"] != "regimen" or all(o["end"] <= a["start"] or o["start"] >= a["end"]
+                                                             for a in added)] + added
+    if any(e["entity"] == "transplant_eligible" for e in out):
         return out
     # a planned transplant is a `regimen` entity (no eligibility by itself): only the facts' words are taken
     taken = [(e["start"], e["end"]) for e in out if e["entity"] not in ("regimen", "drug")]
