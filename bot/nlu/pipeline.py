@@ -48,7 +48,16 @@ from .heuristics import (
 )
 from .lexicon import PRIOR_REGIMENS
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
-from .prose import bare_age, current_regimen, lines_before_that, refractory_to_all, single_line, transplant_prose
+from .prose import (
+    bare_age,
+    current_regimen,
+    history_drugs,
+    lines_before_that,
+    progression_words,
+    refractory_to_all,
+    single_line,
+    transplant_prose,
+)
 from .readings import given_without_progression, renal_signs, treatment_cytopenia
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .spelling import OffsetMap, Speller
@@ -118,7 +127,8 @@ class Pipeline:
         self.fact_rules, self.finding_rules = load_facts(len_names, entities=ENTITY_NAMES, len_regimens=len_regimens)
         self.matchers = Matchers(nlp, self.kb)
         self.roles = Roles(self.kb, self.matchers.prior_regimens)
-        self.speller = Speller()
+        joined = tuple(self.kb.regimens) + tuple(a for r in self.kb.regimens.values() for a in r.aliases)
+        self.speller = Speller(joined=joined + tuple(PRIOR_REGIMENS))
         self.regions = Regions()
         person_names("Mr A Smith")  # the privacy detector loads its word lists now, not on the first message
 
@@ -219,6 +229,8 @@ class Pipeline:
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
         out = current_regimen(text, out, self._components)
+        out = progression_words(text, out)
+        out = history_drugs(text, out)
         out = refractory_to_all(text, out)
         out = self.derive(text, out)
         if omap:

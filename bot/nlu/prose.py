@@ -98,8 +98,8 @@ _FIELD_NO = re.compile(r"^\s*(?:\([^()]{0,30}\))?\s*[:=-]+\s*(?:no|none|not|n|fa
 _FIELD_UNKNOWN = re.compile(r"^\s*[:=-]*\s*(?:not\s+(?:yet\s+)?(?:assessed|known|decided|evaluated)|unknown|pending|"
                             r"\?|tbd|to\s+be\s+(?:decided|assessed|discussed))", re.I)
 _CLAUSE = re.compile(r"[.;|\n!]|\?|\s/\s|\s[-–]\s(?=(?:actually|no\b|sorry))", re.I)
-_TXE = (r"(?:transpl\w*|tranplant\w*|asct|auto(?:graft\w*|logous|transplant\w*)?|auto[\s-]?(?:sct|hct|hsct)|sct|hct|hdt|"
-        r"bmt|eligib\w*|elegib\w*|eligble|inelig\w*|candidate)")
+_TXE = (r"(?:transpl\w*|tranplant\w*|asct|auto(?:graft\w*|logous|transplant\w*)?|auto[\s-]?(?:sct|hct|hsct)|"
+        r"sct|hct|hdt|bmt|eligib\w*|elegib\w*|eligble|inelig\w*|candidate)")
 _TXE_RE = re.compile(rf"\b{_TXE}\b", re.I)
 _ELIG_CUE = re.compile(
     r"eligib|elegib|eligble|inelig|candidate|(?:2nd|second|another|further|more|repeat|salvage|#\s?2|again)\b|"
@@ -213,16 +213,16 @@ _CURRENT_AFTER = re.compile(
     r"|(?:cycle|C)\s*\d+\s+(?:now|ongoing|currently))", re.I)
 _NOW_RELAPSE = re.compile(r"\b(?:progress(?:ed|ing|ion)|relaps(?:ed|ing|e)|PD|rising|risen|rose|climbing|"
                           r"going\s+up|increas(?:ed|ing)|new\s+(?:lesions?|lytic|bone)|doubl(?:ed|ing))\b", re.I)
+_NO_RELAPSE = re.compile(r"\bno\s+(?:evidence\s+of\s+)?(?:relapse|progression)|\bin\s+(?:s?CR|VGPR|remission)\b|"
+                         r"\bstill\s+in\s+remission|\bnot\s+relaps", re.I)
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|held)\b", re.I)
 
 
 def current_regimen(text: str, out: List[dict], components: Callable[[str], Tuple[str, ...]]) -> List[dict]:
     relapse = [e for e in out if e["entity"] == "relapse" and e["value"] in ("clinical", "biochemical")
                and e.get("role") in (None, "sign")]
-    if not relapse and not _NOW_RELAPSE.search(text):
-        return out
-    if any(e["entity"] == "relapse" and e["value"] == "none" for e in out):
-        return out
+    if not relapse or any(e["entity"] == "relapse" and e["value"] == "none" for e in out) or _NO_RELAPSE.search(text):
+        return out  # a relapse now, said in words or by its signs, and nothing saying there is none
     keep = []
     for e in out:
         keep.append(e)
@@ -303,3 +303,56 @@ def single_line(text: str, out: List[dict]) -> Optional[Tuple[int, int, int]]:
         return None  # a plan with a transplant or maintenance is counted by its own rule
     s, e = next(iter(spans))
     return 1, s, e
+
+
+# ---- progression said after the regimen in other words -------------------------------------------------------
+_PROG_GENERIC = re.compile(
+    r"^[^;|\n]{0,40}?\b(?:PD|progress\w*|relaps\w*|prog|escap\w*)\s+(?:(?:while|whilst)\s+)?(?:on|during|under|in)\s+"
+    r"(?:the\s+|this\s+|that\s+|his\s+|her\s+)?(?:therapy|treatment|tx|it|this|that|them|both|maintenance|maint)\b",
+    re.I)
+_PROG_UNDER = re.compile(r"\b(?:PD|progress\w*|relaps\w*)\s+(?:under|during)\s+(?:the\s+|his\s+|her\s+)?$", re.I)
+_HISTORY_AFTER = re.compile(r"^\s*(?:\(?\s*(?:\d{1,2}/)?(?:19|20)\d\d|->|→|=>|x\s*\d|\d+\s*cycles|\((?:[^()]*?)"
+                            r"(?:CR|VGPR|PR|remission|relapse|response|stopped|months?|mo)\b)", re.I)
+_HISTORY_BEFORE = re.compile(r"(?:->|→|=>|\bthen|(?:19|20)\d\d\s*:?|^\s*\d[.)]|\b[a-z]\)|\b(?:had|received|given|got|"
+                             r"after|treated\s+with|prior)\b)\s*$", re.I)
+_ASKING = re.compile(r"\?|\b(?:consider\w*|option|for|versus|vs\.?|or|switch\w*\s+to|start\w*|plan\w*|referr\w*|"
+                     r"approved|eligible|candidate)\s*$", re.I)
+
+
+def progression_words(text: str, out: List[dict]) -> List[dict]:
+    """'DPd (progress on therapy)', 'KCd - PD on tx', 'progression under DRd', 'Pd with elotuzumab, progressed in this
+    month': progression said of "the therapy" right after a regimen, or "under" / "during" right before it, makes
+    its drugs refractory (IMWG: progression on therapy). Other drugs of the same words go with it."""
+    spans = sorted({(e["start"], e["end"]) for e in out if e["entity"] == "drug" and e["value"] != "dexamethasone"})
+    hit = set()
+    for i, (s, e) in enumerate(spans):
+        nxt = spans[i + 1][0] if i + 1 < len(spans) else len(text)
+        after = text[e:nxt]
+        if _PROG_GENERIC.match(after) or _PROG_UNDER.search(text[max(0, s - 40):s]):
+            hit.add((s, e))
+    for d in out:
+        if (d["start"], d["end"]) in hit and d["entity"] == "drug" and d.get("role") in (None, "exposed") \
+                and d["value"] != "dexamethasone":
+            d["role"] = "refractory"
+    return out
+
+
+def history_drugs(text: str, out: List[dict]) -> List[dict]:
+    """A drug named without a status in a told history ("cilta-cel 01/2024 -> sCR", "2021 ide-cel (relapse after 22
+    months)", "-> DKd -> ...") was given: exposed. Not in a question, nor after words of a choice ahead ("consider",
+    "for", "vs")."""
+    for d in out:
+        if d["entity"] != "drug" or d.get("role") or d["value"] == "dexamethasone":
+            continue
+        end = d["end"]
+        for o in out:  # the regimen's other words ("Dara-Pom-dex")
+            if o["entity"] == "drug" and 0 <= o["start"] - end <= 1:
+                end = max(end, o["end"])
+        before = text[max(0, d["start"] - 25):d["start"]]
+        sentence = text[d["start"]:]
+        stop = re.search(r"[.;|\n]", sentence)
+        if "?" in sentence[:stop.start() if stop else len(sentence)] or _ASKING.search(before):
+            continue
+        if _HISTORY_AFTER.match(text[end:end + 40]) or _HISTORY_BEFORE.search(before):
+            d["role"] = "exposed"
+    return out
