@@ -241,11 +241,20 @@ class Regions:
             if spec.get("words"):
                 self.patterns.append((re.compile(r"(?<![\w-])(?:" + "|".join(
                     re.escape(w) for w in sorted(spec["words"], key=len, reverse=True)) + r")(?![\w-])", re.I), region))
-            if spec.get("cities"):
+            never = set(data.get("lower_case_never", [])) | set(spec.get("lower_case_never", []))
+            lower = [w for w in spec.get("cased", []) if len(w) > 4 and w.isalpha() or " " in w]
+            lower = [w for w in lower if w not in never] + list(spec.get("cities", []))
+            if lower:  # places in any case ("from phoenix arizona", dictated)
                 self.patterns.append((re.compile(r"(?<![\w.-])(?:" + "|".join(
-                    re.escape(w) for w in sorted(spec["cities"], key=len, reverse=True)) + r")(?![\w-])"), region))
-            if spec.get("state_codes"):  # "Houston, TX": a code only after a place name and a comma
-                self.patterns.append((re.compile(r"(?<=[a-z]),\s?(?:" + "|".join(spec["state_codes"]) +
+                    re.escape(w) for w in sorted(lower, key=len, reverse=True)) + r")(?![\w-])", re.I), region))
+            if spec.get("codes"):
+                self.patterns.append((re.compile("|".join(re.escape(c) for c in spec["codes"])), region))
+            if spec.get("state_codes"):  # "Houston, TX"; "Mesa AZ" (a capitalised place, an unambiguous code)
+                codes = spec["state_codes"]
+                loose = [c for c in codes if c not in spec.get("state_codes_comma_only", [])]
+                self.patterns.append((re.compile(r"(?<=[a-z]),\s?(?:" + "|".join(codes) +
+                                                 r")(?![\w-])(?!\s*\d)"), region))
+                self.patterns.append((re.compile(r"\b[A-Z][a-z]{2,}\s(?:" + "|".join(loose) +
                                                  r")(?![\w-])(?!\s*\d)"), region))
             if spec.get("cased"):
                 self.patterns.append((re.compile(r"(?<![\w.-])(?:" + "|".join(
