@@ -390,8 +390,8 @@ def scan_facts(text: str, rules: Iterable[Rule]) -> tuple:
             continue
         for m in rule.pattern.finditer(text):
             s, e = m.span(rule.span) if rule.span else m.span()
-            if s < 0 or s == e:
-                continue
+            if s < 0 or s == e or "\n" in m.group(0).strip():
+                continue  # a fact is said on one line (lists, tables and "Field: value" lines)
             region = (s, e) if rule.claim == "span" else m.span()
             if not free(*region):
                 continue

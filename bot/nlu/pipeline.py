@@ -56,6 +56,7 @@ from .prose import (
     progression_words,
     refractory_to_all,
     single_line,
+    transplant_count,
     transplant_prose,
 )
 from .readings import given_without_progression, renal_signs, treatment_cytopenia
@@ -150,7 +151,7 @@ class Pipeline:
                 continue
             for m in rule.pattern.finditer(text):
                 s, e = rule.span(m)
-                if s == e or not free(s, e):
+                if s == e or not free(s, e) or "\n" in m.group(0).strip():
                     continue
                 role = rule.role(m)
                 if role is REJECT:
@@ -257,6 +258,7 @@ class Pipeline:
         out = self.regions.find(text, out)
         out = bare_age(text, out)
         out = transplant_prose(text, out)
+        out = transplant_count(text, out)
         out = lines_before_that(text, out)
         if not any(e["entity"] == "prior_lines" for e in out):
             counted = count_lines(text, out, self._components) or single_line(text, out)

@@ -356,3 +356,47 @@ def history_drugs(text: str, out: List[dict]) -> List[dict]:
         if _HISTORY_AFTER.match(text[end:end + 40]) or _HISTORY_BEFORE.search(before):
             d["role"] = "exposed"
     return out
+
+
+# ---- how many autologous transplants were done -------------------------------------------------------------------
+_AHEAD = re.compile(r"\b(?:no|not|never)\s+(?:(?:a|any)\s+)?(?:2nd|second|more|further|another|other|repeat)\b|"
+                    r"\b(?:anymore|again)\b|\bno\s+(?:more|further)\b", re.I)
+_UNSURE = re.compile(r"\?\s*$|\b(?:unknown|unclear|uncertain|not\s+sure|pending|whether|don't\s+know|do\s+not\s+know|"
+                     r"records?\s+(?:awaited|pending)|checking)\b", re.I)
+_TANDEM = re.compile(r"\btandem\b|\bdouble\s+(?:auto|ASCT|transplant)", re.I)
+_SECOND_DONE = re.compile(
+    r"(?:->|→|\bs/p|\bhad|\bunderwent|\bafter|\bthen)\s*(?:a\s+|the\s+)?(?:2nd|second)\s+(?:ASCT|auto\w*|autograft|"
+    r"transplant\w*|SCT|HCT)|\b(?:2nd|second)\s+(?:ASCT|auto\w*|autograft|transplant\w*|SCT|HCT)\s*(?:in\s+)?"
+    r"\(?(?:19|20)\d\d", re.I)
+
+
+def transplant_count(text: str, out: List[dict]) -> List[dict]:
+    """The number of autologous transplants done, from what the words around each mention say: "no second ASCT",
+    "no transplant anymore" are about a transplant ahead (no count); "?ASCT", "unknown", "unclear whether he had an
+    autograft" leave it open; "tandem" is 2, a second transplant with its year is the second one done; a refusal
+    of the only transplant ("declined ASCT") is none done."""
+    keep = []
+    for e in out:
+        if e["entity"] == "prior_auto_hct":
+            clause = _clause_text(text, e["start"], e["end"])
+            before = text[max(0, e["start"] - 25):e["start"]]
+            if e["value"] == 0 and _AHEAD.search(clause):
+                continue  # "no second ASCT", "no transplant anymore"
+            if _UNSURE.search(before) or _UNSURE.search(clause):
+                continue
+            if e["value"] == 1 and _TANDEM.search(text[max(0, e["start"] - 30):e["end"] + 10]):
+                e["value"] = 2
+        keep.append(e)
+    counts = [e for e in keep if e["entity"] == "prior_auto_hct"]
+    if counts and max(e["value"] for e in counts) == 1 and _SECOND_DONE.search(text):
+        m = _SECOND_DONE.search(text)
+        keep.append({"entity": "prior_auto_hct", "value": 2, "start": m.start(), "end": m.end()})
+    if counts and any(e["value"] >= 1 for e in counts):
+        keep = [e for e in keep if not (e["entity"] == "prior_auto_hct" and e["value"] == 0)]
+    return keep
+
+
+def _clause_text(text: str, start: int, end: int) -> str:
+    a = max(text.rfind(ch, 0, start) for ch in ".;|\n(/") + 1
+    ends = [i for i in (text.find(ch, end) for ch in ".;|\n)") if i >= 0]
+    return text[a:min(ends) if ends else len(text)]
