@@ -53,6 +53,7 @@ from .prose import (
     current_regimen,
     history_drugs,
     lines_before_that,
+    maintenance_progression,
     progression_words,
     refractory_to_all,
     single_line,
@@ -227,6 +228,7 @@ class Pipeline:
                                           history=(sp.start, sp.end) in history and not asked(text, sp)))
         out = elliptic_unavailable(text, out)
         out = maintenance_flag(text, out)
+        out = maintenance_progression(text, out)
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
         out = current_regimen(text, out, self._components)

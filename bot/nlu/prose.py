@@ -400,3 +400,32 @@ def _clause_text(text: str, start: int, end: int) -> str:
     a = max(text.rfind(ch, 0, start) for ch in ".;|\n(/") + 1
     ends = [i for i in (text.find(ch, end) for ch in ".;|\n)") if i >= 0]
     return text[a:min(ends) if ends else len(text)]
+
+
+# ---- progression on lenalidomide maintenance told as a history ---------------------------------------------------
+_LEN_MAINT = re.compile(r"\b(?:len(?:alidomide)?|lenalidomid|revlimid|R|DR|dara[\s-]?len)\s+maint\w*|\bmaint\w*\s+"
+                        r"(?:with\s+|on\s+)?(?:len(?:alidomide)?|lenalidomid|revlimid)\b", re.I)
+_PROG_ON_LEN = re.compile(
+    r"^[^;|\n]{0,60}?\b(?:PD|progress\w*|prog\w*|relaps\w*|prgression|progresion|escape)\s+(?:\w+\s+){0,3}?"
+    r"(?:on|under|during|while\s+on|in)\s+(?:the\s+)?(?:len(?:alidomide)?|lenalidomid|revlimid|R|it|maint\w*|"
+    r"DR\s+maint\w*)\b|^[^;|\n]{0,30}?\bwhich\s+(?:he|she|they)\s+(?:\w+\s+)?progressed\s+on", re.I)
+
+
+def maintenance_progression(text: str, out: List[dict]) -> List[dict]:
+    """'VRd -> ASCT -> len maint, PD on len', 'lenalidomide maintenance which she progressed on': progression on
+    lenalidomide told right after its maintenance, with no other lenalidomide regimen between, was progression on
+    maintenance (R2, 2026-12: lenalidomide-refractory with the flag)."""
+    if any(e["entity"] == "lenalidomide_maintenance_only" for e in out):
+        return out
+    for m in _LEN_MAINT.finditer(text):
+        after = text[m.end():m.end() + 90]
+        stop = re.search(r"\b(?:stopped|discontinued|ceased|completed|until\s+\d|for\s+\d)", after[:40], re.I)
+        p = _PROG_ON_LEN.match(after)
+        if not p or (stop and stop.start() < p.end()):
+            continue
+        between = [e for e in out if e["entity"] == "drug" and e["value"] == "lenalidomide"
+                   and m.end() < e["start"] < m.end() + p.start()]
+        if between:
+            continue  # another lenalidomide regimen came after the maintenance
+        return out + [{"entity": "lenalidomide_maintenance_only", "value": True, "start": m.start(), "end": m.end()}]
+    return out
