@@ -54,6 +54,7 @@ from .prose import (
     history_drugs,
     lines_before_that,
     maintenance_progression,
+    named_progression,
     progression_words,
     refractory_to_all,
     single_line,
@@ -233,6 +234,7 @@ class Pipeline:
         out = given_without_progression(text, out)
         out = current_regimen(text, out, self._components)
         out = progression_words(text, out)
+        out = named_progression(text, out)
         out = history_drugs(text, out)
         out = refractory_to_all(text, out)
         out = self.derive(text, out)

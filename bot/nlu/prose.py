@@ -429,3 +429,25 @@ def maintenance_progression(text: str, out: List[dict]) -> List[dict]:
             continue  # another lenalidomide regimen came after the maintenance
         return out + [{"entity": "lenalidomide_maintenance_only", "value": True, "start": m.start(), "end": m.end()}]
     return out
+
+
+# ---- "(PD on len)" said of one drug of a plan --------------------------------------------------------------------
+_PAREN_PROG = re.compile(r"\(\s*(?:PD|progress\w*|prog\w*|relaps\w*)\s+(?:\w+\s+)?(?:on|under|during|while\s+on)\s+"
+                         r"(?:the\s+)?[^()]{0,40}\)", re.I)
+_PLAN_START = re.compile(r"[,;|\n:]|\bthen\b|\d\)|\)", re.I)
+
+
+def named_progression(text: str, out: List[dict]) -> List[dict]:
+    """'VRd/ASCT/len maint (PD on len)', 'D-VMP (PD on dara maintenance)': progression said of a drug of the plan in
+    brackets makes that drug refractory, not the rest of the plan (bortezomib stays exposed)."""
+    for m in _PAREN_PROG.finditer(text):
+        named = {e["value"] for e in out if e["entity"] == "drug" and m.start() < e["start"] < m.end()}
+        if not named:
+            continue
+        cuts = list(_PLAN_START.finditer(text, 0, m.start()))
+        start = cuts[-1].end() if cuts else 0
+        for e in out:
+            if (e["entity"] == "drug" and start <= e["start"] < m.start() and e.get("role") == "refractory"
+                    and e["value"] not in named):
+                e["role"] = "exposed"
+    return out
