@@ -222,14 +222,31 @@ def evaluate_oneshot(path: Path = DEFAULT, parse: Parse = describe_case_parser) 
             "fields": total, "errors": errors}
 
 
-def misread_fields(expected: Dict[str, Any], got: Dict[str, Any]) -> Dict[str, Any]:
+# flags whose absence means false (contract.md): read false where nothing was said is no misread, and expected false
+# with nothing read is right; `transplant_eligible` is not one (a required field: false is an answer)
+ABSENT_IS_FALSE = ("cardiac_disease", "neuropathy", "thrombosis_history", "infection_risk", "low_marrow_reserve",
+                   "renal_impairment", "bone_disease", "ldh_elevated", "high_proliferation", "m_protein_rising",
+                   "extramedullary", "t_11_14", "lenalidomide_maintenance_only")
+
+
+def _same(name: str, expected: Any, have: Any) -> bool:
+    if name in ABSENT_IS_FALSE and not expected and not have:
+        return True
+    if name in LISTS and name != "refractory" and not expected and not have:
+        return True
+    return _norm(name, expected) == _norm(name, have)
+
+
+def misread_fields(expected: Dict[str, Any], got: Dict[str, Any], scored: Optional[set] = None
+                   ) -> Dict[str, Any]:
     """The fields read with a value that is wrong: another value than the expected one, or a value where the case
-    says nothing (an empty list read where nothing was expected is no value; "refractory: none" is one)."""
+    says nothing (an empty list or a false flag read where nothing was expected is no value; "refractory: none"
+    is one). `scored`: the fields the corpus covers (a field no case of it expects is not scored here)."""
     out = {}
     for name, have in got.items():
-        if have == [] and name != "refractory":
+        if scored is not None and name not in scored and name not in expected:
             continue
-        if name not in expected or _norm(name, expected[name]) != _norm(name, have):
+        if not _same(name, expected.get(name), have):
             out[name] = {"expected": expected.get(name), "got": have}
     return out
 
@@ -251,37 +268,41 @@ def evaluate_corpus(paths, parse: Parse = describe_case_parser) -> Dict[str, Any
     by_style: Dict[str, Dict[str, int]] = {}
     total = _blank()
     errors = []
-    for path in paths:
-        for c in yaml.safe_load(Path(path).read_text())["cases"]:
-            conv = Conversation(parse)
-            messages = c.get("messages") or [c["text"]]
-            for text in messages:
-                move = conv.turn(text)
-            got = case_of(conv.slots)
-            expected = c.get("expected") or {}
-            right = sum(1 for k, v in expected.items() if _norm(k, got.get(k)) == _norm(k, v)
-                        or (v == [] and k != "refractory" and got.get(k) is None))
-            misread = misread_fields(expected, got)
-            asks = c.get("asks")
-            move_ok = (move.asks == asks and not move.recommendation) if asks else move.recommendation
-            whole = right == len(expected) and not misread and move_ok
-            row = by_style.setdefault(str(c.get("style", "-")), _blank())
-            for t in (row, total):
-                t["cases"] += 1
-                t["whole"] += whole
-                t["fields"] += len(expected)
-                t["fields_right"] += right
-                t["misread_fields"] += len(misread)
-                t["misread_cases"] += bool(misread)
-                t["asked"] += bool(asks)
-                t["asked_right"] += bool(asks) and move_ok
-            if not whole:
-                missed = {k: {"expected": v, "got": got.get(k)} for k, v in expected.items()
-                          if k not in misread and _norm(k, got.get(k)) != _norm(k, v)
-                          and not (v == [] and k != "refractory" and got.get(k) is None)}
-                errors.append({"id": c.get("id"), "style": c.get("style"), "text": " / ".join(messages),
-                               "misread": misread, "missed": missed, "asks": asks, "did": _did(move)})
+    cases = [c for path in paths for c in yaml.safe_load(Path(path).read_text())["cases"]]
+    scored = {k for c in cases for k in (c.get("expected") or {})}  # the fields the corpus's authors wrote
+    unscored: Dict[str, int] = {}
+    for c in cases:
+        conv = Conversation(parse)
+        messages = c.get("messages") or [c["text"]]
+        for text in messages:
+            move = conv.turn(text)
+        got = case_of(conv.slots)
+        expected = c.get("expected") or {}
+        right = sum(1 for k, v in expected.items() if _same(k, v, got.get(k)))
+        misread = misread_fields(expected, got, scored)
+        for k in got:
+            if k not in scored and got[k] not in (None, [], False):
+                unscored[k] = unscored.get(k, 0) + 1
+        asks = c.get("asks")
+        move_ok = (move.asks == asks and not move.recommendation) if asks else move.recommendation
+        whole = right == len(expected) and not misread and move_ok
+        row = by_style.setdefault(str(c.get("style", "-")), _blank())
+        for t in (row, total):
+            t["cases"] += 1
+            t["whole"] += whole
+            t["fields"] += len(expected)
+            t["fields_right"] += right
+            t["misread_fields"] += len(misread)
+            t["misread_cases"] += bool(misread)
+            t["asked"] += bool(asks)
+            t["asked_right"] += bool(asks) and move_ok
+        if not whole:
+            missed = {k: {"expected": v, "got": got.get(k)} for k, v in expected.items()
+                      if k not in misread and not _same(k, v, got.get(k))}
+            errors.append({"id": c.get("id"), "style": c.get("style"), "text": " / ".join(messages),
+                           "misread": misread, "missed": missed, "asks": asks, "did": _did(move)})
     return {"total": _rates(total), "by_style": {k: _rates(v) for k, v in sorted(by_style.items())},
+            "read_outside_the_corpus_fields": unscored,
             "targets": {"fields": TARGETS["fields"], "cases": TARGETS["cases"], "misreads": 0}, "errors": errors}
 
 
@@ -302,6 +323,9 @@ def print_corpus(name: str, r: Dict[str, Any], errors: bool = False) -> None:
         print(f"{style:>14}  fields {t['fields_right']:4}/{t['fields']:<4} {t['field_rate']:7.1%}   "
               f"whole {t['whole']:3}/{t['cases']:<3} {t['whole_rate']:7.1%}   misreads {t['misread_fields']:3} "
               f"fields in {t['misread_cases']:3} cases   asks right {t['asked_right']}/{t['asked']}")
+    if r.get("read_outside_the_corpus_fields"):
+        print("   read, in fields no case of this corpus states (not scored):",
+              json.dumps(r["read_outside_the_corpus_fields"]))
     if errors:
         for e in r["errors"]:
             print(json.dumps(e, ensure_ascii=False))
