@@ -57,6 +57,7 @@ from .prose import (
     named_progression,
     progression_words,
     refractory_to_all,
+    relapse_now,
     single_line,
     transplant_count,
     transplant_prose,
@@ -258,6 +259,7 @@ class Pipeline:
         out = remission_after_transplant(text, out)
         out = relapse_after_stopping(text, out)
         out = renal_signs(text, out)
+        out = relapse_now(text, out)
         out = resolve_relapse(out)
         out = self.regions.find(text, out)
         out = bare_age(text, out)

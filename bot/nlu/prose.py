@@ -451,3 +451,47 @@ def named_progression(text: str, out: List[dict]) -> List[dict]:
                     and e["value"] not in named):
                 e["role"] = "exposed"
     return out
+
+
+# ---- the relapse now, not a relapse of the history ---------------------------------------------------------------
+_PAST_WORDS = re.compile(r"\bat\s+(?:that|the)\s+time\b|\bpreviously\b|\bat\s+diagnosis\b|\bdiagnosed\b|"
+                         r"\bat\s+(?:first|1st)\s+relapse\b|\bbaseline\b|\bknown\b|\bhx\b|\bhistory\b", re.I)
+_NOW_MARK = re.compile(r"\b(?:now|currently|current|today|this\s+(?:month|week)|at\s+present|recent(?:ly)?|presents?|"
+                       r"admitted)\b", re.I)
+_YEAR = re.compile(r"(?<!\d)(?:(?:\d{1,2}/)?((?:19|20)\d\d)|\d{1,2}/(\d\d))(?![\d/])|'(\d\d)\b")
+
+
+def _when(text: str, e: dict) -> Optional[float]:
+    """The time of a reading: "now" words in its clause (infinity), else the year written nearest to it on its line
+    (within 50 characters), else None."""
+    clause = _clause_text(text, e["start"], e["end"])
+    if _NOW_MARK.search(clause):
+        return float("inf")
+    a = max(text.rfind("\n", 0, e["start"]) + 1, e["start"] - 50)
+    b = text.find("\n", e["end"])
+    b = min(b if b >= 0 else len(text), e["end"] + 50)
+    best = None
+    for m in _YEAR.finditer(text, a, b):
+        y = m.group(1) or m.group(2) or m.group(3)
+        year = int(y) if len(y) == 4 else 2000 + int(y)
+        dist = e["start"] - m.end() if m.end() <= e["start"] else m.start() - e["end"]
+        if best is None or dist < best[0]:
+            best = (dist, year)
+    return float(best[1]) if best else None
+
+
+def relapse_now(text: str, out: List[dict]) -> List[dict]:
+    """In a told history the relapse type of an earlier progression ("03/2022 PD on R (biochem only) -> ... 10/2026
+    PD on DKd w/ new lytic lesion", "diagnosed in 2019 with acute kidney injury") is not the relapse now: readings
+    dated before the latest one, or marked as past ("at diagnosis", "baseline", "at that time"), are dropped before
+    the stated type and the signs are weighed (derive.resolve_relapse)."""
+    rel = [e for e in out if e["entity"] == "relapse" and e.get("role") in (None, "sign")]
+    if len(rel) < 2:
+        return out
+    when = {id(e): _when(text, e) for e in rel}
+    latest = max((w for w in when.values() if w is not None), default=None)
+    dated = [e for e in rel if (latest is not None and when[id(e)] is not None and when[id(e)] < latest)
+             or (when[id(e)] != float("inf") and _PAST_WORDS.search(_clause_text(text, e["start"], e["end"])))]
+    if not dated or len(dated) == len(rel):
+        return out
+    return [e for e in out if all(e is not d for d in dated)]

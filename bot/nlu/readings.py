@@ -68,6 +68,16 @@ _RENAL_WORDS = re.compile(r"renal|kidney|creat|nephropath|\bs?Cr\b", re.I)
 _CREATININE_VALUE = re.compile(r"(?:creat\w*|\bs?Cr)\D{0,25}?(\d{1,4}(?:\.\d{1,2})?)(?![\d.])", re.I)
 
 
+_CHRONIC = re.compile(r"\b(?:baseline|hx|history|known|chronic|CKD|stable|diagnos\w*)\b", re.I)
+
+
+def _around(text: str, start: int, end: int) -> str:
+    """The clause of a span (between separators), where its time and cause are said."""
+    a = max(text.rfind(ch, 0, start) for ch in ".;|\n") + 1
+    ends = [i for i in (text.find(ch, end) for ch in ".;|\n") if i >= 0]
+    return text[a:min(ends) if ends else len(text)]
+
+
 def _crab_creatinine(text: str) -> bool:
     """A creatinine value at the CRAB level (IMWG: above 2 mg/dL or 177 umol/L)."""
     m = _CREATININE_VALUE.search(text)
@@ -90,7 +100,8 @@ def renal_signs(text: str, out: List[dict]) -> List[dict]:
                 and _RENAL_WORDS.search(words) and not any(o["entity"] == "comorbidity" for o in same)):
             added.append({"entity": "comorbidity", "value": "renal_impairment", "start": e["start"], "end": e["end"]})
         elif (e["entity"] == "comorbidity" and e["value"] == "renal_impairment" and not e.get("role")
-              and _crab_creatinine(words) and not any(o["entity"] == "relapse" for o in same)):
+              and _crab_creatinine(words) and not any(o["entity"] == "relapse" for o in same)
+              and not _CHRONIC.search(_around(text, e["start"], e["end"]))):
             added.append({"entity": "relapse", "value": "clinical", "_sign": True, "start": e["start"],
                           "end": e["end"]})
     return out + added
