@@ -51,12 +51,14 @@ from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, ma
 from .prose import (
     bare_age,
     current_regimen,
+    drugs_back_to_regimens,
     history_drugs,
     lines_before_that,
     maintenance_progression,
     named_progression,
     progression_words,
     refractory_to_all,
+    regimens_as_drugs,
     relapse_now,
     single_line,
     transplant_count,
@@ -233,10 +235,12 @@ class Pipeline:
         out = maintenance_progression(text, out)
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
+        out = regimens_as_drugs(out, self._components)  # a status found below reaches a catalog regimen's drugs
         out = current_regimen(text, out, self._components)
         out = progression_words(text, out)
         out = named_progression(text, out)
         out = history_drugs(text, out)
+        out = drugs_back_to_regimens(out)
         out = refractory_to_all(text, out)
         out = self.derive(text, out)
         if omap:

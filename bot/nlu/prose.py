@@ -199,6 +199,34 @@ def transplant_prose(text: str, out: List[dict]) -> List[dict]:
     return out
 
 
+def regimens_as_drugs(out: List[dict], components: Callable[[str], Tuple[str, ...]]) -> List[dict]:
+    """Catalog regimens named without a status as their drugs without a role (so that a status found later in the
+    words around them reaches their drugs; docs/nlu-schema.md, Regimens). Transplants and trials stay."""
+    keep = []
+    for e in out:
+        comps = components(e["value"]) if e["entity"] == "regimen" and e.get("role") is None else ()
+        if comps:
+            keep += [{"entity": "drug", "value": d, "start": e["start"], "end": e["end"], "_regimen": e}
+                     for d in comps if d != "dexamethasone"]
+        else:
+            keep.append(e)
+    return keep
+
+
+def drugs_back_to_regimens(out: List[dict]) -> List[dict]:
+    """Drugs of a catalog regimen that got no status after all are the regimen entity again."""
+    keep, seen = [], set()
+    for e in out:
+        reg = e.pop("_regimen", None)
+        if reg is not None and not e.get("role"):
+            if id(reg) not in seen:
+                seen.add(id(reg))
+                keep.append(reg)
+            continue
+        keep.append(e)
+    return keep
+
+
 # ---- progression on the regimen still given ----------------------------------------------------------------------
 _CURRENT_BEFORE = re.compile(
     r"\b(?:currently|still|presently|remains|remained|continues|continuing|continued|has\s+been|have\s+been|"
@@ -210,9 +238,12 @@ _CURRENT_AFTER = re.compile(
     r"|(?:on\s+)?which\s+(?:he|she|they)\s+(?:remains?|continues?|has\s+continued|have\s+continued|is\s+still)"
     r"|continued\s+(?:until|till|to)\s+(?:now|date|today)|ongoing|current(?:ly)?\b|continuing|continues"
     r"|still\s+(?:on|given|running|ongoing)|since\b(?!\s+(?:stopping|discontinu\w*|completing|finishing))"
-    r"|(?:cycle|C)\s*\d+\s+(?:now|ongoing|currently))", re.I)
+    r"|(?:cycle|C)\s*\d+\s+(?:now|ongoing|currently)|x\s*\d+(?:\.\d)?\s*(?:yrs?|years)|,?\s*continuous|to\s+date|"
+    r"(?:\d{4})?\s*[-–]\s*(?:present|now|ongoing)|since\s+then)", re.I)
 _NOW_RELAPSE = re.compile(r"\b(?:progress(?:ed|ing|ion)|relaps(?:ed|ing|e)|PD|rising|risen|rose|climbing|"
                           r"going\s+up|increas(?:ed|ing)|new\s+(?:lesions?|lytic|bone)|doubl(?:ed|ing))\b", re.I)
+_RISE = re.compile(r"\b(?:progress(?:ing|ion)|rising|risen|climbing|going\s+up|gone\s+(?:up|from)|increasing|"
+                   r"doubl(?:ed|ing))\b|\d(?:\.\d+)?\s*(?:->|→)\s*\d", re.I)
 _NO_RELAPSE = re.compile(r"\bno\s+(?:evidence\s+of\s+)?(?:relapse|progression)|\bin\s+(?:s?CR|VGPR|remission)\b|"
                          r"\bstill\s+in\s+remission|\bnot\s+relaps", re.I)
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|held)\b", re.I)
@@ -221,8 +252,9 @@ _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|
 def current_regimen(text: str, out: List[dict], components: Callable[[str], Tuple[str, ...]]) -> List[dict]:
     relapse = [e for e in out if e["entity"] == "relapse" and e["value"] in ("clinical", "biochemical")
                and e.get("role") in (None, "sign")]
-    if not relapse or any(e["entity"] == "relapse" and e["value"] == "none" for e in out) or _NO_RELAPSE.search(text):
-        return out  # a relapse now, said in words or by its signs, and nothing saying there is none
+    if (not relapse and not _RISE.search(text)) or any(e["entity"] == "relapse" and e["value"] == "none"
+                                                       for e in out) or _NO_RELAPSE.search(text):
+        return out  # a relapse now, said in words, by its signs or a rising value, and nothing saying there is none
     keep = []
     for e in out:
         keep.append(e)
