@@ -315,7 +315,8 @@ def refractory_to_all(text: str, out: List[dict]) -> List[dict]:
 
 
 # ---- one regimen since the diagnosis -----------------------------------------------------------------------------
-_FROM_DIAGNOSIS = re.compile(r"\b(?:diagnosed|dx|diagnosis)\b|^\s*(?:tx|treatment|therapy)\s*:", re.I | re.M)
+_FROM_DIAGNOSIS = re.compile(r"\b(?:diagnosed|dx|diagnosis)\b|^\s*(?:tx|treatment|therapy)\s*:|"
+                             r"\b(?:1st|first)[\s-]+line\b", re.I | re.M)
 
 
 def single_line(text: str, out: List[dict]) -> Optional[Tuple[int, int, int]]:
@@ -329,11 +330,14 @@ def single_line(text: str, out: List[dict]) -> Optional[Tuple[int, int, int]]:
     spans = {(e["start"], e["end"]) for e in given}
     named = [e for e in out if e["entity"] in ("drug", "regimen") and (e["start"], e["end"]) not in spans
              and e["value"] != "dexamethasone" and e.get("role") not in ("naive", "unavailable")]
-    if len(spans) != 1 or named or not any(e.get("role") == "refractory" for e in given):
+    # the same regimen may be named again ("DRd -> progression on DRd"): one set of drugs
+    regimens = {frozenset(g["value"] for g in given if (g["start"], g["end"]) == sp) for sp in spans}
+    relapse = any(e["entity"] == "relapse" and e["value"] != "none" for e in out) or _RISE.search(text)
+    if len(regimens) != 1 or named or not relapse:
         return None
     if any(e["entity"] in ("prior_auto_hct", "lenalidomide_maintenance_only") for e in out):
         return None  # a plan with a transplant or maintenance is counted by its own rule
-    s, e = next(iter(spans))
+    s, e = min(spans)
     return 1, s, e
 
 
