@@ -274,7 +274,7 @@ class Regions:
 
 # ---- a bare corrected number: "2 prior lines - sorry, 3" --------------------------------------------------------
 CORRECTION_NUMBER = re.compile(
-    r"(?:\b(?:sorry|i\s+mean|i\s+meant|make\s+that|no\s+wait|wait|or\s+rather|correction|actually)|\bno\s*(?=[,.…:;-]))"
+    r"(?:\b(?:sorry|i\s+mean|i\s+meant|make\s+that|no\s+wait|wait|or\s+rather|correction|actually|typo)|\bno\s*(?=[,.…:;-]))"
     r"\s*[,.…:;-]*\s*(?:(?:it's|it\s+is|it\s+was|only|just)\s+)?"
     r"(?P<v>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\b(?!\s*(?:[a-zA-Z(%/]|-[a-zA-Z]))", re.I)
 NUMERIC = ("prior_lines", "rmci", "prior_auto_hct", "age")
