@@ -94,6 +94,7 @@ def _clause_before(text: str, at: int) -> str:
     return before[cuts[-1].end():] if cuts else before
 
 
+_TX_FIELD_NO = re.compile(r"^transplant\w*\s*[:=-]\s*(?:no|none|n)$", re.I)
 _FIELD_NO = re.compile(r"^\s*(?:\([^()]{0,30}\))?\s*[:=-]+\s*(?:no|none|not|n|false)\b", re.I)
 _FIELD_UNKNOWN = re.compile(r"^\s*[:=-]*\s*(?:not\s+(?:yet\s+)?(?:assessed|known|decided|evaluated)|unknown|pending|"
                             r"\?|tbd|to\s+be\s+(?:decided|assessed|discussed))", re.I)
@@ -166,6 +167,9 @@ def transplant_prose(text: str, out: List[dict]) -> List[dict]:
         elif e["value"] is True and (_NEG_CUE.search(_clause_before(text, e["start"])) or _FIELD_NO.match(after)):
             # "we do not think he is a candidate for transplant", "HCT candidate - No", "TE: no"
             e["value"] = False
+    for e in out:  # "Transplant: no" in a list of fields answers the eligibility, not the count of transplants
+        if e["entity"] == "prior_auto_hct" and e["value"] == 0 and _TX_FIELD_NO.match(text[e["start"]:e["end"]]):
+            e.update(entity="transplant_eligible", value=False)
     added = eligibility_clauses(text, out)
     # a transplant named as a plan ("not for 2nd ASCT") is a `regimen` entity: the eligibility takes its words
     out = [o for o in out if o["entity"] != "regimen" or all(o["end"] <= a["start"] or o["start"] >= a["end"]
