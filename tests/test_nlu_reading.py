@@ -239,7 +239,8 @@ def test_the_dev_corpus_is_scored_by_style_and_never_read_as_training_data():
 
 
 def test_extract_marks_only_weak_readings():
-    ents = extract("IgG kappa, 74, 2 prior lines")
+    ents = extract("IgG kappa, 74, 2 prior lines, fit")
     (age,) = [e for e in ents if e["entity"] == "age"]
     assert age["confidence_entity"] < 1
-    assert all("confidence_entity" not in e for e in extract("74, IgG kappa, 2 prior lines"))
+    assert all("confidence_entity" not in e for e in extract("74, IgG kappa, 2 prior lines, fit"))
+    assert all("confidence_entity" not in e for e in extract("no, 79"))  # a short answer with the age

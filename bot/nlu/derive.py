@@ -241,7 +241,7 @@ class Regions:
             if spec.get("words"):
                 self.patterns.append((re.compile(r"(?<![\w-])(?:" + "|".join(
                     re.escape(w) for w in sorted(spec["words"], key=len, reverse=True)) + r")(?![\w-])", re.I), region))
-            never = set(data.get("lower_case_never", [])) | set(spec.get("lower_case_never", []))
+            never = {w for r in ("EU", "US") for w in data[r].get("lower_case_never", [])}
             lower = [w for w in spec.get("cased", []) if len(w) > 4 and w.isalpha() or " " in w]
             lower = [w for w in lower if w not in never] + list(spec.get("cities", []))
             if lower:  # places in any case ("from phoenix arizona", dictated)

@@ -61,12 +61,11 @@ from .prose import (
     regimens_as_drugs,
     relapse_now,
     single_line,
-    transplant_count,
-    transplant_prose,
 )
 from .readings import given_without_progression, renal_signs, treatment_cytopenia
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .spelling import OffsetMap, Speller
+from .transplants import transplant_count, transplant_prose
 
 # hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
 DASH_RE = re.compile(r"[\u2010\u2011]|(?<=\w)[\u2012\u2013\u2212](?=\w)")

@@ -5,10 +5,7 @@ named in the same clause), negation and time in the same clause.
 - `bare_age`: a number alone between separators ("74, IgA lambda, 2 prior lines") is the age when it opens the
   message; elsewhere among the facts it is a weak reading (`confidence_entity` below 1): the intake asks to
   confirm it ("Age 74?") instead of taking it.
-- `transplant_prose`: eligibility said in other words: negated at a distance ("we do not think he is a candidate
-  for transplant" is not eligible), stated as possible or planned ("a second transplant is planned", "transplant
-  is an option"), refused ("declines further transplant": not eligible for this decision), or "eligible" /
-  "ineligible" alone as an item of the case.
+- transplant eligibility and the number of transplants done: `transplants.py`.
 - `current_regimen`: a regimen the patient is still on ("currently on DRd", "DRd ongoing", "on DRd since 2022")
   in a message that describes a relapse now is the regimen the disease progressed on: refractory (IMWG).
 - `refractory_to_all`: "VRd, DKd, Pd. Refractory to all." reaches the drugs named before it.
@@ -60,147 +57,23 @@ def bare_age(text: str, out: List[dict]) -> List[dict]:
         index += 1
     if len(found) != 1:
         return out  # none, or several bare numbers: nothing says which is the age
+    index_count = index  # items in the message ("no, 79" answers with the age: two items)
     index, s, e, v = found[0]
     ent = {"entity": "age", "value": v, "start": s, "end": e}
-    if index > 0:
-        ent["confidence_entity"] = WEAK  # a bare number among the facts: asked, not taken
+    if index > 0 and index_count > 3:
+        ent["confidence_entity"] = WEAK  # a bare number among many facts: asked, not taken
     return out + [ent]
 
 
-# ---- transplant eligibility in prose -----------------------------------------------------------------------------
+# ---- shared: the clause of a span ---------------------------------------------------------------------------
 _CLAUSE_END = re.compile(r"[.;,!?()\n]|\b(?:but|however|although|though|and)\b", re.I)
 _NEG_CUE = re.compile(r"\b(?:not|never|no\s+longer|unlikely|nor|neither|cannot)\b|n't\b", re.I)
-_TX = (r"(?:(?:a|an|another|further|second|2nd|repeat|salvage|further|any\s+more|more)\s+)*"
-       r"(?:auto(?:logous)?\s+)?(?:ASCT|auto[\s-]?(?:SCT|HCT)|SCT|HCT|(?:stem[\s-]cell\s+)?transplant(?:ation|s)?|"
-       r"autografts?|HDM|HDT|high[\s-]dose\s+(?:therapy|melphalan|chemo(?:therapy)?))")
-_TX_POSSIBLE = re.compile(
-    rf"\b{_TX}\s+(?:is|would\s+be|remains|is\s+still|still)\s+(?:an?\s+|still\s+)?"
-    r"(?:possible|an\s+option|option|feasible|realistic|reasonable|considered|planned|an\s+option\s+for\s+\w+)\b"
-    rf"|\b(?:planned|scheduled|listed|booked|referred|worked[\s-]up|work[\s-]?up)\s+for\s+{_TX}"
-    rf"|\b{_TX}\s+(?:is\s+|has\s+been\s+)?(?:planned|scheduled|booked)\b"
-    rf"|\bplan(?:s|ned)?\s*(?:is\s+|:)?\s*(?:for\s+|to\s+(?:proceed\s+to|go\s+to|collect\s+for)\s+)?{_TX}", re.I)
-_TX_REFUSED = re.compile(
-    rf"\b(?:declin(?:es|ed|ing)|refus(?:es|ed|ing)|(?:does|did|would|will)\s+not\s+want|(?:doesn|didn|wouldn|won)'t\s+want|"
-    rf"not\s+keen\s+on|against|opted\s+against|turned\s+down)\s+(?:any\s+|a\s+)?{_TX}"
-    rf"|\b{_TX}\s*(?:[:=-]\s*|\s+(?:was\s+|is\s+)?)(?:declined|refused)\b", re.I)
-_BARE_ELIGIBLE = re.compile(r"^\s*(?:(?P<neg>not|non|in)[\s-]*)?eligible\s*$", re.I)
-_NOT_TX_TARGET = re.compile(r"^\s*for\s+(?!(?:an?\s+|another\s+|further\s+|second\s+|2nd\s+)*"
-                            r"(?:ASCT|SCT|HCT|auto|transplant|autograft|HDM|HDT|high))", re.I)
-
 
 def _clause_before(text: str, at: int) -> str:
     before = text[max(0, at - 80):at]
     cuts = list(_CLAUSE_END.finditer(before))
     return before[cuts[-1].end():] if cuts else before
 
-
-_TX_FIELD_NO = re.compile(r"^transplant\w*\s*[:=-]\s*(?:no|none|n)$", re.I)
-_FIELD_NO = re.compile(r"^\s*(?:\([^()]{0,30}\))?\s*[:=-]+\s*(?:no|none|not|n|false)\b", re.I)
-_FIELD_UNKNOWN = re.compile(r"^\s*[:=-]*\s*(?:not\s+(?:yet\s+)?(?:assessed|known|decided|evaluated)|unknown|pending|"
-                            r"\?|tbd|to\s+be\s+(?:decided|assessed|discussed))", re.I)
-_CLAUSE = re.compile(r"[.;|\n!]|\?|\s/\s|\s[-–]\s(?=(?:actually|no\b|sorry))", re.I)
-_TXE = (r"(?:transpl\w*|tranplant\w*|asct|auto(?:graft\w*|logous|transplant\w*)?|auto[\s-]?(?:sct|hct|hsct)|"
-        r"sct|hct|hdt|bmt|eligib\w*|elegib\w*|eligble|inelig\w*|candidate)")
-_TXE_RE = re.compile(rf"\b{_TXE}\b", re.I)
-_ELIG_CUE = re.compile(
-    r"eligib|elegib|eligble|inelig|candidate|(?:2nd|second|another|further|more|repeat|salvage|#\s?2|again)\b|"
-    r"consider|would\s+(?:do|go|be|have|undergo|proceed)|we'?d\s+do|keen|willing|interested|\bwant|plan|"
-    r"\boption|possible|declin|refus|anymore|not\s+for\b|appropriate|reasonable|suitable|going\s+for|\bcan\b|"
-    r"cannot|can't|work[\s-]?up|after\s+salv|[:=-]\s*(?:yes|no|y|n)\b|\b(?:yes|no)\s*$|^\W*no\b|"
-    r"\((?:age|frailty|comorbid\w*|ckd|frail)[^)]*\)|because|due\s+to|given\s+(?:his|her|the)?\s*(?:age|frailty)",
-    re.I)
-_UNDECIDED = re.compile(
-    r"not\s+(?:yet\s+)?(?:assessed|decided|known|done|evaluated)|under\s+discussion|undecided|(?:have|has)\s+not\s+"
-    r"decided|haven't\s+decided|discussing|to\s+be\s+(?:decided|discussed|assessed)|unknown|unclear|uncertain|"
-    r"pending|awaiting|\bif\b|whether|\beval\w*|outside\s+records|not\s+sure", re.I)
-_NEG_NEAR = re.compile(
-    rf"(?:\bnot?|\bnever|n't|\bnor|\bnon|\bcannot|\bnone)\s+(?:[\w'-]+\s+){{0,4}}?{_TXE}\b"
-    rf"|{_TXE}\b[\w\s#]{{0,20}}?(?:[:=-]\s*|\s+(?:is|was|would\s+be|remains)\s+)(?:not|no|never|none|n)\b"
-    r"|declin|refus|not\s+keen|not\s+interested|n't\s+want|not\s+want|not\s+wanting|\bagainst\b|inelig|"
-    r"no\s+(?:more|further|longer)|anymore|not\s+an\s+option|not\s+(?:appropriate|possible|planned|suitable)",
-    re.I)
-_ANSWER = re.compile(r"^\W*(?:(?:we|i)\s+think\s+|probably\s+|likely\s+)?(yes|no)\b", re.I)
-
-
-def eligibility_clauses(text: str, out: List[dict]) -> List[dict]:
-    """Transplant eligibility said in a clause of its own words ("would be considered for a second autograft",
-    "Transplant: no", "He cannot do other transplant", "not keen on a second transplant so not eligible"): a
-    clause that names a transplant or eligibility and says something about a transplant ahead (eligible,
-    candidate, second / another / further, would, consider, keen, want, declines, option, ...). Negated near the
-    words, refused or "no more": not eligible; otherwise eligible. A clause that leaves it open ("not decided",
-    "under discussion", "if", "whether", "pending"), a question, or a transplant in the past only gives nothing.
-    Clauses that hold an eligibility already read are left to it."""
-    have = [(e["start"], e["end"]) for e in out if e["entity"] == "transplant_eligible"]
-    found = []
-    pos = 0
-    question = False
-    for m in list(_CLAUSE.finditer(text)) + [None]:
-        end = m.start() if m else len(text)
-        clause, start = text[pos:end], pos
-        pos = m.end() if m else len(text)
-        is_question = bool(m and m.group(0) == "?")
-        if question and _ANSWER.match(clause):  # "transplant eligible? we think yes"
-            found.append({"entity": "transplant_eligible", "value": _ANSWER.match(clause).group(1).lower() == "yes",
-                          "start": start, "end": end})
-            question = False
-            continue
-        question = is_question and bool(_TXE_RE.search(clause))
-        tx = _TXE_RE.search(clause)
-        if not tx or is_question or any(a < end and start < b for a, b in have):
-            continue
-        if not _ELIG_CUE.search(clause) or _UNDECIDED.search(clause):
-            continue
-        found.append({"entity": "transplant_eligible", "value": not _NEG_NEAR.search(clause),
-                      "start": start + tx.start(), "end": start + tx.end()})
-    return found
-
-
-def transplant_prose(text: str, out: List[dict]) -> List[dict]:
-    asked = [e for e in out if e["entity"] == "transplant_eligible"
-             and re.match(r"[^.;,\n]{0,25}\?", text[e["end"]:e["end"] + 26])]
-    out = [e for e in out if all(e is not a for a in asked)]  # "TE for a 2nd ASCT?": a question, no statement
-    stated = [e for e in out if e["entity"] == "transplant_eligible"]
-    for e in stated:
-        after = text[e["end"]:e["end"] + 40]
-        if _FIELD_UNKNOWN.match(after):
-            out = [o for o in out if o is not e]  # "Transplant eligible: not assessed yet"
-        elif e["value"] is True and (_NEG_CUE.search(_clause_before(text, e["start"])) or _FIELD_NO.match(after)):
-            # "we do not think he is a candidate for transplant", "HCT candidate - No", "TE: no"
-            e["value"] = False
-    for e in out:  # "Transplant: no" in a list of fields answers the eligibility, not the count of transplants
-        if e["entity"] == "prior_auto_hct" and e["value"] == 0 and _TX_FIELD_NO.match(text[e["start"]:e["end"]]):
-            e.update(entity="transplant_eligible", value=False)
-    added = eligibility_clauses(text, out)
-    # a transplant named as a plan ("not for 2nd ASCT") is a `regimen` entity: the eligibility takes its words
-    out = [o for o in out if o["entity"] != "regimen" or all(o["end"] <= a["start"] or o["start"] >= a["end"]
-                                                             for a in added)] + added
-    if any(e["entity"] == "transplant_eligible" for e in out):
-        return out
-    # a planned transplant is a `regimen` entity (no eligibility by itself): only the facts' words are taken
-    taken = [(e["start"], e["end"]) for e in out if e["entity"] not in ("regimen", "drug")]
-
-    def free(s: int, t: int) -> bool:
-        return all(t <= a or s >= b for a, b in taken)
-
-    for pattern, value in ((_TX_REFUSED, False), (_TX_POSSIBLE, True)):
-        for m in pattern.finditer(text):
-            if not free(*m.span()) or re.search(r"\?\s*$", text[m.end():m.end() + 3]):
-                continue
-            before = _clause_before(text, m.start())
-            if value and (_NEG_CUE.search(before) or re.search(r"\b(?:if|whether|consider|discuss)\w*\b", before,
-                                                                  re.I)):
-                continue  # "not planned", "whether a transplant is possible": no eligibility
-            return out + [{"entity": "transplant_eligible", "value": value, "start": m.start(), "end": m.end()}]
-    pos = 0
-    for part in _ITEM_SPLIT.split(text):
-        start = text.find(part, pos)
-        pos = start + len(part)
-        m = _BARE_ELIGIBLE.match(part)
-        if m and not _NOT_TX_TARGET.match(text[start + len(part):]) and free(start, start + len(part)):
-            s = start + len(part) - len(part.lstrip())
-            return out + [{"entity": "transplant_eligible", "value": not m.group("neg"), "start": s,
-                           "end": start + len(part.rstrip())}]
-    return out
 
 
 def regimens_as_drugs(out: List[dict], components: Callable[[str], Tuple[str, ...]]) -> List[dict]:
@@ -348,8 +221,8 @@ def single_line(text: str, out: List[dict]) -> Optional[Tuple[int, int, int]]:
 # ---- progression said after the regimen in other words -------------------------------------------------------
 _PROG_GENERIC = re.compile(
     r"^[^;|\n]{0,40}?\b(?:PD|progress\w*|relaps\w*|prog|escap\w*)\s+(?:(?:while|whilst)\s+)?(?:on|during|under|in)\s+"
-    r"(?:the\s+|this\s+|that\s+|his\s+|her\s+)?(?:therapy|treatment|tx|it|this|that|them|both|maintenance|maint)\b",
-    re.I)
+    r"(?:the\s+|this\s+|that\s+|his\s+|her\s+)?(?:therapy|treatment|tx|it|this|that|them|both)\b", re.I)
+_NEG_PROG = re.compile(r"\b(?:without|no|not|never|nor)\s+(?:\w+\s+)?(?:PD|progress\w*|prog|relaps\w*)", re.I)
 _PROG_UNDER = re.compile(r"\b(?:PD|progress\w*|relaps\w*)\s+(?:under|during)\s+(?:the\s+|his\s+|her\s+)?$", re.I)
 _HISTORY_AFTER = re.compile(r"^\s*(?:\(?\s*(?:\d{1,2}/)?(?:19|20)\d\d|->|→|=>|x\s*\d|\d+\s*cycles|\((?:[^()]*?)"
                             r"(?:CR|VGPR|PR|remission|relapse|response|stopped|months?|mo)\b)", re.I)
@@ -368,7 +241,8 @@ def progression_words(text: str, out: List[dict]) -> List[dict]:
     for i, (s, e) in enumerate(spans):
         nxt = spans[i + 1][0] if i + 1 < len(spans) else len(text)
         after = text[e:nxt]
-        if _PROG_GENERIC.match(after) or _PROG_UNDER.search(text[max(0, s - 40):s]):
+        m = _PROG_GENERIC.match(after)
+        if (m and not _NEG_PROG.search(m.group(0))) or _PROG_UNDER.search(text[max(0, s - 40):s]):
             hit.add((s, e))
     for d in out:
         if (d["start"], d["end"]) in hit and d["entity"] == "drug" and d.get("role") in (None, "exposed") \
@@ -396,44 +270,6 @@ def history_drugs(text: str, out: List[dict]) -> List[dict]:
         if _HISTORY_AFTER.match(text[end:end + 40]) or _HISTORY_BEFORE.search(before):
             d["role"] = "exposed"
     return out
-
-
-# ---- how many autologous transplants were done -------------------------------------------------------------------
-_AHEAD = re.compile(r"\b(?:no|not|never)\s+(?:(?:a|any)\s+)?(?:2nd|second|more|further|another|other|repeat)\b|"
-                    r"\b(?:anymore|again)\b|\bno\s+(?:more|further)\b", re.I)
-_UNSURE = re.compile(r"\?\s*$|\b(?:unknown|unclear|uncertain|not\s+sure|pending|whether|don't\s+know|do\s+not\s+know|"
-                     r"records?\s+(?:awaited|pending)|checking)\b", re.I)
-_TANDEM = re.compile(r"\btandem\b|\bdouble\s+(?:auto|ASCT|transplant)", re.I)
-_SECOND_DONE = re.compile(
-    r"(?:->|→|\bs/p|\bhad|\bunderwent|\bafter|\bthen)\s*(?:a\s+|the\s+)?(?:2nd|second)\s+(?:ASCT|auto\w*|autograft|"
-    r"transplant\w*|SCT|HCT)|\b(?:2nd|second)\s+(?:ASCT|auto\w*|autograft|transplant\w*|SCT|HCT)\s*(?:in\s+)?"
-    r"\(?(?:19|20)\d\d", re.I)
-
-
-def transplant_count(text: str, out: List[dict]) -> List[dict]:
-    """The number of autologous transplants done, from what the words around each mention say: "no second ASCT",
-    "no transplant anymore" are about a transplant ahead (no count); "?ASCT", "unknown", "unclear whether he had an
-    autograft" leave it open; "tandem" is 2, a second transplant with its year is the second one done; a refusal
-    of the only transplant ("declined ASCT") is none done."""
-    keep = []
-    for e in out:
-        if e["entity"] == "prior_auto_hct":
-            clause = _clause_text(text, e["start"], e["end"])
-            before = text[max(0, e["start"] - 25):e["start"]]
-            if e["value"] == 0 and _AHEAD.search(clause):
-                continue  # "no second ASCT", "no transplant anymore"
-            if _UNSURE.search(before) or _UNSURE.search(clause):
-                continue
-            if e["value"] == 1 and _TANDEM.search(text[max(0, e["start"] - 30):e["end"] + 10]):
-                e["value"] = 2
-        keep.append(e)
-    counts = [e for e in keep if e["entity"] == "prior_auto_hct"]
-    if counts and max(e["value"] for e in counts) == 1 and _SECOND_DONE.search(text):
-        m = _SECOND_DONE.search(text)
-        keep.append({"entity": "prior_auto_hct", "value": 2, "start": m.start(), "end": m.end()})
-    if counts and any(e["value"] >= 1 for e in counts):
-        keep = [e for e in keep if not (e["entity"] == "prior_auto_hct" and e["value"] == 0)]
-    return keep
 
 
 def _clause_text(text: str, start: int, end: int) -> str:
