@@ -244,3 +244,11 @@ def test_extract_marks_only_weak_readings():
     assert age["confidence_entity"] < 1
     assert all("confidence_entity" not in e for e in extract("74, IgG kappa, 2 prior lines, fit"))
     assert all("confidence_entity" not in e for e in extract("no, 79"))  # a short answer with the age
+
+
+@pytest.mark.parametrize("text, n", [("VRd then ASCT; second line DPd, now progressing on DPd", 2),
+                                     ("on Kd as second line, progressing", 2),
+                                     ("PVd, her third line, progressing with anaemia", 3),
+                                     ("being considered for 3rd line", 2), ("3L options?", 2)])
+def test_an_ordinal_line_named_with_its_regimen_is_a_line_given(text, n):
+    assert case(text).get("prior_lines") == n

@@ -151,12 +151,24 @@ _DONE_RE = re.compile(
     r"received|had)\s+(?:a\s+|the\s+|his\s+|her\s+)?$")
 
 
+# a line named with its regimen in a told history is a line given ("second line DPd", "2nd line: KRd", "2nd line
+# was DKd"; "first line X" only dates X, like "at first relapse X"), and so is the line a regimen was given as
+# ("on Kd as second line", "PVd, her third line", "(5th line, since 2024)"); a line being chosen is not ("being
+# considered for 3rd line", "3L options?")
+_NAMED_AFTER = re.compile(r"^\s*(?:was\s+|[:=-]\s*|with\s+|of\s+)?(?!(?:setting|options?|therap|treatment|for|in|is|"
+                          r"would|should|choice|agent|regimen|now|next)\b)(?:[A-Z][A-Za-z-]{1,12}|[a-z]{2,5}\s+[a-z]{2,5})\b")
+_GIVEN_LINE = re.compile(r"(?:\bas\s+(?:(?:his|her|the)\s+)?|\b(?:his|her)\s+|\(\s*)$", re.I)
+_PLANNED_BEFORE = re.compile(
+    r"\b(?:for|consider\w*|choose|choosing|planning|plan|next|options?|what|which|in)\b[^.;|\n]*$", re.I)
+
+
 def _ordinal_line(m: re.Match, t: str) -> Any:
     """'3rd line' is the line being given now (2 prior lines), unless it is behind the patient ('after 3rd line')."""
     n = to_int(m.group("v"))
     if not n:
         return REJECT
-    done = _DONE_RE.search(_before(t, m, 40))
+    done = _DONE_RE.search(_before(t, m, 40)) or _GIVEN_LINE.search(_before(t, m, 25)) or (
+        n >= 2 and _NAMED_AFTER.match(t[m.end():m.end() + 30]) and not _PLANNED_BEFORE.search(_before(t, m, 40)))
     v = n if done else n - 1
     return v if v >= 1 else SKIP
 
