@@ -67,12 +67,17 @@ def _cautions(
         cid = caution.id
         if only_by_options and cid not in hits:
             continue  # no offered option triggers it
+        if caution.only_when and not all(getattr(case, f) for f in caution.only_when):
+            continue  # fires only for patients with these features (renal_impairment, 2026-12)
         notes: Tuple[str, ...] = ()
         if "cross_resistance" in derived:
             lines, codes = _grouped(cross_pairs, "{codes}: {key}"), tuple(dict.fromkeys(c for _, c in cross_pairs))
         elif "regulatory_status" in derived:
             lines, codes = _grouped([("", c) for c in regulatory], "{codes} offered"), tuple(regulatory)
-            notes = tuple(f"{code}: {k.approval_line(code)}." for code in regulatory)
+            notes = tuple(f"{code}: {by_code[code]['approval']}." for code in regulatory)
+        elif "len_maintenance" in derived and ctx.maintenance_allowed:  # R2 (2026-12): named on DRd and KRd
+            codes = tuple(c for c in offered if c in ctx.maintenance_allowed)
+            lines = ()
         else:
             codes = tuple(hits.get(cid, ()))
             lines, notes = _option_part(k, cid, codes) if codes else ((), ())

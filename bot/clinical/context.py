@@ -50,6 +50,7 @@ class _Context:
     shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
     _label_failures: Dict[object, List[str]] = field(default_factory=dict)  # by regimen and by rule (RegionLabel)
 
+    maintenance_allowed: FrozenSet[str] = frozenset()  # R2 (2026-12): regimens kept despite the maintenance drug
     resisting_classes: FrozenSet[str] = frozenset()  # classes where a switch or re-exposure carries cross-resistance
     blocking: FrozenSet[str] = frozenset()  # drugs that rule a regimen out: refractory, shared target, unavailable
 
@@ -63,6 +64,8 @@ class _Context:
                 if cls in shared:
                     self.shared_refractory.setdefault(cls, []).append(d)
         self.resisting_classes = frozenset(classes & k.switch_classes) | (k.lowering_classes & self.received_classes)
+        if self.maintenance and k.maintenance_counts_as == "refractory":
+            self.maintenance_allowed = frozenset(k.maintenance_regimens)
         self.blocking = self.refractory.union(self.case.unavailable, *(k.class_members[cls] for cls in shared))
 
     @property
@@ -95,6 +98,13 @@ class _Context:
 # ---- R5 and R9: labels ---------------------------------------------------------------------------
 def _failures(rl: RegionLabel, ctx: _Context) -> List[str]:
     """The case's values that do not meet a region's label rule (section 8), for people."""
+    out = _rule_failures(rl, ctx)
+    if out and rl.alternatives and any(not _rule_failures(alt, ctx) for alt in rl.alternatives):
+        return []  # another rule of the label holds ("... or ...")
+    return out
+
+
+def _rule_failures(rl: RegionLabel, ctx: _Context) -> List[str]:
     k, case = ctx.k, ctx.case
     out = []
     n = case.prior_lines
