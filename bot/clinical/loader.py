@@ -475,9 +475,6 @@ def load(directory: Union[str, Path] = KNOWLEDGE_DIR) -> KnowledgeBase:
     for key in ("edition", "checked"):
         _require(bool(lab.get(key)), "labels.yml", f"{key} missing")
     labels = _labels(lab, regimens, drugs, classes, texts)
-    if _text_node(texts, "label.no_entry") is None:  # 2026-12: every regimen has a label row
-        for code in regimens:
-            _require(code in labels, f"labels.yml: {code}", "no label row (every regimen of the catalog needs one)")
     for key, needed in (("early_relapse_feature", early), ("initiation.refer_car_t", referral),
                         ("transplant.second_short_after_maintenance", second.get("after_maintenance_months"))):
         _require(not needed or _text_node(texts, key) is not None, "texts.yml", f"{key} missing")
@@ -500,6 +497,9 @@ def load(directory: Union[str, Path] = KNOWLEDGE_DIR) -> KnowledgeBase:
         "bridging": set(bridging.get("regimens", [])),
         "maintenance": set(mp.get("regimens", [])),
     })
+    if _text_node(texts, "label.no_entry") is None:  # 2026-12: every regimen has a label row
+        for code in regimens:
+            _require(code in labels, f"labels.yml: {code}", "no label row (every regimen of the catalog needs one)")
 
     return KnowledgeBase(
         version=version,
