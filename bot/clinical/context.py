@@ -50,6 +50,7 @@ class _Context:
     shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
     _label_failures: Dict[object, List[str]] = field(default_factory=dict)  # by regimen and by rule (RegionLabel)
 
+    redirecting_tiers: FrozenSet[int] = frozenset()  # R8: tiers holding a T-cell-redirecting option
     maintenance_allowed: FrozenSet[str] = frozenset()  # R2 (2026-12): regimens kept despite the maintenance drug
     resisting_classes: FrozenSet[str] = frozenset()  # classes where a switch or re-exposure carries cross-resistance
     blocking: FrozenSet[str] = frozenset()  # drugs that rule a regimen out: refractory, shared target, unavailable

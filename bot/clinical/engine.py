@@ -105,7 +105,9 @@ def _received_any(ctx: _Context, classes: FrozenSet[str], modalities: FrozenSet[
 
 def _rank_key(c: _Candidate, ctx: _Context) -> Tuple[int, int, int, int, int, int]:
     len_last = int(ctx.maintenance and ctx.k.maintenance_drug in c.regimen.components)
-    return (c.tier, int(c.lifted), int(bool(c.demoted)), len_last, c.evidence, c.regimen.index)
+    # salvage chemotherapy never ranks above a T-cell-redirecting therapy of its tier (R8; R4 bridging, 2026-12)
+    salvage_last = int(c.lifted or (c.regimen.code in ctx.k.lift_regimens and c.tier in ctx.redirecting_tiers))
+    return (c.tier, salvage_last, int(bool(c.demoted)), len_last, c.evidence, c.regimen.index)
 
 
 def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str, object]:
@@ -185,6 +187,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             else:
                 kept.append(cand)
         extra = _place(kept, ctx)
+        ctx.redirecting_tiers = frozenset(c.tier for c in kept if c.regimen.code in k.redirecting)
         kept.sort(key=lambda c: _rank_key(c, ctx))
         for c in kept:
             reg = c.regimen
