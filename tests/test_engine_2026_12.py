@@ -62,7 +62,8 @@ def test_two_prior_line_labels_at_a_first_relapse_are_off_label_here_and_only_in
     assert o["tier"] == "circumstances" and "regulatory_status" in o["cautions"]
     assert o["label"].startswith("US: off-label here (the label needs >= 2 prior lines including")
     assert "case: 1 prior line" in o["label"] and o["approval"].startswith(o["label"])
-    second = make(prior_lines=2, fitness=fitness, refractory=refractory, exposed=["bortezomib"] if code != "EPd" else [])
+    exposed = ["bortezomib"] if code != "EPd" else []
+    second = make(prior_lines=2, fitness=fitness, refractory=refractory, exposed=exposed)
     assert tier_of(second, code) != "circumstances" and "off-label" not in option(second, code)["label"]
 
 
@@ -259,7 +260,8 @@ def test_renal_impairment_is_acted_on_named_on_len_pom_and_carfilzomib_options_w
     assert caution(plain, "renal_impairment") is None
     c = caution(renal, "renal_impairment")
     assert c["severity"] == "moderate" and "creatinine clearance" in c["text"] and "dialysis" in c["text"]
-    assert [(o["regimen"], o["tier"]) for o in renal["options"]] == [(o["regimen"], o["tier"]) for o in plain["options"]]
+    ranked = [(o["regimen"], o["tier"]) for o in renal["options"]]
+    assert ranked == [(o["regimen"], o["tier"]) for o in plain["options"]]
     for o in renal["options"]:
         named = bool({"lenalidomide", "pomalidomide", "carfilzomib"} & set(o["components"]))
         assert ("renal_impairment" in o["cautions"]) == named, o["regimen"]

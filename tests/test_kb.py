@@ -317,8 +317,9 @@ def test_labels_are_the_spec_labels_by_region():
         assert (label.regions["US"].status, label.regions["US"].min_prior_lines) == (us, us_lines), code
         assert (label.regions["EU"].status, label.regions["EU"].min_prior_lines) == (eu, eu_lines), code
         for rl in label.regions.values():
-            assert rl.line.startswith(f"{rl.region}: ") and (rl.date or rl.status in (
-                "not_approved", "off_label", "check_local", "off_label_combination", "approved_undated", "protocol")), code
+            undated = ("not_approved", "off_label", "check_local", "off_label_combination", "approved_undated",
+                       "protocol")
+            assert rl.line.startswith(f"{rl.region}: ") and (rl.date or rl.status in undated), code
     for code, (us, eu) in SPEC_LABEL_DATES.items():
         assert (K.labels[code].regions["US"].date, K.labels[code].regions["EU"].date) == (us, eu), code
     # 2026-12 rows carry their source and the date checked

@@ -229,11 +229,11 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         if options:
             ctx.fire("R8", "ranked: " + ", ".join(f"{o['regimen']} ({o['tier']})" for o in options))
         transplant = _transplant(ctx)
-        excluded = ruled_out + not_indicated_ones
+        excluded = ruled_out + not_indicated_ones  # ruled-out first, then not indicated; each in catalog order
         if aggressive and k.referral_modalities and any(  # R1 (b), 2026-12: refer for CAR-T now
                 k.modality_of[d] in k.referral_modalities for o in options for d in o["components"]):
             initiation = {**initiation, "text": f"{initiation['text']} {k.say('initiation.refer_car_t')}"}
-            ctx.fire("R1", "aggressive relapse with CAR-T among the options: refer now")  # ruled-out first, then not indicated; each in catalog order
+            ctx.fire("R1", "aggressive relapse with CAR-T among the options: refer now")
 
     cautions = _cautions(ctx, options, cross, regulatory, transplant)
     trial_ids: List[str] = []

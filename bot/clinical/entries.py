@@ -127,7 +127,8 @@ class Regimen:
     requires_t11_14: bool = False
     salvage_note: str = ""
     # section 6, 2026-12: trial -> (low, high) prior lines where it is the trial cited
-    cite_by_prior_lines: Mapping[str, Tuple[int, Optional[int]]] = field(default_factory=dict, hash=False, compare=False)
+    cite_by_prior_lines: Mapping[str, Tuple[int, Optional[int]]] = field(
+        default_factory=dict, hash=False, compare=False)
 
     def cited_trials(self, prior_lines: int) -> Tuple[str, ...]:
         """The trials of the case's setting by prior lines (section 6, 2026-12); all when none is narrowed."""

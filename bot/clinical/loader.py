@@ -17,9 +17,8 @@ from .entries import (
     FLAG_GROUPS,
     INTENSITIES,
     KNOWLEDGE_DIR,
-    LABEL_RULE_KEYS,
-    OPTIONAL_TEXT_SLOTS,
     OPTION_TRIGGERS,
+    OPTIONAL_TEXT_SLOTS,
     SEVERITIES,
     TEXT_SLOTS,
     TIERS,
@@ -28,14 +27,13 @@ from .entries import (
     Demotion,
     Drug,
     KnowledgeError,
-    Label,
     Regimen,
-    RegionLabel,
     Setting,
     Trial,
     fold,
 )
 from .knowledge import KnowledgeBase
+from .labels import labels_of
 
 
 # ---- loading and validation ---------------------------------------------------------------
@@ -162,109 +160,6 @@ def _settings(s: Mapping[str, object], regimens: Mapping[str, Regimen], drugs: M
     _require([x.id for x in settings] == ["S1", "S2", "S3", "S4", "S5", "S6"], "settings.yml",
              "settings S1-S6 in order")
     return tuple(settings)
-
-
-def _region_label(code: str, region: str, entry: Mapping[str, object], doc: Mapping[str, object],
-                  drugs: Mapping[str, Drug], classes: Mapping[str, object], texts: Mapping[str, object],
-                  status: object = None) -> RegionLabel:
-    """One region's label of an option, checked, with its sentences built from the rule (texts.yml `label`).
-    `status` is given for an alternative rule (labels.yml `alternatives`), which shares its label's status."""
-    where = f"labels.yml: {code}: {region}"
-    statuses = doc["statuses"]
-    words = doc["class_words"]
-    alternative = status is not None
-    status = status if alternative else entry.get("status")
-    _require(status in statuses, where, f"status {status!r} (one of {', '.join(statuses)})")
-    allowed = {"also", *LABEL_RULE_KEYS} if alternative else {"status", "date", "note", "also", "alternatives",
-                                                               *LABEL_RULE_KEYS}
-    unknown = set(entry) - allowed
-    _require(not unknown, where, f"unknown keys {sorted(unknown)}")
-    for cls in (*entry.get("prior_classes", []), *entry.get("refractory_counts", {})):
-        _require(cls in classes and cls in words, where, f"class {cls!r} unknown or without class_words")
-    for drug in entry.get("prior_drugs", []):
-        _require(drug in drugs, where, f"drug {drug!r} unknown")
-    date = str(entry.get("date", ""))
-    _require(alternative or "{date}" not in statuses[status]["words"] or bool(date), where,
-             f"status {status} needs a date")
-
-    def say(key: str, **values: object) -> str:
-        return str(texts["label"][key]).format(**values)
-
-    def items(parts: List[str]) -> str:
-        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-    low, high = int(entry.get("min_prior_lines", 0)), entry.get("max_prior_lines")
-    lines = ""
-    if high is not None and int(high) == low:
-        lines = say("case_lines", count=low, noun="line" if low == 1 else "lines")
-    elif high is not None:
-        lines = say("range_lines", low=low, high=high)
-    elif low:
-        lines = say("min_lines", count=low, noun="line" if low == 1 else "lines")
-    prior = [words[c][0] for c in entry.get("prior_classes", [])] + list(entry.get("prior_drugs", []))
-    if prior:
-        lines = f"{lines} {say('including', items=items(prior))}".strip()
-    rule: List[str] = [lines] if lines else []
-    if entry.get("lenalidomide_refractory"):
-        rule.append(say("lenalidomide_refractory"))
-    if entry.get("triple_class_refractory"):
-        rule.append(say("triple_class_refractory"))
-    counts = tuple((cls, int(n)) for cls, n in (entry.get("refractory_counts") or {}).items())
-    if counts:
-        rule.append(say("refractory_counts", items=items(
-            [words[c][0] if n == 1 else f">= {n} {words[c][1]}" for c, n in counts])))
-    months = entry.get("hct_min_months")
-    if months is not None:
-        rule.append(say("hct", years=f"{int(months) / 12:g}"))
-    if entry.get("also"):
-        rule.append(str(entry["also"]))
-    rule_text = ", ".join(rule)
-    alternatives = tuple(
-        _region_label(code, region, alt, doc, drugs, classes, texts, status=status)
-        for alt in (entry.get("alternatives") or []))
-    _require(all(isinstance(alt, dict) for alt in (entry.get("alternatives") or [])), where,
-             "alternatives must be rules")
-    if alternatives:
-        rule_text = " or ".join([rule_text, *(alt.rule_text for alt in alternatives)])
-    status_text = statuses[status]["words"].format(date=date)
-    line = str(texts["label"]["approval_rule" if rule_text else "approval"]).format(
-        region=region, status=status_text, rule=rule_text)
-    if entry.get("note"):
-        line += f"; {entry['note']}"
-    return RegionLabel(
-        region=region, status=status, date=date, approved=bool(statuses[status]["approved"]),
-        note=str(entry.get("note", "")), also=str(entry.get("also", "")), min_prior_lines=low,
-        max_prior_lines=None if high is None else int(high), prior_classes=tuple(entry.get("prior_classes", [])),
-        prior_drugs=tuple(entry.get("prior_drugs", [])),
-        lenalidomide_refractory=bool(entry.get("lenalidomide_refractory")),
-        triple_class_refractory=bool(entry.get("triple_class_refractory")), refractory_counts=counts,
-        hct_min_months=None if months is None else int(months), status_text=status_text, rule_text=rule_text,
-        line=line, alternatives=alternatives)
-
-
-def _labels(doc: Mapping[str, object], regimens: Mapping[str, Regimen], drugs: Mapping[str, Drug],
-            classes: Mapping[str, object], texts: Mapping[str, object]) -> Dict[str, Label]:
-    regions = tuple(doc["regions"])
-    _require(bool(regions), "labels.yml", "regions missing")
-    labels: Dict[str, Label] = {}
-    for code, entry in (doc.get("labels") or {}).items():
-        where = f"labels.yml: {code}"
-        _require(code in regimens, where, "not a regimen of the catalog")
-        _require(set(entry) <= {"binding", "tier", "source", "checked", *regions}, where,
-                 f"unknown keys {sorted(set(entry) - {'binding', 'tier', 'source', 'checked', *regions})}")
-        _require(isinstance(entry.get("binding"), bool), where, "binding must be true or false")
-        _require(entry.get("tier") in (None, *TIERS), where, f"tier {entry.get('tier')!r}")
-        per_region = {}
-        for region in regions:
-            _require(isinstance(entry.get(region), dict), where, f"{region} missing")
-            per_region[region] = _region_label(code, region, entry[region], doc, drugs, classes, texts)
-        first = per_region[regions[0]]
-        differs = any(not x.approved or x.rule_key != first.rule_key for x in per_region.values())
-        labels[code] = Label(code, entry["binding"], entry.get("tier"), per_region,
-                             "; ".join(x.line for x in per_region.values()), differs,
-                             unapproved=any(not x.approved for x in per_region.values()),
-                             source=str(entry.get("source", "")), checked=str(entry.get("checked", "")))
-    return labels
 
 
 def load(directory: Union[str, Path] = KNOWLEDGE_DIR) -> KnowledgeBase:
@@ -474,7 +369,7 @@ def load(directory: Union[str, Path] = KNOWLEDGE_DIR) -> KnowledgeBase:
     lab = docs["labels.yml"]
     for key in ("edition", "checked"):
         _require(bool(lab.get(key)), "labels.yml", f"{key} missing")
-    labels = _labels(lab, regimens, drugs, classes, texts)
+    labels = labels_of(lab, regimens, drugs, classes, texts)
     for key, needed in (("early_relapse_feature", early), ("initiation.refer_car_t", referral),
                         ("transplant.second_short_after_maintenance", second.get("after_maintenance_months"))):
         _require(not needed or _text_node(texts, key) is not None, "texts.yml", f"{key} missing")
