@@ -18,6 +18,7 @@ NOT_IN_TABLE = 10_000  # evidence position of a candidate the tier table does no
 TRIPLE_CLASS = ("IMiD", "PI", "anti-CD38")
 FRAIL_ONLY = frozenset({"frail"})  # a candidate only the frail list names
 TABLE_ONLY = frozenset({"table"})
+NO_FAILURES: List[str] = []  # shared, never changed: a label without a rule has nothing to fail
 
 
 @dataclass(slots=True)
@@ -30,6 +31,7 @@ class _Candidate:
     demote_when_aggressive: bool = False
     lifted: bool = False
     demoted: List[str] = field(default_factory=list)  # R8: why it moves to the end of its tier
+    fails: List[str] = field(default_factory=list)  # what the case lacks for the region's label (R5, R9)
 
 
 @dataclass
@@ -78,17 +80,15 @@ class _Context:
         self.detail.append(f"{rule}: {text}")
 
     def label(self, code: str) -> Optional[RegionLabel]:
-        label = self.k.labels.get(code)
-        return label.regions[self.case.region] if label else None
+        return self.k.region_labels[self.case.region].get(code)
 
     def label_failures(self, code: str) -> List[str]:
         """What the case has instead of what the region's label of `code` asks (empty: the label holds)."""
         hit = self._label_failures.get(code)
         if hit is None:
-            label = self.k.labels.get(code)
-            if label is None:
-                return []
-            rl = label.regions[self.case.region]
+            rl = self.k.region_labels[self.case.region].get(code)
+            if rl is None or not rl.has_rule:  # no label, or one without an eligibility rule (off-label, ...)
+                return NO_FAILURES
             hit = self._label_failures.get(rl.rule_key)
             if hit is None:
                 hit = self._label_failures[rl.rule_key] = _failures(rl, self)

@@ -27,7 +27,7 @@ from .assessment import (  # noqa: F401  (re-exported)
     settings_of,
 )
 from .cautions import _cautions
-from .context import LOWEST, SETTING_ORDER, TIER_RANK, TRIPLE_CLASS, _Candidate, _Context
+from .context import LOWEST, NO_FAILURES, SETTING_ORDER, TIER_RANK, TRIPLE_CLASS, _Candidate, _Context
 from .exclusions import _cross_resistance, _label_rule_outs, _rule_outs
 from .kb import TIERS, KnowledgeBase
 from .kb import kb as default_kb
@@ -49,23 +49,25 @@ def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
     extra rationale of each regimen."""
     k, region = ctx.k, ctx.region
     extra: Dict[str, List[str]] = {}
+    plans = k.label_plans[region]
     for c in kept:
         code, notes = c.regimen.code, extra.setdefault(c.regimen.code, [])
-        rl = ctx.label(code)
-        if rl is not None:
-            fails = ctx.label_failures(code)
-            if not rl.approved:
+        plan = plans.get(code)
+        if plan is not None:
+            rl, not_approved, unchecked = plan  # sentences that depend only on the knowledge base
+            c.fails = fails = ctx.label_failures(code) if rl.has_rule else NO_FAILURES
+            if not_approved:
                 c.tier = LOWEST
-                notes.append(k.say("rationale.not_approved", region=region, status=rl.status_text))
+                notes.append(not_approved)
             elif fails:  # only a label that is not binding gets here (binding ones were ruled out)
                 c.tier = LOWEST
                 notes.append(k.say("rationale.off_label", region=region, label=rl.rule_text, values="; ".join(fails)))
-            if rl.also and rl.approved and not fails:  # an off-label note already names the whole label
-                notes.append(k.say("rationale.label_unchecked", region=region, condition=rl.also))
+            if unchecked and not fails:  # an off-label note already names the whole label
+                notes.append(unchecked)
         if not (k.regimen_classes[code] & k.lowering_classes).isdisjoint(ctx.received_classes):
             c.tier = min(c.tier + 1, LOWEST)  # R5: after a BCMA-directed therapy, one tier lower
             _same_target(c, ctx, notes)
-        if k.exposure_notes and ctx.received:
+        if code in k.exposure_note_regimens and ctx.received:
             notes += [note for regimens, classes, modalities, note in k.exposure_notes
                       if code in regimens and _received_any(ctx, classes, modalities)]
         if ctx.fitness == "frail" and code in k.redirecting:
@@ -170,7 +172,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         not_indicated = k.say("exclusions.not_indicated",
                               where=", ".join(candidate_settings) if candidate_settings else "this case")
         blocking, conditional = ctx.blocking, k.conditional_regimens[fitness == "frail"]
-        component_sets, labels = k.component_sets, k.labels
+        component_sets, labels = k.component_sets, k.rule_out_labels
         for code, reg in k.regimens.items():
             cand = cands.get(code)
             # most regimens meet none of the rule-outs: set tests tell, before any sentence is built
@@ -189,6 +191,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         extra = _place(kept, ctx)
         ctx.redirecting_tiers = frozenset(c.tier for c in kept if c.regimen.code in k.redirecting)
         kept.sort(key=lambda c: _rank_key(c, ctx))
+        unapproved = k.unapproved_in[case.region]
         for c in kept:
             reg = c.regimen
             tier = TIERS[c.tier]
@@ -204,12 +207,11 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
                 rationale.append(k.say("rationale.maintenance_free"))  # the 2026-11 reading of R2
             cited = reg.cited_trials(case.prior_lines)  # section 6 (2026-12): the trial of the case's setting
             rationale += [k.trial_records[tid]["line"] for tid in cited]
-            label = k.labels.get(reg.code)
-            fails = ctx.label_failures(reg.code) if label is not None else []
+            fails = c.fails
             # section 5 (2026-12): only options not approved, withdrawn or off-label for the case in its region
-            if label is not None and (not label.regions[case.region].approved or fails):
+            if reg.code in unapproved or fails:
                 regulatory.append(reg.code)
-            approval, region_label = (k.approval_for_case(reg.code, case.region, fails) if label is not None
+            approval, region_label = (k.approval_for_case(reg.code, case.region, fails) if fails
                                       else (k.approval_line(reg.code), k.approval_line(reg.code, case.region)))
             options.append(
                 {

@@ -402,6 +402,42 @@ class KnowledgeBase:
         return "; ".join(here if r == region else label.regions[r].line for r in self.regions), here
 
     @cached_property
+    def region_labels(self) -> Mapping[str, Mapping[str, object]]:
+        """Region -> regimen -> its RegionLabel there."""
+        return {region: {code: label.regions[region] for code, label in self.labels.items()} for region in self.regions}
+
+    @cached_property
+    def label_plans(self) -> Mapping[str, Mapping[str, Tuple[object, str, str]]]:
+        """Region -> regimen -> (its RegionLabel, the not-approved note or "", the unchecked-condition note or ""):
+        the sentences of R9 that depend only on the knowledge base."""
+        out: Dict[str, Dict[str, Tuple[object, str, str]]] = {}
+        for region in self.regions:
+            out[region] = {}
+            for code, label in self.labels.items():
+                rl = label.regions[region]
+                not_approved = "" if rl.approved else self.say("rationale.not_approved", region=region,
+                                                               status=rl.status_text)
+                unchecked = self.say("rationale.label_unchecked", region=region, condition=rl.also) if (
+                    rl.also and rl.approved) else ""
+                out[region][code] = (rl, not_approved, unchecked)
+        return out
+
+    @cached_property
+    def unapproved_in(self) -> Mapping[str, FrozenSet[str]]:
+        """Region -> the regimens not approved there (not approved, withdrawn, off-label, pending)."""
+        return {region: frozenset(code for code, label in self.labels.items() if not label.regions[region].approved)
+                for region in self.regions}
+
+    @cached_property
+    def rule_out_labels(self) -> FrozenSet[str]:
+        """Regimens whose label can rule them out (R5): binding labels, and the frail list's label_required."""
+        return frozenset(code for code, label in self.labels.items() if label.binding) | self.frail_label_required
+
+    @cached_property
+    def exposure_note_regimens(self) -> FrozenSet[str]:
+        return frozenset(code for regimens, _, _, _ in self.exposure_notes for code in regimens)
+
+    @cached_property
     def modality_of(self) -> Mapping[str, Optional[str]]:
         return {d.id: d.modality for d in self.drugs.values()}
 
