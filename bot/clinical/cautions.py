@@ -73,8 +73,15 @@ def _cautions(
         if "cross_resistance" in derived:
             lines, codes = _grouped(cross_pairs, "{codes}: {key}"), tuple(dict.fromkeys(c for _, c in cross_pairs))
         elif "regulatory_status" in derived:
-            lines, codes = _grouped([("", c) for c in regulatory], "{codes} offered"), tuple(regulatory)
-            notes = tuple(f"{code}: {by_code[code]['approval']}." for code in regulatory)
+            codes = tuple(regulatory)
+            approvals = tuple(by_code[code]["approval"] for code in codes)
+            hit = k.caution_memo.get(("regulatory_status", codes, approvals))  # the same sets recur
+            if hit is None:
+                hit = (tuple(_grouped([("", c) for c in codes], "{codes} offered")),
+                       tuple(f"{code}: {line}." for code, line in zip(codes, approvals, strict=True)))
+                if len(k.caution_memo) < 20_000:
+                    k.caution_memo[("regulatory_status", codes, approvals)] = hit
+            lines, notes = hit
         elif "len_maintenance" in derived and ctx.maintenance_allowed:  # R2 (2026-12): named on DRd and KRd
             codes = tuple(c for c in offered if c in ctx.maintenance_allowed)
             lines = ()

@@ -234,7 +234,7 @@ class RegionLabel:
     line: str = ""  # "US: accelerated approval 2022-10 for >= 4 prior lines ..."
     alternatives: Tuple["RegionLabel", ...] = ()  # other rules, any of which may hold instead (labels.yml)
 
-    @property
+    @cached_property
     def has_rule(self) -> bool:
         return bool(self.min_prior_lines or self.max_prior_lines is not None or self.prior_classes or self.prior_drugs
                     or self.lenalidomide_refractory or self.triple_class_refractory or self.refractory_counts

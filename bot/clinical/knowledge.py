@@ -396,10 +396,21 @@ class KnowledgeBase:
         (section 8, 2026-12)."""
         if not fails or not self.has_text("label.off_label_here"):
             return self.approval_lines[code, None], self.approval_lines[code, region]
-        label = self.labels[code]
-        here = self.say("label.off_label_here", region=region, label=label.regions[region].rule_text,
-                        values="; ".join(fails))
-        return "; ".join(here if r == region else label.regions[r].line for r in self.regions), here
+        key = (code, region, *fails)
+        hit = self._approvals.get(key)
+        if hit is None:
+            label = self.labels[code]
+            here = self.say("label.off_label_here", region=region, label=label.regions[region].rule_text,
+                            values="; ".join(fails))
+            hit = ("; ".join(here if r == region else label.regions[r].line for r in self.regions), here)
+            if len(self._approvals) < 20_000:  # bounded: a case's values are few, but never grow without end
+                self._approvals[key] = hit
+        return hit
+
+    @cached_property
+    def _approvals(self) -> Dict[Tuple[str, ...], Tuple[str, str]]:
+        """A memo for approval_for_case."""
+        return {}
 
     @cached_property
     def region_labels(self) -> Mapping[str, Mapping[str, object]]:
