@@ -79,3 +79,34 @@ def test_any_valid_case_is_answered_by_the_older_edition_in_the_contract_s_shape
     rec = recommend(case, november)
     Recommendation.parse_obj(rec)
     assert rec["knowledge_edition"] == "2026-11" and rec["knowledge_version"] == november.version
+
+
+def test_recommendations_recorded_under_2026_11_are_recalled_under_2026_12_in_a_clinician_s_words(
+        november, tmp_path, monkeypatch):
+    from bot.audit import trail as audit
+    from bot.audit.recall import recall, render_recall
+
+    env = {"RRMM_AUDIT_DB": str(tmp_path / "audit.db"), "RRMM_AUDIT_SALT": "a-test-salt-of-enough-length",
+           "RRMM_AUDIT_BUSY_TIMEOUT": "10"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    cases = [
+        dict(prior_lines=1, relapse="clinical", exposed=["lenalidomide", "bortezomib"], fitness="fit",
+             lenalidomide_maintenance_only=True, transplant_eligible=False),  # R2
+        dict(prior_lines=2, relapse="clinical", refractory=["lenalidomide", "daratumumab"], exposed=["bortezomib"],
+             fitness="fit", transplant_eligible=False),  # section 8: KPd off-label
+        dict(prior_lines=4, relapse="clinical", refractory=["lenalidomide", "bortezomib", "daratumumab"],
+             exposed=["pomalidomide", "carfilzomib"], fitness="fit", transplant_eligible=False),  # triple-class refractory
+    ]
+    ids = []
+    for n, fields in enumerate(cases):
+        case = Case(**fields)
+        ids.append(audit.record(f"conversation-{n}", "rest", case, recommend(case, november), env=env))
+    report = recall(audit.rows(), kb())
+    assert report.knowledge_edition == "2026-12" and report.checked == 3
+    changed = {r.audit_id: [c.text for c in r.changes] for r in report.changed}
+    assert "DRd moved from preferred to in certain circumstances" in changed[ids[0]]
+    assert "cilta-cel" not in " ".join(changed[ids[0]])  # an option in both editions (R2 label reading)
+    assert "KPd moved from preferred to in certain circumstances" in changed[ids[1]]
+    assert "first option now cilta-cel (was KPd)" in changed[ids[1]]
+    assert "given under 2026-11" in render_recall(report)
