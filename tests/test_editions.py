@@ -96,7 +96,7 @@ def test_recommendations_recorded_under_2026_11_are_recalled_under_2026_12_in_a_
         dict(prior_lines=2, relapse="clinical", refractory=["lenalidomide", "daratumumab"], exposed=["bortezomib"],
              fitness="fit", transplant_eligible=False),  # section 8: KPd off-label
         dict(prior_lines=4, relapse="clinical", refractory=["lenalidomide", "bortezomib", "daratumumab"],
-             exposed=["pomalidomide", "carfilzomib"], fitness="fit", transplant_eligible=False),  # triple-class refractory
+             exposed=["pomalidomide", "carfilzomib"], fitness="fit", transplant_eligible=False),  # S5
     ]
     ids = []
     for n, fields in enumerate(cases):
