@@ -18,7 +18,7 @@ NOT_IN_TABLE = 10_000  # evidence position of a candidate the tier table does no
 TRIPLE_CLASS = ("IMiD", "PI", "anti-CD38")
 FRAIL_ONLY = frozenset({"frail"})  # a candidate only the frail list names
 TABLE_ONLY = frozenset({"table"})
-NO_FAILURES: List[str] = []  # shared, never changed: a label without a rule has nothing to fail
+NO_FAILURES: Tuple[str, ...] = ()  # a label without a rule has nothing to fail
 
 
 @dataclass(slots=True)
@@ -31,7 +31,7 @@ class _Candidate:
     demote_when_aggressive: bool = False
     lifted: bool = False
     demoted: List[str] = field(default_factory=list)  # R8: why it moves to the end of its tier
-    fails: List[str] = field(default_factory=list)  # what the case lacks for the region's label (R5, R9)
+    fails: Tuple[str, ...] = ()  # what the case lacks for the region's label (R5, R9)
 
 
 @dataclass
@@ -50,7 +50,8 @@ class _Context:
     trace: Set[str] = field(default_factory=set)
     detail: List[str] = field(default_factory=list)
     shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
-    _label_failures: Dict[object, List[str]] = field(default_factory=dict)  # by regimen and by rule (RegionLabel)
+    _label_failures: Dict[object, Tuple[str, ...]] = field(default_factory=dict)  # by regimen and by rule id
+    _sig: Optional[Tuple[object, ...]] = None
 
     redirecting_tiers: FrozenSet[int] = frozenset()  # R8: tiers holding a T-cell-redirecting option
     maintenance_allowed: FrozenSet[str] = frozenset()  # R2 (2026-12): regimens kept despite the maintenance drug
@@ -82,18 +83,39 @@ class _Context:
     def label(self, code: str) -> Optional[RegionLabel]:
         return self.k.region_labels[self.case.region].get(code)
 
-    def label_failures(self, code: str) -> List[str]:
-        """What the case has instead of what the region's label of `code` asks (empty: the label holds)."""
+    def label_failures(self, code: str) -> Tuple[str, ...]:
+        """What the case has instead of what the region's label of `code` asks (empty: the label holds). Memoised per
+        case by rule, and per knowledge base by rule and by what of a case label rules read (`_signature`)."""
         hit = self._label_failures.get(code)
         if hit is None:
-            rl = self.k.region_labels[self.case.region].get(code)
-            if rl is None or not rl.has_rule:  # no label, or one without an eligibility rule (off-label, ...)
+            k = self.k
+            rid = k.rule_ids[self.case.region].get(code)
+            if rid is None:  # no label, or one without an eligibility rule (off-label, not approved, ...)
                 return NO_FAILURES
-            hit = self._label_failures.get(rl.rule_key)
+            hit = self._label_failures.get(rid)
             if hit is None:
-                hit = self._label_failures[rl.rule_key] = _failures(rl, self)
+                key = (rid, self._signature())
+                hit = k.failures_memo.get(key)
+                if hit is None:
+                    hit = tuple(_failures(k.region_labels[self.case.region][code], self))
+                    if len(k.failures_memo) < 50_000:
+                        k.failures_memo[key] = hit
+                self._label_failures[rid] = hit
             self._label_failures[code] = hit
         return hit
+
+    def _signature(self) -> Tuple[object, ...]:
+        """What of this case the label rules read (section 8): lines, prior classes and drugs, lenalidomide and
+        triple-class refractoriness, refractory counts per class, transplant history."""
+        sig = self._sig
+        if sig is None:
+            k, case = self.k, self.case
+            counts = tuple(sum(1 for d in self.refractory if k.drug_class_of[d] == cls)
+                           for cls in k.label_count_classes)
+            sig = self._sig = (case.prior_lines, self.received_classes & k.label_classes, self.received & k.label_drugs,
+                               "lenalidomide" in self.refractory or self.maintenance, self.triple, counts,
+                               case.prior_auto_hct, case.months_remission_after_hct)
+        return sig
 
 
 # ---- R5 and R9: labels ---------------------------------------------------------------------------

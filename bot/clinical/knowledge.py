@@ -434,6 +434,41 @@ class KnowledgeBase:
         return out
 
     @cached_property
+    def rule_ids(self) -> Mapping[str, Mapping[str, int]]:
+        """Region -> regimen -> a number per distinct eligibility rule (labels without a rule are left out)."""
+        ids: Dict[object, int] = {}
+        return {region: {code: ids.setdefault(label.regions[region].rule_key, len(ids))
+                         for code, label in self.labels.items() if label.regions[region].has_rule}
+                for region in self.regions}
+
+    @cached_property
+    def label_classes(self) -> FrozenSet[str]:
+        """Classes the label rules name (prior classes, refractory counts), and the three of triple-class."""
+        return frozenset(c for label in self.labels.values() for rl in self._all_rules(label)
+                         for c in (*rl.prior_classes, *(cls for cls, _ in rl.refractory_counts)))
+
+    @cached_property
+    def label_drugs(self) -> FrozenSet[str]:
+        return frozenset(d for label in self.labels.values() for rl in self._all_rules(label) for d in rl.prior_drugs)
+
+    @cached_property
+    def label_count_classes(self) -> Tuple[str, ...]:
+        return tuple(sorted({cls for label in self.labels.values() for rl in self._all_rules(label)
+                             for cls, _ in rl.refractory_counts}))
+
+    @staticmethod
+    def _all_rules(label: object) -> List[object]:
+        out = []
+        for rl in label.regions.values():  # type: ignore[attr-defined]
+            out += [rl, *rl.alternatives]
+        return out
+
+    @cached_property
+    def failures_memo(self) -> Dict[Tuple[object, ...], Tuple[str, ...]]:
+        """A memo for _Context.label_failures (by rule and by what of a case label rules read)."""
+        return {}
+
+    @cached_property
     def unapproved_in(self) -> Mapping[str, FrozenSet[str]]:
         """Region -> the regimens not approved there (not approved, withdrawn, off-label, pending)."""
         return {region: frozenset(code for code, label in self.labels.items() if not label.regions[region].approved)
