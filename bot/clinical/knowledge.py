@@ -1,7 +1,7 @@
 """The knowledge base: records by id, look-ups by any alias, and what depends only on the knowledge base,
 computed once (tier tables, label sentences, caution plans). Built by bot/clinical/loader.py.
 
-Imports: the standard library and bot.clinical.entries.
+Imports: the standard library and bot.clinical (entries, labels).
 """
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ from .entries import (
     UnknownName,
     fold,
 )
+from .labels import LabelViews
 
 
 @dataclass(frozen=True)
-class KnowledgeBase:
+class KnowledgeBase(LabelViews):
     version: str
     edition: str
     checked: str
@@ -389,95 +390,6 @@ class KnowledgeBase:
     def approval_line(self, code: str, region: Optional[str] = None) -> str:
         """The approval of an option in one region (or both, region None), for people."""
         return self.approval_lines[code, region]
-
-    def approval_for_case(self, code: str, region: str, fails: List[str]) -> Tuple[str, str]:
-        """(both regions, the case's region) approval lines of an offered option whose label in `region` the case
-        does not meet (`fails`: what the case has instead): "US: off-label here (the label needs ...; case: ...)"
-        (section 8, 2026-12)."""
-        if not fails or not self.has_text("label.off_label_here"):
-            return self.approval_lines[code, None], self.approval_lines[code, region]
-        key = (code, region, *fails)
-        hit = self._approvals.get(key)
-        if hit is None:
-            label = self.labels[code]
-            here = self.say("label.off_label_here", region=region, label=label.regions[region].rule_text,
-                            values="; ".join(fails))
-            hit = ("; ".join(here if r == region else label.regions[r].line for r in self.regions), here)
-            if len(self._approvals) < 20_000:  # bounded: a case's values are few, but never grow without end
-                self._approvals[key] = hit
-        return hit
-
-    @cached_property
-    def _approvals(self) -> Dict[Tuple[str, ...], Tuple[str, str]]:
-        """A memo for approval_for_case."""
-        return {}
-
-    @cached_property
-    def region_labels(self) -> Mapping[str, Mapping[str, object]]:
-        """Region -> regimen -> its RegionLabel there."""
-        return {region: {code: label.regions[region] for code, label in self.labels.items()} for region in self.regions}
-
-    @cached_property
-    def label_plans(self) -> Mapping[str, Mapping[str, Tuple[object, str, str]]]:
-        """Region -> regimen -> (its RegionLabel, the not-approved note or "", the unchecked-condition note or ""):
-        the sentences of R9 that depend only on the knowledge base."""
-        out: Dict[str, Dict[str, Tuple[object, str, str]]] = {}
-        for region in self.regions:
-            out[region] = {}
-            for code, label in self.labels.items():
-                rl = label.regions[region]
-                not_approved = "" if rl.approved else self.say("rationale.not_approved", region=region,
-                                                               status=rl.status_text)
-                unchecked = self.say("rationale.label_unchecked", region=region, condition=rl.also) if (
-                    rl.also and rl.approved) else ""
-                out[region][code] = (rl, not_approved, unchecked)
-        return out
-
-    @cached_property
-    def rule_ids(self) -> Mapping[str, Mapping[str, int]]:
-        """Region -> regimen -> a number per distinct eligibility rule (labels without a rule are left out)."""
-        ids: Dict[object, int] = {}
-        return {region: {code: ids.setdefault(label.regions[region].rule_key, len(ids))
-                         for code, label in self.labels.items() if label.regions[region].has_rule}
-                for region in self.regions}
-
-    @cached_property
-    def label_classes(self) -> FrozenSet[str]:
-        """Classes the label rules name (prior classes, refractory counts), and the three of triple-class."""
-        return frozenset(c for label in self.labels.values() for rl in self._all_rules(label)
-                         for c in (*rl.prior_classes, *(cls for cls, _ in rl.refractory_counts)))
-
-    @cached_property
-    def label_drugs(self) -> FrozenSet[str]:
-        return frozenset(d for label in self.labels.values() for rl in self._all_rules(label) for d in rl.prior_drugs)
-
-    @cached_property
-    def label_count_classes(self) -> Tuple[str, ...]:
-        return tuple(sorted({cls for label in self.labels.values() for rl in self._all_rules(label)
-                             for cls, _ in rl.refractory_counts}))
-
-    @staticmethod
-    def _all_rules(label: object) -> List[object]:
-        out = []
-        for rl in label.regions.values():  # type: ignore[attr-defined]
-            out += [rl, *rl.alternatives]
-        return out
-
-    @cached_property
-    def failures_memo(self) -> Dict[Tuple[object, ...], Tuple[str, ...]]:
-        """A memo for _Context.label_failures (by rule and by what of a case label rules read)."""
-        return {}
-
-    @cached_property
-    def unapproved_in(self) -> Mapping[str, FrozenSet[str]]:
-        """Region -> the regimens not approved there (not approved, withdrawn, off-label, pending)."""
-        return {region: frozenset(code for code, label in self.labels.items() if not label.regions[region].approved)
-                for region in self.regions}
-
-    @cached_property
-    def rule_out_labels(self) -> FrozenSet[str]:
-        """Regimens whose label can rule them out (R5): binding labels, and the frail list's label_required."""
-        return frozenset(code for code, label in self.labels.items() if label.binding) | self.frail_label_required
 
     @cached_property
     def exposure_note_regimens(self) -> FrozenSet[str]:
