@@ -50,6 +50,7 @@ from .lexicon import PRIOR_REGIMENS
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
 from .readings import given_without_progression, treatment_cytopenia
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
+from .schema import ENTITY_NAMES
 from .spelling import OffsetMap, Speller
 
 # hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
@@ -105,8 +106,6 @@ class Pipeline:
             raise SetupError(f"roles.py reads ConText categories that no rule of context_rules.json has: {unread}")
         self.context.add(rules)
         self.nlp = nlp
-        from .extract import ENTITY_NAMES  # the facade's list (imported here: the facade imports this module)
-
         len_names = [n for n, d in self.kb.drug_aliases().items() if d == "lenalidomide"]
         len_names += ["lenalidomid", "lenalidomde"]
         self.fact_rules: List[Rule]
