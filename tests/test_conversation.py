@@ -32,7 +32,8 @@ def test_one_process_answers_the_actions_run_inside_the_rasa_server(servers):
     """As the scripts start it: no action server, no action token; the recommendation is recorded with its channel."""
     assert set(servers.procs) == {"rasa"}
     who = sender()
-    rec = payload(servers.say(who, "62F, 1 prior line, refractory to lenalidomide, frail, biochemical relapse"))
+    rec = payload(servers.say(who, "62F, 1 prior line, refractory to lenalidomide, frail, not transplant eligible, "
+                                            "clinical relapse"))
     assert rec is not None and rec["assessment"]["fitness"] == "frail"
     log = (servers.workdir / "rasa.log").read_text(errors="ignore")
     assert "custom actions run in this process" in log and "Failed to execute custom action" not in log
