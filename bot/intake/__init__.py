@@ -12,7 +12,6 @@ from .case import (  # noqa: F401
     REQUIRED,
     apply_entities,
     case_dict,
-    case_from_slots,
     check_values,
     conflict_question,
     missing,
@@ -23,7 +22,6 @@ from .case import (  # noqa: F401
 )
 from .turn import (  # noqa: F401
     CASE_INTENTS,
-    PROMPTS,
     Reading,
     new_case_slots,
     next_prompt,

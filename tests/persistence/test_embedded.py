@@ -19,6 +19,7 @@ import yaml
 
 from bot import audit, intake
 from bot.clinical.engine import recommend
+from bot.clinical.models import parse_case
 from bot.plugins.patches import ACTION_SERVER_TEXT, STORAGE_TEXT
 from tools.servers import ROOT
 
@@ -80,7 +81,7 @@ def finish_intake(st, who):
     assert requested(st, who) == "transplant_eligible"
     rec = payload(st.say(who, "no"))
     assert rec is not None
-    assert rec == recommend(intake.case_from_slots(st.slots(who)))
+    assert rec == recommend(parse_case(intake.case_dict(st.slots(who))))
     assert rec["assessment"]["setting"] == "S2" and rec["assessment"]["lenalidomide_status"] == "refractory"
     return rec
 

@@ -99,7 +99,7 @@ def test_alternating_turns_between_two_servers_keep_one_consistent_state(cluster
         assert b["slots"]["requested_slot"] == asked_next
     rec = payload(cluster.say(who, "no", server=SERVERS[len(turns) % 2]))
     slots = cluster.slots(who, SERVERS[0])
-    assert rec == recommend(intake.case_from_slots(slots))
+    assert rec == recommend(parse_case(intake.case_dict(slots)))
     assert rec["assessment"]["setting"] == "S2" and slots["age"] == 71
     users = [e for e in cluster.tracker(who, SERVERS[1])["events"] if e["event"] == "user"]
     assert len(users) == len(turns) + 1
