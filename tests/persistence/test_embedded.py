@@ -1,5 +1,7 @@
-"""The embedded deployment, live on loopback: one action server, one Rasa server (--debug: the most log
-output), the project's endpoints.yml (SQLite tracker store, memory locks), audit log and logs in a temp dir.
+"""One machine with an action server, live on loopback: one action server (RRMM_ACTION_URL: its failures are
+what several tests here provoke), one Rasa server (--debug: the most log output), the project's endpoints.yml
+(SQLite tracker store, memory locks), audit log and logs in a temp dir. The default one-process set-up is what
+the session's `servers` fixture runs (tests/test_conversation.py, the channel and security tests).
 
 Tests run in file order on one stack: restart survival, failure behaviour (action server down, slow;
 storage and audit errors), then the privacy corpus through the real servers, then the scan of every
