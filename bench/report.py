@@ -314,6 +314,7 @@ def quick() -> None:
     """The server and batch figures on a short run, against the starter bot in the same run (bench.report --quick)."""
     work = Path(tempfile.mkdtemp(prefix="rrmm-bench-quick-"))
     starter = work / "starter"
+    starter.mkdir()
     subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(starter)], env=RASA_ENV,
                    capture_output=True, check=True)
     from tools.model import ensure_model
