@@ -28,8 +28,8 @@ __all__ = ["Refusal", "ConfigError", "max_message_chars", "max_body_bytes", "cle
 
 DEFAULT_MAX_MESSAGE_CHARS = 4000
 MAX_JSON_DEPTH = 16
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+SESSION_ID = re.compile(r"\A[A-Za-z0-9_-]{8,64}\Z")  # \Z: "$" would accept a trailing newline
+SENDER_ID = re.compile(r"\A[A-Za-z0-9_.:@-]{1,128}\Z")
 # C0 and C1 control characters except tab, line feed and carriage return; DEL; lone surrogates.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -7,6 +7,8 @@ Each comes from its environment variable, or else from a per-install file create
                        file RRMM_API_TOKEN_FILE, default var/api.token
     RRMM_ACTION_TOKEN  what Rasa sends the action server (`Authorization: Bearer ...`, endpoints.yml);
                        file RRMM_ACTION_TOKEN_FILE, default var/action.token
+    RRMM_WEBCHAT_SECRET  the key that signs the web chat's session ids (only the Rasa server uses it);
+                       file RRMM_WEBCHAT_SECRET_FILE, default var/webchat.secret
 
 A token has at least 16 characters from `A-Z a-z 0-9 . _ ~ -` (it travels in a URL query and an HTTP header
 unencoded). Rotation: set a new value in the environment, or delete the file, and restart both servers
@@ -34,7 +36,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["TOKENS", "TokenError", "token", "matches", "secret_values", "TOKEN_FILTER"]
 
 MIN_CHARS = 16
-_VALID = re.compile(r"^[A-Za-z0-9._~-]{%d,512}$" % MIN_CHARS)
+_VALID = re.compile(r"\A[A-Za-z0-9._~-]{%d,512}\Z" % MIN_CHARS)
 
 
 class TokenError(RuntimeError):
@@ -58,6 +60,8 @@ TOKENS = {
                  "HTTP API and REST channel token"),
     "action": Token("action", "RRMM_ACTION_TOKEN", "RRMM_ACTION_TOKEN_FILE", "var/action.token",
                     "action-server token"),
+    "webchat": Token("webchat", "RRMM_WEBCHAT_SECRET", "RRMM_WEBCHAT_SECRET_FILE", "var/webchat.secret",
+                     "web chat session-signing secret"),
 }
 
 
