@@ -16,7 +16,7 @@ from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import intake
-from bot.audit import record_recommendation
+from bot.audit import record_turn
 from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
 from bot.clinical.models import DEFAULT_REGION, CaseError
@@ -30,6 +30,7 @@ from bot.clinical.render import (
     render_trial,
     why_not,
 )
+from bot.plugins import tokens
 from bot.privacy import contains_identifier
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,19 @@ def default_region() -> str:
         logger.warning("RRMM_REGION=%r is not one of %s: using %s", value, ", ".join(kb().regions), DEFAULT_REGION)
         return DEFAULT_REGION
     return value
+
+
+def turn_key() -> Optional[str]:
+    """The action token (RRMM_ACTION_TOKEN, else its per-install file when it exists): the key of the stamps the
+    Rasa server puts on channel messages (bot.audit.provenance)."""
+    value = (os.environ.get("RRMM_ACTION_TOKEN") or "").strip()
+    if value:
+        return value
+    path = tokens.TOKENS["action"].path()
+    try:
+        return path.read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def case_slots(tracker: Tracker) -> Dict[str, Any]:
@@ -247,7 +261,8 @@ class ActionRecommend(Action):
         dispatcher.utter_message(text=render_text(rec, max_options=6))
         if tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
             dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
-        record_recommendation(dispatcher, tracker, rec)  # audit trail; a failure is logged and shown
+        # audit trail (the case the engine used, region included; only turns stamped by the Rasa server)
+        record_turn(dispatcher, tracker, rec, intake.case_from_slots(slots), turn_key())
         return notice + [SlotSet("recommended_case", case)]
 
 

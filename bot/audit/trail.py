@@ -158,12 +158,13 @@ def _utc_now() -> str:
 
 
 def deidentify_case(case: Any) -> Dict[str, Any]:
-    """The normalised case fields that are set (drug names as canonical ids), ages over 89 as 90."""
+    """The normalised case fields that are set (drug names as canonical ids) and the region, ages over 89 as 90."""
     from bot.clinical.models import Case, parse_case
 
     if not isinstance(case, Case):
         case = parse_case(dict(case))
     data = json.loads(case.json(exclude_defaults=True))
+    data["region"] = case.region  # the labels the engine applied: stored even when it is the default
     if isinstance(data.get("age"), int) and data["age"] > 89:
         data["age"] = 90
     return redact_obj(data)  # defence in depth: the fields are enumerations, numbers and drug ids
@@ -215,17 +216,21 @@ def record(conversation_id: str, channel: Optional[str], case: Any, rec: Dict[st
         raise AuditError(f"cannot build the audit row: {type(exc).__name__}: {exc}") from exc
 
 
-def record_recommendation(dispatcher: Any, tracker: Any, rec: Dict[str, Any]) -> bool:
+def record_recommendation(dispatcher: Any, tracker: Any, rec: Dict[str, Any], case: Any = None,
+                          channel: Optional[str] = None) -> bool:
     """Chat adapter: records the recommendation just shown; on failure logs it and tells the user.
 
-    `dispatcher` is rasa_sdk's CollectingDispatcher, `tracker` its Tracker (the case is read from its
-    slots, as ActionRecommend did). Returns True when the row was written.
+    `dispatcher` is rasa_sdk's CollectingDispatcher, `tracker` its Tracker. `case` is the case the engine used
+    (with the deployment's default region when the clinician named none); without it the case is read from the
+    slots. `channel` defaults to the tracker's latest input channel. Returns True when the row was written.
+    The chat calls it through `provenance.record_turn`, which writes only rows of stamped turns.
     """
     from bot.intake import case_from_slots
 
     try:
-        record(tracker.sender_id, tracker.get_latest_input_channel(), case_from_slots(tracker.current_slot_values()),
-               rec)
+        if case is None:
+            case = case_from_slots(tracker.current_slot_values())
+        record(tracker.sender_id, channel or tracker.get_latest_input_channel(), case, rec)
         return True
     except Exception as exc:  # noqa: BLE001 - never lose the failure: logged and shown
         logger.error("audit: a recommendation given in conversation %s was NOT recorded: %s", tracker.sender_id, exc)

@@ -205,6 +205,18 @@ def _storage_failures() -> tuple:
     return failures
 
 
+def _stamp(message: Any) -> None:
+    """Marks a message that a channel handed the agent (bot.audit.provenance: only such turns are audited); a
+    stamp the client put in the metadata is replaced."""
+    from bot.audit.provenance import STAMP_KEY, stamp
+
+    metadata = {k: v for k, v in (message.metadata or {}).items() if k != STAMP_KEY}
+    key = (os.environ.get("RRMM_ACTION_TOKEN") or "").strip()
+    if key:
+        metadata[STAMP_KEY] = stamp(key, message.sender_id, message.input_channel, message.message_id)
+    message.metadata = metadata
+
+
 def _handle_message(original: Callable) -> Callable:
     """Every message that reaches the agent, from any channel (the terminal too): its text is cleaned
     (control characters, lone surrogates: bot.plugins.inbound), and a text over RRMM_MAX_MESSAGE_CHARS is
@@ -214,6 +226,7 @@ def _handle_message(original: Callable) -> Callable:
     failures = _storage_failures()
 
     async def handle_message(self: Any, message: Any) -> Any:
+        _stamp(message)
         if isinstance(message.text, str):
             limit = inbound.max_message_chars()
             checked = inbound.check_text(message.text, limit)
