@@ -1,6 +1,11 @@
 # Shared by scripts/start, scripts/serve and scripts/web: the install's tokens, and the action server in the
 # background (stopped on exit).
+# var/ holds the conversations, the audit trail, the logs and the keys: the service account's alone (0700, its
+# files 0600), also for an install made before this was so.
+umask 077
 mkdir -p var
+chmod 700 var
+chmod -R go-rwx var
 ACTION_PORT=5055  # the port endpoints.yml names
 # Rasa sends usage telemetry and error reports to Rasa's servers unless told not to: off here
 # (RASA_TELEMETRY_ENABLED=true turns it back on). Storage and audit settings: docs/deploy.md.

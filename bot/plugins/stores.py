@@ -37,6 +37,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.privacy import redact_obj
+from bot.secretfile import private_file
 
 from .errors import ConfigError, StorageError
 from .timing import timed
@@ -238,7 +239,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         self.settings_kind = settings["kind"]
         if settings["kind"] == "sqlite":
             path = Path(settings["db"])
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)  # conversations: the service account alone reads them (0600 in a 0700 directory)
             url = sa.engine.url.URL.create("sqlite", database=str(path))
             engine_kwargs: Dict[str, Any] = {"connect_args": {"timeout": _float(env, "RRMM_SQLITE_BUSY_TIMEOUT", 5.0)}}
             where = f"SQLite at {path}"
