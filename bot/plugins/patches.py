@@ -305,37 +305,15 @@ def _create_app(original: Callable) -> Callable:
     return create_app
 
 
-def _authorized(request: Any, token: str, jwt_secret: Optional[str], jwt_method: str) -> bool:
-    """True when Rasa's own check will let the request through: the API token as `?token=`, or a JWT that Rasa
-    accepts for this route (role admin; role user for its own conversation only)."""
-    if tokens.matches(request.args.get("token"), token):
-        return True
-    header = request.headers.get("Authorization") or ""
-    if not jwt_secret or not header.startswith("Bearer "):
-        return False
-    import jwt
-
-    try:
-        claims = jwt.decode(header[len("Bearer "):].strip(), jwt_secret, algorithms=[jwt_method])
-    except jwt.PyJWTError:
-        return False
-    user = claims.get("user") if isinstance(claims, dict) else None
-    if not isinstance(user, dict):
-        return False
-    parts = request.path.split("/")
-    conversation = parts[2] if len(parts) > 2 and parts[1] == "conversations" else None
-    return user.get("role") == "admin" or (user.get("role") == "user" and conversation is not None
-                                           and user.get("username") == conversation)
-
-
 def _api_body_check(token: str, jwt_secret: Optional[str] = None, jwt_method: str = "HS256") -> Callable:
     """A request middleware for the API routes that read a JSON object (inbound.check_api_body): a 4xx with the
-    reason instead of Rasa's 500. Only for requests that Rasa will authorise (`_authorized`): the others get
+    reason instead of Rasa's 500. Only for requests that Rasa will authorise (`tokens.api_authorized`): the others get
     Rasa's 401 (or 403) first, whatever their body."""
     from sanic import response
 
     async def check(request: Any) -> Any:
-        if not _authorized(request, token, jwt_secret, jwt_method):
+        if not tokens.api_authorized(request.args.get("token"), request.headers.get("Authorization"), request.path,
+                                     token, jwt_secret, jwt_method):
             return None
         refusal = inbound.check_api_body(request.method, request.path, request.body or b"",
                                          "emulation_mode" in request.args)

@@ -33,7 +33,7 @@ from bot.secretfile import create_once
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TOKENS", "TokenError", "token", "matches", "secret_values", "TOKEN_FILTER"]
+__all__ = ["TOKENS", "TokenError", "token", "matches", "api_authorized", "secret_values", "TOKEN_FILTER"]
 
 MIN_CHARS = 16
 _VALID = re.compile(r"\A[A-Za-z0-9._~-]{%d,512}\Z" % MIN_CHARS)
@@ -127,6 +127,30 @@ def _remember(value: str) -> str:
 def matches(given: Optional[str], expected: str) -> bool:
     """Constant-time comparison (a timing difference would reveal the token one character at a time)."""
     return given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+def api_authorized(query_token: Optional[str], authorization: Optional[str], path: str, token: str,
+                   jwt_secret: Optional[str], jwt_method: str = "HS256") -> bool:
+    """True when Rasa's HTTP API will let a request through: the API token as `?token=`, or a JWT that Rasa
+    accepts for the route (role admin; role user for its own conversation only). Checks of the body come after."""
+    if matches(query_token, token):
+        return True
+    header = authorization or ""
+    if not jwt_secret or not header.startswith("Bearer "):
+        return False
+    import jwt
+
+    try:
+        claims = jwt.decode(header[len("Bearer "):].strip(), jwt_secret, algorithms=[jwt_method])
+    except jwt.PyJWTError:
+        return False
+    user = claims.get("user") if isinstance(claims, dict) else None
+    if not isinstance(user, dict):
+        return False
+    parts = path.split("/")
+    conversation = parts[2] if len(parts) > 2 and parts[1] == "conversations" else None
+    return user.get("role") == "admin" or (user.get("role") == "user" and conversation is not None
+                                           and user.get("username") == conversation)
 
 
 def secret_values(env: Mapping[str, str] = os.environ) -> List[str]:
