@@ -155,7 +155,7 @@ class ApiChannel(InputChannel):
         unknown = sorted(k for k in request.args if k not in QUERY)
         if unknown:
             return _problem(400, "unknown_parameters", "unknown query parameter(s) "
-                            + ", ".join(repr(k[:40]) for k in unknown[:5]) + "; accepted: token")
+                            + inbound.names_of(unknown) + "; accepted: token")
         return None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
