@@ -106,11 +106,11 @@ def test_injected_events_and_execute_write_no_audit_row_for_any_conversation(ser
     assert status == 200
     before = audit_count()
     assert before == first + 1
-    forged_stamp = audit.stamp("guessed-key-0123456789", "prov-real", "rest", "m-injected")
+    forged_stamp = "0f" * 32  # what an injector might put where the Rasa server's stamp goes
     for conv in ("prov-real", "prov-invented"):
         events = [{"event": "user", "text": "68M", "input_channel": "rest", "message_id": "m-injected",
                    "parse_data": {"intent": {"name": "describe_case", "confidence": 1.0}, "entities": []},
-                   "metadata": {audit.STAMP_KEY: forged_stamp}}]
+                   "metadata": {"rrmm_turn": forged_stamp}}]
         events += [{"event": "slot", "name": k, "value": v} for k, v in SLOTS.items()]
         status, body = api(base, "POST", f"/conversations/{conv}/tracker/events", events)
         assert status == 200, body

@@ -16,8 +16,7 @@ import pytest
 from bot import audit
 from bot.clinical.engine import recommend
 from bot.clinical.models import parse_case
-from bot.plugins.stores import METADATA_KEYS, redact_event
-from bot.secretfile import private_file
+from bot.plugins.stores import redact_event
 from tools.servers import ROOT
 
 from .support import rest
@@ -45,6 +44,8 @@ def test_stored_metadata_keeps_the_allow_list_only_and_drops_identifiers_under_a
     # metadata of every kind of event, the bot's own included, and metadata that is not an object
     assert redact_event({"event": "bot", "text": "Options", "metadata": {"mrn": "1"}})["metadata"] == {}
     assert redact_event({"event": "slot", "name": "age", "value": 68, "metadata": ["x"]})["metadata"] == {}
+    from bot.plugins.stores import METADATA_KEYS
+
     assert set(METADATA_KEYS) == {"model_id", "assistant_id", "out_channel", "thread_id", "channel_type", "users"}
 
 
@@ -84,10 +85,11 @@ def test_the_databases_and_exports_the_code_creates_are_0600_in_0700_directories
         assert mode(extra) == 0o600, extra.name
     assert mode(out) == 0o600
     # a database left readable by an older version is made 0600 when opened
-    old = tmp_path / "old.db"
-    old.write_text("")
+    old = tmp_path / "old" / "audit.db"
+    old.parent.mkdir()
+    os.replace(var / "audit.db", old)
     old.chmod(0o644)
-    private_file(old)
+    audit.record("conv-2", "rest", parse_case(CASE), recommend(parse_case(CASE)), env={"RRMM_AUDIT_DB": str(old)})
     assert mode(old) == 0o600
 
 
