@@ -30,7 +30,7 @@ def chat(base: str, session_id, messages, wait: float = 30.0):
         got, confirmed = [], []
         client.on("bot_uttered", got.append)
         client.on("session_confirm", confirmed.append)
-        await client.connect(base, transports=["websocket"], wait_timeout=10)
+        await client.connect(base, transports=["polling"], wait_timeout=10)
         try:
             await client.emit("session_request", {"session_id": session_id})
             deadline = time.monotonic() + 10
@@ -46,7 +46,7 @@ def chat(base: str, session_id, messages, wait: float = 30.0):
                     await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)
         finally:
-            await client.disconnect()
+            await client.eio.disconnect(abort=True)  # a polite disconnect waits for the long poll (25 s)
         return confirmed[0], got
     return asyncio.run(go())
 
