@@ -150,6 +150,9 @@ METADATA_KEYS: Dict[str, str] = {"model_id": "str", "assistant_id": "str", "out_
                                  "thread_id": "str", "channel_type": "str", "users": "list[str]"}
 
 
+_SESSION_METADATA_SLOT = "session_started_metadata"  # Rasa copies the first message's metadata into this slot
+
+
 def _short_id(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= 128
 
@@ -183,7 +186,7 @@ def redact_event(data: Dict[str, Any]) -> Dict[str, Any]:
         return out
     out = {}
     for key, value in data.items():
-        if key == "metadata":
+        if key == "metadata" or (key == "value" and data.get("name") == _SESSION_METADATA_SLOT):
             out[key] = stored_metadata(value)
         elif key in _KEEP or not isinstance(value, (str, dict, list, tuple)):
             out[key] = value

@@ -44,6 +44,9 @@ def test_stored_metadata_keeps_the_allow_list_only_and_drops_identifiers_under_a
     # metadata of every kind of event, the bot's own included, and metadata that is not an object
     assert redact_event({"event": "bot", "text": "Options", "metadata": {"mrn": "1"}})["metadata"] == {}
     assert redact_event({"event": "slot", "name": "age", "value": 68, "metadata": ["x"]})["metadata"] == {}
+    # Rasa copies the first message's metadata into the session_started_metadata slot
+    slot = redact_event({"event": "slot", "name": "session_started_metadata", "value": {**IDENTIFYING, "users": []}})
+    assert slot["value"] == {"users": []}
     from bot.plugins.stores import METADATA_KEYS
 
     assert set(METADATA_KEYS) == {"model_id", "assistant_id", "out_channel", "thread_id", "channel_type", "users"}
