@@ -27,11 +27,13 @@ def private_dir(path: Path) -> None:
         os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
 
 
-def private_file(path: Path) -> None:
+def private_file(path: Path, make_dirs: bool = True) -> None:
     """Makes `path` a file only its owner reads (0600): created empty when missing (SQLite then writes into it,
-    and gives its -wal and -shm files the same mode), made 0600 when it is readable by others. Raises OSError."""
+    and gives its -wal and -shm files the same mode), made 0600 when it is readable by others; its missing
+    directories are created 0700 unless `make_dirs` is false. Raises OSError."""
     path = Path(path)
-    private_dir(path.parent)
+    if make_dirs:
+        private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)

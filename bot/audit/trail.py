@@ -293,7 +293,7 @@ def rows(since: Optional[str] = None, until: Optional[str] = None, path: Optiona
 
 def write_export(path: Union[str, Path], text: str) -> None:
     """Writes an export to `path` with mode 0600 (an existing file is made 0600 first). Raises OSError."""
-    private_file(Path(path))
+    private_file(Path(path), make_dirs=False)  # a directory that is not there is the caller's mistake
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
 

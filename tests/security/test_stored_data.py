@@ -74,7 +74,7 @@ def test_the_databases_and_exports_the_code_creates_are_0600_in_0700_directories
     before = os.umask(0o022)  # a lax umask, as a shell gives by default
     try:
         audit.record("conv-1", "rest", parse_case(CASE), recommend(parse_case(CASE)))
-        out = tmp_path / "exports" / "audit.csv"
+        out = tmp_path / "audit.csv"
         assert subprocess.run([str(Path(os.sys.executable)), "-m", "bot", "audit", "export", "--format", "csv",
                                "--output", str(out)], cwd=ROOT, env={**os.environ}, capture_output=True,
                               timeout=120).returncode == 0
