@@ -122,7 +122,7 @@ def test_recommend_sends_text_and_the_custom_payload():
     msgs, _ = run(A.ActionRecommend(), tracker(slots=COMPLETE))
     assert "Options (ranked)" in msgs[0]["text"] and "not a substitute" in msgs[0]["text"]
     custom = msgs[1]["custom"]
-    assert custom["type"] == "rrmm_recommendation" and custom["recommendation"]["options"][0]["regimen"] == "KPd"
+    assert custom["type"] == "rrmm_recommendation" and custom["recommendation"]["options"][0]["regimen"] == "SVd"
 
 
 def test_terminal_gets_the_text_without_the_json_payload():
