@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "api"
 QUERY = ("token",)
-_FIELD = re.compile(r"^[A-Za-z_][\w()/\[\]]*$")
+_FIELD = re.compile(r"\A[A-Za-z_][\w()/\[\]]*\Z")
 
 
 def default_region(env: Any = os.environ) -> str:
