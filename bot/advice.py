@@ -85,7 +85,8 @@ def _write(case: Case, rec: Dict[str, Any], channel: Optional[str], conversation
     try:
         row = trail.record(_conversation(channel, conversation), channel, case, rec, env=env)
     except trail.AuditError as exc:
-        logger.error("audit: a recommendation given over %s was NOT recorded: %s", channel or "an unnamed channel", exc)
+        logger.error("audit: a recommendation given over %s in conversation %s was NOT recorded: %s",
+                     channel or "an unnamed channel", conversation or "(a call of its own)", exc)
         return Advice(case, rec, None, str(exc))
     return Advice(case, rec, row)
 

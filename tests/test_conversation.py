@@ -175,7 +175,8 @@ def test_one_shot_shorthand_gets_a_recommendation_that_starts_with_read_as(serve
                          "refractory, first clinical relapse with new hypercalcaemia and lytic lesions, fit, TE")
     assert requested(servers, who) is None
     out = texts(r)
-    assert out.startswith("Read as: 1 prior line; refractory: none; exposed: bortezomib, lenalidomide; progressed on "
+    # R2 (2026-12): progression on lenalidomide maintenance is lenalidomide-refractory
+    assert out.startswith("Read as: 1 prior line; refractory: lenalidomide; exposed: bortezomib; progressed on "
                           "lenalidomide maintenance; fit; transplant-eligible; 1 prior autologous transplant; "
                           "clinical relapse"), out
     assert payload(r)["read_as"].startswith("1 prior line")
