@@ -1,6 +1,6 @@
 """The REST channel for other programs: `bot.plugins.channels.rest.RestChannel` in credentials.yml.
 
-The same URL and JSON as Rasa's `rest` channel (README, ../shared/spec/contract.md):
+The same URL and JSON as Rasa's `rest` channel (README, docs/contract.md):
 `POST /webhooks/rest/webhook` with `{"sender": "...", "message": "...", "metadata": {...}}` answers a list of
 `{"recipient_id": ..., "text": ...}` and `{"recipient_id": ..., "custom": {...}}` (the rrmm_recommendation
 payload). Over Rasa's channel, which answers 500 on an empty body or a JSON list, `200 []` when the turn
