@@ -6,7 +6,11 @@ credentials.yml, served by the Rasa server itself under /api/v1 (nothing else ha
   written to the audit trail (bot.audit.record) with channel `api`; the `RRMM-Audit` header gives the row's id (or
   `not-recorded`, logged, when the trail could not be written: the answer is still given, as in the chat).
 - `GET /api/v1/regimens/{code}` and `GET /api/v1/trials/{id}`: what the knowledge base holds (any alias,
-  case-insensitive); an unknown name gets 404 with the closest known names.
+  case-insensitive); an unknown name gets 404 with the closest known names (for a drug's name: the regimens that
+  contain it, and the look-up below).
+- `GET /api/v1/regimens?drug=carfilzomib`: the regimens of the catalog that contain a drug (any alias), with the
+  settings whose tier table lists each; without `drug`, the whole catalog. It takes no case: a regimen's tier for a
+  case is in the answer of /recommend (the chat, which has the conversation's case, gives both).
 - `GET /api/v1/openapi.json`: the OpenAPI 3.0 document (bot.plugins.channels.openapi), and `GET /api/v1/` a health
   check: the two routes open without a key (they hold nothing about a case).
 
@@ -35,6 +39,7 @@ from sanic.response import HTTPResponse
 from bot import audit
 from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
+from bot.clinical.lookup import drug_regimens_text, regimens_with
 from bot.clinical.models import DEFAULT_REGION, CaseError, parse_case
 from bot.clinical.render import regimen_cautions, render_regimen, render_trial
 
@@ -47,6 +52,8 @@ from .openapi import (
     FieldProblem,
     Problem,
     RegimenInfo,
+    RegimenListing,
+    RegimenSummary,
     SettingListing,
     TrialInfo,
     ValidationProblem,
@@ -99,14 +106,32 @@ def regimen_info(name: str) -> RegimenInfo:
         status = label.regions[region].status_text if label else "no restriction recorded"
         line = k.approval_line(reg.code, region) if reg.code in k.regimens else f"{region}: not a drug regimen"
         approval[region] = ApprovalInRegion(status=status, line=line)
-    settings = [SettingListing(setting=s.id, name=s.name, tier=c.tier)
-                for s in k.settings for c in s.candidates if c.regimen == reg.code]
+    settings = _settings_of(reg.code)
     return RegimenInfo(
         code=reg.code, name=reg.name, components=list(reg.components), aliases=list(reg.aliases),
         intensity=reg.intensity, settings=settings, approval=approval, requires_t11_14=reg.requires_t11_14,
         note=reg.salvage_note or None, trials=[trial_info(t) for t in reg.trials],
         cautions=regimen_cautions(reg.code, k) if reg.code in k.regimens else [],
         knowledge_edition=k.edition, knowledge_version=k.version, text=render_regimen(reg.code, k))
+
+
+def _settings_of(code: str) -> List[SettingListing]:
+    return [SettingListing(setting=s.id, name=s.name, tier=c.tier)
+            for s in kb().settings for c in s.candidates if c.regimen == code]
+
+
+def regimen_listing(drug: Optional[str]) -> RegimenListing:
+    """The regimens that contain a drug (any alias; raises UnknownName), or the whole catalog without one."""
+    k = kb()
+    if drug is None:
+        drug_id, regimens, text = None, list(k.regimens.values()), "The regimens of the catalog: " + ", ".join(
+            k.regimens) + f".\nKnowledge as of {k.edition}."
+    else:
+        drug_id, regimens = regimens_with(drug, k)
+        text = drug_regimens_text(drug_id, None, k)
+    return RegimenListing(drug=drug_id, knowledge_edition=k.edition, text=text, regimens=[
+        RegimenSummary(code=r.code, name=r.name, components=list(r.components), intensity=r.intensity,
+                       settings=_settings_of(r.code)) for r in regimens])
 
 
 def trial_info(name: str) -> TrialInfo:
@@ -147,22 +172,23 @@ class ApiChannel(InputChannel):
     def get_output_channel(self) -> None:
         return None
 
-    def _check(self, request: Request) -> Optional[HTTPResponse]:
-        """A 401 without a valid key, a 400 for unknown query parameters; None when the request may go on."""
+    def _check(self, request: Request, params: Tuple[str, ...] = ()) -> Optional[HTTPResponse]:
+        """A 401 without a valid key, a 400 for unknown query parameters (besides `token` and the route's `params`);
+        None when the request may go on."""
         if isinstance(self.auth.authenticate(request), inbound.Refusal):
             return _problem(401, "unauthorized", "send the API token as 'Authorization: Bearer <token>' "
                                                  "(docs/security.md)")
-        unknown = sorted(k for k in request.args if k not in QUERY)
+        unknown = sorted(k for k in request.args if k not in QUERY + params)
         if unknown:
             return _problem(400, "unknown_parameters", "unknown query parameter(s) "
-                            + ", ".join(repr(k[:40]) for k in unknown[:5]) + "; accepted: token")
+                            + ", ".join(repr(k[:40]) for k in unknown[:5]) + "; accepted: " + ", ".join(QUERY + params))
         return None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint("rrmm_api_v1", __name__)
-        log_on("API", f"{PREFIX}/recommend, {PREFIX}/regimens/<code>, {PREFIX}/trials/<id> (API token"
-                      f"{' or JWT' if self.auth.jwt_secret else ''} required), {PREFIX}/openapi.json; default region "
-                      f"{self.region}")
+        log_on("API", f"{PREFIX}/recommend, {PREFIX}/regimens?drug=, {PREFIX}/regimens/<code>, {PREFIX}/trials/<id> "
+                      f"(API token{' or JWT' if self.auth.jwt_secret else ''} required), {PREFIX}/openapi.json; "
+                      f"default region {self.region}")
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -194,6 +220,18 @@ class ApiChannel(InputChannel):
                         ",".join(rec["assessment"].get("settings") or []) or "no setting", len(rec["options"]), row)
             return response.json(rec, headers={"RRMM-Audit": row})
 
+        @bp.route("/regimens", methods=["GET"])
+        async def regimens(request: Request) -> HTTPResponse:
+            refused = self._check(request, ("drug",))
+            if refused:
+                return refused
+            drug = request.args.get("drug")
+            try:
+                return response.json(regimen_listing(drug.strip() if drug is not None else None).dict())
+            except UnknownName as exc:
+                return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
+                                if exc.suggestions else f"unknown {exc.kind}", exc.suggestions)
+
         @bp.route("/regimens/<code>", methods=["GET"])
         async def regimen(request: Request, code: str) -> HTTPResponse:
             return self._lookup(request, regimen_info, code)
@@ -211,6 +249,13 @@ class ApiChannel(InputChannel):
         try:
             return response.json(find(name).dict())
         except UnknownName as exc:
+            if find is regimen_info:  # a drug's name ("carfilzomib"): point to the look-up by drug
+                try:
+                    _, holding = regimens_with(name)
+                    return _problem(404, "not_found", f"unknown regimen; that is a drug: {PREFIX}/regimens?drug="
+                                    "<drug> lists the regimens that contain it", [r.code for r in holding])
+                except UnknownName:
+                    pass
             return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
                             if exc.suggestions else f"unknown {exc.kind}", exc.suggestions)
 

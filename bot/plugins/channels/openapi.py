@@ -1,7 +1,7 @@
 """The HTTP API's response models and its OpenAPI 3.0 document, generated from the pydantic models.
 
 The request body is `bot.clinical.models.Case` and the answer `bot.clinical.models.Recommendation` (the public
-contract, ../shared/spec/contract.md); the look-ups answer `RegimenInfo` and `TrialInfo`, errors `Problem` and
+contract, docs/contract.md); the look-ups answer `RegimenInfo` and `TrialInfo`, errors `Problem` and
 `ValidationProblem` (models here, which bot.plugins.channels.api builds its answers with, so the document cannot
 drift from what is sent). `document()` turns pydantic's JSON Schema into OpenAPI 3.0 schema objects: the
 definitions move to `components/schemas`, and `const` (which OpenAPI 3.0 lacks) becomes a one-value `enum`.
@@ -65,6 +65,23 @@ class RegimenInfo(BaseModel):
     text: str = Field(..., description="the same look-up as text for people (python -m bot regimen CODE)")
 
 
+class RegimenSummary(BaseModel):
+    code: str
+    name: str
+    components: List[str] = Field(..., description="drug ids")
+    intensity: str
+    settings: List[SettingListing] = Field(..., description="the settings whose tier table lists it")
+
+
+class RegimenListing(BaseModel):
+    drug: Optional[str] = Field(None, description="the drug's id (the `drug` query parameter, any alias); null when "
+                                                  "the whole catalog is listed")
+    regimens: List[RegimenSummary] = Field(..., description="the catalog's regimens that contain the drug, in "
+                                                            "catalog order")
+    knowledge_edition: str
+    text: str = Field(..., description="the same answer for people (as the chat gives it without a case)")
+
+
 class Problem(BaseModel):
     error: str = Field(..., description="a code for programs, e.g. unauthorized, not_found, body_not_json")
     reason: str = Field(..., description="what is wrong, for people (never quotes what was sent)")
@@ -83,7 +100,7 @@ class ValidationProblem(BaseModel):
     errors: List[FieldProblem]
 
 
-MODELS = (Case, Recommendation, RegimenInfo, TrialInfo, Problem, ValidationProblem)
+MODELS = (Case, Recommendation, RegimenInfo, RegimenListing, TrialInfo, Problem, ValidationProblem)
 
 
 def _oas30(node: Any) -> Any:
@@ -155,6 +172,16 @@ def document() -> Dict[str, Any]:
                     "422": _json("ValidationProblem", "the case is not valid: each problem names its field"),
                     **_errors(400, 401, 413),
                 },
+            }},
+            "/regimens": {"get": {
+                "operationId": "regimens", "summary": "The regimens that contain a drug (or the whole catalog)",
+                "description": ("Which regimens of the catalog contain `drug` (any alias, case-insensitive), with the "
+                                "settings whose tier table lists each. A case is not taken here: the tier of each "
+                                "regimen for a case is in the answer of POST /recommend (`options[].tier`, and "
+                                "`excluded[]` with the reasons for the others)."),
+                "parameters": [{"name": "drug", "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": "a drug id or alias, e.g. carfilzomib, Kyprolis, dara"}],
+                "responses": {"200": _json("RegimenListing", "the regimens"), **_errors(400, 401, 404)},
             }},
             "/regimens/{code}": {"get": {
                 "operationId": "regimen", "summary": "What the knowledge base holds on a regimen",
