@@ -101,14 +101,15 @@ class OffChannel(InputChannel):
     channel_name = "off"
     title = "Channel"
     missing: Sequence[str] = ()
+    how: str = ""  # how to turn it on, when there is more than one way
 
     @classmethod
     def name(cls) -> str:
         return cls.channel_name
 
     def log_state(self) -> None:
-        logger.warning("%s channel is OFF: %s not set in the environment (the other channels run)",
-                       self.title, " and ".join(self.missing))
+        logger.warning("%s channel is OFF: %s not set in the environment (the other channels run)%s",
+                       self.title, " and ".join(self.missing), f"; {self.how}" if self.how else "")
 
     def get_output_channel(self) -> None:
         return None
@@ -130,9 +131,9 @@ class OffChannel(InputChannel):
         return bp
 
 
-def off_channel(channel_name: str, title: str, missing: Sequence[str]) -> OffChannel:
+def off_channel(channel_name: str, title: str, missing: Sequence[str], how: str = "") -> OffChannel:
     cls: Type[OffChannel] = type(f"{title.replace(' ', '')}Off", (OffChannel,), {
-        "channel_name": channel_name, "title": title, "missing": tuple(missing)})
+        "channel_name": channel_name, "title": title, "missing": tuple(missing), "how": how})
     return cls()  # it logs its state when Rasa registers it (file logging is configured by then)
 
 

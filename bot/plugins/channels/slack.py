@@ -75,6 +75,8 @@ from .slack_web import clicked_message_ts, mark_chosen, post_to_response_url, we
 logger = logging.getLogger(__name__)
 
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+HOW_TO_CONNECT = ("to connect Slack, set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode, as "
+                  "docs/slack-app-manifest.yml: no public URL needed) or SLACK_SIGNING_SECRET (HTTP Events API)")
 SOCKET_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")  # Socket Mode: SLACK_APP_TOKEN set
 DEFAULT_API_URL = "https://slack.com/api/"
 SEEN_TTL_SECONDS = 3600  # Slack retries within minutes; an hour is plenty
@@ -150,7 +152,7 @@ class SlackChannel(SlackInput):
         socket_mode = bool(os.environ.get("SLACK_APP_TOKEN", "").strip())
         values, missing = secrets_from_env(SOCKET_SECRETS if socket_mode else SECRETS)
         if missing:
-            return off_channel(cls.name(), "Slack", missing)
+            return off_channel(cls.name(), "Slack", missing, HOW_TO_CONNECT)
         if socket_mode and os.environ.get("SLACK_SIGNING_SECRET", "").strip():
             logger.info("Slack: SLACK_APP_TOKEN is set, so Slack runs in socket mode; SLACK_SIGNING_SECRET is not used")
         return cls(
