@@ -41,7 +41,7 @@ def test_the_openapi_document_is_valid_and_generated_from_the_contract_models(ch
     assert status == 200
     validate_spec(doc)
     assert doc["openapi"].startswith("3.0") and doc["servers"] == [{"url": "/api/v1"}]
-    assert set(doc["paths"]) == {"/recommend", "/regimens/{code}", "/trials/{id}", "/openapi.json"}
+    assert set(doc["paths"]) == {"/recommend", "/regimens", "/regimens/{code}", "/trials/{id}", "/openapi.json"}
     schemas = doc["components"]["schemas"]
     assert set(schemas["Case"]["properties"]) == set(Case.__fields__)
     assert schemas["Case"]["required"] == ["prior_lines", "relapse"]
@@ -179,3 +179,27 @@ def test_an_unknown_regimen_or_trial_gets_404_with_the_closest_known_names(chann
     assert "KRD2" not in answer["reason"]  # a refusal never quotes what was sent
     status, answer, _ = get(channel_server, "/api/v1/trials/CARTITUDE-9")
     assert status == 404 and "CARTITUDE-4" in answer["suggestions"]
+
+
+def test_the_regimens_that_contain_a_drug_by_any_alias(channel_server):
+    from bot.clinical.kb import kb
+
+    status, listing, _ = get(channel_server, "/api/v1/regimens?drug=Kyprolis")
+    assert status == 200 and listing["drug"] == "carfilzomib"
+    codes = [r["code"] for r in listing["regimens"]]
+    assert codes == [r.code for r in kb().regimens.values() if "carfilzomib" in r.components]
+    assert {"KRd", "Kd", "KPd"} <= set(codes) and all("carfilzomib" in r["components"] for r in listing["regimens"])
+    kpd = next(r for r in listing["regimens"] if r["code"] == "KPd")
+    assert kpd["settings"] and all(set(x) == {"setting", "name", "tier"} for x in kpd["settings"])
+    assert listing["text"].startswith(f"carfilzomib is in {len(codes)} regimens: ")
+    status, everything, _ = get(channel_server, "/api/v1/regimens")
+    assert status == 200 and everything["drug"] is None and len(everything["regimens"]) == len(kb().regimens)
+    status, answer, _ = get(channel_server, "/api/v1/regimens?drug=carfilzomab")
+    assert status == 404 and "carfilzomib" in answer["suggestions"] and "carfilzomab" not in answer["reason"]
+    assert get(channel_server, "/api/v1/regimens?drug=carfilzomib", headers={})[0] == 401
+
+
+def test_a_drug_asked_as_a_regimen_points_to_the_look_up_by_drug(channel_server):
+    status, answer, _ = get(channel_server, "/api/v1/regimens/carfilzomib")
+    assert status == 404 and "/api/v1/regimens?drug=" in answer["reason"]
+    assert {"KRd", "Kd", "KPd"} <= set(answer["suggestions"])
