@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping, Tuple, Union
 
 import yaml
 
@@ -238,7 +238,16 @@ def _labels(doc: Mapping[str, object], regimens: Mapping[str, Regimen], drugs: M
     return labels
 
 
-def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
+def load(directory: Union[str, Path] = KNOWLEDGE_DIR) -> KnowledgeBase:
+    """The knowledge base of `directory` (default: the current edition, bot/clinical/knowledge). Any directory
+    holding the same files loads, e.g. a frozen copy of an older edition (tests/fixtures/knowledge-2026-11), so
+    that a case can be replayed through an older and the current knowledge: `recommend(case, load(path))`."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise KnowledgeError(f"{directory}: not a directory of knowledge files")
+    missing = [name for name in FILES if not (directory / name).is_file()]
+    if missing:
+        raise KnowledgeError(f"{directory}: missing {', '.join(missing)}")
     docs, version = _read(directory)
     flags, high_risk = _case_vocabulary(docs["case.yml"])
     patient_flags = {f for group in flags.values() for f in group}

@@ -11,6 +11,8 @@ credentials.yml, served by the Rasa server itself under /api/v1 (nothing else ha
 - `GET /api/v1/regimens?drug=carfilzomib`: the regimens of the catalog that contain a drug (any alias), with the
   settings whose tier table lists each; without `drug`, the whole catalog. It takes no case: a regimen's tier for a
   case is in the answer of /recommend (the chat, which has the conversation's case, gives both).
+- `GET /api/v1/audit/recall[?since=EDITION]`: edition recall (bot.audit.recall): the audited recommendations that
+  the installed knowledge would now answer differently, with each difference in words.
 - `GET /api/v1/openapi.json`: the OpenAPI 3.0 document (bot.plugins.channels.openapi), and `GET /api/v1/` a health
   check: the two routes open without a key (they hold nothing about a case).
 
@@ -37,6 +39,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import audit
+from bot.audit.recall import recall, valid_edition
 from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
 from bot.clinical.lookup import drug_regimens_text, regimens_with
@@ -150,6 +153,18 @@ def recommendation_for(body: Any, region: str) -> Tuple[Any, Dict[str, Any]]:
     return case, recommend(case)
 
 
+def recall_report(since: Optional[str], default_region: str) -> Any:
+    """Edition recall over the whole audit trail under the installed knowledge (blocking: SQLite and the engine)."""
+    try:
+        items = audit.rows()
+    except audit.AuditError as exc:
+        if "no audit log" in str(exc):  # nothing recorded yet: nothing to recall
+            items = []
+        else:
+            raise
+    return recall(items, since=since, default_region=default_region)
+
+
 class ApiChannel(InputChannel):
     """The /api/v1 routes (see the module docstring). It answers from the engine and never starts a conversation."""
 
@@ -172,16 +187,15 @@ class ApiChannel(InputChannel):
     def get_output_channel(self) -> None:
         return None
 
-    def _check(self, request: Request, params: Tuple[str, ...] = ()) -> Optional[HTTPResponse]:
-        """A 401 without a valid key, a 400 for unknown query parameters (besides `token` and the route's `params`);
-        None when the request may go on."""
+    def _check(self, request: Request, accepted: Tuple[str, ...] = QUERY) -> Optional[HTTPResponse]:
+        """A 401 without a valid key, a 400 for unknown query parameters; None when the request may go on."""
         if isinstance(self.auth.authenticate(request), inbound.Refusal):
             return _problem(401, "unauthorized", "send the API token as 'Authorization: Bearer <token>' "
                                                  "(docs/security.md)")
-        unknown = sorted(k for k in request.args if k not in QUERY + params)
+        unknown = sorted(k for k in request.args if k not in accepted)
         if unknown:
-            return _problem(400, "unknown_parameters", "unknown query parameter(s) "
-                            + ", ".join(repr(k[:40]) for k in unknown[:5]) + "; accepted: " + ", ".join(QUERY + params))
+            return _problem(400, "unknown_parameters", f"{len(unknown)} unknown query parameter(s); accepted: "
+                            + ", ".join(accepted))
         return None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -222,7 +236,7 @@ class ApiChannel(InputChannel):
 
         @bp.route("/regimens", methods=["GET"])
         async def regimens(request: Request) -> HTTPResponse:
-            refused = self._check(request, ("drug",))
+            refused = self._check(request, QUERY + ("drug",))
             if refused:
                 return refused
             drug = request.args.get("drug")
@@ -231,6 +245,25 @@ class ApiChannel(InputChannel):
             except UnknownName as exc:
                 return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
                                 if exc.suggestions else f"unknown {exc.kind}", exc.suggestions)
+
+        @bp.route("/audit/recall", methods=["GET"])
+        async def recall_route(request: Request) -> HTTPResponse:
+            refused = self._check(request, QUERY + ("since",))
+            if refused:
+                return refused
+            since = request.args.get("since")
+            try:
+                since = valid_edition(since) if since is not None else None
+            except ValueError as exc:
+                return _problem(400, "parameter_invalid", str(exc))
+            try:
+                report = await asyncio.get_running_loop().run_in_executor(
+                    None, partial(recall_report, since=since, default_region=self.region))
+            except audit.AuditError:
+                logger.error("API: edition recall could not read the audit trail", exc_info=True)
+                return _problem(503, "audit_unavailable", "the audit trail cannot be read (see the server log)")
+            logger.info("API: edition recall (%d checked, %d differ)", report.checked, len(report.changed))
+            return response.json(report.as_dict())
 
         @bp.route("/regimens/<code>", methods=["GET"])
         async def regimen(request: Request, code: str) -> HTTPResponse:
