@@ -22,10 +22,11 @@ ALLOWED_BOT: Dict[str, Set[str]] = {
     "privacy": {"bot", "clinical"},
     "nlu": {"bot", "clinical", "privacy"},
     "audit": {"bot", "clinical", "intake", "privacy", "secretfile"},
-    "cli": {"bot", "clinical", "audit", "batch"},
-    "batch": {"bot", "clinical", "cli"},
+    "cli": {"bot", "clinical", "audit", "batch", "problems"},
+    "batch": {"bot", "clinical", "cli", "problems"},
     "secretfile": set(),
-    "plugins": {"bot", "clinical", "intake", "nlu", "privacy", "audit", "plugins", "secretfile"},
+    "problems": set(),
+    "plugins": {"bot", "clinical", "intake", "nlu", "privacy", "audit", "plugins", "secretfile", "problems"},
 }
 # third-party distributions each layer may import besides the standard library
 ALLOWED_THIRD_PARTY: Dict[str, Set[str]] = {
@@ -35,8 +36,9 @@ ALLOWED_THIRD_PARTY: Dict[str, Set[str]] = {
     "nlu": {"spacy", "medspacy", "loguru", "yaml"},
     "audit": {"sqlite_utils"},
     "cli": set(),
-    "batch": {"orjson"},
+    "batch": {"orjson", "tqdm"},
     "secretfile": set(),
+    "problems": {"pydantic"},
     "plugins": None,  # anything: this is where the frameworks plug in
 }
 

@@ -37,8 +37,9 @@ DOORS = """## Command line
 - `python -m bot recommend CASE.json` prints the recommendation as JSON; `--format text` prints it for a
   person (`-` reads the case from standard input). Invalid input: exit status 2 and a message naming the
   field and the problem, never a traceback.
-- `python -m bot recommend CASES.jsonl` (or `--batch`) answers one case per line, one output line per input line
-  in the same order (README, "Other programs").
+- `python -m bot recommend CASES.jsonl` (or `--batch`; `--workers N`, default every core) answers one output line
+  per input line, in the input's order, blank and unreadable lines included: the Recommendation with `line` (from 1)
+  and the case's `id` first, or a [BatchProblem](#batchproblem). Exit status 2 when any line was not a valid case.
 - `python -m bot regimen CODE` and `python -m bot trial ID` print what the knowledge base holds.
 
 ## Conversation
@@ -154,7 +155,7 @@ def render() -> str:
     errors = extra_models()
     if errors:
         from bot import problems
-        parts += ["## Errors", "", " ".join(problems.__doc__.split("\n\n", 1)[1].split()), ""]
+        parts += ["## Errors", "", " ".join(problems.__doc__.split("\n\n")[1].split()), ""]
         parts += [table(m) for m in errors]
     parts.append(DOORS)
     return "\n".join(parts)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from pydantic import BaseModel, Extra, Field, StrictBool, ValidationError, conint, root_validator, validator
+from pydantic import BaseModel, Extra, Field, StrictBool, ValidationError, conint, constr, root_validator, validator
 from typing_extensions import Literal
 
 from .kb import KnowledgeError, UnknownName, kb
@@ -74,6 +74,9 @@ class Case(BaseModel):
     unavailable: List[str] = Field([], description="drugs not available or not affordable here")
     region: Region = Field(DEFAULT_REGION, description="whose labels apply (clinical-spec R9, section 8); a "
                                                        "deployment may set its own default")
+    id: Optional[constr(strict=True, min_length=1, max_length=64)] = Field(
+        None, description="batch and API only: a study or row id passed back with the answer (`id` of the output "
+                          "row); never a patient identifier; never stored in the audit trail (2026-12)")
 
     class Config:
         extra = Extra.forbid
