@@ -225,3 +225,12 @@ def test_edition_recall_names_a_malformed_edition_without_quoting_it(channel_ser
     status, body, _ = get(channel_server, "/api/v1/audit/recall?since=MRN123456")
     assert status == 400 and body["error"] == "parameter_invalid" and "YYYY-MM" in body["reason"]
     assert "MRN123456" not in json.dumps(body)
+
+
+def test_a_study_id_is_passed_back_and_never_stored_in_the_audit_trail(channel_server):
+    status, rec, headers = post(channel_server, "/api/v1/recommend", {**CASE, "id": "STUDY-0042"})
+    assert status == 200 and rec["id"] == "STUDY-0042" and rec["options"]
+    row = next(r for r in audit.rows(path=os.environ["RRMM_AUDIT_DB"]) if r["id"] == int(headers["RRMM-Audit"]))
+    assert "STUDY-0042" not in json.dumps(row) and "id" not in row["clinical_case"]
+    status, body, _ = post(channel_server, "/api/v1/recommend", {**CASE, "id": "x" * 65})
+    assert status == 422 and "id" in json.dumps(body) and "x" * 65 not in json.dumps(body)

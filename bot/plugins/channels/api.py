@@ -232,6 +232,8 @@ class ApiChannel(InputChannel):
             row = await self._audit(case, rec)
             logger.info("API: recommendation given (%s, %d options, audit row %s)",
                         ",".join(rec["assessment"].get("settings") or []) or "no setting", len(rec["options"]), row)
+            if case.id is not None:  # the caller's study id, passed back (never written to the audit trail)
+                rec = {"id": case.id, **rec}
             return response.json(rec, headers={"RRMM-Audit": row})
 
         @bp.route("/regimens", methods=["GET"])
