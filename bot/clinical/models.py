@@ -89,13 +89,13 @@ class Case(BaseModel):
         if not isinstance(value, list):
             raise ValueError("must be a list of drug names")
         out: List[str] = []
-        for item in value:
+        for n, item in enumerate(value, 1):  # messages name the item's place, never what it holds
             if not isinstance(item, str):
-                raise ValueError(f"{item!r} is not a drug name")
+                raise ValueError(f"item {n} must be a drug name (text)")
             try:
                 drug = kb().drug_id(item)
             except UnknownName as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(f"item {n} is {exc}") from None
             if drug not in out:
                 out.append(drug)
         return sorted(out)
@@ -112,11 +112,11 @@ class Case(BaseModel):
         if not isinstance(value, list):
             raise ValueError("must be a list of cytogenetic abnormalities")
         out = []
-        for item in value:
+        for n, item in enumerate(value, 1):
             key = str(item).strip().lower().replace(" ", "")
             code = kb().high_risk_spellings.get(key)
             if code is None:
-                raise ValueError(f"unknown abnormality {item!r}; expected one of {', '.join(kb().high_risk)} "
+                raise ValueError(f"item {n} is not a known abnormality; expected one of {', '.join(kb().high_risk)} "
                                  f"(t(11;14) has its own field t_11_14)")
             if code not in out:
                 out.append(code)

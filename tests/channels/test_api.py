@@ -50,7 +50,9 @@ def test_the_openapi_document_is_valid_and_generated_from_the_contract_models(ch
     assert set(schemas["Recommendation"]["properties"]) == set(Recommendation.__fields__)
     assert "const" not in json.dumps(doc)  # OpenAPI 3.0 has no const
     op = doc["paths"]["/recommend"]["post"]
-    assert set(op["responses"]) == {"200", "400", "401", "413", "422"}
+    assert set(op["responses"]) == {"200", "400", "401", "413", "422", "default"}  # default: any other error
+    assert op["responses"]["422"]["content"] == {"application/problem+json": {"schema": {
+        "$ref": "#/components/schemas/ValidationProblem"}}}
     parse_case(op["requestBody"]["content"]["application/json"]["example"])  # the example is a valid case
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {**doc["components"]["securitySchemes"]["bearerAuth"],
                                                                   "type": "http", "scheme": "bearer"}

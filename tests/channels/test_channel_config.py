@@ -110,7 +110,9 @@ def test_deployment_without_secrets_starts_with_slack_and_teams_off(servers):
         req = urllib.request.Request(base + path, data=b"{}", headers={"Content-Type": "application/json"})
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(req, timeout=10)
-        assert err.value.code == 503 and json.loads(err.value.read())["status"] == "off"
+        body = json.loads(err.value.read())  # the one error format (bot/problems.py)
+        assert err.value.code == 503 and body["status"] == 503 and body["state"] == "off"
+        assert body["type"] == "urn:rrmm:problem:channel_off"
     assert servers.say("config-check", "hello") is not None  # REST still answers
     with urllib.request.urlopen(base + "/chat/", timeout=10) as r:
         assert r.status == 200

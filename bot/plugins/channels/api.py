@@ -28,17 +28,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import uuid
 from functools import partial
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import audit
+from bot import audit, problems
 from bot.audit.recall import recall, valid_edition
 from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
@@ -53,7 +52,6 @@ from .openapi import (
     PREFIX,
     ApprovalInRegion,
     FieldProblem,
-    Problem,
     RegimenInfo,
     RegimenListing,
     RegimenSummary,
@@ -62,13 +60,13 @@ from .openapi import (
     ValidationProblem,
     document,
 )
+from .problem import problem_response, refusal_response, serve_problems
 from .rest import RestChannel
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "api"
 QUERY = ("token",)
-_FIELD = re.compile(r"^[A-Za-z_][\w()/\[\]]*$")
 
 
 def default_region(env: Any = os.environ) -> str:
@@ -79,24 +77,21 @@ def default_region(env: Any = os.environ) -> str:
     return value
 
 
-def field_problems(problems: List[str]) -> List[FieldProblem]:
-    """parse_case's messages ("prior_lines: required field is missing") as (field, message) pairs."""
-    out = []
-    for p in problems:
-        field, sep, message = p.partition(": ")
-        if not sep or not _FIELD.match(field):
-            field, message = "case", p
-        out.append(FieldProblem(field=field, message=message))
-    return out
+def field_problems(messages: List[str]) -> List[FieldProblem]:
+    """parse_case's messages ("prior_lines: required field is missing") as field problems: `field` and `rule`, and
+    the older `message` (the same text) kept for one edition."""
+    return [FieldProblem(field=r["field"], rule=r["rule"], message=r["rule"]) for r in problems.field_rules(messages)]
 
 
-def _problem(status: int, error: str, reason: str, suggestions: Optional[List[str]] = None) -> HTTPResponse:
+def _problem(status: int, error: str, reason: str, suggestions: Optional[List[str]] = None,
+             errors: Sequence[Dict[str, str]] = (), headers: Optional[Dict[str, str]] = None) -> HTTPResponse:
     logger.warning("API: answered %s (%s)", status, error)
-    return response.json(Problem(error=error, reason=reason, suggestions=suggestions or []).dict(), status=status)
+    return problem_response(status, error, reason, errors, headers, suggestions=suggestions or [])
 
 
 def _refusal(refusal: inbound.Refusal) -> HTTPResponse:
-    return _problem(refusal.status, refusal.code, refusal.reason)
+    logger.warning("API: answered %s (%s)", refusal.status, refusal.code)
+    return refusal_response(refusal)
 
 
 def regimen_info(name: str) -> RegimenInfo:
@@ -191,15 +186,18 @@ class ApiChannel(InputChannel):
         """A 401 without a valid key, a 400 for unknown query parameters; None when the request may go on."""
         if isinstance(self.auth.authenticate(request), inbound.Refusal):
             return _problem(401, "unauthorized", "send the API token as 'Authorization: Bearer <token>' "
-                                                 "(docs/security.md)")
+                                                 "(docs/security.md)",
+                            errors=[{"field": "Authorization", "rule": "the install's API token (or a JWT)"}],
+                            headers={"WWW-Authenticate": "Bearer"})
         unknown = sorted(k for k in request.args if k not in accepted)
         if unknown:
             return _problem(400, "unknown_parameters", f"{len(unknown)} unknown query parameter(s); accepted: "
-                            + ", ".join(accepted))
+                            + ", ".join(accepted), errors=[{"field": "query", "rule": "accepted parameters: "
+                                                                                     + ", ".join(accepted)}])
         return None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        bp = Blueprint("rrmm_api_v1", __name__)
+        bp = serve_problems(Blueprint("rrmm_api_v1", __name__))
         log_on("API", f"{PREFIX}/recommend, {PREFIX}/regimens?drug=, {PREFIX}/regimens/<code>, {PREFIX}/trials/<id> "
                       f"(API token{' or JWT' if self.auth.jwt_secret else ''} required), {PREFIX}/openapi.json; "
                       f"default region {self.region}")
@@ -223,10 +221,10 @@ class ApiChannel(InputChannel):
             try:
                 case, rec = recommendation_for(body, self.region)
             except CaseError as exc:
-                problems = field_problems(exc.problems)
-                logger.warning("API: answered 422 (case_invalid: %s)", ", ".join(p.field for p in problems)[:200])
-                return response.json(ValidationProblem(reason="; ".join(exc.problems), errors=problems).dict(),
-                                     status=422)
+                found = field_problems(exc.problems)
+                logger.warning("API: answered 422 (case_invalid: %s)", ", ".join(p.field for p in found)[:200])
+                body = {**problems.invalid_case(exc.problems), "errors": [f.dict() for f in found]}
+                return response.json(ValidationProblem(**body).dict(), status=422, content_type=problems.MEDIA_TYPE)
             except UnknownName as exc:  # pragma: no cover - parse_case turns unknown drugs into CaseError
                 return _problem(422, "case_invalid", str(exc))
             row = await self._audit(case, rec)
@@ -246,7 +244,8 @@ class ApiChannel(InputChannel):
                 return response.json(regimen_listing(drug.strip() if drug is not None else None).dict())
             except UnknownName as exc:
                 return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
-                                if exc.suggestions else f"unknown {exc.kind}", exc.suggestions)
+                                if exc.suggestions else f"unknown {exc.kind}", exc.suggestions,
+                                [{"field": "drug", "rule": "a drug of the knowledge base (any alias)"}])
 
         @bp.route("/audit/recall", methods=["GET"])
         async def recall_route(request: Request) -> HTTPResponse:
@@ -257,7 +256,7 @@ class ApiChannel(InputChannel):
             try:
                 since = valid_edition(since) if since is not None else None
             except ValueError as exc:
-                return _problem(400, "parameter_invalid", str(exc))
+                return _problem(400, "parameter_invalid", str(exc), errors=[{"field": "since", "rule": str(exc)}])
             try:
                 report = await asyncio.get_running_loop().run_in_executor(
                     None, partial(recall_report, since=since, default_region=self.region))
@@ -288,11 +287,14 @@ class ApiChannel(InputChannel):
                 try:
                     _, holding = regimens_with(name)
                     return _problem(404, "not_found", f"unknown regimen; that is a drug: {PREFIX}/regimens?drug="
-                                    "<drug> lists the regimens that contain it", [r.code for r in holding])
+                                    "<drug> lists the regimens that contain it", [r.code for r in holding],
+                                    [{"field": "code", "rule": "a regimen code or alias (not a drug)"}])
                 except UnknownName:
                     pass
             return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
-                            if exc.suggestions else f"unknown {exc.kind}", exc.suggestions)
+                            if exc.suggestions else f"unknown {exc.kind}", exc.suggestions,
+                            [{"field": "id" if exc.kind == "trial" else "code",
+                              "rule": f"a {exc.kind} of the knowledge base (any alias)"}])
 
     async def _audit(self, case: Any, rec: Dict[str, Any]) -> str:
         """Writes the audit row (SQLite, off the event loop); its id, or `not-recorded` (logged) on failure."""

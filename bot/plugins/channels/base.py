@@ -26,13 +26,14 @@ from http import HTTPStatus
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from .. import inbound
 from ..errors import ConfigError
 from ..patches import api_auth, install
+from .problem import problem_response, serve_problems
 from .render import is_recommendation, is_text_twin
 
 logger = logging.getLogger("bot.plugins.channels")
@@ -116,17 +117,21 @@ class OffChannel(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         self.log_state()
-        bp = Blueprint(f"{self.channel_name}_off", __name__)
-        body = {"status": "off", "channel": self.channel_name,
-                "reason": f"{self.title} is not configured on this server"}
+        bp = serve_problems(Blueprint(f"{self.channel_name}_off", __name__))
+        detail = f"{self.title} is not configured on this server"
+        rules = [{"field": name, "rule": "set in the server's environment"} for name in self.missing]
+
+        def off() -> HTTPResponse:
+            return problem_response(HTTPStatus.SERVICE_UNAVAILABLE, "channel_off", detail, rules,
+                                    channel=self.channel_name, state="off")
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            return response.json(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+            return off()
 
         @bp.route("/webhook", methods=["GET", "POST"])
         async def webhook(_: Request) -> HTTPResponse:
-            return response.json(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+            return off()
 
         return bp
 

@@ -37,7 +37,6 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from http import HTTPStatus
 from typing import Any, Awaitable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -60,6 +59,7 @@ from .base import (
     setting,
     turn_handler,
 )
+from .problem import problem_response, refusal_response, serve_problems
 from .render import (
     SLACK_SECTION_CHARS,
     SLACK_TEXT_CHARS,
@@ -332,7 +332,7 @@ class SlackChannel(SlackInput):
     # -- HTTP -----------------------------------------------------------------------------------------------
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         handle = turn_handler(on_new_message)
-        bp = Blueprint("slack_webhook", __name__)
+        bp = serve_problems(Blueprint("slack_webhook", __name__))
         if self.app_token:
             return self.socket_blueprint(bp, handle)
         log_on("Slack", f"/webhooks/{self.name()}/webhook and /commands (Web API {self.api_url})")
@@ -345,26 +345,29 @@ class SlackChannel(SlackInput):
         async def webhook(request: Request) -> HTTPResponse:
             if not self.is_request_from_slack_authentic(request):
                 logger.warning("Slack: refused a request without a valid signature or with a stale timestamp")
-                return response.text("Request not signed by Slack, or too old.", status=HTTPStatus.UNAUTHORIZED)
+                return problem_response(401, "unauthorized", "the request is not signed by Slack, or it is too old",
+                                        [{"field": "X-Slack-Signature", "rule": "signed with the app's signing secret, "
+                                                                                "at most 5 minutes old"}])
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
             if content_type == "application/json":
                 body = inbound.parse_json(request.body or b"", dict)
                 if isinstance(body, inbound.Refusal):
-                    return response.json(body.body(), status=body.status)
+                    return refusal_response(body)
                 if body.get("type") == "url_verification":
                     return response.json({"challenge": str(body.get("challenge", ""))})
                 outcome = self.on_event(body, handle, request.headers.get(self.retry_num_header))
             elif content_type == "application/x-www-form-urlencoded" and request.form.get("payload"):
                 payload = inbound.parse_json(request.form.get("payload").encode("utf-8", "replace"), dict)
                 if isinstance(payload, inbound.Refusal):
-                    return response.json(payload.body(), status=payload.status)
+                    return refusal_response(payload)
                 outcome = self.on_interaction(payload, handle)
             elif content_type == "application/x-www-form-urlencoded" and request.form.get("command"):
                 outcome = self.on_command({k: request.form.get(k) for k in request.form}, handle)
             else:
                 outcome = IGNORED
             if outcome == FORBIDDEN:
-                return response.text("This workspace may not use this app.", status=HTTPStatus.FORBIDDEN)
+                return problem_response(403, "forbidden", "this workspace may not use this app",
+                                        [{"field": "team_id", "rule": "listed in SLACK_ALLOWED_TEAMS"}])
             if outcome == REPEAT:
                 return response.text("already answered", headers={"X-Slack-No-Retry": "1"})
             if outcome == UNSUPPORTED:

@@ -55,6 +55,7 @@ from bot.clinical.render import render_note
 from .. import inbound
 from ..errors import ConfigError
 from .base import OnNewMessage, TurnOutput, log_on, plug_in, setting, turn_handler
+from .problem import problem_response, serve_problems
 from .render import is_recommendation, render_html
 
 logger = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ class WebChat(SocketIOInput):
         handle = turn_handler(on_new_message)
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origin_allowed)
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        serve_problems(bp)
         self.sio = sio
         files = self._static_files()
         log_on(
@@ -209,7 +211,7 @@ class WebChat(SocketIOInput):
             name = name or "index.html"
             path = files.get(name)
             if path is None:
-                return response.text("Not found.", status=404)
+                return problem_response(404, "not_found", "no such file of the chat page")
             mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
             headers = {
                 "X-Content-Type-Options": "nosniff",
