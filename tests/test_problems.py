@@ -45,3 +45,23 @@ def test_a_refusal_of_any_channel_answers_in_the_same_format():
     assert body["type"] == "urn:rrmm:problem:body_not_utf8" and body["status"] == 400
     assert body["errors"] == [{"field": "body", "rule": "the body is not UTF-8 text"}]
     assert (body["error"], body["reason"]) == ("body_not_utf8", body["detail"])
+
+
+def test_the_readme_s_error_example_is_what_the_api_answers():
+    """README, "Other programs": the curl body and the answer shown are the code's (the older members aside)."""
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    part = readme[readme.index("An invalid case:"):]
+    sent = json.loads(re.search(r"-d '(\{.*?\})'", part).group(1))
+    shown = json.loads(re.search(r"```json\n(.*?)```", part, re.S).group(1))
+    try:
+        parse_case(sent)
+    except CaseError as exc:
+        actual = problems.invalid_case(exc.problems)
+    for key in ("type", "title", "status", "detail"):
+        assert shown[key] == actual[key], key
+    assert [(e["field"], e["rule"]) for e in shown["errors"]] == [(e["field"], e["rule"]) for e in actual["errors"]]
+    assert set(shown) == set(actual)
