@@ -358,3 +358,15 @@ def test_an_aside_inside_the_intake_lets_the_form_reject_so_the_rules_answer_it(
                    t.latest_message, events, False, None, {"name": "case_form"}, "case_form")
     events = asyncio.run(A.ValidateCaseForm().run(CollectingDispatcher(), back, {"slots": {}, "forms": {}}))
     assert slotset(events)["intake_prompt"] is None  # the question comes back, plain
+
+
+def test_which_regimens_contain_a_drug_with_each_one_s_place_for_the_case():
+    msgs, _ = run(A.ActionDrugRegimens(), tracker("which regimens contain carfilzomib?", intent="ask_drug_regimens",
+                                                  slots=COMPLETE))
+    text = msgs[0]["text"]
+    assert text.startswith("carfilzomib is in ") and "For this case:" in text
+    assert "- KPd: option 1 (preferred)" in text and "- KRd: not an option: " in text  # len-refractory case
+    msgs, _ = run(A.ActionDrugRegimens(), tracker("which regimens contain Kyprolis?", intent="ask_drug_regimens"))
+    assert msgs[0]["text"].startswith("carfilzomib is in ") and "For this case" not in msgs[0]["text"]
+    msgs, _ = run(A.ActionDrugRegimens(), tracker("which regimens contain it?", intent="ask_drug_regimens"))
+    assert msgs[0]["text"].startswith("Which drug?")
