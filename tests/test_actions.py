@@ -8,6 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as A
+from bot.clinical.models import parse_case
 from bot.nlu.extract import extract
 
 COMPLETE = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", "lenalidomide"], "fitness": "fit",
@@ -122,7 +123,7 @@ def test_recommend_sends_text_and_the_custom_payload():
     msgs, _ = run(A.ActionRecommend(), tracker(slots=COMPLETE))
     assert "Options (ranked)" in msgs[0]["text"] and "not a substitute" in msgs[0]["text"]
     custom = msgs[1]["custom"]
-    assert custom["type"] == "rrmm_recommendation" and custom["recommendation"]["options"][0]["regimen"] == "KPd"
+    assert custom["type"] == "rrmm_recommendation" and custom["recommendation"]["options"][0]["regimen"] == "SVd"
 
 
 def test_terminal_gets_the_text_without_the_json_payload():
@@ -365,7 +366,14 @@ def test_which_regimens_contain_a_drug_with_each_one_s_place_for_the_case():
                                                   slots=COMPLETE))
     text = msgs[0]["text"]
     assert text.startswith("carfilzomib is in ") and "For this case:" in text
-    assert "- KPd: option 1 (preferred)" in text and "- KRd: not an option: " in text  # len-refractory case
+    from bot.clinical.engine import recommend
+    from bot.clinical.lookup import standing
+    from bot.clinical.render import tier_heading
+
+    rec = recommend(parse_case({**COMPLETE, "region": "US"}))
+    kpd = standing(rec, "KPd")
+    assert f"- KPd: option {kpd['option']} ({tier_heading(kpd['tier']).lower()})" in text
+    assert "- KRd: not an option: " in text  # len-refractory case
     msgs, _ = run(A.ActionDrugRegimens(), tracker("which regimens contain Kyprolis?", intent="ask_drug_regimens"))
     assert msgs[0]["text"].startswith("carfilzomib is in ") and "For this case" not in msgs[0]["text"]
     msgs, _ = run(A.ActionDrugRegimens(), tracker("which regimens contain it?", intent="ask_drug_regimens"))

@@ -42,7 +42,7 @@ def test_an_invalid_line_gets_an_error_object_in_place_a_message_and_exit_2_whil
     p = cli("-", "--batch", stdin="\n".join(rows).encode())
     assert p.returncode == 2
     out = [json.loads(x) for x in p.stdout.decode().splitlines()]
-    assert out[0]["options"][0]["regimen"] == "KPd" and out[4]["assessment"]["region"] == "EU"
+    assert out[0]["options"][0]["regimen"] == "SVd" and out[4]["assessment"]["region"] == "EU"
     assert [row["line"] for row in out] == [1, 2, 3, 4, 5]
     assert out[1]["error"] == "invalid case"  # the older members, kept for one edition
     assert any("prior_lines" in m for m in out[1]["problems"])
@@ -115,7 +115,7 @@ def test_every_input_line_gets_its_row_blank_and_unreadable_ones_included(tmp_pa
     assert p.returncode == 2
     out = [json.loads(x) for x in p.stdout.decode().splitlines()]
     assert [row["line"] for row in out] == [1, 2, 3, 4, 5, 6], "output line N answers input line N"
-    assert out[0]["id"] == "S-001" and out[0]["options"][0]["regimen"] == "KPd"
+    assert out[0]["id"] == "S-001" and out[0]["options"] == recommend(parse_case(LEN_DARA))["options"]
     assert list(out[0])[:2] == ["line", "id"] and "id" not in out[4]
     for blank in out[1:3]:
         assert blank["type"] == "urn:rrmm:problem:line_unreadable" and "blank line" in blank["detail"]

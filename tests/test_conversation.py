@@ -38,10 +38,10 @@ def test_one_shot_case_gets_options_cautions_trials_in_the_same_turn(servers):
     rec = payload(replies)
     assert rec is not None, texts(replies)
     assert rec["assessment"]["setting"] == "S3" and rec["assessment"]["fitness"] == "fit"
-    assert rec["options"][0]["regimen"] == "KPd"
+    assert rec["options"][0]["regimen"] == "SVd"  # 2026-12: KPd off-label (in certain circumstances)
     out = texts(replies)
     assert "Options (ranked)" in out and "Cautions" in out and "not a substitute for clinical judgement" in out
-    assert "OPTIMISMM" in out  # the trial behind PVd
+    assert "BOSTON" in out  # the trial behind SVd
     assert requested(servers, who) is None
 
 

@@ -349,13 +349,13 @@ def render_drug(drug: str, k: Optional[KnowledgeBase] = None) -> str:
 
 
 def regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> List[str]:
-    """Caution ids a regimen triggers by itself (regulatory_status: its approval differs by region), plus those
+    """Caution ids a regimen triggers by itself (regulatory_status: not approved in a region), plus those
     shown with every recommendation."""
     k = k or default_kb()
     code = k.regimen_code(code)
     own = {cid for cid, _ in k.caution_hits[code]}
     label = k.labels.get(code)
-    if label is not None and label.differs:
+    if label is not None and label.unapproved:  # not approved, withdrawn or off-label in a region (2026-12)
         own.add("regulatory_status")
     return [c.id for c in k.cautions.values() if c.id in own or c.triggers.get("always")]
 
@@ -433,6 +433,8 @@ def approval_words(option: Dict[str, object], region: str, k: Optional[Knowledge
     label = k.labels.get(str(option["regimen"]))
     if label is None or region not in label.regions:
         return "no restriction recorded"
+    if str(option.get("label", "")).startswith(f"{region}: off-label here"):  # the case does not meet the label
+        return "off-label here"
     return label.regions[region].status_text
 
 

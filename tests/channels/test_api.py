@@ -87,7 +87,7 @@ def test_a_case_gets_the_contract_s_recommendation_and_an_audit_row_with_channel
     _, doc, _ = get(channel_server, "/api/v1/openapi.json", headers={})
     schema = {**doc["components"]["schemas"]["Recommendation"], "components": doc["components"]}
     OAS30Validator(schema).validate(rec)
-    assert rec["options"][0]["regimen"] == "KPd" and rec["assessment"]["region"] == "US"
+    assert rec["options"][0]["regimen"] == "cilta-cel" and rec["assessment"]["region"] == "US"
     row_id = headers.get("RRMM-Audit") or headers.get("rrmm-audit")
     assert row_id and row_id.isdigit(), headers
     row = next(r for r in audit.rows(path=os.environ["RRMM_AUDIT_DB"]) if r["id"] == int(row_id))
@@ -167,7 +167,7 @@ def test_a_regimen_by_code_or_alias_and_a_trial_by_id(channel_server):
     status, reg, _ = get(channel_server, "/api/v1/regimens/kpd")
     assert status == 200 and reg["code"] == "KPd" and reg["components"][:2] == ["carfilzomib", "pomalidomide"]
     assert {s["setting"] for s in reg["settings"]} >= {"S3"} and set(reg["approval"]) == {"US", "EU"}
-    assert reg["text"].startswith("KPd: ") and reg["knowledge_edition"] == "2026-11"
+    assert reg["text"].startswith("KPd: ") and reg["knowledge_edition"] == "2026-12"
     status, reg, _ = get(channel_server, "/api/v1/regimens/cilta-cel")
     assert status == 200 and reg["approval"]["US"]["status"] == "approved 2024-04"
     assert [t["id"] for t in reg["trials"]] == ["CARTITUDE-1", "CARTITUDE-4"]

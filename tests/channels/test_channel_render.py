@@ -199,8 +199,8 @@ def test_every_channel_shows_trial_headline_tiers_approval_info_line_and_knowled
     text = "\n".join(t for _, t in slack_texts(slack))
     assert "Clinical trial: preferred in this setting" in text and "_Preferred_" in text
     assert "*1. cilta-cel*" in text and "*Approval:* US: approved 2024-04" in text
-    assert "Also (info): " + ", ".join(info) in text and "Knowledge as of 2026-11; US labels" in text
-    assert "Knowledge as of 2026-11" in slack["text"]
+    assert "Also (info): " + ", ".join(info) in text and "Knowledge as of 2026-12; US labels" in text
+    assert "Knowledge as of 2026-12" in slack["text"]
     check_slack_limits(slack)
 
     card = render_teams(rec)["attachments"][0]["content"]
@@ -210,14 +210,14 @@ def test_every_channel_shows_trial_headline_tiers_approval_info_line_and_knowled
     hidden = next(e for e in card["body"] if e.get("id") == "rrmm-info-cautions")
     assert hidden["isVisible"] is False and len([t for t in hidden["items"] if "because" not in t["text"]]) == len(info)
     assert card["actions"][0]["type"] == "Action.ToggleVisibility"
-    assert any(t.startswith("Knowledge as of 2026-11") for t in texts)
+    assert any(t.startswith("Knowledge as of 2026-12") for t in texts)
 
     page = render_html(rec)
     assert 'class="rrmm-trial-headline">Clinical trial: preferred' in page
     assert '<h5 class="rrmm-tier">Preferred</h5><ol start="1">' in page and 'data-tier="circumstances"' in page
     assert 'class="rrmm-approval">Approval: US: approved 2024-04' in page
     assert '<details class="rrmm-info-cautions"><summary>Also (info): ' in page
-    assert 'class="rrmm-knowledge">Knowledge as of 2026-11; US labels' in page
+    assert 'class="rrmm-knowledge">Knowledge as of 2026-12; US labels' in page
     assert page.count('class="rrmm-option"') == len([o for o in rec["options"] if o["regimen"] != "trial"])
 
 

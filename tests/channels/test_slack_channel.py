@@ -58,15 +58,15 @@ def test_signed_event_is_answered_with_block_kit_on_the_web_api(channel_server, 
     sections = block_texts(blocks, "section")
     assert any(s.startswith("*Assessment:*") for s in sections)
     options = [s for s in sections if s.startswith("*1. ") or s.startswith("*2. ")]
-    assert options[0].startswith("*1. KPd*") and "*Why:*" in options[0]
-    assert any("*Trial:* OPTIMISMM" in s for s in sections)
+    assert options[0].startswith("*1. SVd*") and "*Why:*" in options[0]
+    assert any("*Trial:* BOSTON" in s for s in sections)
     cautions = next(s for s in sections if s.startswith("*Cautions*"))
     assert "*thrombosis*" in cautions and ":large_orange_circle: moderate" in cautions
     assert any(s.startswith("*Transplant*") for s in sections)
     assert "Decision support for clinicians" in block_texts(blocks, "context")[-1]
     assert blocks[-1]["type"] == "context"
     # mrkdwn fallback text; Slack's limits
-    assert msg["text"].startswith("*RRMM recommendation*") and "1. KPd" in msg["text"]
+    assert msg["text"].startswith("*RRMM recommendation*") and "1. SVd" in msg["text"]
     assert len(blocks) <= SLACK_MAX_BLOCKS and len(blocks[0]["text"]["text"]) <= SLACK_HEADER_CHARS
     assert all(len(s) <= SLACK_SECTION_CHARS for s in sections)
     # the answer comes once: the plain text twin of the blocks is not posted (a turn's replies go out in order)

@@ -58,7 +58,7 @@ def test_activity_with_a_valid_token_is_answered_with_an_adaptive_card(channel_s
     ]
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     assert any(t.startswith("**Assessment:** S3") for t in texts)
-    assert "Options (ranked)" in texts and any(t.startswith("**1. KPd**") for t in texts)
+    assert "Options (ranked)" in texts and any(t.startswith("**1. SVd**") for t in texts)
     assert "Cautions" in texts and any("thrombosis" in t for t in texts)
     assert "Transplant" in texts
     assert any("Decision support for clinicians" in t for t in texts)

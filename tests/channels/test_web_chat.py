@@ -95,8 +95,8 @@ def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reloa
             page.click("#rrmm-send")
             page.wait_for_selector(".rrmm-rec .rrmm-options li", timeout=60000)
             options = page.locator(".rrmm-rec .rrmm-options li").all_inner_texts()
-            assert options[0].startswith("KPd") and len(options) >= 3
-            assert "Trial: OPTIMISMM" in " ".join(options)
+            assert options[0].startswith("SVd") and len(options) >= 3
+            assert "Trial: BOSTON" in " ".join(options)
             cautions = page.inner_text(".rrmm-rec .rrmm-cautions")
             assert "thrombosis" in cautions and "moderate" in cautions.lower()
             assert "Decision support for clinicians" in page.inner_text(".rrmm-rec .rrmm-disclaimer")
