@@ -204,7 +204,11 @@ class ActionAskConflictAnswer(Action):
 
     async def run(self, dispatcher, tracker, domain):
         conflict = tracker.get_slot("case_conflict")
-        if conflict:
+        if conflict and "confirm" in conflict:
+            # a reading on weak evidence: asked with the reading as a button ("Age 74"), never guessed
+            dispatcher.utter_message(text=intake.conflict_question(conflict), buttons=[
+                {"title": intake.conflict_button(conflict), "payload": "yes"}, {"title": "No", "payload": "no"}])
+        elif conflict:
             dispatcher.utter_message(text=intake.conflict_question(conflict))
         return []
 

@@ -14,6 +14,7 @@ from .case import (  # noqa: F401
     case_dict,
     case_from_slots,
     check_values,
+    conflict_button,
     conflict_question,
     missing,
     resolve_conflict,

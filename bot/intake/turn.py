@@ -57,10 +57,13 @@ def read_message(slots: Dict[str, Any], entities: List[Dict[str, Any]], intent: 
     if not reads_case(intent, requested):
         return Reading()
     conflict = slots.get("case_conflict")
+    confirming = False
     if conflict:
         settled = resolve_conflict(slots, conflict, text, entities)
         if settled is not None:
             return Reading({**settled, "case_conflict": None})
+        # a confirmation not answered: the message is read as it is and the reading is not taken
+        confirming = "confirm" in conflict
     as_intent = "inform" if intent in ANSWER_INTENTS else intent
     updates, new_conflict = apply_entities(slots, entities, as_intent, text)
     if requested in REQUIRED:
@@ -86,6 +89,8 @@ def read_message(slots: Dict[str, Any], entities: List[Dict[str, Any]], intent: 
     updates, problems = check_values(updates, slots)
     if new_conflict:
         updates["case_conflict"] = new_conflict
+    elif confirming:
+        updates["case_conflict"] = None
     reading = Reading(updates, problems)
     if requested is not None:
         after = {**slots, **updates}
