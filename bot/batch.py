@@ -16,14 +16,20 @@ redirected, nothing but the problems. The engine is deterministic, so a case see
 same fields, in any order; the `id` aside) is answered from a bounded memo: cohorts often hold the same clinical
 profile many times.
 
-Imports: the standard library, bot.clinical, bot.problems, tqdm (a dependency of Rasa, named in pyproject), and
-orjson when installed (much faster than json; same output).
+Each case goes through the recommendation service (bot/advice.py): the deployment's region rule, one parse, the
+engine; with `--audit` each recommendation given is written to the audit trail (channel `batch`, one conversation per
+run; never the `id`), answered in one process (the rows' failures are counted there), a case answered from the memo
+too.
+
+Imports: the standard library, bot.advice, bot.console, bot.problems, tqdm (a dependency of Rasa, named in
+pyproject), and orjson when installed (much faster than json; same output).
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+import uuid
 from collections import OrderedDict
 from itertools import islice
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -31,8 +37,9 @@ from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Tuple
 from tqdm import tqdm
 
 from bot import problems as problem_format
-from bot.clinical.engine import recommend
-from bot.clinical.models import CaseError, parse_case
+from bot.advice import Advice, CaseError, advise
+
+from .console import EXIT_INPUT, fail
 
 try:  # optional speed-up; json gives the same bytes for these documents, only slower
     import orjson
@@ -53,6 +60,7 @@ except ImportError:  # pragma: no cover - orjson is a dependency; kept for a tri
 
     _DecodeError = (json.JSONDecodeError, UnicodeDecodeError)
 
+CHANNEL = "batch"
 MEMO_SIZE = 4096  # distinct recent cases kept (each answer ~17 KB of JSON: about 70 MB at most)
 CHUNK = 256  # lines answered together (by one worker) and written at once
 PROGRESS_EVERY_S = 0.25
@@ -92,6 +100,21 @@ class _Memo:
             self.items.popitem(last=False)
 
 
+class Audit:
+    """Writing each recommendation of a run to the audit trail (`--audit`): one conversation id for the run, and the
+    rows that could not be written (each failure is logged by bot.advice)."""
+
+    def __init__(self) -> None:
+        self.conversation = f"batch-{uuid.uuid4().hex}"
+        self.failed = 0
+        self.error: Optional[str] = None
+
+    def note(self, given: Advice) -> None:
+        if not given.recorded:
+            self.failed += 1
+            self.error = given.audit_error
+
+
 Answer = Tuple[bytes, Optional[List[str]]]  # (output line, the problems when it is an error row)
 
 
@@ -126,8 +149,9 @@ def _read(raw: bytes) -> Tuple[Any, Optional[str]]:
     return data, None
 
 
-def answer_line(raw: bytes, memo: _Memo, n: int = 1) -> Answer:
-    """(output line without newline, None) for line `n` holding a valid case, else (its error row, the problems)."""
+def answer_line(raw: bytes, memo: _Memo, n: int = 1, audit: Optional[Audit] = None) -> Answer:
+    """(output line without newline, None) for line `n` holding a valid case, else (its error row, the problems).
+    With `audit`, the memo is not used: every recommendation goes through the service, which writes its row."""
     data, unreadable = _read(raw.strip())
     if unreadable:
         return _unreadable(n, unreadable)
@@ -137,17 +161,20 @@ def answer_line(raw: bytes, memo: _Memo, n: int = 1) -> Answer:
         case_id, id_problem = None, [f"id: must be text of 1 to {MAX_ID_CHARS} characters (a study or row id, "
                                      "never a patient identifier)"]
     prefix = b'{"line":' + str(n).encode() + (b',"id":' + _dumps(case_id) if case_id is not None else b"") + b","
-    key = _key(data)
+    key = _key(data) if audit is None else None
     hit = None if id_problem else memo.get(key)
     if hit is None:
         try:
-            case = parse_case(data)
+            given = advise(data, channel=CHANNEL, conversation=audit and audit.conversation, audit=audit is not None
+                           and not id_problem)
         except CaseError as exc:
             messages = id_problem + list(exc.problems)
             return _error_row(n, problem_format.INVALID_CASE, messages, case_id, 422, "Invalid case")
         if id_problem:
             return _error_row(n, problem_format.INVALID_CASE, id_problem, None, 422, "Invalid case")
-        hit = _dumps(recommend(case))
+        if audit is not None:
+            audit.note(given)
+        hit = _dumps(given.recommendation)
         memo.put(key, hit)
     return prefix + hit[1:], None
 
@@ -161,9 +188,10 @@ def _start_worker(memo_size: int) -> None:
     _WORKER_MEMO = _Memo(memo_size)
 
 
-def _answer_chunk(chunk: List[Tuple[int, bytes]]) -> List[Tuple[int, bytes, Optional[List[str]]]]:
+def _answer_chunk(chunk: List[Tuple[int, bytes]], audit: Optional[Audit] = None
+                  ) -> List[Tuple[int, bytes, Optional[List[str]]]]:
     memo = _WORKER_MEMO if _WORKER_MEMO is not None else _Memo(0)
-    return [(n, *answer_line(raw, memo, n)) for n, raw in chunk]
+    return [(n, *answer_line(raw, memo, n, audit)) for n, raw in chunk]
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[List[Tuple[int, bytes]]]:
@@ -183,11 +211,12 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _answers(stream: IO[bytes], workers: int, memo_size: int) -> Iterator[List[Tuple[int, bytes, Optional[List[str]]]]]:
-    """The answers chunk by chunk, in the input's order."""
-    if workers <= 1:
+def _answers(stream: IO[bytes], workers: int, memo_size: int, audit: Optional[Audit] = None
+             ) -> Iterator[List[Tuple[int, bytes, Optional[List[str]]]]]:
+    """The answers chunk by chunk, in the input's order (in this process when auditing: see the module docstring)."""
+    if workers <= 1 or audit is not None:
         _start_worker(memo_size)
-        yield from (_answer_chunk(c) for c in _chunks(stream))
+        yield from (_answer_chunk(c, audit) for c in _chunks(stream))
         return
     import multiprocessing
 
@@ -201,7 +230,8 @@ def _answers(stream: IO[bytes], workers: int, memo_size: int) -> Iterator[List[T
 
 def run(stream: IO[bytes], out: IO[bytes], err: IO[str], *, total_bytes: Optional[int] = None,
         progress: Optional[bool] = None, memo_size: int = MEMO_SIZE, workers: int = 1,
-        on_problem: Optional[Callable[[int, List[str]], None]] = None) -> Tuple[int, int]:
+        on_problem: Optional[Callable[[int, List[str]], None]] = None,
+        audit: Optional[Audit] = None) -> Tuple[int, int]:
     """Answer every line of `stream`; returns (cases answered, lines answered with an error row).
 
     Progress (a tqdm bar on `err`, shown on a terminal or with `progress=True`): the share of the file read when its
@@ -213,7 +243,7 @@ def run(stream: IO[bytes], out: IO[bytes], err: IO[str], *, total_bytes: Optiona
                mininterval=PROGRESS_EVERY_S, dynamic_ncols=True)
     done = invalid = 0
     try:
-        for chunk in _answers(stream, workers, memo_size):
+        for chunk in _answers(stream, workers, memo_size, audit):
             for n, _, problems in chunk:
                 if problems is None:
                     done += 1
@@ -242,30 +272,32 @@ def _position(stream: IO[bytes], total: int) -> int:
         return 0
 
 
-def main(path: str, workers: Optional[int] = None) -> int:
+def main(path: str, workers: Optional[int] = None, audit: bool = False) -> int:
     """The command line's batch path (bot/cli.py). Exit status as in the module docstring."""
-    from bot.cli import EXIT_INPUT, _fail
-
     try:
         stream: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
-        return _fail(f"cases file: cannot read {path}: {exc.strerror}")
+        return fail(f"cases file: cannot read {path}: {exc.strerror}")
     total = None
     if path != "-":
         try:
             total = os.fstat(stream.fileno()).st_size or None
         except OSError:
             total = None
+    trail = Audit() if audit else None
     try:
         _, invalid = run(stream, sys.stdout.buffer, sys.stderr, total_bytes=total,
-                         workers=workers or default_workers())
+                         workers=workers or default_workers(), audit=trail)
     except BrokenPipeError:
         return 0
     finally:
         if path != "-":
             stream.close()
+    if trail is not None and trail.failed:
+        print(f"error: {trail.failed:,} recommendation{'s' if trail.failed != 1 else ''} not recorded in the audit "
+              f"trail ({trail.error})", file=sys.stderr)
     if invalid:
         print(f"error: {invalid:,} invalid line{'s' if invalid != 1 else ''} (answered with an error row)",
               file=sys.stderr)
         return EXIT_INPUT
-    return 0
+    return 1 if trail is not None and trail.failed else 0

@@ -15,8 +15,9 @@ Append-only: this module has no update or delete, and triggers in the database r
 Concurrency: WAL journal, synchronous=FULL, busy timeout, and each row written in its own
 BEGIN IMMEDIATE transaction, so any number of processes can write at once and none loses a row.
 
-`record()` raises `AuditError`; `record_recommendation()` is the chat adapter (called once by
-`ActionRecommend`): a failure is logged and the user is told that the recommendation was not recorded.
+`record()` raises `AuditError`; it is called by the recommendation service only (bot/advice.py: every door that
+gives a recommendation goes through it), with the case the engine used. `NOT_RECORDED_TEXT` is what the chat says
+when the write failed.
 `rows()` reads a date range, for `python -m bot audit` (bot/cli.py).
 """
 from __future__ import annotations
@@ -44,7 +45,7 @@ from bot.secretfile import create_once
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AuditError", "record", "record_recommendation", "rows", "to_csv", "to_json", "conversation_hash",
+__all__ = ["AuditError", "record", "rows", "to_csv", "to_json", "conversation_hash",
            "deidentify_case", "db_path", "TABLE", "NOT_RECORDED_TEXT", "parse_when"]
 
 TABLE = "recommendations"
@@ -222,24 +223,6 @@ def record(conversation_id: str, channel: Optional[str], case: Any, rec: Dict[st
         raise AuditError(f"cannot write the audit log {path}: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - e.g. a case that no longer validates: still an audit failure
         raise AuditError(f"cannot build the audit row: {type(exc).__name__}: {exc}") from exc
-
-
-def record_recommendation(dispatcher: Any, tracker: Any, rec: Dict[str, Any]) -> bool:
-    """Chat adapter: records the recommendation just shown; on failure logs it and tells the user.
-
-    `dispatcher` is rasa_sdk's CollectingDispatcher, `tracker` its Tracker (the case is read from its
-    slots, as ActionRecommend did). Returns True when the row was written.
-    """
-    from bot.intake import case_from_slots
-
-    try:
-        record(tracker.sender_id, tracker.get_latest_input_channel(), case_from_slots(tracker.current_slot_values()),
-               rec)
-        return True
-    except Exception as exc:  # noqa: BLE001 - never lose the failure: logged and shown
-        logger.error("audit: a recommendation given in conversation %s was NOT recorded: %s", tracker.sender_id, exc)
-        dispatcher.utter_message(text=NOT_RECORDED_TEXT)
-        return False
 
 
 # =====================================================================================================

@@ -22,7 +22,6 @@ Region = Literal[tuple(kb().regions)]  # type: ignore[misc]
 Tier = Literal["preferred", "recommended", "circumstances"]
 DEFAULT_REGION = "US"  # contract.md: the source follows US labels; a deployment may set its own default
 
-DRUG_LIST_FIELDS = ("refractory", "exposed", "unavailable")
 CASE_FACT_BOOLEANS = ("transplant_eligible", "lenalidomide_maintenance_only")  # facts of the case, not flags
 
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from bot.privacy.logs import FILTER, add_filter_everywhere, structlog_redactor
 
-from . import inbound, timing, tokens
+from . import action_runner, inbound, timing, tokens
 from .errors import ActionServerUnavailable, ConfigError, StorageError
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,23 @@ def _validate_action_result(original: Callable) -> Callable:
         return True
 
     return _validate
+
+
+def _actions_in_process(original: Callable) -> Callable:
+    """Rasa OSS 3.6 sends every custom action over HTTP to a separate action server (two round trips per case
+    message, about 90% of their time Rasa's serialisation and HTTP, profiled; two processes and a token to manage).
+    As Rasa Pro's `actions_module`: without RRMM_ACTION_URL or an action endpoint in the endpoints file, the actions
+    run in the Rasa process through rasa_sdk's ActionExecutor, with the same documents and Rasa's own handling of
+    the answer (bot.plugins.action_runner); RRMM_ACTION_URL sends them to action servers (scale-out)."""
+    async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
+        url = action_runner.action_url()
+        if url:
+            self.action_endpoint = action_runner.remote_endpoint(url)
+        elif not (self.action_endpoint and self.action_endpoint.url):
+            return await action_runner.run_in_process(self, output_channel, nlg, tracker, domain)
+        return await original(self, output_channel, nlg, tracker, domain)
+
+    return run
 
 
 def _remote_action_run(original: Callable) -> Callable:
@@ -391,7 +408,8 @@ class Patch:
 
 PATCHES: Tuple[Patch, ...] = (
     Patch("rasa", "rasa.core.actions.action", "RemoteAction._validate_action_result", _validate_action_result),
-    Patch("rasa", "rasa.core.actions.action", "RemoteAction.run", _remote_action_run),
+    Patch("rasa", "rasa.core.actions.action", "RemoteAction.run", _actions_in_process),
+    Patch("rasa", "rasa.core.actions.action", "RemoteAction.run", _remote_action_run),  # wraps the one above
     Patch("rasa", "rasa.shared.core.events", "Event.resolve_by_type", _resolve_event_type),
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_error", _raise_error),
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_retrieve_error", _raise_error),
@@ -451,13 +469,14 @@ def install(*groups: str) -> None:
         if "rasa" in wanted and "rasa" not in _applied:
             _telemetry_off_unless_asked()
         for patch in PATCHES:
-            key = (patch.group, patch.module, patch.attribute)
+            key = (patch.group, patch.module, patch.attribute, patch.make.__name__)
             if patch.group in wanted and key not in _applied:
                 _apply(patch)
                 _applied.add(key)
         newly = [g for g in wanted if g not in _applied]
         _applied.update(wanted)
     if "rasa" in newly:
+        action_runner.prepare()  # where the actions run; a wrong setting stops the server here (ConfigError)
         logger.info("failure handling installed: action-server timeout %g s, clear messages on action-server, "
                     "storage and turn failures, messages over %d characters answered with the limit, identifiers "
                     "redacted from logs", action_timeout(), inbound.max_message_chars())
