@@ -156,3 +156,18 @@ def test_workers_answer_in_the_input_s_order_exactly_as_one_process(tmp_path):
     assert one.stdout == two.stdout and len(two.stdout.splitlines()) == 600
     assert [json.loads(x)["line"] for x in two.stdout.splitlines()] == list(range(1, 601))
     assert cli(str(path), "--workers", "0").returncode == 2
+
+
+def test_with_audit_every_case_is_recorded_without_its_study_id(tmp_path):
+    from bot import audit
+
+    env = {**__import__("os").environ, "RRMM_AUDIT_DB": str(tmp_path / "audit.db")}
+    rows = "\n".join([json.dumps({**LEN_DARA, "id": "STUDY-0042"}), "", json.dumps({**LEN_DARA, "id": "STUDY-0043"})])
+    p = subprocess.run([sys.executable, "-m", "bot", "recommend", "-", "--batch", "--audit", "--workers", "2"],
+                       input=(rows + "\n").encode(), capture_output=True, cwd=ROOT, env=env)
+    assert p.returncode == 2  # the blank line
+    out = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert [r["line"] for r in out] == [1, 2, 3] and out[2]["id"] == "STUDY-0043"
+    recorded = audit.rows(env={"RRMM_AUDIT_DB": env["RRMM_AUDIT_DB"]})
+    assert len(recorded) == 2 and {r["channel"] for r in recorded} == {"batch"}
+    assert "STUDY-004" not in json.dumps(recorded), "a study id is never stored in the audit trail"
