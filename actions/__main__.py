@@ -52,6 +52,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     except SettingError as exc:
         _fail(str(exc))
     install("logging", *(("sdk-timing",) if timing.enabled() else ()))
+    os.umask(0o077)  # the audit trail and anything else it writes: the service account's alone
     # rasa_sdk binds SANIC_HOST, 0.0.0.0 by default: loopback unless asked
     os.environ["SANIC_HOST"] = (os.environ.get("RRMM_ACTION_INTERFACE") or os.environ.get("SANIC_HOST")
                                 or DEFAULT_INTERFACE).strip()

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import intake
 from bot.advice import Advice, CaseError, advise, advise_async, deployment_region
-from bot.audit import NOT_RECORDED_TEXT
+from bot.audit import NOT_RECORDED_TEXT, turn_channel
 from bot.clinical.kb import UnknownName, kb
 from bot.clinical.lookup import drug_regimens_text
 from bot.clinical.render import (
@@ -29,6 +29,7 @@ from bot.clinical.render import (
     render_trial,
     why_not,
 )
+from bot.plugins import tokens
 from bot.privacy import contains_identifier
 
 logger = logging.getLogger(__name__)
@@ -240,14 +241,20 @@ class ActionRecommend(Action):
         if _intent(tracker) in ("affirm", "deny") and slots.get("recommended_case") == case:
             dispatcher.utter_message(response="utter_case_unchanged")  # "ok" after an answer: no repeat
             return notice
-        given = await ready_advice(dispatcher, tracker, "give a recommendation", audit=True)
+        # the audit trail: only for a turn the Rasa server stamped as a message from one of its channels for this
+        # conversation (bot.audit.provenance); injected events followed by `execute action_recommend` write no row
+        stamped = turn_channel(tokens.turn_key(), tracker.sender_id, tracker.events)
+        if stamped is None:
+            logger.warning("audit: no row for a recommendation in conversation %s: its latest message did not come "
+                           "through one of the assistant's channels (injected events)", tracker.sender_id)
+        given = await ready_advice(dispatcher, tracker, "give a recommendation", audit=stamped is not None)
         if given is None:
             return notice
         rec = given.recommendation
         dispatcher.utter_message(text=render_text(rec, max_options=6))
         if tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
             dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
-        if not given.recorded:  # the audit write failed (logged by bot.advice): the clinician is told
+        if stamped and not given.recorded:  # the audit write failed (logged by bot.advice): the clinician is told
             dispatcher.utter_message(text=NOT_RECORDED_TEXT)
         return notice + [SlotSet("recommended_case", case)]
 

@@ -164,8 +164,7 @@ def _audit(args: argparse.Namespace) -> int:
         text = audit.to_json(items) + "\n" if args.format == "json" else audit.to_csv(items)
         if args.output:
             try:
-                with open(args.output, "w", encoding="utf-8", newline="") as fh:
-                    fh.write(text)
+                audit.write_export(args.output, text)  # mode 0600: the service account's alone
             except OSError as exc:
                 return fail(f"cannot write {args.output}: {exc.strerror}")
             print(f"{len(items)} row{'s' if len(items) != 1 else ''} written to {args.output}", file=sys.stderr)

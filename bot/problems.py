@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:rrmm:problem:"
 INVALID_CASE = "case_invalid"
-_FIELD = re.compile(r"^[A-Za-z_][\w()/\[\]]*$")
+_FIELD = re.compile(r"\A[A-Za-z_][\w()/\[\]]*\Z")  # \Z: no field name ends in a line break
 
 
 class FieldRule(BaseModel):

@@ -1,6 +1,11 @@
 # Shared by scripts/start, scripts/serve, scripts/web and scripts/actions: settings, the install's tokens, and
 # where Rasa's warnings go (var/rasa.log, not the screen).
+# var/ holds the conversations, the audit trail, the logs and the keys: the service account's alone (0700, its
+# files 0600), also for an install made before this was so.
+umask 077
 mkdir -p var
+chmod 700 var
+chmod -R go-rwx var
 RASA_PORT="${RASA_PORT:-5005}"                 # the Rasa server's port (every script)
 RRMM_ACTION_PORT="${RRMM_ACTION_PORT:-5055}"   # an action server's port (scripts/actions, python -m actions)
 export RASA_PORT RRMM_ACTION_PORT

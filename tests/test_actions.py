@@ -249,10 +249,23 @@ def test_region_slot_default_comes_from_rrmm_region(monkeypatch):
         run(A.ActionRecommend(), tracker(slots=THREE_LINES_TCR))
 
 
+def stamped(t, key):
+    """The tracker with its latest message as the Rasa server hands it to the actions: stamped for this
+    conversation and channel (bot.audit.provenance), as every message that came through a channel is."""
+    t.events = [{"event": "user", "text": t.latest_message.get("text", ""), "input_channel": "rest",
+                 "message_id": "m1", "metadata": {audit.STAMP_KEY: audit.stamp(key, t.sender_id, "rest", "m1")}}]
+    return t
+
+
 def test_the_recommendation_given_is_audited_from_the_case_the_engine_used(monkeypatch, tmp_path, caplog):
+    key = "a-turn-secret-for-the-tests-0123456789"
+    monkeypatch.setenv("RRMM_TURN_SECRET", key)
     monkeypatch.setenv("RRMM_AUDIT_DB", str(tmp_path / "audit.db"))
     monkeypatch.setenv("RRMM_REGION", "EU")
-    msgs, _ = run(A.ActionRecommend(), tracker(slots=THREE_LINES_TCR))
+    msgs, _ = run(A.ActionRecommend(), tracker(slots=THREE_LINES_TCR))  # no stamp (injected events): no row
+    assert not (tmp_path / "audit.db").exists()
+    assert audit.NOT_RECORDED_TEXT not in [m.get("text") for m in msgs] and _payload(msgs)["options"]
+    msgs, _ = run(A.ActionRecommend(), stamped(tracker(slots=THREE_LINES_TCR), key))
     (row,) = audit.rows()
     assert row["clinical_case"]["region"] == "EU"
     assert row["offered"] == [o["regimen"] for o in _payload(msgs)["options"]]
@@ -263,7 +276,7 @@ def test_the_recommendation_given_is_audited_from_the_case_the_engine_used(monke
     # the trail cannot be written: the recommendation is still shown, with the note, and the failure is logged
     monkeypatch.setenv("RRMM_AUDIT_DB", str(tmp_path))
     with caplog.at_level(logging.ERROR, logger="bot.advice"):
-        msgs, _ = run(A.ActionRecommend(), tracker(slots=THREE_LINES_TCR))
+        msgs, _ = run(A.ActionRecommend(), stamped(tracker(slots=THREE_LINES_TCR), key))
     assert _payload(msgs)["options"] and msgs[-1]["text"] == audit.NOT_RECORDED_TEXT
     assert "was NOT recorded" in caplog.text
 

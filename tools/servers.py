@@ -6,9 +6,9 @@ answers; `start_actions()` starts an action server (`python -m actions`) on a fr
 after it sends its actions there (RRMM_ACTION_URL, the scale-out set-up). `say()` posts a message to the REST
 channel, `tracker()` reads the conversation through the HTTP API.
 
-Both servers need their tokens, as in a deployment: RASA_ENV carries RRMM_API_TOKEN and RRMM_ACTION_TOKEN
-(the caller's own, or fresh random ones for this process), every server started from here inherits them, and
-`API_TOKEN` / `rest_headers()` / `api_url()` are what a client sends (docs/security.md).
+Both servers need their tokens, as in a deployment: RASA_ENV carries RRMM_API_TOKEN, RRMM_ACTION_TOKEN and
+RRMM_WEBCHAT_SECRET (the caller's own, or fresh random ones for this process), every server started from here
+inherits them, and `API_TOKEN` / `rest_headers()` / `api_url()` are what a client sends (docs/security.md).
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ RASA_ENV = {
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     "RRMM_API_TOKEN": os.environ.get("RRMM_API_TOKEN") or secrets.token_hex(32),
     "RRMM_ACTION_TOKEN": os.environ.get("RRMM_ACTION_TOKEN") or secrets.token_hex(32),
+    "RRMM_WEBCHAT_SECRET": os.environ.get("RRMM_WEBCHAT_SECRET") or secrets.token_hex(32),
 }
 API_TOKEN = RASA_ENV["RRMM_API_TOKEN"]
 ACTION_TOKEN = RASA_ENV["RRMM_ACTION_TOKEN"]

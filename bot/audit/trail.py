@@ -41,11 +41,11 @@ from sqlite_utils import Database
 
 from bot import ENGINE_VERSION
 from bot.privacy import redact_obj
-from bot.secretfile import create_once
+from bot.secretfile import create_once, private_file
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AuditError", "record", "rows", "to_csv", "to_json", "conversation_hash",
+__all__ = ["AuditError", "record", "rows", "to_csv", "to_json", "write_export", "conversation_hash",
            "deidentify_case", "db_path", "TABLE", "NOT_RECORDED_TEXT", "parse_when"]
 
 TABLE = "recommendations"
@@ -129,7 +129,7 @@ def _connect(path: Path, busy: float, readonly: bool = False) -> Iterator[Databa
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 directory when created here (and made 0600 when it was not)
         conn = sqlite3.connect(str(path), timeout=busy)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy * 1000)}")
@@ -276,6 +276,13 @@ def rows(since: Optional[str] = None, until: Optional[str] = None, path: Optiona
         for col in JSON_COLUMNS:
             r[col] = json.loads(r[col]) if r.get(col) else None
     return out
+
+
+def write_export(path: Union[str, Path], text: str) -> None:
+    """Writes an export to `path` with mode 0600 (an existing file is made 0600 first). Raises OSError."""
+    private_file(Path(path), make_dirs=False)  # a directory that is not there is the caller's mistake
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
 
 
 def to_json(items: List[Dict[str, Any]]) -> str:

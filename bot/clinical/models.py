@@ -6,6 +6,7 @@ one message per problem, each naming the field.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, Extra, Field, StrictBool, ValidationError, conint, constr, root_validator, validator
@@ -146,11 +147,16 @@ for _flag, _label in kb().flag_labels.items():  # the flags are described by the
     Case.__fields__[_flag].field_info.description = Case.__fields__[_flag].field_info.description or _label
 
 
+_FIELD_NAME = re.compile(r"\A[a-z][a-z0-9_]{0,39}\Z")
+
+
 def _problem(err: Dict[str, Any]) -> str:
     loc = [str(x) for x in err["loc"] if x != "__root__"]
     field = loc[0] if loc else ""
     msg = err["msg"]
     if err["type"] == "value_error.extra":
+        if not _FIELD_NAME.match(field):  # not shaped like a field name: it may be data sent as a key
+            return "a field with an unknown name (case fields are lowercase names: see contract.md)"
         return f"{field}: unknown field (see contract.md for the case fields)"
     if err["type"] == "value_error.missing":
         return f"{field}: required field is missing"

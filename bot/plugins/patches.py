@@ -231,6 +231,7 @@ def _handle_message(original: Callable) -> Callable:
     failures = _storage_failures()
 
     async def handle_message(self: Any, message: Any) -> Any:
+        inbound.stamp(message)  # bot.audit.provenance: only stamped turns are audited
         if isinstance(message.text, str):
             limit = inbound.max_message_chars()
             checked = inbound.check_text(message.text, limit)
@@ -302,19 +303,22 @@ def _create_app(original: Callable) -> Callable:
         logger.info("HTTP API: every route but /, /version and the channels needs the token%s",
                     f" or a JWT ({given.get('jwt_method')})" if given.get("jwt_secret") else "")
         app = original(*bound.args, **bound.kwargs)
-        app.register_middleware(_api_body_check(given["auth_token"]), "request")
+        app.register_middleware(_api_body_check(given["auth_token"], given.get("jwt_secret"),
+                                                given.get("jwt_method") or "HS256"), "request")
         return app
 
     return create_app
 
 
-def _api_body_check(token: str) -> Callable:
+def _api_body_check(token: str, jwt_secret: Optional[str] = None, jwt_method: str = "HS256") -> Callable:
     """A request middleware for the API routes that read a JSON object (inbound.check_api_body): a 4xx with the
-    reason instead of Rasa's 500. Only for requests that carry credentials: the others get Rasa's 401 first."""
+    reason instead of Rasa's 500. Only for requests that Rasa will authorise (`tokens.api_authorized`): the others get
+    Rasa's 401 (or 403) first, whatever their body."""
     from sanic import response
 
     async def check(request: Any) -> Any:
-        if not (tokens.matches(request.args.get("token"), token) or request.headers.get("Authorization")):
+        if not tokens.api_authorized(request.args.get("token"), request.headers.get("Authorization"), request.path,
+                                     token, jwt_secret, jwt_method):
             return None
         refusal = inbound.check_api_body(request.method, request.path, request.body or b"",
                                          "emulation_mode" in request.args)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import audit
 from bot.plugins.action_server import ActionServerGuard
 from tools.servers import ACTION_TOKEN
 
@@ -22,8 +23,12 @@ SLOTS = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", 
 
 
 def call(sender: str, **over) -> dict:
+    """An action call as Rasa sends it: the turn's user message carries the Rasa server's stamp (keyed by the
+    action token, bot/audit/provenance.py), without which no audit row is written."""
+    user = {"event": "user", "text": "68M ...", "input_channel": "rest", "message_id": "m1",
+            "metadata": {audit.STAMP_KEY: audit.stamp(ACTION_TOKEN, sender, "rest", "m1")}}
     body = {"next_action": "action_recommend", "sender_id": sender, "version": "3.6.21", "domain": {},
-            "tracker": {"sender_id": sender, "slots": SLOTS, "events": [], "paused": False, "followup_action": None,
+            "tracker": {"sender_id": sender, "slots": SLOTS, "events": [user], "paused": False, "followup_action": None,
                         "active_loop": {}, "latest_action_name": "action_listen",
                         "latest_message": {"text": "68M ...", "intent": {"name": "describe_case"}, "entities": [],
                                            "message_id": "m1"}}}
