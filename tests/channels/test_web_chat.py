@@ -107,7 +107,7 @@ def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reloa
             page.screenshot(path=str(shot))
 
             session = page.evaluate("() => JSON.parse(Object.entries(localStorage)[0][1]).session")
-            assert re.fullmatch(r"[0-9a-f]{32}", session)
+            assert re.fullmatch(r"[0-9a-f]{64}", session)  # the server's signed id (nonce + HMAC, issue 18)
             page.reload()
             page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
             assert page.locator(".rrmm-rec .rrmm-options li").count() == len(options), "transcript kept"
