@@ -18,6 +18,7 @@ from bot import intake
 from bot.advice import Advice, CaseError, advise, advise_async, deployment_region
 from bot.audit import NOT_RECORDED_TEXT, turn_channel
 from bot.clinical.kb import UnknownName, kb
+from bot.clinical.lookup import drug_regimens_text
 from bot.clinical.render import (
     drug_cautions_text,
     render_cautions,
@@ -301,6 +302,25 @@ class ActionRegimenInfo(Action):
             dispatcher.utter_message(text=render_regimen(code) if code else render_drug(drug))
         except UnknownName as exc:
             dispatcher.utter_message(text=f"I don't know that regimen ({exc}).")
+        return notice
+
+
+class ActionDrugRegimens(Action):
+    """"Which regimens contain carfilzomib?": the regimens, and where each stands for the conversation's case."""
+
+    def name(self) -> Text:
+        return "action_drug_regimens"
+
+    async def run(self, dispatcher, tracker, domain):
+        notice = privacy_notice(dispatcher, tracker)
+        drug = _entity_value(tracker, "drug")
+        if not drug:
+            dispatcher.utter_message(response="utter_which_drug")
+            return notice
+        try:
+            dispatcher.utter_message(text=drug_regimens_text(drug, _recommendation(tracker)))
+        except UnknownName as exc:
+            dispatcher.utter_message(text=f"I don't know that drug ({exc}).")
         return notice
 
 

@@ -60,6 +60,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--format", choices=("json", "text"), default="json")
     p.add_argument("--batch", action="store_true",
                    help="JSON lines in and out (automatic for .jsonl and .ndjson files); progress on a terminal")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="batch mode: answer with N processes (default: every core); the output keeps the input's order")
     p.add_argument("--all", action="store_true", help="text format: list every excluded regimen with its reasons")
     p.add_argument("--audit", action="store_true",
                    help="write each recommendation to the audit trail (channel cli, or batch; $RRMM_AUDIT_DB)")
@@ -103,9 +105,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "recommend" and (args.batch or args.case.lower().endswith((".jsonl", ".ndjson"))):
         if args.format != "json" or args.all:
             return fail("batch mode writes JSON lines: --format text and --all are for one case")
+        if args.workers is not None and args.workers < 1:
+            return fail("--workers must be 1 or more")
         from bot import batch
 
-        return batch.main(args.case, audit=args.audit)
+        return batch.main(args.case, args.workers, audit=args.audit)
     try:
         if args.command == "recommend":
             given = advise(_read_case(args.case), channel="cli", audit=args.audit)

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import actions as A
 from bot import audit
 from bot.advice import SettingError
+from bot.clinical.models import parse_case
 from bot.nlu.extract import extract
 
 COMPLETE = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", "lenalidomide"], "fitness": "fit",
@@ -394,3 +395,22 @@ def test_an_aside_inside_the_intake_lets_the_form_reject_so_the_rules_answer_it(
                    t.latest_message, events, False, None, {"name": "case_form"}, "case_form")
     events = asyncio.run(A.ValidateCaseForm().run(CollectingDispatcher(), back, {"slots": {}, "forms": {}}))
     assert slotset(events)["intake_prompt"] is None  # the question comes back, plain
+
+
+def test_which_regimens_contain_a_drug_with_each_one_s_place_for_the_case():
+    msgs, _ = run(A.ActionDrugRegimens(), tracker("which regimens contain carfilzomib?", intent="ask_drug_regimens",
+                                                  slots=COMPLETE))
+    text = msgs[0]["text"]
+    assert text.startswith("carfilzomib is in ") and "For this case:" in text
+    from bot.clinical.engine import recommend
+    from bot.clinical.lookup import standing
+    from bot.clinical.render import tier_heading
+
+    rec = recommend(parse_case({**COMPLETE, "region": "US"}))
+    kpd = standing(rec, "KPd")
+    assert f"- KPd: option {kpd['option']} ({tier_heading(kpd['tier']).lower()})" in text
+    assert "- KRd: not an option: " in text  # len-refractory case
+    msgs, _ = run(A.ActionDrugRegimens(), tracker("which regimens contain Kyprolis?", intent="ask_drug_regimens"))
+    assert msgs[0]["text"].startswith("carfilzomib is in ") and "For this case" not in msgs[0]["text"]
+    msgs, _ = run(A.ActionDrugRegimens(), tracker("which regimens contain it?", intent="ask_drug_regimens"))
+    assert msgs[0]["text"].startswith("Which drug?")

@@ -24,10 +24,11 @@ ALLOWED_BOT: Dict[str, Set[str]] = {
     "audit": {"bot", "clinical", "privacy", "secretfile"},
     "advice": {"bot", "clinical", "audit"},
     "console": set(),
-    "cli": {"bot", "clinical", "audit", "advice", "batch", "console"},
-    "batch": {"bot", "clinical", "advice", "console"},
+    "cli": {"bot", "clinical", "audit", "advice", "batch", "console", "problems"},
+    "batch": {"bot", "clinical", "advice", "console", "problems"},
     "secretfile": set(),
-    "plugins": {"bot", "clinical", "intake", "nlu", "privacy", "audit", "advice", "plugins", "secretfile"},
+    "problems": set(),
+    "plugins": {"bot", "clinical", "intake", "nlu", "privacy", "audit", "advice", "plugins", "secretfile", "problems"},
 }
 # third-party distributions each layer may import besides the standard library
 ALLOWED_THIRD_PARTY: Dict[str, Set[str]] = {
@@ -39,8 +40,9 @@ ALLOWED_THIRD_PARTY: Dict[str, Set[str]] = {
     "advice": set(),
     "console": set(),
     "cli": set(),
-    "batch": {"orjson"},
+    "batch": {"orjson", "tqdm"},
     "secretfile": set(),
+    "problems": {"pydantic"},
     "plugins": None,  # anything: this is where the frameworks plug in
 }
 

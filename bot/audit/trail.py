@@ -170,7 +170,7 @@ def deidentify_case(case: Any, region: Optional[str] = None) -> Dict[str, Any]:
 
     if not isinstance(case, Case):
         case = parse_case(dict(case))
-    data = json.loads(case.json(exclude_defaults=True))
+    data = json.loads(case.json(exclude_defaults=True, exclude={"id"}))  # a study id is never stored (contract)
     data["region"] = region or case.region
     if isinstance(data.get("age"), int) and data["age"] > 89:
         data["age"] = 90

@@ -23,6 +23,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
+from bot import problems
+
 __all__ = ["Refusal", "ConfigError", "max_message_chars", "max_body_bytes", "clean_text", "check_text",
            "parse_json", "check_fields", "names_of", "check_sender", "check_api_body", "SESSION_ID", "SENDER_ID",
            "MAX_JSON_DEPTH", "DEFAULT_MAX_MESSAGE_CHARS"]
@@ -49,9 +51,19 @@ class Refusal:
     reason: str
     text: str
     status: int = 400
+    field: str = ""  # what the rule is about (sender, message, body, ...), for the `errors` of the answer
 
     def body(self) -> dict:
-        return {"error": self.code, "reason": self.reason}
+        """The answer over HTTP, in the one error format (bot/problems.py; `error` and `reason` included)."""
+        field = self.field or _FIELD_OF_CODE.get(self.code.split("_")[0], "")
+        rules = [{"field": field, "rule": self.reason}] if field else []
+        return problems.problem(self.status, self.code, self.reason, rules)
+
+
+# the field a refusal is about, from its code's first word (message_empty: message), unless it names one itself
+_FIELD_OF_CODE = {"message": "message", "sender": "sender", "body": "body", "unknown": "body", "missing": "body",
+                  "field": "body", "text": "text", "metadata": "metadata", "session": "session_id",
+                  "unauthorized": "Authorization"}
 
 
 def max_message_chars(env: Mapping[str, str] = os.environ) -> int:

@@ -325,7 +325,7 @@ def _api_body_check(token: str, jwt_secret: Optional[str] = None, jwt_method: st
         if refusal is None:
             return None
         logger.warning("HTTP API: refused %s %s (%s)", request.method, request.path.split("/")[1], refusal.reason)
-        return response.json(refusal.body(), status=refusal.status)
+        return response.json(refusal.body(), status=refusal.status, content_type="application/problem+json")
 
     return check
 

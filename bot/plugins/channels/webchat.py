@@ -27,10 +27,11 @@ Rasa widget shows (this page as an error), and logged: never dropped silently.
 
 Who may connect: pages of the server's own origin, and those listed in RRMM_WEBCHAT_ORIGINS (comma-separated
 `https://host[:port]`), for socket.io's polling (CORS headers) and websocket transports (Origin checked); any
-other origin is refused (400). Socket authentication is Rasa's: with a `jwt_key` (credentials.yml, or
-RRMM_WEBCHAT_JWT_KEY) and `jwt_method` (default HS256), a connection needs `auth: {token: <JWT>}` signed with it
-(the page passes `data-token` from its script tag). Without a key the chat needs no secret: put the server
-behind the intranet's authentication (docs/security.md).
+other origin is refused (400). `GET /chat/origin` tells any page whether its origin is allowed (and names
+RRMM_WEBCHAT_ORIGINS), so the widget on a page that is not allowed says so. Socket authentication is Rasa's: with a
+`jwt_key` (credentials.yml, or RRMM_WEBCHAT_JWT_KEY) and `jwt_method` (default HS256), a connection needs
+`auth: {token: <JWT>}` signed with it (the page passes `data-token` from its script tag). Without a key the chat
+needs no secret: put the server behind the intranet's authentication (docs/security.md).
 credentials.yml keys: `session_persistence` (default true), `serve_page` (default true), `socketio_path`,
 `user_message_evt`, `bot_message_evt`, `jwt_key`, `jwt_method`.
 """
@@ -62,6 +63,7 @@ from bot.clinical.render import render_note
 from .. import inbound, tokens
 from ..errors import ConfigError
 from .base import OnNewMessage, TurnOutput, log_on, plug_in, setting, turn_handler
+from .problem import problem_response, serve_problems
 from .render import is_recommendation, render_html
 
 logger = logging.getLogger(__name__)
@@ -243,6 +245,7 @@ class WebChat(SocketIOInput):
         handle = turn_handler(on_new_message)
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origin_allowed)
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        serve_problems(bp)
         self.sio = sio
         files = self._static_files()
         log_on(
@@ -257,7 +260,7 @@ class WebChat(SocketIOInput):
             name = name or "index.html"
             path = files.get(name)
             if path is None:
-                return response.text("Not found.", status=404)
+                return problem_response(404, "not_found", "no such file of the chat page")
             mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
             headers = {
                 "X-Content-Type-Options": "nosniff",
@@ -275,6 +278,19 @@ class WebChat(SocketIOInput):
         @bp.route("/health", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @bp.route("/origin", methods=["GET"])
+        async def origin(request: Request) -> HTTPResponse:
+            """Whether the asking page's origin may connect, readable by any page (it says nothing else), so that
+            the widget on a page that is not allowed can tell its user why, and what the administrator sets."""
+            environ = {"wsgi.url_scheme": request.scheme, "HTTP_HOST": request.host}
+            environ.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in request.headers.items()
+                            if k.lower() in ("x-forwarded-proto", "x-forwarded-host")})
+            sent = request.headers.get("origin")
+            allowed = sent is None or sent in self.origins or sent in own_origins(environ)
+            return response.json({"allowed": allowed, "setting": "RRMM_WEBCHAT_ORIGINS"},
+                                 headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store",
+                                          "Vary": "Origin"})
 
         @bp.route("/<name:path>", methods=["GET"])
         async def asset(request: Request, name: str) -> HTTPResponse:
