@@ -31,8 +31,12 @@ ONE_SHOT = "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit,
 
 
 def tracker(sender: str, slots=None, text=ONE_SHOT, intent="describe_case") -> DialogueStateTracker:
+    """A conversation whose latest message came through the REST channel, stamped as the Rasa server stamps it
+    (bot.audit.provenance; the test servers share ACTION_TOKEN, which keys the stamp when no turn secret is set)."""
+    stamp = {audit.STAMP_KEY: audit.stamp(ACTION_TOKEN, sender, "rest", "m1")}
     events = [ActionExecuted("action_listen"),
-              UserUttered(text, {"name": intent, "confidence": 1.0}, message_id="m1", input_channel="rest"),
+              UserUttered(text, {"name": intent, "confidence": 1.0}, message_id="m1", input_channel="rest",
+                          metadata=stamp),
               *[SlotSet(k, v) for k, v in (slots or {}).items()]]
     return DialogueStateTracker.from_events(sender, events, slots=DOMAIN.slots)
 
@@ -49,6 +53,8 @@ def comparable(events):
 
 def test_without_an_action_server_the_recommendation_action_runs_in_this_process(monkeypatch, tmp_path):
     monkeypatch.delenv("RRMM_ACTION_URL", raising=False)
+    monkeypatch.delenv("RRMM_TURN_SECRET", raising=False)
+    monkeypatch.setenv("RRMM_ACTION_TOKEN", ACTION_TOKEN)
     monkeypatch.setenv("RRMM_AUDIT_DB", str(tmp_path / "audit.db"))
     events = run("action_recommend", tracker("inproc-1", CASE))
     said = [e for e in events if isinstance(e, BotUttered)]
@@ -63,6 +69,8 @@ def test_without_an_action_server_the_recommendation_action_runs_in_this_process
 def test_the_same_action_gives_the_same_answer_in_process_and_on_the_action_server(action_server, monkeypatch,
                                                                                    tmp_path):
     monkeypatch.delenv("RRMM_ACTION_URL", raising=False)
+    monkeypatch.delenv("RRMM_TURN_SECRET", raising=False)
+    monkeypatch.setenv("RRMM_ACTION_TOKEN", ACTION_TOKEN)
     monkeypatch.setenv("RRMM_AUDIT_DB", str(tmp_path / "audit.db"))
     remote = EndpointConfig(action_server.action_url, headers={"Authorization": f"Bearer {ACTION_TOKEN}"})
     for name, slots, text, intent in (
