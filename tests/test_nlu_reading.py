@@ -252,3 +252,28 @@ def test_extract_marks_only_weak_readings():
                                      ("being considered for 3rd line", 2), ("3L options?", 2)])
 def test_an_ordinal_line_named_with_its_regimen_is_a_line_given(text, n):
     assert case(text).get("prior_lines") == n
+
+
+# ---- a regimen written out as its drugs: progression on it reaches all of them ------------------------------------
+@pytest.mark.parametrize("text, refractory", [
+    ("2 prior lines: bortezomib-melphalan-prednisone, then isatuximab pomalidomide dexamethasone from 2023, "
+     "progressing on it now", {"isatuximab", "pomalidomide"}),
+    ("1 prior line of carfilzomib+daratumumab+dex, progression under therapy this autumn", {"carfilzomib", "daratumumab"}),
+    ("first line ixazomib lenalidomide dex, on which her paraprotein has now risen", {"ixazomib", "lenalidomide"}),
+])
+def test_progression_on_a_regimen_written_as_its_drugs_reaches_each_drug(text, refractory):
+    assert set(case(text)["refractory"]) >= refractory
+
+
+@pytest.mark.parametrize("text", [
+    "Refractory: lenalidomide, carfilzomib\nDaratumumab: never had it",
+    "progressed on lenalidomide, bortezomib-exposed",
+])
+def test_a_drug_on_its_own_line_or_after_a_comma_is_not_pulled_into_the_regimen(text):
+    refractory = case(text).get("refractory") or []
+    assert "bortezomib" not in refractory and "daratumumab" not in refractory
+
+
+def test_a_status_written_after_a_drug_of_the_group_keeps_its_reading():
+    got = case("len+dara refractory, bortezomib exposed")
+    assert {"lenalidomide", "daratumumab"} <= set(got["refractory"]) and got["exposed"] == ["bortezomib"]

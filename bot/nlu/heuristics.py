@@ -51,7 +51,7 @@ WHICH_PROG_RE = re.compile(
     r"^\s*(?:\([^()]{0,40}\)\s*)?,?\s*(?:(?:which|that)\s+(?:(?:she|he|they|the\s+patient|her\s+disease|his\s+disease)\s+)?"
     r"(?:(?:has|had|have|is|was|were|now|then|subsequently|eventually|also|since|quickly|rapidly)\s+)*"
     r"(?:progressed|relapsed|progressing|relapsing|failing|failed|stopped\s+working|escaped)"
-    r"|on\s+which\s+[^.;]{0,40}?\b(?:progress|relaps|PD\b|fail))", re.I)
+    r"|on\s+which\s+[^.;]{0,40}?\b(?:progress|relaps|PD\b|fail|risen|rising|rose|increas|climb))", re.I)
 # "stayed on daratumumab until it stopped working", "for 4 years until she progressed"
 UNTIL_PROG_RE = re.compile(
     r"until\s+(?:it|they|she|he|the\s+disease|her\s+disease|his\s+disease)\s+(?:stopped\s+working|failed|"

@@ -62,7 +62,7 @@ from .prose import (
     relapse_now,
     single_line,
 )
-from .readings import given_without_progression, renal_signs, treatment_cytopenia
+from .readings import given_without_progression, renal_signs, treatment_cytopenia, written_regimens
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .spelling import OffsetMap, Speller
 from .transplants import transplant_count, transplant_prose
@@ -241,6 +241,7 @@ class Pipeline:
         out = history_drugs(text, out)
         out = drugs_back_to_regimens(out)
         out = refractory_to_all(text, out)
+        out = written_regimens(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:

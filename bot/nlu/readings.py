@@ -105,3 +105,40 @@ def renal_signs(text: str, out: List[dict]) -> List[dict]:
             added.append({"entity": "relapse", "value": "clinical", "_sign": True, "start": e["start"],
                           "end": e["end"]})
     return out + added
+
+
+# ---- a regimen written out as its drugs ("daratumumab lenalidomide dexamethasone", "Dara-Carfilzomib-Dex") -------
+_GLUE = re.compile(r"^[ \t]*(?:[-+/&]|\band\b|\bwith\b|\bplus\b)?[ \t]*\Z", re.I)
+_STATUS_AFTER = re.compile(r"^\s*[-\s]?(?:exp\w*|naive|na[iï]ve|sensitive|not\s+refr\w*|unavailable|not\s+available)\b",
+                           re.I)
+
+
+def written_regimens(text: str, out: List[dict]) -> List[dict]:
+    """The drugs of one regimen written out one after the other, joined only by spaces, hyphens, "+", "/" or
+    "and" ("daratumumab lenalidomide dexamethasone since 2021, progressing on it", "Dara-Carfilzomib-Dex,
+    progression under therapy") were given together: progression on that regimen (a member read refractory while
+    the others are read exposed or without a status) makes every non-steroid drug of it refractory (IMWG:
+    progression on therapy). A status written right after one of them ("len+dara refractory, bort exposed") keeps
+    its own reading."""
+    drugs = sorted((e for e in out if e["entity"] == "drug"), key=lambda e: (e["start"], e["end"]))
+    groups: List[List[dict]] = []
+    for d in drugs:
+        last = groups[-1] if groups else None
+        if last and (d["start"], d["end"]) == (last[-1]["start"], last[-1]["end"]):
+            last.append(d)  # the drugs of one regimen name share its span
+        elif last and d["start"] >= last[-1]["end"] and _GLUE.match(text[last[-1]["end"]:d["start"]]):
+            last.append(d)
+        else:
+            groups.append([d])
+    for group in groups:
+        members = [d for d in group if d["value"] != "dexamethasone"]
+        spans = {(d["start"], d["end"]) for d in members}
+        if len(spans) < 2 or not any(d.get("role") == "refractory" for d in members):
+            continue
+        if any(d.get("role") not in (None, "exposed", "refractory") for d in group):
+            continue
+        if any(_STATUS_AFTER.match(text[d["end"]:d["end"] + 25]) for d in members):
+            continue
+        for d in members:
+            d["role"] = "refractory"
+    return out
