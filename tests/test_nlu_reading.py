@@ -258,7 +258,8 @@ def test_an_ordinal_line_named_with_its_regimen_is_a_line_given(text, n):
 @pytest.mark.parametrize("text, refractory", [
     ("2 prior lines: bortezomib-melphalan-prednisone, then isatuximab pomalidomide dexamethasone from 2023, "
      "progressing on it now", {"isatuximab", "pomalidomide"}),
-    ("1 prior line of carfilzomib+daratumumab+dex, progression under therapy this autumn", {"carfilzomib", "daratumumab"}),
+    ("1 prior line of carfilzomib+daratumumab+dex, progression under therapy this autumn",
+     {"carfilzomib", "daratumumab"}),
     ("first line ixazomib lenalidomide dex, on which her paraprotein has now risen", {"ixazomib", "lenalidomide"}),
 ])
 def test_progression_on_a_regimen_written_as_its_drugs_reaches_each_drug(text, refractory):
@@ -277,3 +278,16 @@ def test_a_drug_on_its_own_line_or_after_a_comma_is_not_pulled_into_the_regimen(
 def test_a_status_written_after_a_drug_of_the_group_keeps_its_reading():
     got = case("len+dara refractory, bortezomib exposed")
     assert {"lenalidomide", "daratumumab"} <= set(got["refractory"]) and got["exposed"] == ["bortezomib"]
+
+
+# ---- the number of transplants done: a second one ahead, a refused one, a corrected count -------------------------
+@pytest.mark.parametrize("text, n", [
+    ("VRd, ASCT 2019, len maintenance; we are weighing a second autograft at the next MDT", 1),
+    ("KRd, autograft 2020; he is not keen on a second transplant", 1),
+    ("VCd x6 (patient declined ASCT), then Rd", 0),
+    ("VRd, tandem ASCT - no, single ASCT, then len maintenance", 1),
+    ("VRd, tandem autograft 2018, len maintenance", 2),
+    ("VRd, ASCT 2015, relapse, then a second ASCT in 2019", 2),
+])
+def test_transplants_done_are_counted_from_the_past_only(text, n):
+    assert case(text).get("prior_auto_hct") == n

@@ -159,12 +159,21 @@ _SECOND_DONE = re.compile(
     r"\(?(?:19|20)\d\d", re.I)
 
 
+_SECOND = re.compile(r"\b(?:2nd|second)\b", re.I)
+_DONE = re.compile(r"\b(?:s/p|had|has\s+had|underwent|received|done|performed|post|after|following|since)\b|"
+                   r"(?<!\d)(?:19|20)\d\d(?!\d)", re.I)
+_REFUSED_ONE = re.compile(r"\b(?:declin\w*|refus\w*|turned\s+down)\s+(?:an?\s+|the\s+)?(?:auto\w*\s+)?$", re.I)
+_ONE = re.compile(r"\b(?:single|one|once|1)\s+(?:auto\w*\s+)?(?:ASCT|auto\w*|SCT|HCT|transplant\w*)?$", re.I)
+_CORRECTED = re.compile(r"^\s*[-–,]?\s*(?:no|sorry|correction|actually|I\s+mean)\b\s*[,:-]", re.I)
+
+
 def transplant_count(text: str, out: List[dict]) -> List[dict]:
     """The number of autologous transplants done, from what the words around each mention say: "no second ASCT",
     "no transplant anymore" are about a transplant ahead (no count); "?ASCT", "unknown", "unclear whether he had an
     autograft" leave it open; "tandem" is 2, a second transplant with its year is the second one done; a refusal
     of the only transplant ("declined ASCT") is none done."""
     keep = []
+    counts = [e for e in out if e["entity"] == "prior_auto_hct"]
     for e in out:
         if e["entity"] == "prior_auto_hct":
             clause = _clause_text(text, e["start"], e["end"])
@@ -173,7 +182,15 @@ def transplant_count(text: str, out: List[dict]) -> List[dict]:
                 continue  # "no second ASCT", "no transplant anymore"
             if _UNSURE.search(before) or _UNSURE.search(clause):
                 continue
-            if e["value"] == 1 and _TANDEM.search(text[max(0, e["start"] - 30):e["end"] + 10]):
+            if _CORRECTED.match(text[e["end"]:e["end"] + 20]) and any(o["start"] > e["end"] for o in counts):
+                continue  # "tandem ASCT - no, single ASCT": the corrected mention gives way to the correction
+            if e["value"] == 2 and _SECOND.search(e["text"] if "text" in e else text[e["start"]:e["end"]]) \
+                    and not _SECOND_DONE.search(text[max(0, e["start"] - 15):e["end"] + 12]) \
+                    and not _DONE.search(clause):
+                continue  # "not keen on a second transplant", "the decision on a second autograft": one ahead
+            if e["value"] == 1 and _REFUSED_ONE.search(before):
+                e["value"] = 0  # "declined ASCT", "transplant not offered": none done
+            if e["value"] == 1 and not _ONE.search(before + text[e["start"]:e["end"]]) and _TANDEM.search(clause):
                 e["value"] = 2
         keep.append(e)
     counts = [e for e in keep if e["entity"] == "prior_auto_hct"]
