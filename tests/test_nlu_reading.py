@@ -291,3 +291,12 @@ def test_a_status_written_after_a_drug_of_the_group_keeps_its_reading():
 ])
 def test_transplants_done_are_counted_from_the_past_only(text, n):
     assert case(text).get("prior_auto_hct") == n
+
+
+@pytest.mark.parametrize("text, n", [
+    ("VMP-autograft 2018, thalidomide maintenance; relapse 2021 -> IsaKd -> progression on IsaKd 2024", 2),
+    ("she had vrd and autologous transplant in 2016 then relapse in 2020 treated with carfilzomib pomalidomide "
+     "dexamethasone progressed on it then elotuzumab pomalidomide dexamethasone progressing on it now", 3),
+])
+def test_lines_of_a_history_with_regimens_written_out_or_joined_to_the_transplant(text, n):
+    assert case(text)["prior_lines"] == n
