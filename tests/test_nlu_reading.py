@@ -300,3 +300,18 @@ def test_transplants_done_are_counted_from_the_past_only(text, n):
 ])
 def test_lines_of_a_history_with_regimens_written_out_or_joined_to_the_transplant(text, n):
     assert case(text)["prior_lines"] == n
+
+
+# ---- the relapse now: a past regimen's end is no "no progression"; a paraprotein told as numbers ------------------
+@pytest.mark.parametrize("text, relapse", [
+    ("1 prior line: KRd 2020 -> stopped for cardiotoxicity (no PD) -> off treatment; now new lytic lesions", "clinical"),
+    ("VRd, bortezomib exposed only (stopped for neuropathy, no progression); now rising paraprotein", "biochemical"),
+    ("Rd since 2022; her paraprotein went 8 -> 19 g/L over 4 months, Hb and calcium normal", "biochemical"),
+    ("Rd since 2022; paraprotein from 11 to 26 g/L", "biochemical"),
+])
+def test_the_relapse_now_is_read_past_a_regimen_stopped_without_progression(text, relapse):
+    assert case(text)["relapse"] == relapse
+
+
+def test_a_falling_paraprotein_is_no_relapse_sign():
+    assert case("KRd x8, paraprotein 24 -> 3 g/L, in VGPR").get("relapse") != "biochemical"

@@ -62,7 +62,13 @@ from .prose import (
     relapse_now,
     single_line,
 )
-from .readings import given_without_progression, renal_signs, treatment_cytopenia, written_regimens
+from .readings import (
+    given_without_progression,
+    paraprotein_numbers,
+    renal_signs,
+    treatment_cytopenia,
+    written_regimens,
+)
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .spelling import OffsetMap, Speller
 from .transplants import transplant_count, transplant_prose
@@ -263,6 +269,7 @@ class Pipeline:
         out = remission_after_transplant(text, out)
         out = relapse_after_stopping(text, out)
         out = renal_signs(text, out)
+        out = paraprotein_numbers(text, out)
         out = relapse_now(text, out)
         out = resolve_relapse(out)
         out = self.regions.find(text, out)

@@ -43,11 +43,30 @@ def treatment_cytopenia(text: str, out: List[dict]) -> List[dict]:
     return keep
 
 
+_PAST_STOP = re.compile(r"\b(?:stopped|stopping|discontinued|completed|finished|ceased|held|came\s+off|"
+                        r"taken\s+off|stop(?:ped)?\s+for|(?:because\s+of|due\s+to|for)\s+(?:toxicity|intolerance))\b",
+                        re.I)
+
+
+def _bracket_or_clause(text: str, e: dict) -> str:
+    """The brackets a span is in ("(stopped for HTN, no progression)"), else the words of its clause before it."""
+    opened, closed = text.rfind("(", 0, e["start"]), text.rfind(")", 0, e["start"])
+    if opened > closed and e["start"] - opened <= 60:
+        end = text.find(")", e["end"])
+        before = re.split(r"[.;,\n]|->|→", text[max(0, opened - 50):opened])[-1]
+        return before + text[opened:end if end >= 0 else e["end"]]
+    return re.split(r"[.;,\n]|->|→", text[max(0, e["start"] - 50):e["start"]])[-1]
+
+
 def given_without_progression(text: str, out: List[dict]) -> List[dict]:
     """'VRd given without progression', 'VCd before that, without PD': said of a regimen, "without progression" is
     no relapse type of the case but the regimen given without progression (exposed)."""
     drop = []
     for e in out:
+        if e["entity"] == "relapse" and e["value"] == "none" and _PAST_STOP.search(_bracket_or_clause(text, e)) \
+                and re.match(r"(?:no|without)\b", text[e["start"]:], re.I):
+            drop.append(id(e))  # "stopped for pneumonias (no PD)": how a past regimen ended, not the relapse now
+            continue
         if e["entity"] != "relapse" or e["value"] != "none" or not re.match(r"without\b", text[e["start"]:], re.I):
             continue
         before = [d for d in out if d["entity"] == "drug" and d["end"] <= e["start"]
@@ -141,4 +160,28 @@ def written_regimens(text: str, out: List[dict]) -> List[dict]:
             continue
         for d in members:
             d["role"] = "refractory"
+    return out
+
+
+# ---- a paraprotein rise told as numbers ("M-spike went 0.6 -> 1.8", "paraprotein from 12 to 24 g/L") -----------
+_PROTEIN = (r"(?:paraprotein|M[\s-]?protein|M[\s-]?spike|monoclonal\s+protein|(?:(?:free|kappa|lambda|involved)\s+)*"
+            r"light[\s-]chains?|(?:(?:kappa|lambda|involved|serum)\s+)*s?FLCs?|Ig[AGM](?:\s+(?:kappa|lambda))?)")
+_NUMBER = r"(\d+(?:\.\d+)?)(?:\s*(?:mg/L|g/L|g/dL|mg/dL|mg/dl|g/dl))?"
+_RISE_NUMBERS = re.compile(
+    rf"\b{_PROTEIN}\s+(?:(?:has|have|had|is|was)\s+)?(?:(?:now|gone|went|risen|rose|increased|climbed|up)\s+)*"
+    rf"(?:from\s+)?{_NUMBER}\s*(?:->|→|=>|\bto\b)\s*{_NUMBER}", re.I)
+
+
+def paraprotein_numbers(text: str, out: List[dict]) -> List[dict]:
+    """A paraprotein, M-spike or light chain level told as two numbers is a rise when the second is higher (a
+    biochemical relapse sign, never replacing a stated type or CRAB wording) and no rise when it is lower."""
+    taken = [(e["start"], e["end"]) for e in out if e["entity"] == "relapse"]
+    for m in _RISE_NUMBERS.finditer(text):
+        a, b = float(m.group(1)), float(m.group(2))
+        over = [e for e in out if e["entity"] == "relapse" and e.get("_sign") and e["value"] == "biochemical"
+                and e["start"] < m.end() and m.start() < e["end"]]
+        if b <= a:
+            out = [e for e in out if all(e is not o for o in over)]  # "M-spike 2.1 -> 0.4": a response
+        elif not over and all(m.end() <= s or m.start() >= t for s, t in taken):
+            out.append({"entity": "relapse", "value": "biochemical", "_sign": True, "start": m.start(), "end": m.end()})
     return out
