@@ -304,7 +304,8 @@ def test_lines_of_a_history_with_regimens_written_out_or_joined_to_the_transplan
 
 # ---- the relapse now: a past regimen's end is no "no progression"; a paraprotein told as numbers ------------------
 @pytest.mark.parametrize("text, relapse", [
-    ("1 prior line: KRd 2020 -> stopped for cardiotoxicity (no PD) -> off treatment; now new lytic lesions", "clinical"),
+    ("1 prior line: KRd 2020 -> stopped for cardiotoxicity (no PD) -> off treatment; now new lytic lesions",
+     "clinical"),
     ("VRd, bortezomib exposed only (stopped for neuropathy, no progression); now rising paraprotein", "biochemical"),
     ("Rd since 2022; her paraprotein went 8 -> 19 g/L over 4 months, Hb and calcium normal", "biochemical"),
     ("Rd since 2022; paraprotein from 11 to 26 g/L", "biochemical"),
