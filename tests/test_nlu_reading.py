@@ -316,3 +316,25 @@ def test_the_relapse_now_is_read_past_a_regimen_stopped_without_progression(text
 
 def test_a_falling_paraprotein_is_no_relapse_sign():
     assert case("KRd x8, paraprotein 24 -> 3 g/L, in VGPR").get("relapse") != "biochemical"
+
+
+def test_progression_in_brackets_that_names_its_drug_reaches_that_drug_only():
+    got = case("VMP-ASCT-R maint (2012-2016, PD on R maint), then KPd")
+    assert "lenalidomide" in got["refractory"] and "bortezomib" not in got["refractory"]
+
+
+@pytest.mark.parametrize("text, role", [
+    ("4 prior lines, last cilta-cel 2023 -> sCR -> relapse 2025 with new lesions", "exposed"),
+    ("4 prior lines, refractory to ide-cel (no response at day 30)", "refractory"),
+])
+def test_a_car_t_relapsed_after_is_exposed_unless_said_refractory(text, role):
+    got = case(text)
+    assert any(d in (got.get(role) or []) for d in ("cilta-cel", "ide-cel"))
+
+
+@pytest.mark.parametrize("text", [
+    "1 prior line: on daratumumab lenalidomide and dexamethasone since 2021, light chains have gone from 40 to 360",
+    "1 prior line, DRd since 2020; while still on full-dose daratumumab and lenalidomide her paraprotein has climbed",
+])
+def test_a_rise_on_the_regimen_still_given_is_progression_on_it(text):
+    assert {"daratumumab", "lenalidomide"} <= set(case(text).get("refractory") or [])

@@ -209,7 +209,8 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
         rest = text[last.end_char:]
         hit = bool(TO_PROG_RE.match(rest)) or bool(WHICH_PROG_RE.match(rest)) or bool(APPOSITIVE_REFR_RE.match(rest))
         b = BRACKET_PROG_RE.match(rest)
-        hit = hit or bool(b and not BRACKET_OFF_RE.search(b.group("tail")))
+        named = b and any(last.end_char < sp.start_char < last.end_char + b.end() for sp in spans)
+        hit = hit or bool(b and not BRACKET_OFF_RE.search(b.group("tail")) and not named)  # "(PD on R)": R only
         if not hit:
             q = re.match(_QUAL, rest)
             hit = bool(q and UNTIL_PROG_RE.match(rest[q.end():]))

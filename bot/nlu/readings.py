@@ -185,3 +185,21 @@ def paraprotein_numbers(text: str, out: List[dict]) -> List[dict]:
         elif not over and all(m.end() <= s or m.start() >= t for s, t in taken):
             out.append({"entity": "relapse", "value": "biochemical", "_sign": True, "start": m.start(), "end": m.end()})
     return out
+
+
+# ---- a CAR-T given once: a relapse after it is no progression on therapy -----------------------------------------
+ONE_TIME = {"ide-cel", "cilta-cel"}
+_NO_RESPONSE = re.compile(r"refr|resist|no\s+response|not\s+respond|never\s+respond|primary|non[\s-]?respon", re.I)
+
+
+def one_time_therapies(text: str, out: List[dict]) -> List[dict]:
+    """A CAR-T is one infusion, not a therapy the disease can progress on while it is given: a relapse after it
+    ("cilta-cel 2022 -> sCR -> relapse 26 mo later") leaves it exposed; it is refractory only when the words say so
+    ("refractory to ide-cel", "no response to cilta-cel")."""
+    for e in out:
+        if e["entity"] == "drug" and e["value"] in ONE_TIME and e.get("role") == "refractory":
+            line_start = max(text.rfind(ch, 0, e["start"]) for ch in ".;\n") + 1
+            around = text[max(line_start, e["start"] - 80):e["start"]] + " " + text[e["end"]:e["end"] + 30]
+            if not _NO_RESPONSE.search(around):
+                e["role"] = "exposed"
+    return out
