@@ -338,3 +338,14 @@ def test_a_car_t_relapsed_after_is_exposed_unless_said_refractory(text, role):
 ])
 def test_a_rise_on_the_regimen_still_given_is_progression_on_it(text):
     assert {"daratumumab", "lenalidomide"} <= set(case(text).get("refractory") or [])
+
+
+@pytest.mark.parametrize("text, eligible, done", [
+    ("VRd -> ASCT 2020 -> len maint -> DKd. Not for 2nd ASCT (patient declines).", False, 1),
+    ("VRd, autograft 2019, Rd at relapse; a further autologous transplant is not an option", False, 1),
+    ("Rd since 2021, never transplanted, not eligible", False, 0),
+    ("KRd x8 -> ASCT 2021 -> no maintenance (declined). Fit, transplant eligible", True, 1),
+])
+def test_a_transplant_ahead_is_eligibility_and_leaves_the_count_done(text, eligible, done):
+    got = case(text)
+    assert got.get("transplant_eligible") is eligible and got.get("prior_auto_hct") == done

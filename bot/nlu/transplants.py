@@ -71,6 +71,7 @@ def eligibility_clauses(text: str, out: List[dict]) -> List[dict]:
     "under discussion", "if", "whether", "pending"), a question, or a transplant in the past only gives nothing.
     Clauses that hold an eligibility already read are left to it."""
     have = [(e["start"], e["end"]) for e in out if e["entity"] == "transplant_eligible"]
+    taken = [(e["start"], e["end"]) for e in out if e["entity"] == "prior_auto_hct"]
     found = []
     pos = 0
     question = False
@@ -93,6 +94,9 @@ def eligibility_clauses(text: str, out: List[dict]) -> List[dict]:
         if re.search(r"\bplann?(?:ed|ing)\b", clause, re.I) and not re.search(
                 r"declin|refus|inelig|eligib|candidate|not\s+for\b|want|keen", clause, re.I):
             continue  # "no transplant planned" is not "not eligible" (a plan says nothing about eligibility)
+        free = [m for m in _TXE_RE.finditer(clause)
+                if all(start + m.end() <= a or start + m.start() >= b for a, b in taken)]
+        tx = free[0] if free else tx  # words no other fact took ("never transplanted, not eligible")
         found.append({"entity": "transplant_eligible", "value": not _NEG_NEAR.search(clause),
                       "start": start + tx.start(), "end": start + tx.end()})
     return found
@@ -115,8 +119,19 @@ def transplant_prose(text: str, out: List[dict]) -> List[dict]:
             e.update(entity="transplant_eligible", value=False)
     added = eligibility_clauses(text, out)
     # a transplant named as a plan ("not for 2nd ASCT") is a `regimen` entity: the eligibility takes its words
-    out = [o for o in out if o["entity"] != "regimen" or all(o["end"] <= a["start"] or o["start"] >= a["end"]
-                                                             for a in added)] + added
+    # a transplant named as a plan ("not for 2nd ASCT") is a `regimen` entity, and a count read on the same words is
+    # about a transplant ahead: the eligibility takes its words
+    def clear(o: dict) -> bool:
+        return all(o["end"] <= a["start"] or o["start"] >= a["end"] for a in added)
+
+    # none done ("no transplant (age)") stays true with the words it took; an eligibility on them is left out
+    # and so does a count of transplants done on words of the past ("-> ASCT 2021 -> no maintenance (declined)")
+    added = [a for a in added if all(o["end"] <= a["start"] or o["start"] >= a["end"] for o in out
+                                     if o["entity"] == "prior_auto_hct" and not _AHEAD_WORDS.search(
+                                         text[max(0, o["start"] - 12):o["end"] + 4])
+                                     and not (o["value"] == 0 and _AHEAD.search(_clause_text(text, o["start"],
+                                                                                              o["end"]))))]
+    out = [o for o in out if o["entity"] not in ("regimen", "prior_auto_hct") or clear(o)] + added
     if any(e["entity"] == "transplant_eligible" for e in out):
         return out
     # a planned transplant is a `regimen` entity (no eligibility by itself): only the facts' words are taken
@@ -145,6 +160,9 @@ def transplant_prose(text: str, out: List[dict]) -> List[dict]:
                            "end": start + len(part.rstrip())}]
     return out
 
+
+
+_AHEAD_WORDS = re.compile(r"\b(?:2nd|second|further|another|more|repeat|salvage)\b|#\s?2", re.I)
 
 
 # ---- how many autologous transplants were done -------------------------------------------------------------------
