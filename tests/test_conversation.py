@@ -1,4 +1,4 @@
-"""Conversations over the REST channel with the live Rasa server and action server (loopback)."""
+"""Conversations over the REST channel with the live Rasa server, its custom actions inside it (loopback)."""
 import uuid
 
 import pytest
@@ -26,6 +26,17 @@ def sender():
 
 def requested(servers, who):
     return servers.tracker(who)["slots"].get("requested_slot")
+
+
+def test_one_process_answers_the_actions_run_inside_the_rasa_server(servers):
+    """As the scripts start it: no action server, no action token; the recommendation is recorded with its channel."""
+    assert set(servers.procs) == {"rasa"}
+    who = sender()
+    rec = payload(servers.say(who, "62F, 1 prior line, refractory to lenalidomide, frail, not transplant eligible, "
+                                            "clinical relapse"))
+    assert rec is not None and rec["assessment"]["fitness"] == "frail"
+    log = (servers.workdir / "rasa.log").read_text(errors="ignore")
+    assert "custom actions run in this process" in log and "Failed to execute custom action" not in log
 
 
 def test_one_shot_case_gets_options_cautions_trials_in_the_same_turn(servers):
@@ -164,7 +175,8 @@ def test_one_shot_shorthand_gets_a_recommendation_that_starts_with_read_as(serve
                          "refractory, first clinical relapse with new hypercalcaemia and lytic lesions, fit, TE")
     assert requested(servers, who) is None
     out = texts(r)
-    assert out.startswith("Read as: 1 prior line; refractory: none; exposed: bortezomib, lenalidomide; progressed on "
+    # R2 (2026-12): progression on lenalidomide maintenance is lenalidomide-refractory
+    assert out.startswith("Read as: 1 prior line; refractory: lenalidomide; exposed: bortezomib; progressed on "
                           "lenalidomide maintenance; fit; transplant-eligible; 1 prior autologous transplant; "
                           "clinical relapse"), out
     assert payload(r)["read_as"].startswith("1 prior line")

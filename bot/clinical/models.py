@@ -6,9 +6,10 @@ one message per problem, each naming the field.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional
 
-from pydantic import BaseModel, Extra, StrictBool, ValidationError, conint, root_validator, validator
+from pydantic import BaseModel, Extra, Field, StrictBool, ValidationError, conint, constr, root_validator, validator
 from typing_extensions import Literal
 
 from .kb import KnowledgeError, UnknownName, kb
@@ -22,7 +23,6 @@ Region = Literal[tuple(kb().regions)]  # type: ignore[misc]
 Tier = Literal["preferred", "recommended", "circumstances"]
 DEFAULT_REGION = "US"  # contract.md: the source follows US labels; a deployment may set its own default
 
-DRUG_LIST_FIELDS = ("refractory", "exposed", "unavailable")
 CASE_FACT_BOOLEANS = ("transplant_eligible", "lenalidomide_maintenance_only")  # facts of the case, not flags
 
 
@@ -35,25 +35,34 @@ class CaseError(ValueError):
 
 
 class Case(BaseModel):
-    age: Optional[conint(strict=True, ge=18, le=120)] = None
-    fitness: Optional[Fitness] = None
-    rmci: Optional[conint(strict=True, ge=0, le=9)] = None
-    transplant_eligible: Optional[StrictBool] = None
-    prior_auto_hct: Optional[conint(strict=True, ge=0)] = None
-    months_remission_after_hct: Optional[conint(strict=True, ge=0)] = None
-    prior_lines: conint(strict=True, ge=1)
-    relapse: Relapse
-    refractory: List[str] = []
-    exposed: List[str] = []
-    lenalidomide_maintenance_only: Optional[StrictBool] = None
-    days_since_last_lenalidomide: Optional[conint(strict=True, ge=0)] = None
-    high_risk_cytogenetics: List[HighRisk] = []
+    """One JSON object. Every field is optional except `prior_lines` and `relapse`; an unknown field is an error
+    with a clear message (never silently ignored). Drug names accept every alias of the knowledge base
+    (clinical-spec section 2) and are answered as canonical drug ids."""
+
+    age: Optional[conint(strict=True, ge=18, le=120)] = Field(None, description="years")
+    fitness: Optional[Fitness] = Field(None, description="overall fitness")
+    rmci: Optional[conint(strict=True, ge=0, le=9)] = Field(
+        None, description="Revised Myeloma Comorbidity Index; gives fitness when `fitness` is absent")
+    transplant_eligible: Optional[StrictBool] = Field(
+        None, description="eligible for high-dose therapy and autologous HCT")
+    prior_auto_hct: Optional[conint(strict=True, ge=0)] = Field(None, description="autologous transplants already done")
+    months_remission_after_hct: Optional[conint(strict=True, ge=0)] = Field(
+        None, description="length of remission after the last autologous HCT")
+    prior_lines: conint(strict=True, ge=1) = Field(..., description="lines of therapy already given")
+    relapse: Relapse = Field(..., description="what is happening now")
+    refractory: List[str] = Field([], description="drugs (ids or aliases) the disease is refractory to")
+    exposed: List[str] = Field([], description="drugs received without being refractory")
+    lenalidomide_maintenance_only: Optional[StrictBool] = Field(
+        None, description="progression happened only on low-dose lenalidomide maintenance")
+    days_since_last_lenalidomide: Optional[conint(strict=True, ge=0)] = Field(
+        None, description="days from the last lenalidomide dose to progression (0 = on therapy)")
+    high_risk_cytogenetics: List[HighRisk] = Field([], description="high-risk abnormalities present")
     t_11_14: Optional[StrictBool] = None
     ldh_elevated: Optional[StrictBool] = None
     high_proliferation: Optional[StrictBool] = None
     m_protein_rising: Optional[StrictBool] = None
     extramedullary: Optional[StrictBool] = None
-    riss_stage: Optional[Literal[1, 2, 3]] = None
+    riss_stage: Optional[Literal[1, 2, 3]] = Field(None, description="R-ISS stage")
     cardiac_disease: Optional[StrictBool] = None
     neuropathy: Optional[StrictBool] = None
     thrombosis_history: Optional[StrictBool] = None
@@ -62,8 +71,12 @@ class Case(BaseModel):
     renal_impairment: Optional[StrictBool] = None
     bone_disease: Optional[StrictBool] = None
     covid_vaccination_up_to_date: Optional[StrictBool] = None
-    unavailable: List[str] = []
-    region: Region = DEFAULT_REGION
+    unavailable: List[str] = Field([], description="drugs not available or not affordable here")
+    region: Region = Field(DEFAULT_REGION, description="whose labels apply (clinical-spec R9, section 8); a "
+                                                       "deployment may set its own default")
+    id: Optional[constr(strict=True, min_length=1, max_length=64)] = Field(
+        None, description="batch and API only: a study or row id passed back with the answer (`id` of the output "
+                          "row); never a patient identifier; never stored in the audit trail (2026-12)")
 
     class Config:
         extra = Extra.forbid
@@ -76,13 +89,13 @@ class Case(BaseModel):
         if not isinstance(value, list):
             raise ValueError("must be a list of drug names")
         out: List[str] = []
-        for item in value:
+        for n, item in enumerate(value, 1):  # messages name the item's place, never what it holds
             if not isinstance(item, str):
-                raise ValueError(f"{item!r} is not a drug name")
+                raise ValueError(f"item {n} must be a drug name (text)")
             try:
                 drug = kb().drug_id(item)
             except UnknownName as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(f"item {n} is {exc}") from None
             if drug not in out:
                 out.append(drug)
         return sorted(out)
@@ -99,11 +112,11 @@ class Case(BaseModel):
         if not isinstance(value, list):
             raise ValueError("must be a list of cytogenetic abnormalities")
         out = []
-        for item in value:
+        for n, item in enumerate(value, 1):
             key = str(item).strip().lower().replace(" ", "")
             code = kb().high_risk_spellings.get(key)
             if code is None:
-                raise ValueError(f"unknown abnormality {item!r}; expected one of {', '.join(kb().high_risk)} "
+                raise ValueError(f"item {n} is not a known abnormality; expected one of {', '.join(kb().high_risk)} "
                                  f"(t(11;14) has its own field t_11_14)")
             if code not in out:
                 out.append(code)
@@ -130,6 +143,11 @@ def _check_flags() -> None:
 
 
 _check_flags()
+for _flag, _label in kb().flag_labels.items():  # the flags are described by their words for people (case.yml)
+    Case.__fields__[_flag].field_info.description = Case.__fields__[_flag].field_info.description or _label
+
+
+_FIELD_NAME = re.compile(r"\A[a-z][a-z0-9_]{0,39}\Z")
 
 
 def _problem(err: Dict[str, Any]) -> str:
@@ -137,6 +155,8 @@ def _problem(err: Dict[str, Any]) -> str:
     field = loc[0] if loc else ""
     msg = err["msg"]
     if err["type"] == "value_error.extra":
+        if not _FIELD_NAME.match(field):  # not shaped like a field name: it may be data sent as a key
+            return "a field with an unknown name (case fields are lowercase names: see contract.md)"
         return f"{field}: unknown field (see contract.md for the case fields)"
     if err["type"] == "value_error.missing":
         return f"{field}: required field is missing"
@@ -161,15 +181,18 @@ def parse_case(data: Any) -> Case:
 
 # ---- output -----------------------------------------------------------------------------------
 class Assessment(BaseModel):
-    setting: Optional[Literal["S1", "S2", "S3", "S4", "S5", "S6"]]
-    settings: List[str] = []
+    """How the engine read the case (clinical-spec R1-R4)."""
+
+    setting: Optional[Literal["S1", "S2", "S3", "S4", "S5", "S6"]] = Field(
+        ..., description="the main setting (clinical-spec section 3); null with `relapse` none")
+    settings: List[str] = Field([], description="every setting the case falls in")
     lenalidomide_status: Literal["naive", "sensitive", "refractory"]
     refractory_classes: List[str]
     triple_class_refractory: bool
     penta_refractory: bool
     fitness: Literal["fit", "intermediate", "frail", "unknown"]
-    fitness_basis: str
-    aggressive: bool
+    fitness_basis: str = Field(..., description="where the fitness came from (stated, R-MCI, not given)")
+    aggressive: bool = Field(..., description="aggressive relapse (R1)")
     aggressive_features: List[str] = []
     notes: List[str] = []
     region: Region
@@ -177,22 +200,27 @@ class Assessment(BaseModel):
 
 
 class Initiation(BaseModel):
+    """Whether to start treatment now (R1). With `relapse` none, `action` is `monitor`."""
+
     action: Literal["monitor", "start", "start_immediately"]
     text: str
 
 
 class Option(BaseModel):
-    regimen: str
+    """One treatment option. Options are ordered by tier, then by evidence (clinical-spec R8, section 7)."""
+
+    regimen: str = Field(..., description="regimen code (clinical-spec section 4)")
     name: str
-    components: List[str]
-    preferred: bool
+    components: List[str] = Field(..., description="drug ids")
+    preferred: bool = Field(..., description="true exactly when `tier` is `preferred`")
     tier: Tier
-    approval: str  # both regions (contract.md)
-    label: str  # the case's region only, for people
+    approval: str = Field(..., description="the labels in both regions")
+    label: str = Field(..., description="the label in the case's region, for people")
     rationale: List[str]
-    notes: List[str] = []  # the rationale that qualifies the option (cross-resistance, label, tier, demotion)
-    trials: List[str]
-    cautions: List[str]
+    notes: List[str] = Field([], description="the rationale that qualifies the option (cross-resistance, label, "
+                                             "tier, demotion)")
+    trials: List[str] = Field(..., description="trial ids (clinical-spec section 6)")
+    cautions: List[str] = Field(..., description="caution ids (clinical-spec section 5)")
 
 
     @root_validator(skip_on_failure=True)
@@ -203,45 +231,58 @@ class Option(BaseModel):
 
 
 class Exclusion(BaseModel):
+    """A regimen of the catalog that is not an option, with its reasons: every one is listed, so \"why not X?\"
+    always has an answer."""
+
     regimen: str
     reasons: List[str]
-    ruled_out: bool  # True: ruled out by the case; False: not indicated in the case's settings
+    ruled_out: bool = Field(..., description="true: ruled out by the case (refractory drug, anti-CD38 target, "
+                                             "unavailable, t(11;14), prior lines, frailty); false: not indicated "
+                                             "in the case's settings")
 
 
 class TransplantOption(BaseModel):
+    """Transplant advice (R6)."""
+
     option: TransplantCode
     recommended: bool
     text: str
 
 
 class CautionOut(BaseModel):
+    """A caution for the case (R7); ids are those of clinical-spec section 5 and never renamed."""
+
     id: str
     severity: Literal["info", "moderate", "high"]
     text: str
-    because: List[str]
+    because: List[str] = Field(..., description="what in the case or the options triggers it")
 
 
 class TrialOut(BaseModel):
+    """A trial behind the options (clinical-spec section 6)."""
+
     id: str
     comparison: str
     result: str
     source: str
     setting: str
-    checked: str
+    checked: str = Field(..., description="when the entry was last checked (YYYY-MM-DD)")
 
 
 class Recommendation(BaseModel):
+    """The answer to a case. Regimen codes, caution ids and trial ids are those of clinical-spec sections 4-6."""
+
     engine_version: str
-    knowledge_version: str
-    knowledge_edition: str
+    knowledge_version: str = Field(..., description="a hash of the knowledge files")
+    knowledge_edition: str = Field(..., description="the clinical edition, e.g. 2026-11")
     assessment: Assessment
     initiation: Initiation
     options: List[Option]
-    excluded: List[Exclusion]
+    excluded: List[Exclusion] = Field(..., description="every regimen that is not an option")
     transplant: List[TransplantOption]
     cautions: List[CautionOut]
     trials: List[TrialOut]
-    trace: List[str]
+    trace: List[str] = Field(..., description="the rules applied (R1, R2, ...)")
     trace_detail: List[str] = []
     disclaimer: str
-    read_as: str = ""  # the case as read, one line (clinical-spec section 9)
+    read_as: str = Field("", description="the case as read, one line (clinical-spec section 9)")

@@ -17,10 +17,9 @@ from bot.clinical.models import Case, CaseError, parse_case
 from .answers import answer_extras, drug_ids, first_number, interpret_answer  # noqa: F401  (re-exported)
 
 REQUIRED = ("relapse", "prior_lines", "refractory", "fitness", "transplant_eligible", "prior_auto_hct")
-CASE_FIELDS = tuple(Case.__fields__)
+CASE_FIELDS = tuple(f for f in Case.__fields__ if f != "id")  # `id` (a study id) is for batch and API only
 # `region` is a case field of contract.md; the intake keeps it in its slot even where the case model lacks it
 INTAKE_FIELDS = CASE_FIELDS + (() if "region" in CASE_FIELDS else ("region",))
-LIST_FIELDS = ("refractory", "exposed", "unavailable", "high_risk_cytogenetics")
 DRUG_ROLES = ("refractory", "exposed", "naive", "unavailable")
 FLAG_ENTITIES = ("aggressive_feature", "comorbidity")
 SCALAR_ENTITIES = ("age", "prior_lines", "relapse", "fitness", "rmci", "transplant_eligible", "prior_auto_hct",
@@ -354,10 +353,6 @@ def missing(slots: Dict[str, Any]) -> List[str]:
 def case_dict(slots: Dict[str, Any]) -> Dict[str, Any]:
     """The case fields among the slots (empty ones dropped)."""
     return {k: slots[k] for k in CASE_FIELDS if slots.get(k) not in (None, [])}
-
-
-def case_from_slots(slots: Dict[str, Any]) -> Case:
-    return parse_case(case_dict(slots))
 
 
 def check_values(updates: Dict[str, Any], slots: Dict[str, Any]) -> Tuple[Dict[str, Any], List[str]]:

@@ -26,7 +26,6 @@ from .case import INTAKE_FIELDS, REQUIRED, apply_entities, check_values, missing
 CASE_INTENTS = ("describe_case", "inform", "correct", "affirm", "deny")
 # inside the intake these are read as an answer first; unread, they are an unreadable answer or an aside
 ANSWER_INTENTS = ("nlu_fallback", "out_of_scope")
-PROMPTS = ("intro", "example", "triple_class", "double")
 BOOKKEEPING = ("never_received", "refractory_class", "case_conflict")
 _OTHER_QUESTION = re.compile(r"\?|^\s*(?:what|why|how|which|when|where|who|can|could|would|should|is|are|does|do|"
                              r"tell|give|book|calculate|explain)\b", re.I)

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from .lexicon import DURATION_NUM, to_float, to_int
 
@@ -36,7 +36,6 @@ RESTART_BEFORE = re.compile(r"\b(?:re-?started|re-?challenged\s+with|re-?treated
                             r"re-?introduced|resumed)\s+(?:on\s+)?$", re.I)
 SEQUENCE_MARK = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|\bnext\b|;|(?:^|\s|\()\d\)|"
                            r"\brelapsed?\b|\bprogress(?:ed|ion)\b|\bPD\b", re.I)
-QUESTION_MARK = re.compile(r"\?")
 
 
 @dataclass
@@ -430,7 +429,3 @@ def history_ordinals(text: str, ents: List[dict]) -> List[dict]:
                 continue
         out.append(e)
     return out
-
-
-def drop_private(ents: Iterable[dict]) -> List[dict]:
-    return [{k: v for k, v in e.items() if not k.startswith("_")} for e in ents]

@@ -71,6 +71,7 @@ from .readings import (
     written_regimens,
 )
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
+from .schema import ENTITY_NAMES
 from .spelling import OffsetMap, Speller
 from .transplants import transplant_count, transplant_prose
 
@@ -127,8 +128,6 @@ class Pipeline:
             raise SetupError(f"roles.py reads ConText categories that no rule of context_rules.json has: {unread}")
         self.context.add(rules)
         self.nlp = nlp
-        from .extract import ENTITY_NAMES  # the facade's list (imported here: the facade imports this module)
-
         len_names = [n for n, d in self.kb.drug_aliases().items() if d == "lenalidomide"]
         len_names += ["lenalidomid", "lenalidomde"]
         self.fact_rules: List[Rule]

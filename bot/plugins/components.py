@@ -54,7 +54,7 @@ CORRECTION_CUE = re.compile(
     r"^\W*no\s*,\s*(?:it'?s|it\s+is|that'?s|she'?s|she\s+is|he'?s|he\s+is|there\s+(?:are|were))\s", re.I)
 NEXT_PATIENT = re.compile(r"^\W*(?:(?:ok(?:ay)?|right|so|and|now|alright|thanks?|great)\W+){0,2}(?:(?:a|the|my)\s+)?"
                           r"(?:next|new|another|different|second|other)\s+(?:patient|case|pt|one)\b", re.I)
-LOOKUPS = ("ask_cautions", "ask_regimen", "ask_trial", "ask_why_not")
+LOOKUPS = ("ask_cautions", "ask_drug_regimens", "ask_regimen", "ask_trial", "ask_why_not")
 # what makes a message a look-up rather than case facts: a question, or the words of a look-up
 LOOKUP_CUE = re.compile(r"\?|^\W*(?:what|why|how|which|when|who|is|are|does|do|can|could|should|would|tell|show|"
                         r"list|explain|info)\b|\b(?:cautions?|risks?|toxicit\w*|side[- ]effects?|warnings?|trials?|"

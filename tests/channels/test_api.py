@@ -41,7 +41,8 @@ def test_the_openapi_document_is_valid_and_generated_from_the_contract_models(ch
     assert status == 200
     validate_spec(doc)
     assert doc["openapi"].startswith("3.0") and doc["servers"] == [{"url": "/api/v1"}]
-    assert set(doc["paths"]) == {"/recommend", "/regimens/{code}", "/trials/{id}", "/audit/recall", "/openapi.json"}
+    assert set(doc["paths"]) == {"/recommend", "/regimens", "/regimens/{code}", "/trials/{id}", "/audit/recall",
+                                 "/openapi.json"}
     schemas = doc["components"]["schemas"]
     assert set(schemas["Case"]["properties"]) == set(Case.__fields__)
     assert schemas["Case"]["required"] == ["prior_lines", "relapse"]
@@ -49,7 +50,9 @@ def test_the_openapi_document_is_valid_and_generated_from_the_contract_models(ch
     assert set(schemas["Recommendation"]["properties"]) == set(Recommendation.__fields__)
     assert "const" not in json.dumps(doc)  # OpenAPI 3.0 has no const
     op = doc["paths"]["/recommend"]["post"]
-    assert set(op["responses"]) == {"200", "400", "401", "413", "422"}
+    assert set(op["responses"]) == {"200", "400", "401", "413", "422", "default"}  # default: any other error
+    assert op["responses"]["422"]["content"] == {"application/problem+json": {"schema": {
+        "$ref": "#/components/schemas/ValidationProblem"}}}
     parse_case(op["requestBody"]["content"]["application/json"]["example"])  # the example is a valid case
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {**doc["components"]["securitySchemes"]["bearerAuth"],
                                                                   "type": "http", "scheme": "bearer"}
@@ -181,6 +184,30 @@ def test_an_unknown_regimen_or_trial_gets_404_with_the_closest_known_names(chann
     assert status == 404 and "CARTITUDE-4" in answer["suggestions"]
 
 
+def test_the_regimens_that_contain_a_drug_by_any_alias(channel_server):
+    from bot.clinical.kb import kb
+
+    status, listing, _ = get(channel_server, "/api/v1/regimens?drug=Kyprolis")
+    assert status == 200 and listing["drug"] == "carfilzomib"
+    codes = [r["code"] for r in listing["regimens"]]
+    assert codes == [r.code for r in kb().regimens.values() if "carfilzomib" in r.components]
+    assert {"KRd", "Kd", "KPd"} <= set(codes) and all("carfilzomib" in r["components"] for r in listing["regimens"])
+    kpd = next(r for r in listing["regimens"] if r["code"] == "KPd")
+    assert kpd["settings"] and all(set(x) == {"setting", "name", "tier"} for x in kpd["settings"])
+    assert listing["text"].startswith(f"carfilzomib is in {len(codes)} regimens: ")
+    status, everything, _ = get(channel_server, "/api/v1/regimens")
+    assert status == 200 and everything["drug"] is None and len(everything["regimens"]) == len(kb().regimens)
+    status, answer, _ = get(channel_server, "/api/v1/regimens?drug=carfilzomab")
+    assert status == 404 and "carfilzomib" in answer["suggestions"] and "carfilzomab" not in answer["reason"]
+    assert get(channel_server, "/api/v1/regimens?drug=carfilzomib", headers={})[0] == 401
+
+
+def test_a_drug_asked_as_a_regimen_points_to_the_look_up_by_drug(channel_server):
+    status, answer, _ = get(channel_server, "/api/v1/regimens/carfilzomib")
+    assert status == 404 and "/api/v1/regimens?drug=" in answer["reason"]
+    assert {"KRd", "Kd", "KPd"} <= set(answer["suggestions"])
+
+
 # ---- edition recall -----------------------------------------------------------------------------------------------
 def test_edition_recall_replays_the_api_s_own_audited_recommendations(channel_server):
     from openapi_schema_validator import OAS30Validator
@@ -200,3 +227,12 @@ def test_edition_recall_names_a_malformed_edition_without_quoting_it(channel_ser
     status, body, _ = get(channel_server, "/api/v1/audit/recall?since=MRN123456")
     assert status == 400 and body["error"] == "parameter_invalid" and "YYYY-MM" in body["reason"]
     assert "MRN123456" not in json.dumps(body)
+
+
+def test_a_study_id_is_passed_back_and_never_stored_in_the_audit_trail(channel_server):
+    status, rec, headers = post(channel_server, "/api/v1/recommend", {**CASE, "id": "STUDY-0042"})
+    assert status == 200 and rec["id"] == "STUDY-0042" and rec["options"]
+    row = next(r for r in audit.rows(path=os.environ["RRMM_AUDIT_DB"]) if r["id"] == int(headers["RRMM-Audit"]))
+    assert "STUDY-0042" not in json.dumps(row) and "id" not in row["clinical_case"]
+    status, body, _ = post(channel_server, "/api/v1/recommend", {**CASE, "id": "x" * 65})
+    assert status == 422 and "id" in json.dumps(body) and "x" * 65 not in json.dumps(body)

@@ -63,6 +63,18 @@ def test_slack_without_its_secrets_is_off_and_says_which(monkeypatch, caplog, pr
     assert "value-that-must-not-be-logged" not in caplog.text
 
 
+def test_the_slack_off_line_names_both_ways_to_connect(monkeypatch, caplog):
+    """An operator who follows the manifest (Socket Mode) learns from the log that SLACK_APP_TOKEN is the way, and
+    the HTTP way is named too."""
+    for name in (*SECRET_VARS, "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with caplog.at_level(logging.WARNING, logger="bot.plugins.channels"):
+        SlackChannel.from_credentials(None).blueprint(None)
+    line = next(r.getMessage() for r in caplog.records if "Slack channel is OFF" in r.getMessage())
+    assert "SLACK_APP_TOKEN (Socket Mode" in line and "SLACK_SIGNING_SECRET (HTTP" in line
+    assert "SLACK_BOT_TOKEN and either" in line
+
+
 def test_teams_without_its_secrets_is_off_and_with_them_starts_offline(monkeypatch, caplog):
     for name in SECRET_VARS:
         monkeypatch.delenv(name, raising=False)
@@ -98,7 +110,9 @@ def test_deployment_without_secrets_starts_with_slack_and_teams_off(servers):
         req = urllib.request.Request(base + path, data=b"{}", headers={"Content-Type": "application/json"})
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(req, timeout=10)
-        assert err.value.code == 503 and json.loads(err.value.read())["status"] == "off"
+        body = json.loads(err.value.read())  # the one error format (bot/problems.py)
+        assert err.value.code == 503 and body["status"] == 503 and body["state"] == "off"
+        assert body["type"] == "urn:rrmm:problem:channel_off"
     assert servers.say("config-check", "hello") is not None  # REST still answers
     with urllib.request.urlopen(base + "/chat/", timeout=10) as r:
         assert r.status == 200

@@ -5,6 +5,7 @@ The page comes from the Rasa server (/chat/) and every request it makes is check
 """
 from __future__ import annotations
 
+import json
 import re
 import urllib.error
 import urllib.request
@@ -41,6 +42,28 @@ def test_page_is_served_with_a_strict_policy(channel_server):
             raise AssertionError(f"{path} was served")
         except urllib.error.HTTPError as e:
             assert e.code == 404
+
+
+def test_the_page_has_a_favicon_and_follows_the_system_colour_scheme(channel_server):
+    """No 404 for the icon on each load: the page names its own, which the server serves."""
+    with urllib.request.urlopen(f"{channel_server.base}/chat/", timeout=10) as r:
+        html = r.read().decode()
+    assert '<link rel="icon" href="favicon.svg" type="image/svg+xml">' in html
+    assert '<meta name="color-scheme" content="light dark">' in html
+    with urllib.request.urlopen(f"{channel_server.base}/chat/favicon.svg", timeout=10) as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("image/svg+xml")
+        assert r.read().startswith(b"<svg")
+    assert "@media (prefers-color-scheme: dark)" in (STATIC / "rrmm-chat.css").read_text()
+
+
+def test_any_page_may_ask_whether_its_origin_is_allowed(channel_server, foreign_site):
+    """What the widget asks when it cannot connect: readable from any origin, and it names the setting."""
+    for origin, allowed in ((foreign_site.origin, True), (channel_server.base, True), (None, True),
+                            ("http://not-listed.example", False)):
+        req = urllib.request.Request(f"{channel_server.base}/chat/origin", headers={"Origin": origin} if origin else {})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.headers["Access-Control-Allow-Origin"] == "*", "any page can read the answer"
+            assert json.loads(r.read()) == {"allowed": allowed, "setting": "RRMM_WEBCHAT_ORIGINS"}, origin
 
 
 def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reload(channel_server, chromium):
@@ -84,7 +107,7 @@ def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reloa
             page.screenshot(path=str(shot))
 
             session = page.evaluate("() => JSON.parse(Object.entries(localStorage)[0][1]).session")
-            assert re.fullmatch(r"[0-9a-f]{32}", session)
+            assert re.fullmatch(r"[0-9a-f]{64}", session)  # issued and signed by the server (docs/security.md)
             page.reload()
             page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
             assert page.locator(".rrmm-rec .rrmm-options li").count() == len(options), "transcript kept"

@@ -21,7 +21,7 @@ import pytest
 from bot.clinical.render import NOTE_MAX_CHARS
 from bot.plugins.channels.webchat import WebChatOutput
 
-from .support import CASE, OUTPUT, npm_package
+from .support import CASE, OUTPUT, ForeignSite, npm_package
 from .test_web_chat import ARGS
 
 AXE = ("axe-core", "4.14.1")
@@ -149,10 +149,12 @@ def no_horizontal_scroll(page, scroller: str) -> None:
 
 
 class Watch:
-    """Console errors, page errors (a CSP violation is one) and requests to any server but the two allowed."""
+    """Console errors, page errors (a CSP violation is one), requests to any server but the two allowed, and answers
+    of 400 or more (a missing favicon would be one on every load)."""
 
     def __init__(self, context, page, allowed):
-        self.errors, self.elsewhere = [], []
+        self.errors, self.elsewhere, self.failed = [], [], []
+        page.on("response", lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         context.route("**/*", lambda route: (route.continue_() if route.request.url.startswith(allowed)
                                              else (self.elsewhere.append(route.request.url), route.abort())))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -304,6 +306,70 @@ def test_axe_finds_no_serious_or_critical_violation_in_the_chat_page(phone_page,
     page, _ = phone_page
     violations, _ = run_axe(page, axe_source, "webchat-page")
     assert not [v for v in violations if v["impact"] in SERIOUS], violations
+
+
+# ---- (e) the system's dark colour scheme, contrast checked in both --------------------------------------------------
+BACKGROUND = """(sel) => {
+    const root = document.querySelector('rrmm-assistant');
+    const el = (root && root.shadowRoot.querySelector(sel)) || document.querySelector(sel);
+    const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\\d+/g).map(Number);
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["widget", "page"])
+def test_the_widget_and_the_page_follow_the_dark_colour_scheme_and_pass_axe_in_it(which, request, axe_source):
+    page = request.getfixturevalue("widget" if which == "widget" else "phone_page")[0]
+    within = "rrmm-assistant" if which == "widget" else ""
+    assert page.evaluate(BACKGROUND, ".rrmm-chat") > 0.9, "light by default"
+    page.emulate_media(color_scheme="dark")
+    try:
+        assert page.evaluate(BACKGROUND, ".rrmm-chat") < 0.15, "dark when the system is"
+        assert page.evaluate(BACKGROUND, ".rrmm-bot-rec") < 0.15, "the recommendation too"
+        violations, _ = run_axe(page, axe_source, f"{which}-dark", within=within)
+        assert not [v for v in violations if v["impact"] in SERIOUS], violations
+        page.screenshot(path=str(OUTPUT / f"{which}-dark.png"))
+    finally:
+        page.emulate_media(color_scheme="light")
+
+
+@pytest.mark.slow
+def test_the_page_loads_without_a_failed_request_favicon_included(phone_page):
+    page, watch = phone_page
+    assert watch.failed == [], watch.failed
+    status = page.evaluate("() => fetch(document.querySelector('link[rel=icon]').href).then(r => r.status)")
+    assert status == 200
+
+
+# ---- (f) a page whose origin is not allowed --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def unlisted_site():
+    """Another origin that RRMM_WEBCHAT_ORIGINS does not list."""
+    s = ForeignSite()
+    yield s
+    s.stop()
+
+
+@pytest.mark.slow
+def test_on_a_page_that_is_not_allowed_the_widget_says_so_and_names_the_setting(browser, channel_server,
+                                                                                unlisted_site):
+    url = embed_page(unlisted_site, channel_server.base)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.locator("rrmm-assistant .rrmm-launcher").click()
+        page.wait_for_selector("rrmm-assistant .rrmm-not-allowed", timeout=30000)
+        told = page.inner_text("rrmm-assistant .rrmm-not-allowed")
+        assert f"This page ({unlisted_site.origin}) is not allowed to use the assistant" in told
+        assert f"add {unlisted_site.origin} to RRMM_WEBCHAT_ORIGINS" in told
+        assert page.inner_text("rrmm-assistant .rrmm-status") == "not allowed on this page"
+        assert page.get_attribute("rrmm-assistant .rrmm-not-allowed", "role") == "alert"
+        page.screenshot(path=str(OUTPUT / "widget-not-allowed.png"))
+    finally:
+        context.close()
+    assert f"refused a connection from origin {unlisted_site.origin}" in channel_server.log.read_text()
 
 
 # ---- (d) a third-party Rasa widget -----------------------------------------------------------------------------

@@ -14,7 +14,9 @@
  * {text, error} and is shown as an error, never dropped silently. Recommendations arrive as HTML rendered and escaped
  * by the server (bot/plugins/channels/render.py render_html), with their copy-to-note text ("Copy to note" copies
  * it) and their plain-text twin, which follows as a standard text message for third-party widgets and is skipped
- * here; every other text is inserted as text. Nothing is loaded from anywhere but the server.
+ * here; every other text is inserted as text. Nothing is loaded from anywhere but the server. When the connection
+ * fails, the chat asks the server (/chat/origin) whether this page's origin is allowed, and if not says so, with
+ * the setting the administrator changes (RRMM_WEBCHAT_ORIGINS), instead of "cannot reach the assistant".
  */
 (function () {
   "use strict";
@@ -222,10 +224,34 @@
       q.forEach(function (m) { socket.emit("user_uttered", { message: m, session_id: state.session }); });
     });
     socket.on("disconnect", function () { state.ready = false; setStatus("offline", "offline, reconnecting"); });
+    var originAsked = false;
     socket.on("connect_error", function (err) {
       var refused = err && err.message && err.message.indexOf("authentication failed") === 0;
       setStatus("offline", refused ? "not signed in to the assistant" : "cannot reach the assistant");
+      if (!refused && !originAsked) { askWhy(); }
     });
+    // A page whose origin the server does not allow gets no reason over socket.io (the browser hides a refused
+    // cross-origin answer): ask the server, whose /chat/origin answers any page, and say what the administrator sets.
+    function askWhy() {
+      if (typeof fetch !== "function") { return; }
+      originAsked = true;
+      fetch(server + "/chat/origin", { credentials: "omit", cache: "no-store" }).then(function (r) {
+        return r.ok ? r.json() : null;
+      }).then(function (info) {
+        if (!info || info.allowed !== false) { return; }
+        socket.disconnect(); // no retries: nothing changes until the server's setting does
+        setStatus("offline", "not allowed on this page");
+        var row = el("div", "rrmm-msg rrmm-bot rrmm-error rrmm-not-allowed",
+          "This page (" + location.origin + ") is not allowed to use the assistant. Ask the administrator of " +
+          "the assistant's server to add " + location.origin + " to " + (info.setting || "RRMM_WEBCHAT_ORIGINS") +
+          " and restart it.");
+        row.setAttribute("role", "alert");
+        var hint = log.querySelector(".rrmm-hint");
+        if (hint) { hint.remove(); }
+        log.appendChild(row);
+        scroll();
+      }).catch(function () { originAsked = false; }); // the server itself is down: ask again on the next failure
+    }
     socket.on("bot_uttered", function (msg) {
       if (!msg) { return; }
       if (msg.text && !msg.html && !msg.error && state.skipText !== null && msg.text === state.skipText) {

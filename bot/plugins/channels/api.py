@@ -1,12 +1,17 @@
 """The HTTP API for other programs (an EHR, a tumour-board tool): `bot.plugins.channels.api.ApiChannel` in
 credentials.yml, served by the Rasa server itself under /api/v1 (nothing else has to run).
 
-- `POST /api/v1/recommend`: a Case (contract.md) in, the Recommendation out; straight from the engine, no
-  conversation. Without `region`, the deployment's default applies (RRMM_REGION, else US). Each recommendation is
-  written to the audit trail (bot.audit.record) with channel `api`; the `RRMM-Audit` header gives the row's id (or
-  `not-recorded`, logged, when the trail could not be written: the answer is still given, as in the chat).
+- `POST /api/v1/recommend`: a Case (contract.md) in, the Recommendation out; from the recommendation service
+  (bot.advice, as every door), no conversation. Without `region`, the deployment's default applies (RRMM_REGION,
+  else US; an invalid value stops the server at start). Each recommendation is written to the audit trail with
+  channel `api`; the `RRMM-Audit` header gives the row's id (or `not-recorded`, logged, when the trail could not be
+  written: the answer is still given, as in the chat).
 - `GET /api/v1/regimens/{code}` and `GET /api/v1/trials/{id}`: what the knowledge base holds (any alias,
-  case-insensitive); an unknown name gets 404 with the closest known names.
+  case-insensitive); an unknown name gets 404 with the closest known names (for a drug's name: the regimens that
+  contain it, and the look-up below).
+- `GET /api/v1/regimens?drug=carfilzomib`: the regimens of the catalog that contain a drug (any alias), with the
+  settings whose tier table lists each; without `drug`, the whole catalog. It takes no case: a regimen's tier for a
+  case is in the answer of /recommend (the chat, which has the conversation's case, gives both).
 - `GET /api/v1/audit/recall[?since=EDITION]`: edition recall (bot.audit.recall): the audited recommendations that
   the installed knowledge would now answer differently, with each difference in words.
 - `GET /api/v1/openapi.json`: the OpenAPI 3.0 document (bot.plugins.channels.openapi), and `GET /api/v1/` a health
@@ -24,21 +29,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
-import uuid
 from functools import partial
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import audit
+from bot import advice, audit, problems
 from bot.audit.recall import recall, valid_edition
-from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
-from bot.clinical.models import DEFAULT_REGION, CaseError, parse_case
+from bot.clinical.lookup import drug_regimens_text, regimens_with
 from bot.clinical.render import regimen_cautions, render_regimen, render_trial
 
 from .. import inbound
@@ -48,48 +50,46 @@ from .openapi import (
     PREFIX,
     ApprovalInRegion,
     FieldProblem,
-    Problem,
     RegimenInfo,
+    RegimenListing,
+    RegimenSummary,
     SettingListing,
     TrialInfo,
     ValidationProblem,
     document,
 )
+from .problem import problem_response, refusal_response, serve_problems
 from .rest import RestChannel
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "api"
 QUERY = ("token",)
-_FIELD = re.compile(r"^[A-Za-z_][\w()/\[\]]*$")
 
 
 def default_region(env: Any = os.environ) -> str:
-    """RRMM_REGION (the deployment's default, as the chat uses it), else US. A wrong value stops the server."""
-    value = (env.get("RRMM_REGION") or DEFAULT_REGION).strip().upper()
-    if value not in kb().regions:
-        raise ConfigError(f"RRMM_REGION must be one of {', '.join(kb().regions)}")
-    return value
+    """The deployment's region rule (bot.advice); a wrong RRMM_REGION stops the server with the variable named."""
+    try:
+        return advice.deployment_region(env)
+    except advice.SettingError as exc:
+        raise ConfigError(str(exc)) from None
 
 
-def field_problems(problems: List[str]) -> List[FieldProblem]:
-    """parse_case's messages ("prior_lines: required field is missing") as (field, message) pairs."""
-    out = []
-    for p in problems:
-        field, sep, message = p.partition(": ")
-        if not sep or not _FIELD.match(field):
-            field, message = "case", p
-        out.append(FieldProblem(field=field, message=message))
-    return out
+def field_problems(messages: List[str]) -> List[FieldProblem]:
+    """parse_case's messages ("prior_lines: required field is missing") as field problems: `field` and `rule`, and
+    the older `message` (the same text) kept for one edition."""
+    return [FieldProblem(field=r["field"], rule=r["rule"], message=r["rule"]) for r in problems.field_rules(messages)]
 
 
-def _problem(status: int, error: str, reason: str, suggestions: Optional[List[str]] = None) -> HTTPResponse:
+def _problem(status: int, error: str, reason: str, suggestions: Optional[List[str]] = None,
+             errors: Sequence[Dict[str, str]] = (), headers: Optional[Dict[str, str]] = None) -> HTTPResponse:
     logger.warning("API: answered %s (%s)", status, error)
-    return response.json(Problem(error=error, reason=reason, suggestions=suggestions or []).dict(), status=status)
+    return problem_response(status, error, reason, errors, headers, suggestions=suggestions or [])
 
 
 def _refusal(refusal: inbound.Refusal) -> HTTPResponse:
-    return _problem(refusal.status, refusal.code, refusal.reason)
+    logger.warning("API: answered %s (%s)", refusal.status, refusal.code)
+    return refusal_response(refusal)
 
 
 def regimen_info(name: str) -> RegimenInfo:
@@ -102,8 +102,7 @@ def regimen_info(name: str) -> RegimenInfo:
         status = label.regions[region].status_text if label else "no restriction recorded"
         line = k.approval_line(reg.code, region) if reg.code in k.regimens else f"{region}: not a drug regimen"
         approval[region] = ApprovalInRegion(status=status, line=line)
-    settings = [SettingListing(setting=s.id, name=s.name, tier=c.tier)
-                for s in k.settings for c in s.candidates if c.regimen == reg.code]
+    settings = _settings_of(reg.code)
     return RegimenInfo(
         code=reg.code, name=reg.name, components=list(reg.components), aliases=list(reg.aliases),
         intensity=reg.intensity, settings=settings, approval=approval, requires_t11_14=reg.requires_t11_14,
@@ -112,20 +111,31 @@ def regimen_info(name: str) -> RegimenInfo:
         knowledge_edition=k.edition, knowledge_version=k.version, text=render_regimen(reg.code, k))
 
 
+def _settings_of(code: str) -> List[SettingListing]:
+    return [SettingListing(setting=s.id, name=s.name, tier=c.tier)
+            for s in kb().settings for c in s.candidates if c.regimen == code]
+
+
+def regimen_listing(drug: Optional[str]) -> RegimenListing:
+    """The regimens that contain a drug (any alias; raises UnknownName), or the whole catalog without one."""
+    k = kb()
+    if drug is None:
+        drug_id, regimens, text = None, list(k.regimens.values()), "The regimens of the catalog: " + ", ".join(
+            k.regimens) + f".\nKnowledge as of {k.edition}."
+    else:
+        drug_id, regimens = regimens_with(drug, k)
+        text = drug_regimens_text(drug_id, None, k)
+    return RegimenListing(drug=drug_id, knowledge_edition=k.edition, text=text, regimens=[
+        RegimenSummary(code=r.code, name=r.name, components=list(r.components), intensity=r.intensity,
+                       settings=_settings_of(r.code)) for r in regimens])
+
+
 def trial_info(name: str) -> TrialInfo:
     """The knowledge base's entry on a trial (raises UnknownName)."""
     k = kb()
     t = k.trials[k.trial_id(name)]
     return TrialInfo(id=t.id, comparison=t.comparison, setting=t.setting, result=t.result, regimens=list(t.regimens),
                      source=t.source, checked=t.checked, knowledge_edition=k.edition, text=render_trial(t.id, k))
-
-
-def recommendation_for(body: Any, region: str) -> Tuple[Any, Dict[str, Any]]:
-    """(the Case, the Recommendation) for a parsed JSON body; raises CaseError naming each field."""
-    if isinstance(body, dict) and "region" not in body:
-        body = {**body, "region": region}
-    case = parse_case(body)
-    return case, recommend(case)
 
 
 def recall_report(since: Optional[str], default_region: str) -> Any:
@@ -166,18 +176,21 @@ class ApiChannel(InputChannel):
         """A 401 without a valid key, a 400 for unknown query parameters; None when the request may go on."""
         if isinstance(self.auth.authenticate(request), inbound.Refusal):
             return _problem(401, "unauthorized", "send the API token as 'Authorization: Bearer <token>' "
-                                                 "(docs/security.md)")
+                                                 "(docs/security.md)",
+                            errors=[{"field": "Authorization", "rule": "the install's API token (or a JWT)"}],
+                            headers={"WWW-Authenticate": "Bearer"})
         unknown = sorted(k for k in request.args if k not in accepted)
         if unknown:
             return _problem(400, "unknown_parameters", f"{len(unknown)} unknown query parameter(s); accepted: "
-                            + ", ".join(accepted))
+                            + ", ".join(accepted), errors=[{"field": "query", "rule": "accepted parameters: "
+                                                                                     + ", ".join(accepted)}])
         return None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        bp = Blueprint("rrmm_api_v1", __name__)
-        log_on("API", f"{PREFIX}/recommend, {PREFIX}/regimens/<code>, {PREFIX}/trials/<id> (API token"
-                      f"{' or JWT' if self.auth.jwt_secret else ''} required), {PREFIX}/openapi.json; default region "
-                      f"{self.region}")
+        bp = serve_problems(Blueprint("rrmm_api_v1", __name__))
+        log_on("API", f"{PREFIX}/recommend, {PREFIX}/regimens?drug=, {PREFIX}/regimens/<code>, {PREFIX}/trials/<id> "
+                      f"(API token{' or JWT' if self.auth.jwt_secret else ''} required), {PREFIX}/openapi.json; "
+                      f"default region {self.region}")
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -196,18 +209,34 @@ class ApiChannel(InputChannel):
             if isinstance(body, inbound.Refusal):
                 return _refusal(body)
             try:
-                case, rec = recommendation_for(body, self.region)
-            except CaseError as exc:
-                problems = field_problems(exc.problems)
-                logger.warning("API: answered 422 (case_invalid: %s)", ", ".join(p.field for p in problems)[:200])
-                return response.json(ValidationProblem(reason="; ".join(exc.problems), errors=problems).dict(),
-                                     status=422)
+                given = await advice.advise_async(body, channel=CHANNEL)
+            except advice.CaseError as exc:
+                found = field_problems(exc.problems)
+                logger.warning("API: answered 422 (case_invalid: %s)", ", ".join(p.field for p in found)[:200])
+                body = {**problems.invalid_case(exc.problems), "errors": [f.dict() for f in found]}
+                return response.json(ValidationProblem(**body).dict(), status=422, content_type=problems.MEDIA_TYPE)
             except UnknownName as exc:  # pragma: no cover - parse_case turns unknown drugs into CaseError
                 return _problem(422, "case_invalid", str(exc))
-            row = await self._audit(case, rec)
+            rec = given.recommendation
+            row = str(given.audit_id) if given.recorded else "not-recorded"  # a failure is logged by bot.advice
             logger.info("API: recommendation given (%s, %d options, audit row %s)",
                         ",".join(rec["assessment"].get("settings") or []) or "no setting", len(rec["options"]), row)
+            if given.case.id is not None:  # the caller's study id, passed back (never written to the audit trail)
+                rec = {"id": given.case.id, **rec}
             return response.json(rec, headers={"RRMM-Audit": row})
+
+        @bp.route("/regimens", methods=["GET"])
+        async def regimens(request: Request) -> HTTPResponse:
+            refused = self._check(request, QUERY + ("drug",))
+            if refused:
+                return refused
+            drug = request.args.get("drug")
+            try:
+                return response.json(regimen_listing(drug.strip() if drug is not None else None).dict())
+            except UnknownName as exc:
+                return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
+                                if exc.suggestions else f"unknown {exc.kind}", exc.suggestions,
+                                [{"field": "drug", "rule": "a drug of the knowledge base (any alias)"}])
 
         @bp.route("/audit/recall", methods=["GET"])
         async def recall_route(request: Request) -> HTTPResponse:
@@ -218,7 +247,7 @@ class ApiChannel(InputChannel):
             try:
                 since = valid_edition(since) if since is not None else None
             except ValueError as exc:
-                return _problem(400, "parameter_invalid", str(exc))
+                return _problem(400, "parameter_invalid", str(exc), errors=[{"field": "since", "rule": str(exc)}])
             try:
                 report = await asyncio.get_running_loop().run_in_executor(
                     None, partial(recall_report, since=since, default_region=self.region))
@@ -245,16 +274,15 @@ class ApiChannel(InputChannel):
         try:
             return response.json(find(name).dict())
         except UnknownName as exc:
+            if find is regimen_info:  # a drug's name ("carfilzomib"): point to the look-up by drug
+                try:
+                    _, holding = regimens_with(name)
+                    return _problem(404, "not_found", f"unknown regimen; that is a drug: {PREFIX}/regimens?drug="
+                                    "<drug> lists the regimens that contain it", [r.code for r in holding],
+                                    [{"field": "code", "rule": "a regimen code or alias (not a drug)"}])
+                except UnknownName:
+                    pass
             return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
-                            if exc.suggestions else f"unknown {exc.kind}", exc.suggestions)
-
-    async def _audit(self, case: Any, rec: Dict[str, Any]) -> str:
-        """Writes the audit row (SQLite, off the event loop); its id, or `not-recorded` (logged) on failure."""
-        request_id = f"api-{uuid.uuid4().hex}"  # each call is its own conversation in the trail
-        try:
-            row = await asyncio.get_running_loop().run_in_executor(None, partial(audit.record, request_id, CHANNEL,
-                                                                                 case, rec))
-            return str(row)
-        except audit.AuditError as exc:
-            logger.error("audit: a recommendation given over the API was NOT recorded: %s", exc)
-            return "not-recorded"
+                            if exc.suggestions else f"unknown {exc.kind}", exc.suggestions,
+                            [{"field": "id" if exc.kind == "trial" else "code",
+                              "rule": f"a {exc.kind} of the knowledge base (any alias)"}])

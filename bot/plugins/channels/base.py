@@ -26,13 +26,14 @@ from http import HTTPStatus
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from .. import inbound
 from ..errors import ConfigError
 from ..patches import api_auth, install
+from .problem import problem_response, serve_problems
 from .render import is_recommendation, is_text_twin
 
 logger = logging.getLogger("bot.plugins.channels")
@@ -49,10 +50,12 @@ def channel_keys() -> Tuple[str, Optional[str], str]:
 
 
 def plug_in() -> None:
-    """Installs the HTTP API's authentication and checks the input limits (see the module docstring). The other
+    """Installs the HTTP API's authentication, sets the process's umask to 077 and checks the input limits (see
+    the module docstring). Rasa creates the channels before it opens its log file. The other
     patches come with the tracker store, once Rasa's logging is set up (their start-up lines reach the log
     file)."""
     install("api")
+    os.umask(0o077)  # what the server writes from now on (its log file, SQLite files) is the service account's alone
     try:
         inbound.max_message_chars()
     except inbound.ConfigError as exc:
@@ -101,38 +104,43 @@ class OffChannel(InputChannel):
     channel_name = "off"
     title = "Channel"
     missing: Sequence[str] = ()
+    how: str = ""  # how to turn it on, when there is more than one way
 
     @classmethod
     def name(cls) -> str:
         return cls.channel_name
 
     def log_state(self) -> None:
-        logger.warning("%s channel is OFF: %s not set in the environment (the other channels run)",
-                       self.title, " and ".join(self.missing))
+        logger.warning("%s channel is OFF: %s not set in the environment (the other channels run)%s",
+                       self.title, " and ".join(self.missing), f"; {self.how}" if self.how else "")
 
     def get_output_channel(self) -> None:
         return None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         self.log_state()
-        bp = Blueprint(f"{self.channel_name}_off", __name__)
-        body = {"status": "off", "channel": self.channel_name,
-                "reason": f"{self.title} is not configured on this server"}
+        bp = serve_problems(Blueprint(f"{self.channel_name}_off", __name__))
+        detail = f"{self.title} is not configured on this server"
+        rules = [{"field": name, "rule": "set in the server's environment"} for name in self.missing]
+
+        def off() -> HTTPResponse:
+            return problem_response(HTTPStatus.SERVICE_UNAVAILABLE, "channel_off", detail, rules,
+                                    channel=self.channel_name, state="off")
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            return response.json(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+            return off()
 
         @bp.route("/webhook", methods=["GET", "POST"])
         async def webhook(_: Request) -> HTTPResponse:
-            return response.json(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+            return off()
 
         return bp
 
 
-def off_channel(channel_name: str, title: str, missing: Sequence[str]) -> OffChannel:
+def off_channel(channel_name: str, title: str, missing: Sequence[str], how: str = "") -> OffChannel:
     cls: Type[OffChannel] = type(f"{title.replace(' ', '')}Off", (OffChannel,), {
-        "channel_name": channel_name, "title": title, "missing": tuple(missing)})
+        "channel_name": channel_name, "title": title, "missing": tuple(missing), "how": how})
     return cls()  # it logs its state when Rasa registers it (file logging is configured by then)
 
 

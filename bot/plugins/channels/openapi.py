@@ -1,7 +1,7 @@
 """The HTTP API's response models and its OpenAPI 3.0 document, generated from the pydantic models.
 
 The request body is `bot.clinical.models.Case` and the answer `bot.clinical.models.Recommendation` (the public
-contract, ../shared/spec/contract.md); the look-ups answer `RegimenInfo` and `TrialInfo`, errors `Problem` and
+contract, docs/contract.md); the look-ups answer `RegimenInfo` and `TrialInfo`, errors `Problem` and
 `ValidationProblem` (models here, which bot.plugins.channels.api builds its answers with, so the document cannot
 drift from what is sent). `document()` turns pydantic's JSON Schema into OpenAPI 3.0 schema objects: the
 definitions move to `components/schemas`, and `const` (which OpenAPI 3.0 lacks) becomes a one-value `enum`.
@@ -19,6 +19,7 @@ from pydantic.schema import schema as pydantic_schema
 from bot import ENGINE_VERSION
 from bot.clinical.kb import kb
 from bot.clinical.models import Case, Recommendation
+from bot.problems import MEDIA_TYPE, FieldRule, ProblemDetails
 
 PREFIX = "/api/v1"
 REF = "#/components/schemas/"
@@ -65,22 +66,36 @@ class RegimenInfo(BaseModel):
     text: str = Field(..., description="the same look-up as text for people (python -m bot regimen CODE)")
 
 
-class Problem(BaseModel):
-    error: str = Field(..., description="a code for programs, e.g. unauthorized, not_found, body_not_json")
-    reason: str = Field(..., description="what is wrong, for people (never quotes what was sent)")
-    suggestions: List[str] = Field([], description="closest known names (not_found)")
+class RegimenSummary(BaseModel):
+    code: str
+    name: str
+    components: List[str] = Field(..., description="drug ids")
+    intensity: str
+    settings: List[SettingListing] = Field(..., description="the settings whose tier table lists it")
 
 
-class FieldProblem(BaseModel):
-    field: str = Field(..., description="the case field (refractory, refractory[1], refractory/exposed; 'case' for "
-                                        "the whole body)")
-    message: str = Field(..., description="the problem, in the words of the command line (python -m bot recommend)")
+class RegimenListing(BaseModel):
+    drug: Optional[str] = Field(None, description="the drug's id (the `drug` query parameter, any alias); null when "
+                                                  "the whole catalog is listed")
+    regimens: List[RegimenSummary] = Field(..., description="the catalog's regimens that contain the drug, in "
+                                                            "catalog order")
+    knowledge_edition: str
+    text: str = Field(..., description="the same answer for people (as the chat gives it without a case)")
 
 
-class ValidationProblem(BaseModel):
-    error: str = Field("case_invalid", description="always case_invalid")
-    reason: str = Field(..., description="every problem on one line, as the command line prints them")
+class Problem(ProblemDetails):
+    """Every error answer (RFC 9457 problem details, `application/problem+json`; bot/problems.py)."""
+
+
+class FieldProblem(FieldRule):
+    message: str = Field(..., description="the same as `rule` (the older name, kept for one edition)")
+
+
+class ValidationProblem(ProblemDetails):
+    """An invalid case (422): one entry of `errors` per problem."""
+
     errors: List[FieldProblem]
+    problems: List[str] = Field(..., description="the command line's messages (python -m bot recommend)")
 
 
 class RecallChange(BaseModel):
@@ -116,7 +131,7 @@ class RecallReport(BaseModel):
     recommendations: List[RecalledRecommendation]
 
 
-MODELS = (Case, Recommendation, RegimenInfo, TrialInfo, Problem, ValidationProblem, RecallReport)
+MODELS = (Case, Recommendation, RegimenInfo, RegimenListing, TrialInfo, Problem, ValidationProblem, RecallReport)
 
 
 def _oas30(node: Any) -> Any:
@@ -135,14 +150,23 @@ def _json(schema: str, description: str) -> Dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": REF + schema}}}}
 
 
+def _problem(schema: str, description: str) -> Dict[str, Any]:
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": {"$ref": REF + schema}}}}
+
+
 def _errors(*codes: int) -> Dict[str, Any]:
+    """The documented error answers, and `default`: every other 4xx and 5xx (a wrong method: 405 with `Allow`; an
+    unknown path: 404), all in the one error format."""
     text = {
         400: "a body that is not JSON, nested too deeply, an unknown query parameter or a malformed one",
         401: "no API token (or JWT), or a wrong one",
         404: "unknown name; `suggestions` lists the closest known",
         413: "the body is over the size limit",
+        503: "the audit trail cannot be read",
     }
-    return {str(c): _json("Problem", text[c]) for c in codes}
+    return {**{str(c): _problem("Problem", text[c]) for c in codes},
+            "default": _problem("Problem", "any other error (405 for a wrong method, with Allow; 500), in the same "
+                                           "format")}
 
 
 @lru_cache(maxsize=1)
@@ -168,7 +192,10 @@ def document() -> Dict[str, Any]:
                 f"guideline engine (knowledge as of {k.edition}). Decision support for clinicians, not a substitute "
                 "for clinical judgement. Every route but this document and the health check needs the install's "
                 "API token as `Authorization: Bearer <token>` (docs/security.md). Send no patient identifiers: a "
-                "case holds none. Each recommendation is written to the audit trail with channel `api`."),
+                "case holds none. Each recommendation is written to the audit trail with channel `api`. Every error "
+                "(4xx and 5xx, wrong methods and unknown paths included) is RFC 9457 problem details "
+                "(`application/problem+json`: type, title, status, detail, errors with field and rule; never the "
+                "value sent), with the older members error and reason kept for one edition (docs/contract.md)."),
             "license": {"name": "Apache-2.0"},
         },
         "servers": [{"url": PREFIX}],
@@ -185,9 +212,19 @@ def document() -> Dict[str, Any]:
                 "responses": {
                     "200": {**_json("Recommendation", "the recommendation"), "headers": {"RRMM-Audit": {
                         "description": "the audit row's id, or not-recorded", "schema": {"type": "string"}}}},
-                    "422": _json("ValidationProblem", "the case is not valid: each problem names its field"),
+                    "422": _problem("ValidationProblem", "the case is not valid: each problem names its field"),
                     **_errors(400, 401, 413),
                 },
+            }},
+            "/regimens": {"get": {
+                "operationId": "regimens", "summary": "The regimens that contain a drug (or the whole catalog)",
+                "description": ("Which regimens of the catalog contain `drug` (any alias, case-insensitive), with the "
+                                "settings whose tier table lists each. A case is not taken here: the tier of each "
+                                "regimen for a case is in the answer of POST /recommend (`options[].tier`, and "
+                                "`excluded[]` with the reasons for the others)."),
+                "parameters": [{"name": "drug", "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": "a drug id or alias, e.g. carfilzomib, Kyprolis, dara"}],
+                "responses": {"200": _json("RegimenListing", "the regimens"), **_errors(400, 401, 404)},
             }},
             "/regimens/{code}": {"get": {
                 "operationId": "regimen", "summary": "What the knowledge base holds on a regimen",
@@ -209,7 +246,7 @@ def document() -> Dict[str, Any]:
                                 "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
                                 "description": "only recommendations given under this edition (YYYY-MM) or later"}],
                 "responses": {"200": _json("RecallReport", "the recommendations that would now differ"),
-                              **_errors(400, 401), "503": _json("Problem", "the audit trail cannot be read")},
+                              **_errors(400, 401, 503)},
             }},
             "/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document", "security": [],

@@ -1,6 +1,6 @@
 """The REST channel for other programs: `bot.plugins.channels.rest.RestChannel` in credentials.yml.
 
-The same URL and JSON as Rasa's `rest` channel (README, ../shared/spec/contract.md):
+The same URL and JSON as Rasa's `rest` channel (README, docs/contract.md):
 `POST /webhooks/rest/webhook` with `{"sender": "...", "message": "...", "metadata": {...}}` answers a list of
 `{"recipient_id": ..., "text": ...}` and `{"recipient_id": ..., "custom": {...}}` (the rrmm_recommendation
 payload). Over Rasa's channel, which answers 500 on an empty body or a JSON list, `200 []` when the turn
@@ -33,6 +33,7 @@ from sanic.response import HTTPResponse
 
 from .. import inbound, tokens
 from .base import OnNewMessage, channel_keys, log_on
+from .problem import refusal_response, serve_problems
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ _BEARER = re.compile(r"^Bearer\s+(\S+)$", re.I)
 
 def _refuse(refusal: inbound.Refusal) -> HTTPResponse:
     logger.warning("REST: refused a request (%s): %s", refusal.status, refusal.reason)
-    return response.json(refusal.body(), status=refusal.status)
+    return refusal_response(refusal, {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None)
 
 
 def _clean_metadata(value: Any) -> Any:
@@ -106,9 +107,9 @@ class RestChannel(InputChannel):
     def parse(self, request: Request) -> "inbound.Refusal | Dict[str, Any]":
         unknown = sorted(k for k in request.args if k not in QUERY)
         if unknown:
-            names = ", ".join(repr(k[:40]) for k in unknown[:5])
+            names = inbound.names_of(unknown)
             return inbound.Refusal("unknown_parameters", f"unknown query parameter(s) {names}; accepted: token",
-                                   "")
+                                   "", field="query")
         body = inbound.parse_json(request.body or b"", dict)
         if isinstance(body, inbound.Refusal):
             return body
@@ -133,7 +134,7 @@ class RestChannel(InputChannel):
         return {"sender": sender, "message": message, "metadata": _clean_metadata(metadata or {})}
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        bp = Blueprint("custom_webhook_RestChannel", __name__)
+        bp = serve_problems(Blueprint("custom_webhook_RestChannel", __name__))
         log_on("REST", f"/webhooks/{self.name()}/webhook (API token{' or JWT' if self.jwt_secret else ''} required)")
 
         @bp.route("/", methods=["GET"])
@@ -149,7 +150,8 @@ class RestChannel(InputChannel):
             if isinstance(parsed, inbound.Refusal):
                 return _refuse(parsed)
             if not self.permits(user, parsed["sender"]):
-                return _refuse(inbound.Refusal("forbidden", "this token may not use this conversation", "", 403))
+                return _refuse(inbound.Refusal("forbidden", "this token may not use this conversation", "", 403,
+                                               field="sender"))
             collector = CollectingOutputChannel()
             await on_new_message(UserMessage(parsed["message"], collector, parsed["sender"],
                                              input_channel=self.name(), metadata=parsed["metadata"]))

@@ -37,7 +37,6 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from http import HTTPStatus
 from typing import Any, Awaitable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -60,6 +59,7 @@ from .base import (
     setting,
     turn_handler,
 )
+from .problem import problem_response, refusal_response, serve_problems
 from .render import (
     SLACK_SECTION_CHARS,
     SLACK_TEXT_CHARS,
@@ -75,6 +75,8 @@ from .slack_web import clicked_message_ts, mark_chosen, post_to_response_url, we
 logger = logging.getLogger(__name__)
 
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+HOW_TO_CONNECT = ("to connect Slack, set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode, as "
+                  "docs/slack-app-manifest.yml: no public URL needed) or SLACK_SIGNING_SECRET (HTTP Events API)")
 SOCKET_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")  # Socket Mode: SLACK_APP_TOKEN set
 DEFAULT_API_URL = "https://slack.com/api/"
 SEEN_TTL_SECONDS = 3600  # Slack retries within minutes; an hour is plenty
@@ -150,7 +152,7 @@ class SlackChannel(SlackInput):
         socket_mode = bool(os.environ.get("SLACK_APP_TOKEN", "").strip())
         values, missing = secrets_from_env(SOCKET_SECRETS if socket_mode else SECRETS)
         if missing:
-            return off_channel(cls.name(), "Slack", missing)
+            return off_channel(cls.name(), "Slack", missing, HOW_TO_CONNECT)
         if socket_mode and os.environ.get("SLACK_SIGNING_SECRET", "").strip():
             logger.info("Slack: SLACK_APP_TOKEN is set, so Slack runs in socket mode; SLACK_SIGNING_SECRET is not used")
         return cls(
@@ -330,7 +332,7 @@ class SlackChannel(SlackInput):
     # -- HTTP -----------------------------------------------------------------------------------------------
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         handle = turn_handler(on_new_message)
-        bp = Blueprint("slack_webhook", __name__)
+        bp = serve_problems(Blueprint("slack_webhook", __name__))
         if self.app_token:
             return self.socket_blueprint(bp, handle)
         log_on("Slack", f"/webhooks/{self.name()}/webhook and /commands (Web API {self.api_url})")
@@ -343,26 +345,29 @@ class SlackChannel(SlackInput):
         async def webhook(request: Request) -> HTTPResponse:
             if not self.is_request_from_slack_authentic(request):
                 logger.warning("Slack: refused a request without a valid signature or with a stale timestamp")
-                return response.text("Request not signed by Slack, or too old.", status=HTTPStatus.UNAUTHORIZED)
+                return problem_response(401, "unauthorized", "the request is not signed by Slack, or it is too old",
+                                        [{"field": "X-Slack-Signature", "rule": "signed with the app's signing secret, "
+                                                                                "at most 5 minutes old"}])
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
             if content_type == "application/json":
                 body = inbound.parse_json(request.body or b"", dict)
                 if isinstance(body, inbound.Refusal):
-                    return response.json(body.body(), status=body.status)
+                    return refusal_response(body)
                 if body.get("type") == "url_verification":
                     return response.json({"challenge": str(body.get("challenge", ""))})
                 outcome = self.on_event(body, handle, request.headers.get(self.retry_num_header))
             elif content_type == "application/x-www-form-urlencoded" and request.form.get("payload"):
                 payload = inbound.parse_json(request.form.get("payload").encode("utf-8", "replace"), dict)
                 if isinstance(payload, inbound.Refusal):
-                    return response.json(payload.body(), status=payload.status)
+                    return refusal_response(payload)
                 outcome = self.on_interaction(payload, handle)
             elif content_type == "application/x-www-form-urlencoded" and request.form.get("command"):
                 outcome = self.on_command({k: request.form.get(k) for k in request.form}, handle)
             else:
                 outcome = IGNORED
             if outcome == FORBIDDEN:
-                return response.text("This workspace may not use this app.", status=HTTPStatus.FORBIDDEN)
+                return problem_response(403, "forbidden", "this workspace may not use this app",
+                                        [{"field": "team_id", "rule": "listed in SLACK_ALLOWED_TEAMS"}])
             if outcome == REPEAT:
                 return response.text("already answered", headers={"X-Slack-No-Retry": "1"})
             if outcome == UNSUPPORTED:

@@ -57,6 +57,7 @@ from .base import (
     setting,
     turn_handler,
 )
+from .problem import problem_response, serve_problems
 from .render import TEAMS_TEXT_CHARS, is_recommendation, render_teams, split_text, teams_text
 
 logger = logging.getLogger(__name__)
@@ -280,7 +281,7 @@ class TeamsChannel(BotFrameworkInput):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         handle = turn_handler(on_new_message)
-        bp = Blueprint("botframework_webhook", __name__)
+        bp = serve_problems(Blueprint("botframework_webhook", __name__))
         log_on("Teams (Bot Framework)", f"/webhooks/{self.name()}/webhook (keys from {self.openid_metadata_url}; "
                + (f"tenants: {', '.join(sorted(self.allowed_tenants))})" if self.allowed_tenants is not None else
                   "any tenant)"))
@@ -304,11 +305,14 @@ class TeamsChannel(BotFrameworkInput):
                 await self.authenticate(request.headers.get("Authorization"), activity)
             except AuthError as exc:
                 logger.warning("Teams: refused an activity: %s", exc)
-                return response.text("Unauthorized.", status=HTTPStatus.UNAUTHORIZED)
+                return problem_response(401, "unauthorized", "the activity is not signed by the Bot Framework for this "
+                                        "bot", [{"field": "Authorization", "rule": "a Bot Framework token for "
+                                                                                   "TEAMS_APP_ID"}])
             if not self.tenant_allowed(activity):
                 logger.warning("Teams: refused an activity from tenant %s (not in TEAMS_ALLOWED_TENANTS)",
                                str(self.tenant_of(activity))[:64])
-                return response.text("This tenant may not use this bot.", status=HTTPStatus.FORBIDDEN)
+                return problem_response(403, "forbidden", "this tenant may not use this bot",
+                                        [{"field": "channelData.tenant.id", "rule": "listed in TEAMS_ALLOWED_TENANTS"}])
             if activity.get("type") == "conversationUpdate" and self.bot_added(activity):
                 self.welcome(activity, welcome_text(getattr(request.app.ctx, "agent", None)))
             if activity.get("type") != "message":
@@ -319,7 +323,8 @@ class TeamsChannel(BotFrameworkInput):
                 user_msg = UserMessage(text, self.get_output_channel_for(activity), activity["from"]["id"],
                                        input_channel=self.name(), metadata=metadata)
             except (KeyError, TypeError):
-                return response.text("Not a Bot Framework message activity.", status=HTTPStatus.BAD_REQUEST)
+                return problem_response(400, "activity_invalid", "not a Bot Framework message activity",
+                                        [{"field": "body", "rule": "a message activity with from.id"}])
             task = asyncio.create_task(handle(user_msg))
             self._background_tasks.add(task)
             task.add_done_callback(self._background_tasks.discard)
