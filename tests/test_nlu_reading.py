@@ -252,3 +252,100 @@ def test_extract_marks_only_weak_readings():
                                      ("being considered for 3rd line", 2), ("3L options?", 2)])
 def test_an_ordinal_line_named_with_its_regimen_is_a_line_given(text, n):
     assert case(text).get("prior_lines") == n
+
+
+# ---- a regimen written out as its drugs: progression on it reaches all of them ------------------------------------
+@pytest.mark.parametrize("text, refractory", [
+    ("2 prior lines: bortezomib-melphalan-prednisone, then isatuximab pomalidomide dexamethasone from 2023, "
+     "progressing on it now", {"isatuximab", "pomalidomide"}),
+    ("1 prior line of carfilzomib+daratumumab+dex, progression under therapy this autumn",
+     {"carfilzomib", "daratumumab"}),
+    ("first line ixazomib lenalidomide dex, on which her paraprotein has now risen", {"ixazomib", "lenalidomide"}),
+])
+def test_progression_on_a_regimen_written_as_its_drugs_reaches_each_drug(text, refractory):
+    assert set(case(text)["refractory"]) >= refractory
+
+
+@pytest.mark.parametrize("text", [
+    "Refractory: lenalidomide, carfilzomib\nDaratumumab: never had it",
+    "progressed on lenalidomide, bortezomib-exposed",
+])
+def test_a_drug_on_its_own_line_or_after_a_comma_is_not_pulled_into_the_regimen(text):
+    refractory = case(text).get("refractory") or []
+    assert "bortezomib" not in refractory and "daratumumab" not in refractory
+
+
+def test_a_status_written_after_a_drug_of_the_group_keeps_its_reading():
+    got = case("len+dara refractory, bortezomib exposed")
+    assert {"lenalidomide", "daratumumab"} <= set(got["refractory"]) and got["exposed"] == ["bortezomib"]
+
+
+# ---- the number of transplants done: a second one ahead, a refused one, a corrected count -------------------------
+@pytest.mark.parametrize("text, n", [
+    ("VRd, ASCT 2019, len maintenance; we are weighing a second autograft at the next MDT", 1),
+    ("KRd, autograft 2020; he is not keen on a second transplant", 1),
+    ("VCd x6 (patient declined ASCT), then Rd", 0),
+    ("VRd, tandem ASCT - no, single ASCT, then len maintenance", 1),
+    ("VRd, tandem autograft 2018, len maintenance", 2),
+    ("VRd, ASCT 2015, relapse, then a second ASCT in 2019", 2),
+])
+def test_transplants_done_are_counted_from_the_past_only(text, n):
+    assert case(text).get("prior_auto_hct") == n
+
+
+@pytest.mark.parametrize("text, n", [
+    ("VMP-autograft 2018, thalidomide maintenance; relapse 2021 -> IsaKd -> progression on IsaKd 2024", 2),
+    ("she had vrd and autologous transplant in 2016 then relapse in 2020 treated with carfilzomib pomalidomide "
+     "dexamethasone progressed on it then elotuzumab pomalidomide dexamethasone progressing on it now", 3),
+])
+def test_lines_of_a_history_with_regimens_written_out_or_joined_to_the_transplant(text, n):
+    assert case(text)["prior_lines"] == n
+
+
+# ---- the relapse now: a past regimen's end is no "no progression"; a paraprotein told as numbers ------------------
+@pytest.mark.parametrize("text, relapse", [
+    ("1 prior line: KRd 2020 -> stopped for cardiotoxicity (no PD) -> off treatment; now new lytic lesions",
+     "clinical"),
+    ("VRd, bortezomib exposed only (stopped for neuropathy, no progression); now rising paraprotein", "biochemical"),
+    ("Rd since 2022; her paraprotein went 8 -> 19 g/L over 4 months, Hb and calcium normal", "biochemical"),
+    ("Rd since 2022; paraprotein from 11 to 26 g/L", "biochemical"),
+])
+def test_the_relapse_now_is_read_past_a_regimen_stopped_without_progression(text, relapse):
+    assert case(text)["relapse"] == relapse
+
+
+def test_a_falling_paraprotein_is_no_relapse_sign():
+    assert case("KRd x8, paraprotein 24 -> 3 g/L, in VGPR").get("relapse") != "biochemical"
+
+
+def test_progression_in_brackets_that_names_its_drug_reaches_that_drug_only():
+    got = case("VMP-ASCT-R maint (2012-2016, PD on R maint), then KPd")
+    assert "lenalidomide" in got["refractory"] and "bortezomib" not in got["refractory"]
+
+
+@pytest.mark.parametrize("text, role", [
+    ("4 prior lines, last cilta-cel 2023 -> sCR -> relapse 2025 with new lesions", "exposed"),
+    ("4 prior lines, refractory to ide-cel (no response at day 30)", "refractory"),
+])
+def test_a_car_t_relapsed_after_is_exposed_unless_said_refractory(text, role):
+    got = case(text)
+    assert any(d in (got.get(role) or []) for d in ("cilta-cel", "ide-cel"))
+
+
+@pytest.mark.parametrize("text", [
+    "1 prior line: on daratumumab lenalidomide and dexamethasone since 2021, light chains have gone from 40 to 360",
+    "1 prior line, DRd since 2020; while still on full-dose daratumumab and lenalidomide her paraprotein has climbed",
+])
+def test_a_rise_on_the_regimen_still_given_is_progression_on_it(text):
+    assert {"daratumumab", "lenalidomide"} <= set(case(text).get("refractory") or [])
+
+
+@pytest.mark.parametrize("text, eligible, done", [
+    ("VRd -> ASCT 2020 -> len maint -> DKd. Not for 2nd ASCT (patient declines).", False, 1),
+    ("VRd, autograft 2019, Rd at relapse; a further autologous transplant is not an option", False, 1),
+    ("Rd since 2021, never transplanted, not eligible", False, 0),
+    ("KRd x8 -> ASCT 2021 -> no maintenance (declined). Fit, transplant eligible", True, 1),
+])
+def test_a_transplant_ahead_is_eligibility_and_leaves_the_count_done(text, eligible, done):
+    got = case(text)
+    assert got.get("transplant_eligible") is eligible and got.get("prior_auto_hct") == done

@@ -72,7 +72,8 @@ def _therapy_items(text: str, ents: List[dict], components) -> List[_Item]:
     for sp in spans:
         if groups:
             prev = groups[-1][-1]
-            if re.fullmatch(r"\s*\+\s*|-", text[prev[1]:sp[0]]) and len(by_span[prev]) == 1 and len(by_span[sp]) == 1:
+            if re.fullmatch(r"\s*\+\s*|-|[ \t]+", text[prev[1]:sp[0]]) and len(by_span[prev]) == 1 \
+                    and len(by_span[sp]) == 1:
                 groups[-1].append(sp)
                 continue
         groups.append([sp])
@@ -106,7 +107,12 @@ def _therapy_items(text: str, ents: List[dict], components) -> List[_Item]:
 def _in_sequence(text: str, s: int, e: int) -> bool:
     """A regimen named without a status counts as given when the text around it is a treatment history."""
     window = text[max(0, s - 30):s] + " " + text[e:e + 30]
-    return bool(SEQUENCE_MARK.search(window))
+    return bool(SEQUENCE_MARK.search(window) or WITH_TRANSPLANT.match(text[e:e + 40]))
+
+
+# a regimen joined to the transplant that followed it ("VCD-autograft 2019", "VRd + ASCT") was given
+WITH_TRANSPLANT = re.compile(r"^\s*(?:[-+/,]|\band\b|\bthen\b|\bfollowed\s+by\b|->|→)\s*(?:an?\s+|single\s+|tandem\s+)?"
+                             r"(?:auto\w*|ASCT|SCT|HCT|(?:stem[\s-]cell\s+)?transplant\w*)\b", re.I)
 
 
 # the disease relapsing now, said apart from the regimen: "now relapsing", "she is progressing" (not "progressed

@@ -51,7 +51,7 @@ WHICH_PROG_RE = re.compile(
     r"^\s*(?:\([^()]{0,40}\)\s*)?,?\s*(?:(?:which|that)\s+(?:(?:she|he|they|the\s+patient|her\s+disease|his\s+disease)\s+)?"
     r"(?:(?:has|had|have|is|was|were|now|then|subsequently|eventually|also|since|quickly|rapidly)\s+)*"
     r"(?:progressed|relapsed|progressing|relapsing|failing|failed|stopped\s+working|escaped)"
-    r"|on\s+which\s+[^.;]{0,40}?\b(?:progress|relaps|PD\b|fail))", re.I)
+    r"|on\s+which\s+[^.;]{0,40}?\b(?:progress|relaps|PD\b|fail|risen|rising|rose|increas|climb))", re.I)
 # "stayed on daratumumab until it stopped working", "for 4 years until she progressed"
 UNTIL_PROG_RE = re.compile(
     r"until\s+(?:it|they|she|he|the\s+disease|her\s+disease|his\s+disease)\s+(?:stopped\s+working|failed|"
@@ -209,7 +209,8 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
         rest = text[last.end_char:]
         hit = bool(TO_PROG_RE.match(rest)) or bool(WHICH_PROG_RE.match(rest)) or bool(APPOSITIVE_REFR_RE.match(rest))
         b = BRACKET_PROG_RE.match(rest)
-        hit = hit or bool(b and not BRACKET_OFF_RE.search(b.group("tail")))
+        named = b and any(last.end_char < sp.start_char < last.end_char + b.end() for sp in spans)
+        hit = hit or bool(b and not BRACKET_OFF_RE.search(b.group("tail")) and not named)  # "(PD on R)": R only
         if not hit:
             q = re.match(_QUAL, rest)
             hit = bool(q and UNTIL_PROG_RE.match(rest[q.end():]))

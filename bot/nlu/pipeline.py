@@ -62,7 +62,14 @@ from .prose import (
     relapse_now,
     single_line,
 )
-from .readings import given_without_progression, renal_signs, treatment_cytopenia
+from .readings import (
+    given_without_progression,
+    one_time_therapies,
+    paraprotein_numbers,
+    renal_signs,
+    treatment_cytopenia,
+    written_regimens,
+)
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .schema import ENTITY_NAMES
 from .spelling import OffsetMap, Speller
@@ -240,6 +247,8 @@ class Pipeline:
         out = history_drugs(text, out)
         out = drugs_back_to_regimens(out)
         out = refractory_to_all(text, out)
+        out = written_regimens(text, out)
+        out = one_time_therapies(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:
@@ -261,6 +270,7 @@ class Pipeline:
         out = remission_after_transplant(text, out)
         out = relapse_after_stopping(text, out)
         out = renal_signs(text, out)
+        out = paraprotein_numbers(text, out)
         out = relapse_now(text, out)
         out = resolve_relapse(out)
         out = self.regions.find(text, out)

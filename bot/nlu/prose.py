@@ -108,9 +108,9 @@ def drugs_back_to_regimens(out: List[dict]) -> List[dict]:
 _CURRENT_BEFORE = re.compile(
     r"\b(?:currently|still|presently|remains|remained|continues|continuing|continued|has\s+been|have\s+been|"
     r"been|is)\s+(?:on|receiving|taking|getting|treated\s+with|maintained\s+on)\s+(?:(?:the|his|her|their|"
-    r"ongoing|continuous|maintenance)\s+)*$", re.I)
+    r"ongoing|continuous|maintenance|full[\s-]dose|reduced[\s-]dose|low[\s-]dose|single[\s-]agent)\s+)*$", re.I)
 _CURRENT_AFTER = re.compile(
-    r"^(?:[\s/+-]*(?:dex(?:amethasone)?|d)\b)?[\s-]*(?:\((?=\s*(?:ongoing|current|continuing|still))|\([^()]{0,40}\)\s*)?"
+    r"^(?:[\s/+-]*(?:and\s+)?(?:dex(?:amethasone)?|d)\b)?[\s-]*(?:\((?=\s*(?:ongoing|current|continuing|still))|\([^()]{0,40}\)\s*)?"
     r"(?:[,-]\s*)?(?:(?:which|that)\s+(?:he|she|they)\s+(?:is|are|has\s+been)\s+still\s+(?:on|receiving|taking)"
     r"|(?:on\s+)?which\s+(?:he|she|they)\s+(?:remains?|continues?|has\s+continued|have\s+continued|is\s+still)"
     r"|continued\s+(?:until|till|to)\s+(?:now|date|today)|ongoing|current(?:ly)?\b|continuing|continues"
@@ -119,8 +119,8 @@ _CURRENT_AFTER = re.compile(
     r"(?:\d{4})?\s*[-–]\s*(?:present|now|ongoing)|since\s+then)", re.I)
 _NOW_RELAPSE = re.compile(r"\b(?:progress(?:ed|ing|ion)|relaps(?:ed|ing|e)|PD|rising|risen|rose|climbing|"
                           r"going\s+up|increas(?:ed|ing)|new\s+(?:lesions?|lytic|bone)|doubl(?:ed|ing))\b", re.I)
-_RISE = re.compile(r"\b(?:progress(?:ing|ion)|rising|risen|climbing|going\s+up|gone\s+(?:up|from)|increasing|"
-                   r"doubl(?:ed|ing))\b|\d(?:\.\d+)?\s*(?:->|→)\s*\d", re.I)
+_RISE = re.compile(r"\b(?:progress(?:ing|ion)|rising|risen|climb(?:ing|ed)|going\s+up|gone\s+(?:up|from)|"
+                   r"increas(?:ing|ed)|doubl(?:ed|ing))\b|\d(?:\.\d+)?\s*(?:->|→)\s*\d", re.I)
 _NO_RELAPSE = re.compile(r"\bno\s+(?:evidence\s+of\s+)?(?:relapse|progression)|\bin\s+(?:s?CR|VGPR|remission)\b|"
                          r"\bstill\s+in\s+remission|\bnot\s+relaps", re.I)
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|held)\b", re.I)

@@ -43,11 +43,30 @@ def treatment_cytopenia(text: str, out: List[dict]) -> List[dict]:
     return keep
 
 
+_PAST_STOP = re.compile(r"\b(?:stopped|stopping|discontinued|completed|finished|ceased|held|came\s+off|"
+                        r"taken\s+off|stop(?:ped)?\s+for|(?:because\s+of|due\s+to|for)\s+(?:toxicity|intolerance))\b",
+                        re.I)
+
+
+def _bracket_or_clause(text: str, e: dict) -> str:
+    """The brackets a span is in ("(stopped for HTN, no progression)"), else the words of its clause before it."""
+    opened, closed = text.rfind("(", 0, e["start"]), text.rfind(")", 0, e["start"])
+    if opened > closed and e["start"] - opened <= 60:
+        end = text.find(")", e["end"])
+        before = re.split(r"[.;,\n]|->|→", text[max(0, opened - 50):opened])[-1]
+        return before + text[opened:end if end >= 0 else e["end"]]
+    return re.split(r"[.;,\n]|->|→", text[max(0, e["start"] - 50):e["start"]])[-1]
+
+
 def given_without_progression(text: str, out: List[dict]) -> List[dict]:
     """'VRd given without progression', 'VCd before that, without PD': said of a regimen, "without progression" is
     no relapse type of the case but the regimen given without progression (exposed)."""
     drop = []
     for e in out:
+        if e["entity"] == "relapse" and e["value"] == "none" and _PAST_STOP.search(_bracket_or_clause(text, e)) \
+                and re.match(r"(?:no|without)\b", text[e["start"]:], re.I):
+            drop.append(id(e))  # "stopped for pneumonias (no PD)": how a past regimen ended, not the relapse now
+            continue
         if e["entity"] != "relapse" or e["value"] != "none" or not re.match(r"without\b", text[e["start"]:], re.I):
             continue
         before = [d for d in out if d["entity"] == "drug" and d["end"] <= e["start"]
@@ -105,3 +124,82 @@ def renal_signs(text: str, out: List[dict]) -> List[dict]:
             added.append({"entity": "relapse", "value": "clinical", "_sign": True, "start": e["start"],
                           "end": e["end"]})
     return out + added
+
+
+# ---- a regimen written out as its drugs ("daratumumab lenalidomide dexamethasone", "Dara-Carfilzomib-Dex") -------
+_GLUE = re.compile(r"^[ \t]*(?:[-+/&]|\band\b|\bwith\b|\bplus\b)?[ \t]*\Z", re.I)
+_STATUS_AFTER = re.compile(r"^\s*[-\s]?(?:exp\w*|naive|na[iï]ve|sensitive|not\s+refr\w*|unavailable|not\s+available)\b",
+                           re.I)
+
+
+def written_regimens(text: str, out: List[dict]) -> List[dict]:
+    """The drugs of one regimen written out one after the other, joined only by spaces, hyphens, "+", "/" or
+    "and" ("daratumumab lenalidomide dexamethasone since 2021, progressing on it", "Dara-Carfilzomib-Dex,
+    progression under therapy") were given together: progression on that regimen (a member read refractory while
+    the others are read exposed or without a status) makes every non-steroid drug of it refractory (IMWG:
+    progression on therapy). A status written right after one of them ("len+dara refractory, bort exposed") keeps
+    its own reading."""
+    drugs = sorted((e for e in out if e["entity"] == "drug"), key=lambda e: (e["start"], e["end"]))
+    groups: List[List[dict]] = []
+    for d in drugs:
+        last = groups[-1] if groups else None
+        if last and (d["start"], d["end"]) == (last[-1]["start"], last[-1]["end"]):
+            last.append(d)  # the drugs of one regimen name share its span
+        elif last and d["start"] >= last[-1]["end"] and _GLUE.match(text[last[-1]["end"]:d["start"]]):
+            last.append(d)
+        else:
+            groups.append([d])
+    for group in groups:
+        members = [d for d in group if d["value"] != "dexamethasone"]
+        spans = {(d["start"], d["end"]) for d in members}
+        if len(spans) < 2 or not any(d.get("role") == "refractory" for d in members):
+            continue
+        if any(d.get("role") not in (None, "exposed", "refractory") for d in group):
+            continue
+        if any(_STATUS_AFTER.match(text[d["end"]:d["end"] + 25]) for d in members):
+            continue
+        for d in members:
+            d["role"] = "refractory"
+    return out
+
+
+# ---- a paraprotein rise told as numbers ("M-spike went 0.6 -> 1.8", "paraprotein from 12 to 24 g/L") -----------
+_PROTEIN = (r"(?:paraprotein|M[\s-]?protein|M[\s-]?spike|monoclonal\s+protein|(?:(?:free|kappa|lambda|involved)\s+)*"
+            r"light[\s-]chains?|(?:(?:kappa|lambda|involved|serum)\s+)*s?FLCs?|Ig[AGM](?:\s+(?:kappa|lambda))?)")
+_NUMBER = r"(\d+(?:\.\d+)?)(?:\s*(?:mg/L|g/L|g/dL|mg/dL|mg/dl|g/dl))?"
+_RISE_NUMBERS = re.compile(
+    rf"\b{_PROTEIN}\s+(?:(?:has|have|had|is|was)\s+)?(?:(?:now|gone|went|risen|rose|increased|climbed|up)\s+)*"
+    rf"(?:from\s+)?{_NUMBER}\s*(?:->|→|=>|\bto\b)\s*{_NUMBER}", re.I)
+
+
+def paraprotein_numbers(text: str, out: List[dict]) -> List[dict]:
+    """A paraprotein, M-spike or light chain level told as two numbers is a rise when the second is higher (a
+    biochemical relapse sign, never replacing a stated type or CRAB wording) and no rise when it is lower."""
+    taken = [(e["start"], e["end"]) for e in out if e["entity"] == "relapse"]
+    for m in _RISE_NUMBERS.finditer(text):
+        a, b = float(m.group(1)), float(m.group(2))
+        over = [e for e in out if e["entity"] == "relapse" and e.get("_sign") and e["value"] == "biochemical"
+                and e["start"] < m.end() and m.start() < e["end"]]
+        if b <= a:
+            out = [e for e in out if all(e is not o for o in over)]  # "M-spike 2.1 -> 0.4": a response
+        elif not over and all(m.end() <= s or m.start() >= t for s, t in taken):
+            out.append({"entity": "relapse", "value": "biochemical", "_sign": True, "start": m.start(), "end": m.end()})
+    return out
+
+
+# ---- a CAR-T given once: a relapse after it is no progression on therapy -----------------------------------------
+ONE_TIME = {"ide-cel", "cilta-cel"}
+_NO_RESPONSE = re.compile(r"refr|resist|no\s+response|not\s+respond|never\s+respond|primary|non[\s-]?respon", re.I)
+
+
+def one_time_therapies(text: str, out: List[dict]) -> List[dict]:
+    """A CAR-T is one infusion, not a therapy the disease can progress on while it is given: a relapse after it
+    ("cilta-cel 2022 -> sCR -> relapse 26 mo later") leaves it exposed; it is refractory only when the words say so
+    ("refractory to ide-cel", "no response to cilta-cel")."""
+    for e in out:
+        if e["entity"] == "drug" and e["value"] in ONE_TIME and e.get("role") == "refractory":
+            line_start = max(text.rfind(ch, 0, e["start"]) for ch in ".;\n") + 1
+            around = text[max(line_start, e["start"] - 80):e["start"]] + " " + text[e["end"]:e["end"] + 30]
+            if not _NO_RESPONSE.search(around):
+                e["role"] = "exposed"
+    return out

@@ -71,6 +71,7 @@ def eligibility_clauses(text: str, out: List[dict]) -> List[dict]:
     "under discussion", "if", "whether", "pending"), a question, or a transplant in the past only gives nothing.
     Clauses that hold an eligibility already read are left to it."""
     have = [(e["start"], e["end"]) for e in out if e["entity"] == "transplant_eligible"]
+    taken = [(e["start"], e["end"]) for e in out if e["entity"] == "prior_auto_hct"]
     found = []
     pos = 0
     question = False
@@ -93,6 +94,9 @@ def eligibility_clauses(text: str, out: List[dict]) -> List[dict]:
         if re.search(r"\bplann?(?:ed|ing)\b", clause, re.I) and not re.search(
                 r"declin|refus|inelig|eligib|candidate|not\s+for\b|want|keen", clause, re.I):
             continue  # "no transplant planned" is not "not eligible" (a plan says nothing about eligibility)
+        free = [m for m in _TXE_RE.finditer(clause)
+                if all(start + m.end() <= a or start + m.start() >= b for a, b in taken)]
+        tx = free[0] if free else tx  # words no other fact took ("never transplanted, not eligible")
         found.append({"entity": "transplant_eligible", "value": not _NEG_NEAR.search(clause),
                       "start": start + tx.start(), "end": start + tx.end()})
     return found
@@ -115,8 +119,19 @@ def transplant_prose(text: str, out: List[dict]) -> List[dict]:
             e.update(entity="transplant_eligible", value=False)
     added = eligibility_clauses(text, out)
     # a transplant named as a plan ("not for 2nd ASCT") is a `regimen` entity: the eligibility takes its words
-    out = [o for o in out if o["entity"] != "regimen" or all(o["end"] <= a["start"] or o["start"] >= a["end"]
-                                                             for a in added)] + added
+    # a transplant named as a plan ("not for 2nd ASCT") is a `regimen` entity, and a count read on the same words is
+    # about a transplant ahead: the eligibility takes its words
+    def clear(o: dict) -> bool:
+        return all(o["end"] <= a["start"] or o["start"] >= a["end"] for a in added)
+
+    # none done ("no transplant (age)") stays true with the words it took; an eligibility on them is left out
+    # and so does a count of transplants done on words of the past ("-> ASCT 2021 -> no maintenance (declined)")
+    added = [a for a in added if all(o["end"] <= a["start"] or o["start"] >= a["end"] for o in out
+                                     if o["entity"] == "prior_auto_hct" and not _AHEAD_WORDS.search(
+                                         text[max(0, o["start"] - 12):o["end"] + 4])
+                                     and not (o["value"] == 0 and _AHEAD.search(_clause_text(text, o["start"],
+                                                                                              o["end"]))))]
+    out = [o for o in out if o["entity"] not in ("regimen", "prior_auto_hct") or clear(o)] + added
     if any(e["entity"] == "transplant_eligible" for e in out):
         return out
     # a planned transplant is a `regimen` entity (no eligibility by itself): only the facts' words are taken
@@ -147,6 +162,9 @@ def transplant_prose(text: str, out: List[dict]) -> List[dict]:
 
 
 
+_AHEAD_WORDS = re.compile(r"\b(?:2nd|second|further|another|more|repeat|salvage)\b|#\s?2", re.I)
+
+
 # ---- how many autologous transplants were done -------------------------------------------------------------------
 _AHEAD = re.compile(r"\b(?:no|not|never)\s+(?:(?:a|any)\s+)?(?:2nd|second|more|further|another|other|repeat)\b|"
                     r"\b(?:anymore|again)\b|\bno\s+(?:more|further)\b", re.I)
@@ -159,12 +177,21 @@ _SECOND_DONE = re.compile(
     r"\(?(?:19|20)\d\d", re.I)
 
 
+_SECOND = re.compile(r"\b(?:2nd|second)\b", re.I)
+_DONE = re.compile(r"\b(?:s/p|had|has\s+had|underwent|received|done|performed|post|after|following|since)\b|"
+                   r"(?<!\d)(?:19|20)\d\d(?!\d)", re.I)
+_REFUSED_ONE = re.compile(r"\b(?:declin\w*|refus\w*|turned\s+down)\s+(?:an?\s+|the\s+)?(?:auto\w*\s+)?$", re.I)
+_ONE = re.compile(r"\b(?:single|one|once|1)\s+(?:auto\w*\s+)?(?:ASCT|auto\w*|SCT|HCT|transplant\w*)?$", re.I)
+_CORRECTED = re.compile(r"^\s*[-–,]?\s*(?:no|sorry|correction|actually|I\s+mean)\b\s*[,:-]", re.I)
+
+
 def transplant_count(text: str, out: List[dict]) -> List[dict]:
     """The number of autologous transplants done, from what the words around each mention say: "no second ASCT",
     "no transplant anymore" are about a transplant ahead (no count); "?ASCT", "unknown", "unclear whether he had an
     autograft" leave it open; "tandem" is 2, a second transplant with its year is the second one done; a refusal
     of the only transplant ("declined ASCT") is none done."""
     keep = []
+    counts = [e for e in out if e["entity"] == "prior_auto_hct"]
     for e in out:
         if e["entity"] == "prior_auto_hct":
             clause = _clause_text(text, e["start"], e["end"])
@@ -173,7 +200,15 @@ def transplant_count(text: str, out: List[dict]) -> List[dict]:
                 continue  # "no second ASCT", "no transplant anymore"
             if _UNSURE.search(before) or _UNSURE.search(clause):
                 continue
-            if e["value"] == 1 and _TANDEM.search(text[max(0, e["start"] - 30):e["end"] + 10]):
+            if _CORRECTED.match(text[e["end"]:e["end"] + 20]) and any(o["start"] > e["end"] for o in counts):
+                continue  # "tandem ASCT - no, single ASCT": the corrected mention gives way to the correction
+            if e["value"] == 2 and _SECOND.search(e["text"] if "text" in e else text[e["start"]:e["end"]]) \
+                    and not _SECOND_DONE.search(text[max(0, e["start"] - 15):e["end"] + 12]) \
+                    and not _DONE.search(clause):
+                continue  # "not keen on a second transplant", "the decision on a second autograft": one ahead
+            if e["value"] == 1 and _REFUSED_ONE.search(before):
+                e["value"] = 0  # "declined ASCT", "transplant not offered": none done
+            if e["value"] == 1 and not _ONE.search(before + text[e["start"]:e["end"]]) and _TANDEM.search(clause):
                 e["value"] = 2
         keep.append(e)
     counts = [e for e in keep if e["entity"] == "prior_auto_hct"]
