@@ -107,9 +107,11 @@ def _received_any(ctx: _Context, classes: FrozenSet[str], modalities: FrozenSet[
 
 def _rank_key(c: _Candidate, ctx: _Context) -> Tuple[int, int, int, int, int, int]:
     len_last = int(ctx.maintenance and ctx.k.maintenance_drug in c.regimen.components)
-    # salvage chemotherapy never ranks above a T-cell-redirecting therapy of its tier (R8; R4 bridging, 2026-12)
+    # salvage chemotherapy never ranks above a T-cell-redirecting therapy of its tier (R8; R4 bridging, 2026-12);
+    # after progression on lenalidomide maintenance, lenalidomide regimens come below every lenalidomide-free one of
+    # their tier, bridging chemotherapy included (R2, 2026-12: "below the lenalidomide-free regimens")
     salvage_last = int(c.lifted or (c.regimen.code in ctx.k.lift_regimens and c.tier in ctx.redirecting_tiers))
-    return (c.tier, salvage_last, int(bool(c.demoted)), len_last, c.evidence, c.regimen.index)
+    return (c.tier, len_last, salvage_last, int(bool(c.demoted)), c.evidence, c.regimen.index)
 
 
 def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str, object]:
