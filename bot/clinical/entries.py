@@ -175,6 +175,7 @@ class Caution:
     moderate_when: Tuple[str, ...] = ()
     high_with: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)
+    title: str = ""  # the caution in plain words, for people (the id stays in the JSON)
 
 
 @dataclass(frozen=True)

@@ -347,9 +347,10 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     for entry in c["cautions"]:
         where = f"cautions.yml: {entry['id']}"
         _require(entry["severity"] in SEVERITIES, where, "severity")
-        unknown = set(entry) - {"id", "severity", "high_when", "moderate_when", "high_with", "triggers", "text",
-                                "notes", "source"}
+        unknown = set(entry) - {"id", "title", "severity", "high_when", "moderate_when", "high_with", "triggers",
+                                "text", "notes", "source"}
         _require(not unknown, where, f"unknown keys {sorted(unknown)}")
+        _require(bool(entry.get("title")), where, "title missing (the caution in plain words, shown to people)")
         trig = entry["triggers"]
         for name, group in (("triggers", trig), ("high_with", entry.get("high_with") or {})):
             for k, v in group.items():
@@ -373,6 +374,7 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
             tuple(entry.get("moderate_when", [])),
             {k: tuple(v) for k, v in (entry.get("high_with") or {}).items()},
             dict(entry.get("notes", {})),
+            str(entry["title"]),
         )
 
     texts = docs["texts.yml"]

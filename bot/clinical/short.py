@@ -1,0 +1,221 @@
+"""The short answer: the first screen of a recommendation, and the layers one step away from it.
+
+A clinician reads the answer between two patients, so the first screen holds only what decides the next step
+(UpToDate's "Summary and recommendations", conventions.md): the case as read, the action, the clinical-trial
+headline, the top tier's options and the next few (one line each: code and name, the reason, the approval in a few
+words), the high cautions in plain words, what else can be asked, and the knowledge edition with the disclaimer.
+It fits FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters (tests/test_short_answer.py checks it over random
+cases). Everything else is one step away (SECTIONS): "details" (the full answer, bot.clinical.render.render_text),
+"cautions", "why not <regimen>", "transplant", "trials", "all options"; words in the shell, buttons elsewhere.
+The recommendation JSON stays complete: this module only chooses what a person sees first.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+from .kb import KnowledgeBase
+from .kb import kb as default_kb
+from .render import (
+    caution_name,
+    knowledge_line,
+    no_option_text,
+    one_line_rationale,
+    option_lines,
+    plain,
+    ranked_options,
+    read_as_line,
+    render_cautions,
+    render_text,
+    split_cautions,
+    tier_groups,
+    tier_heading,
+    transplant_line,
+    trial_headline,
+)
+
+FIRST_SCREEN_LINES = 15
+FIRST_SCREEN_CHARS = 1200
+NEXT_OPTIONS = 3  # how many options of the following tiers the first screen shows at most, after the top tier
+TOP_OPTIONS = 5  # the top tier's options shown at most (a longer tier says how many more)
+# what the clinician can ask for next: (the words in the shell, the button's label)
+SECTIONS: Tuple[Tuple[str, str], ...] = (("details", "Show details"), ("cautions", "Cautions"),
+                                         ("transplant", "Transplant"), ("trials", "Trials"),
+                                         ("all options", "All options"))
+WHY_NOT = "why not <regimen>"
+READ_AS_CHARS = 300  # a longer case as read is cut at a part's end on the first screen ("summary" shows it all)
+
+
+def approval_brief(option: Dict[str, object], k: Optional[KnowledgeBase] = None) -> Optional[str]:
+    """The option's approval in the case's region in a few words, from its `label` field ("US: approved 2024-04",
+    "EU: not approved"); None when the label says only that nothing is recorded (it would add nothing)."""
+    k = k or default_kb()
+    label = str(option.get("label") or "")
+    region = label.split(": ", 1)[0]
+    if not label or label == k.say("label.no_entry", region=region):
+        return None
+    return ": ".join(label.split(": ")[:2])
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
+
+
+def option_line(number: int, option: Dict[str, object], name: bool = True, reason: str = "full",
+                k: Optional[KnowledgeBase] = None) -> str:
+    """"2. cilta-cel, ciltacabtagene autoleucel (BCMA CAR-T): CAR-T for lenalidomide-refractory disease; needs
+    referral, apheresis and bridging therapy. US: approved 2024-04." `reason`: "full", "short" (its first clause)
+    or "none"."""
+    code, words = str(option["regimen"]), str(option.get("name") or "")
+    line = f"{number}. {code}" + (f", {words}" if name and words and words != code else "")
+    why = plain(one_line_rationale(option), k)
+    if reason == "short":
+        why = why.split("; ", 1)[0].split(" (", 1)[0]
+    approval = approval_brief(option, k)
+    tail = " ".join(x for x in ((_sentence(why) if why and reason != "none" else ""),
+                                 (_sentence(approval) if approval else "")) if x)
+    return line + (f": {tail}" if tail else "")
+
+
+def more_line(rec: Dict[str, object], shown: int, k: Optional[KnowledgeBase] = None) -> str:
+    """What the first screen leaves out, by count, the words that show it, and the knowledge edition."""
+    k = k or default_kb()
+    options = ranked_options(rec)
+    ruled = [e for e in rec.get("excluded", []) if e.get("ruled_out")]
+    counts = []
+    if options:
+        counts.append(f"{shown} of {len(options)} options" if len(options) > shown else
+                      f"{len(options)} option{'' if len(options) == 1 else 's'}")
+    if ruled and rec["initiation"]["action"] != "monitor":
+        counts.append(f"{len(ruled)} ruled out")
+    words = [w for w, _ in SECTIONS if w != "transplant" or rec.get("transplant")]
+    if not options:
+        words = [w for w in words if w not in ("all options", "trials")]
+    words.insert(2 if len(words) > 1 else len(words), WHY_NOT)
+    a = rec.get("assessment", {})
+    edition = f"Knowledge {rec.get('knowledge_edition') or k.edition}, {a.get('region') or k.regions[0]} labels."
+    return (("; ".join(counts) + ". ") if counts else "") + "Ask " + ", ".join(f'"{w}"' for w in words) \
+        + ". " + edition
+
+
+def _cautions_line(rec: Dict[str, object], k: KnowledgeBase) -> Optional[str]:
+    main, info = split_cautions(rec)
+    high = [caution_name(c, k) for c in main if c.get("severity") == "high"]
+    rest = len(main) - len(high) + len(info)
+    if not high:
+        return f"Cautions: {rest} (none high); say \"cautions\"." if rest else None
+    return "High cautions: " + "; ".join(high) + "." + (f" (+{rest} more)" if rest else "")
+
+
+def _option_block(rec: Dict[str, object], n_top: int, n_next: int, name_next: bool, reason: str,
+                  next_reason: str, k: KnowledgeBase) -> Tuple[List[str], int]:
+    """(the lines of the options shown, grouped by tier, how many are shown)."""
+    options = ranked_options(rec)
+    if not options:
+        return [], 0
+    top_tier = options[0].get("tier")
+    top = [o for o in options if o.get("tier") == top_tier]
+    shown = list(enumerate(options, 1))  # numbered by rank, so a number always means the same option
+    shown = shown[:min(n_top, len(top))] + shown[len(top):len(top) + n_next]
+    lines: List[str] = []
+    heading = None
+    for i, o in shown:
+        if o.get("tier") != heading:
+            heading = o.get("tier")
+            lines.append(f"{tier_heading(str(heading), k)}:")
+        is_top = heading == top_tier
+        lines.append(option_line(i, o, name=is_top or name_next, reason=reason if is_top else next_reason, k=k))
+    if len(top) > n_top:
+        lines.append(f"(+{len(top) - n_top} more {tier_heading(str(top_tier), k).lower()}: \"all options\")")
+    return lines, len(shown)
+
+
+def _read_as(rec: Dict[str, object]) -> Optional[str]:
+    """The Read-as line, cut after its last whole part within READ_AS_CHARS (the case's first parts are the ones the
+    recommendation turns on: lines, refractory and exposed drugs, fitness, transplant, relapse)."""
+    line = read_as_line(rec)
+    if not line or len(line) <= READ_AS_CHARS:
+        return line
+    more = '; ... ("summary" shows the whole case)'
+    return line[:line.rfind("; ", 0, READ_AS_CHARS - len(more))] + more
+
+
+def render_short(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
+    """The first screen: at most FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters. Long cases lose, in
+    this order, the options after the top tier, then the reasons' second clauses, the next options' names, the
+    top tier's beyond three, and finally the reasons (the codes, numbers and approvals stay)."""
+    k = k or default_kb()
+    head = [x for x in (_read_as(rec), f"Action: {rec['initiation']['text']}", trial_headline(rec, k)) if x]
+    cautions = _cautions_line(rec, k)
+    footer = str(rec["disclaimer"])
+    options = ranked_options(rec)
+    if not options:
+        body = [] if rec["initiation"]["action"] == "monitor" or trial_headline(rec, k) else [no_option_text(k)]
+        lines = head + body + ([cautions] if cautions else []) + [more_line(rec, 0, k), footer]
+        return "\n".join(lines)
+    top, nxt = TOP_OPTIONS, NEXT_OPTIONS
+    attempts = [(top, n, names, "full", "short") for n in range(nxt, 0, -1) for names in (True, False)]
+    attempts += [(top, 1, False, "short", "short"), (top, 1, False, "short", "none"), (top, 0, False, "full", ""),
+                 (top, 0, False, "short", "")]
+    attempts += [(t, n, False, r, "none") for r in ("short", "none") for t in (3, 2, 1) for n in (1, 0)]
+    for n_top, n_next, names, reason, next_reason in attempts:
+        block, shown = _option_block(rec, n_top, n_next, names, reason, next_reason, k)
+        lines = head + block + ([cautions] if cautions else []) + [more_line(rec, shown, k), footer]
+        text = "\n".join(lines)
+        if len(lines) <= FIRST_SCREEN_LINES and len(text) <= FIRST_SCREEN_CHARS:
+            return text
+    return text  # only a case read as several hundred characters gets here; tests keep it from happening
+
+
+# ---- the layers one step away -----------------------------------------------------------------------------------
+def render_details(rec: Dict[str, object]) -> str:
+    """Everything: every option with its lines, the ruled-out regimens with their reasons, every caution with why,
+    the transplant advice, the knowledge edition and the disclaimer."""
+    return render_text(rec, show_excluded=True)
+
+
+def render_all_options(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
+    """Every ranked option by tier, with its reason, approval, notes and key trial."""
+    k = k or default_kb()
+    options = ranked_options(rec)
+    if not options:
+        return no_option_text(k)
+    lines = [f"All {len(options)} options (ranked):"]
+    for heading, group in tier_groups(options):
+        lines.append(f"{heading}:")
+        for i, o in group:
+            lines.append(f"{i}. {o['regimen']}: {o['name']}")
+            lines += [f"   {kind.capitalize() if kind != 'trial' else 'Evidence'}: {plain(text, k)}"
+                      for kind, text in option_lines(o, rec)]
+    return "\n".join(lines + ["", knowledge_line(rec, k)])
+
+
+def render_transplant(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
+    k = k or default_kb()
+    if not rec.get("transplant"):
+        return "No transplant advice for this case."
+    return "\n".join(["Transplant:"] + [f"- {transplant_line(t, k)}" for t in rec["transplant"]])
+
+
+def render_trials(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
+    """The clinical-trial headline, then the trials behind the options, each with the options it supports."""
+    k = k or default_kb()
+    lines = [x for x in (trial_headline(rec, k),) if x]
+    by_trial: Dict[str, List[str]] = {}
+    for o in ranked_options(rec):
+        for tid in o.get("trials", []):
+            by_trial.setdefault(tid, []).append(str(o["regimen"]))
+    for t in rec.get("trials", []):
+        regimens = by_trial.get(t["id"])
+        if regimens:
+            lines.append(f"- {t['id']} ({t['comparison']}): {t['result']} For: {', '.join(regimens)}. "
+                         f"Source: {t['source']}.")
+    if len(lines) == (1 if trial_headline(rec, k) else 0):
+        lines.append("No trial is cited for this case's options.")
+    return "\n".join(lines)
+
+
+def render_section(rec: Dict[str, object], section: str) -> Optional[str]:
+    """The text of one layer ("details", "cautions", "transplant", "trials", "all options"); None for another."""
+    return {"details": render_details, "cautions": render_cautions, "transplant": render_transplant,
+            "trials": render_trials, "all options": render_all_options}.get(section, lambda _: None)(rec)
