@@ -13,7 +13,8 @@ from typing import List, Optional
 from bot.clinical.engine import recommend
 from bot.clinical.kb import KnowledgeError, UnknownName, kb
 from bot.clinical.models import CaseError, parse_case
-from bot.clinical.render import render_regimen, render_text, render_trial
+from bot.clinical.render import render_regimen, render_text, render_trial, wrap_for_terminal
+from bot.clinical.short import render_short
 
 from . import ENGINE_VERSION
 
@@ -61,7 +62,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--format", choices=("json", "text"), default="json")
     p.add_argument("--batch", action="store_true",
                    help="JSON lines in and out (automatic for .jsonl and .ndjson files); progress on a terminal")
-    p.add_argument("--all", action="store_true", help="text format: list every excluded regimen with its reasons")
+    p.add_argument("--details", action="store_true",
+                   help="text format: the full answer (every option, caution, ruled-out regimen and the transplant "
+                        "advice) instead of the short answer")
+    p.add_argument("--all", action="store_true",
+                   help="text format: the full answer with every excluded regimen and its reasons")
     p = sub.add_parser("regimen", help="what the knowledge base holds for a regimen code or alias")
     p.add_argument("code")
     p = sub.add_parser("trial", help="what the knowledge base holds for a trial id")
@@ -86,8 +91,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _audit(args)
 
     if args.command == "recommend" and (args.batch or args.case.lower().endswith((".jsonl", ".ndjson"))):
-        if args.format != "json" or args.all:
-            return _fail("batch mode writes JSON lines: --format text and --all are for one case")
+        if args.format != "json" or args.all or args.details:
+            return _fail("batch mode writes JSON lines: --format text, --details and --all are for one case")
         from bot import batch
 
         return batch.main(args.case)
@@ -97,7 +102,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             if args.format == "json":
                 print(json.dumps(rec, indent=2, ensure_ascii=False))
             else:
-                print(render_text(rec, show_excluded=args.all))
+                text = render_text(rec, show_excluded=args.all) if args.details or args.all else render_short(rec)
+                print(wrap_for_terminal(text) if sys.stdout.isatty() else text)
         elif args.command == "regimen":
             print(render_regimen(args.code))
         elif args.command == "trial":

@@ -49,7 +49,8 @@ def _note_case_line(rec: Dict[str, object]) -> str:
     return _AGE.sub(lambda m: "age over 89" if int(m.group(1)) > 89 else m.group(0), text)
 
 
-def _note_options(rec: Dict[str, object], region: str, names: bool, limit: Optional[int]) -> List[str]:
+def _note_options(rec: Dict[str, object], region: str, names: bool, limit: Optional[int],
+                  name_left: bool = True) -> List[str]:
     options = ranked_options(rec)
     shown = options if limit is None else options[:limit]
     lines = []
@@ -61,8 +62,9 @@ def _note_options(rec: Dict[str, object], region: str, names: bool, limit: Optio
             lines.append(f"  {i}. {o['regimen']}{name} - {'; '.join(extra)}")
     left = options[len(shown):]
     if left:
-        lines.append(f"  Not listed here: {len(left)} more option{'' if len(left) == 1 else 's'} ("
-                     + ", ".join(str(o["regimen"]) for o in left) + ")")
+        lines.append(f"  Not listed here: {len(left)} more option{'' if len(left) == 1 else 's'}"
+                     + (" (" + ", ".join(str(o["regimen"]) for o in left) + ")" if name_left else
+                        " (see the full recommendation)"))
     return lines
 
 
@@ -94,9 +96,11 @@ def render_note(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> st
     if not ranked_options(rec):
         body = [] if rec["initiation"]["action"] == "monitor" or headline else [no_option_text(k)]
         return "\n".join(head + body + tail)[:NOTE_MAX_CHARS]
-    attempts = [(True, None), (False, None)] + [(False, n) for n in range(len(ranked_options(rec)) - 1, 0, -1)]
-    for names, limit in attempts:
-        text = "\n".join(head + ["Options (ranked):"] + _note_options(rec, region, names, limit) + tail)
+    count = len(ranked_options(rec))
+    attempts = [(True, None, True), (False, None, True)] + [(False, n, True) for n in range(count - 1, 0, -1)]
+    attempts += [(False, n, False) for n in range(count - 1, -1, -1)]  # too many left out to name: their count
+    for names, limit, name_left in attempts:
+        text = "\n".join(head + ["Options (ranked):"] + _note_options(rec, region, names, limit, name_left) + tail)
         if len(text) <= NOTE_MAX_CHARS:
             return text
     return text[: NOTE_MAX_CHARS - 1].rstrip() + "…"

@@ -245,6 +245,21 @@ def read_as(case, k: Optional[KnowledgeBase] = None) -> str:
     return "; ".join(parts)
 
 
+def wrap_for_terminal(text: str, width: Optional[int] = None) -> str:
+    """`text` with every line wrapped to the terminal's width (continuation lines indented under the line's own
+    indent and list marker), so that nothing runs past the edge of a shell."""
+    import shutil
+    import textwrap
+
+    width = max(40, width or shutil.get_terminal_size((100, 24)).columns)
+    out = []
+    for line in text.split("\n"):
+        lead = re.match(r"^(\s*(?:\d+\.|-)?\s*)", line).group(1)
+        out.extend(textwrap.wrap(line, width, subsequent_indent=" " * len(lead), break_on_hyphens=False,
+                                 break_long_words=True) or [""])
+    return "\n".join(out)
+
+
 def read_as_line(rec: Dict[str, object]) -> Optional[str]:
     """'Read as: ...', the first line of every rendering of a recommendation (None when the payload has none)."""
     return f"Read as: {rec['read_as']}" if rec.get("read_as") else None
