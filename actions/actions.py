@@ -20,16 +20,17 @@ from bot.audit import record_recommendation
 from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
 from bot.clinical.models import DEFAULT_REGION, CaseError
+from bot.clinical.changes import what_changed
 from bot.clinical.render import (
     drug_cautions_text,
     render_cautions,
     render_drug,
     render_regimen,
     render_regimen_cautions,
-    render_text,
     render_trial,
     why_not,
 )
+from bot.clinical.short import render_short, render_trials
 from bot.privacy import contains_identifier
 
 logger = logging.getLogger(__name__)
@@ -230,6 +231,36 @@ def ready_recommendation(dispatcher: CollectingDispatcher, slots: Dict[str, Any]
         return None
 
 
+def recommended_slots(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The slots as they were when the last recommendation was given (replayed from the tracker's events up to the
+    `recommended_case` fingerprint it set), or None when there was none since the case was last cleared."""
+    slots: Dict[str, Any] = {}
+    snapshot = None
+    for e in tracker.events:
+        kind = e.get("event")
+        if kind in ("reset_slots", "restart", "session_started"):
+            slots, snapshot = {}, None
+        elif kind == "slot":
+            slots[e.get("name")] = e.get("value")
+            if e.get("name") == "recommended_case" and e.get("value"):
+                snapshot = dict(slots)
+    return snapshot
+
+
+def _changes(tracker: Tracker, rec: Dict[str, Any], case: str) -> Optional[str]:
+    """What a correction changed ("Changed: now frail (was fit). No longer an option: ..."), or None."""
+    before = recommended_slots(tracker)
+    if not before or before.get("recommended_case") in (None, case):
+        return None
+    before = dict(before, region=before.get("region") or default_region())
+    if intake.missing(before):
+        return None
+    try:
+        return what_changed(recommend(intake.case_from_slots(before)), rec)
+    except CaseError:
+        return None
+
+
 class ActionRecommend(Action):
     def name(self) -> Text:
         return "action_recommend"
@@ -238,13 +269,18 @@ class ActionRecommend(Action):
         notice = privacy_notice(dispatcher, tracker)
         slots = case_slots(tracker)
         case = _digest(intake.case_dict(slots))
+        if slots.get("recommended_case") == case and notice:
+            return notice  # a message that held identifiers and nothing new: the privacy warning alone
         if _intent(tracker) in ("affirm", "deny") and slots.get("recommended_case") == case:
             dispatcher.utter_message(response="utter_case_unchanged")  # "ok" after an answer: no repeat
             return notice
         rec = ready_recommendation(dispatcher, slots, "give a recommendation")
         if rec is None:
             return notice
-        dispatcher.utter_message(text=render_text(rec, max_options=6))
+        changed = _changes(tracker, rec, case)
+        if changed:  # a correction: what changed first, then the short answer
+            dispatcher.utter_message(text=changed)
+        dispatcher.utter_message(text=render_short(rec))
         if tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
             dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
         record_recommendation(dispatcher, tracker, rec)  # audit trail; a failure is logged and shown
@@ -304,6 +340,10 @@ class ActionTrialInfo(Action):
     async def run(self, dispatcher, tracker, domain):
         notice = privacy_notice(dispatcher, tracker)
         tid = _entity_value(tracker, "trial")
+        rec = None if tid else _recommendation(tracker)
+        if rec is not None:  # "trials" after a recommendation: the trials behind its options
+            dispatcher.utter_message(text=render_trials(rec))
+            return notice
         try:
             dispatcher.utter_message(
                 text=render_trial(tid) if tid else "Which trial? I know: " + ", ".join(kb().trials) + "."

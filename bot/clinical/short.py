@@ -215,6 +215,17 @@ def render_trials(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> 
     return "\n".join(lines)
 
 
+def section_of(text: str) -> str:
+    """Which layer a message asks for: "transplant", "trials", "cautions", "all options", else "details"."""
+    words = text.lower()
+    for section, keys in (("transplant", ("transplant", "hct", "asct", "allo")), ("trials", ("trial", "evidence")),
+                          ("cautions", ("caution", "warning", "toxicit")),
+                          ("all options", ("all options", "every option", "other options", "more options", "all"))):
+        if any(key in words for key in keys):
+            return section
+    return "details"
+
+
 def render_section(rec: Dict[str, object], section: str) -> Optional[str]:
     """The text of one layer ("details", "cautions", "transplant", "trials", "all options"); None for another."""
     return {"details": render_details, "cautions": render_cautions, "transplant": render_transplant,
