@@ -17,10 +17,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import intake
 from bot.audit import record_recommendation
+from bot.clinical.changes import what_changed
 from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
 from bot.clinical.models import DEFAULT_REGION, CaseError
-from bot.clinical.changes import what_changed
 from bot.clinical.render import (
     drug_cautions_text,
     render_cautions,

@@ -7,9 +7,9 @@ import pytest
 import yaml
 from conftest import make
 from hypothesis import HealthCheck, given, settings
-from test_engine_properties import cases
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from test_engine_properties import cases
 
 from actions.note import ActionNote
 from bot.clinical.render import NOTE_MAX_CHARS, ranked_options, render_note, render_text

@@ -44,7 +44,8 @@ def test_each_option_has_its_region_approval_line():
             in us)
     assert "   Approval: EU: conditional approval 2022-08: >= 3 prior lines" in eu
     # each option has its approval line, except those with nothing recorded: said once for them all
-    unrecorded = re.search(r"^Approval: US: no regional restriction recorded; check the local label \((.*)\)$", us, re.M)
+    unrecorded = re.search(r"^Approval: US: no regional restriction recorded; check the local label \((.*)\)$", us,
+                           re.M)
     said_once = unrecorded.group(1).split(", ") if unrecorded else []
     assert us.count("   Approval: ") + len(said_once) == len(numbered(us))
     assert "Knowledge as of 2026-11; US labels" in us and "Knowledge as of 2026-11; EU labels" in eu

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
+from conftest import make
 from hypothesis import HealthCheck, given, settings
+from test_engine_properties import cases
 
 from bot.clinical.kb import kb
 from bot.clinical.render import ranked_options, trial_headline
@@ -20,9 +22,6 @@ from bot.clinical.short import (
     render_section,
     render_short,
 )
-
-from conftest import make
-from test_engine_properties import cases
 
 K = kb()
 MANY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

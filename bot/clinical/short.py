@@ -11,6 +11,7 @@ The recommendation JSON stays complete: this module only chooses what a person s
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from .kb import KnowledgeBase
@@ -107,27 +108,55 @@ def _cautions_line(rec: Dict[str, object], k: KnowledgeBase) -> Optional[str]:
     return "High cautions: " + "; ".join(high) + "." + (f" (+{rest} more)" if rest else "")
 
 
-def _option_block(rec: Dict[str, object], n_top: int, n_next: int, name_next: bool, reason: str,
-                  next_reason: str, k: KnowledgeBase) -> Tuple[List[str], int]:
-    """(the lines of the options shown, grouped by tier, how many are shown)."""
+@dataclass
+class FirstScreen:
+    """The first screen's parts; `lines()` is its text, and the channels mark the same parts up their own way."""
+
+    read_as: Optional[str]  # the "Read as: ..." line (cut at a part's end when very long)
+    action: str
+    trial: Optional[str]
+    options: List[Tuple[str, List[Tuple[int, str, str]]]] = field(default_factory=list)  # (tier, [(rank, code, rest)])
+    tier_more: Optional[str] = None  # "(+2 more preferred: "all options")"
+    no_option: Optional[str] = None
+    cautions: Optional[str] = None
+    more: str = ""
+    disclaimer: str = ""
+    shown: int = 0
+
+    def lines(self) -> List[str]:
+        out = [x for x in (self.read_as, f"Action: {self.action}", self.trial) if x]
+        for heading, group in self.options:
+            out.append(f"{heading}:")
+            out += [f"{rank}. {code}{rest}" for rank, code, rest in group]
+        out += [x for x in (self.tier_more, self.no_option, self.cautions, self.more, self.disclaimer) if x]
+        return out
+
+    def text(self) -> str:
+        return "\n".join(self.lines())
+
+    def fits(self) -> bool:
+        return len(self.lines()) <= FIRST_SCREEN_LINES and len(self.text()) <= FIRST_SCREEN_CHARS
+
+
+def _option_block(rec: Dict[str, object], screen: FirstScreen, n_top: int, n_next: int, name_next: bool, reason: str,
+                  next_reason: str, k: KnowledgeBase) -> None:
+    """Fills the screen's options (grouped by tier, numbered by rank), its "+N more" line and how many are shown."""
     options = ranked_options(rec)
-    if not options:
-        return [], 0
     top_tier = options[0].get("tier")
     top = [o for o in options if o.get("tier") == top_tier]
     shown = list(enumerate(options, 1))  # numbered by rank, so a number always means the same option
     shown = shown[:min(n_top, len(top))] + shown[len(top):len(top) + n_next]
-    lines: List[str] = []
-    heading = None
+    screen.options = []
     for i, o in shown:
-        if o.get("tier") != heading:
-            heading = o.get("tier")
-            lines.append(f"{tier_heading(str(heading), k)}:")
-        is_top = heading == top_tier
-        lines.append(option_line(i, o, name=is_top or name_next, reason=reason if is_top else next_reason, k=k))
-    if len(top) > n_top:
-        lines.append(f"(+{len(top) - n_top} more {tier_heading(str(top_tier), k).lower()}: \"all options\")")
-    return lines, len(shown)
+        if not screen.options or screen.options[-1][0] != tier_heading(str(o.get("tier")), k):
+            screen.options.append((tier_heading(str(o.get("tier")), k), []))
+        is_top = o.get("tier") == top_tier
+        line = option_line(i, o, name=is_top or name_next, reason=reason if is_top else next_reason, k=k)
+        screen.options[-1][1].append((i, str(o["regimen"]), line[len(f"{i}. {o['regimen']}"):]))
+    screen.tier_more = (f"(+{len(top) - n_top} more {tier_heading(str(top_tier), k).lower()}: \"all options\")"
+                        if len(top) > n_top else None)
+    screen.shown = len(shown)
+    screen.more = more_line(rec, len(shown), k)
 
 
 def _read_as(rec: Dict[str, object]) -> Optional[str]:
@@ -140,31 +169,32 @@ def _read_as(rec: Dict[str, object]) -> Optional[str]:
     return line[:line.rfind("; ", 0, READ_AS_CHARS - len(more))] + more
 
 
-def render_short(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
+def first_screen(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> FirstScreen:
     """The first screen: at most FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters. Long cases lose, in
-    this order, the options after the top tier, then the reasons' second clauses, the next options' names, the
-    top tier's beyond three, and finally the reasons (the codes, numbers and approvals stay)."""
+    this order, the options after the top tier's (and their names and reasons' second clauses), the reasons' second
+    clauses, the top tier's beyond three, and finally the reasons (the codes, numbers and approvals stay)."""
     k = k or default_kb()
-    head = [x for x in (_read_as(rec), f"Action: {rec['initiation']['text']}", trial_headline(rec, k)) if x]
-    cautions = _cautions_line(rec, k)
-    footer = str(rec["disclaimer"])
-    options = ranked_options(rec)
-    if not options:
-        body = [] if rec["initiation"]["action"] == "monitor" or trial_headline(rec, k) else [no_option_text(k)]
-        lines = head + body + ([cautions] if cautions else []) + [more_line(rec, 0, k), footer]
-        return "\n".join(lines)
+    screen = FirstScreen(_read_as(rec), str(rec["initiation"]["text"]), trial_headline(rec, k),
+                         cautions=_cautions_line(rec, k), more=more_line(rec, 0, k), disclaimer=str(rec["disclaimer"]))
+    if not ranked_options(rec):
+        if rec["initiation"]["action"] != "monitor" and not screen.trial:
+            screen.no_option = no_option_text(k)
+        return screen
     top, nxt = TOP_OPTIONS, NEXT_OPTIONS
     attempts = [(top, n, names, "full", "short") for n in range(nxt, 0, -1) for names in (True, False)]
     attempts += [(top, 1, False, "short", "short"), (top, 1, False, "short", "none"), (top, 0, False, "full", ""),
                  (top, 0, False, "short", "")]
     attempts += [(t, n, False, r, "none") for r in ("short", "none") for t in (3, 2, 1) for n in (1, 0)]
     for n_top, n_next, names, reason, next_reason in attempts:
-        block, shown = _option_block(rec, n_top, n_next, names, reason, next_reason, k)
-        lines = head + block + ([cautions] if cautions else []) + [more_line(rec, shown, k), footer]
-        text = "\n".join(lines)
-        if len(lines) <= FIRST_SCREEN_LINES and len(text) <= FIRST_SCREEN_CHARS:
-            return text
-    return text  # only a case read as several hundred characters gets here; tests keep it from happening
+        _option_block(rec, screen, n_top, n_next, names, reason, next_reason, k)
+        if screen.fits():
+            break
+    return screen  # only a case read as several hundred characters could end unfitted; tests keep it from happening
+
+
+def render_short(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
+    """The first screen as text (the shell, REST, the chat text of every channel)."""
+    return first_screen(rec, k).text()
 
 
 # ---- the layers one step away -----------------------------------------------------------------------------------
