@@ -138,22 +138,26 @@ class FirstScreen:
         return len(self.lines()) <= FIRST_SCREEN_LINES and len(self.text()) <= FIRST_SCREEN_CHARS
 
 
+def _tier(option: Dict[str, object]) -> str:
+    return str(option.get("tier") or ("preferred" if option.get("preferred") else "recommended"))
+
+
 def _option_block(rec: Dict[str, object], screen: FirstScreen, n_top: int, n_next: int, name_next: bool, reason: str,
                   next_reason: str, k: KnowledgeBase) -> None:
     """Fills the screen's options (grouped by tier, numbered by rank), its "+N more" line and how many are shown."""
     options = ranked_options(rec)
-    top_tier = options[0].get("tier")
-    top = [o for o in options if o.get("tier") == top_tier]
+    top_tier = _tier(options[0])
+    top = [o for o in options if _tier(o) == top_tier]
     shown = list(enumerate(options, 1))  # numbered by rank, so a number always means the same option
     shown = shown[:min(n_top, len(top))] + shown[len(top):len(top) + n_next]
     screen.options = []
     for i, o in shown:
-        if not screen.options or screen.options[-1][0] != tier_heading(str(o.get("tier")), k):
-            screen.options.append((tier_heading(str(o.get("tier")), k), []))
-        is_top = o.get("tier") == top_tier
+        if not screen.options or screen.options[-1][0] != tier_heading(_tier(o), k):
+            screen.options.append((tier_heading(_tier(o), k), []))
+        is_top = _tier(o) == top_tier
         line = option_line(i, o, name=is_top or name_next, reason=reason if is_top else next_reason, k=k)
         screen.options[-1][1].append((i, str(o["regimen"]), line[len(f"{i}. {o['regimen']}"):]))
-    screen.tier_more = (f"(+{len(top) - n_top} more {tier_heading(str(top_tier), k).lower()}: \"all options\")"
+    screen.tier_more = (f"(+{len(top) - n_top} more {tier_heading(top_tier, k).lower()}: \"all options\")"
                         if len(top) > n_top else None)
     screen.shown = len(shown)
     screen.more = more_line(rec, len(shown), k)
