@@ -53,20 +53,19 @@ def test_signed_event_is_answered_with_block_kit_on_the_web_api(channel_server, 
     assert len(rec_posts) == 1
     msg = rec_posts[0]
     blocks = msg["blocks"]
-    # the header carries the assessment; ranked options with rationale and trial; cautions; transplant; disclaimer
-    assert blocks[0]["text"]["text"].startswith("RRMM: S3 lenalidomide- and anti-CD38-refractory")
+    # the first screen: the setting in words, the case as read, the action, the ranked options one line each,
+    # buttons for the rest ("Show details" first), the disclaimer last
+    assert blocks[0]["text"]["text"].startswith("RRMM: lenalidomide- and anti-CD38-refractory")
     sections = block_texts(blocks, "section")
-    assert any(s.startswith("*Assessment:*") for s in sections)
-    options = [s for s in sections if s.startswith("*1. ") or s.startswith("*2. ")]
-    assert options[0].startswith("*1. KPd*") and "*Why:*" in options[0]
-    assert any("*Trial:* OPTIMISMM" in s for s in sections)
-    cautions = next(s for s in sections if s.startswith("*Cautions*"))
-    assert "*thrombosis*" in cautions and ":large_orange_circle: moderate" in cautions
-    assert any(s.startswith("*Transplant*") for s in sections)
+    assert sections[0].startswith("*Read as:*") and sections[1].startswith("*Action:*")
+    options = next(s for s in sections if s.startswith("_Preferred_"))
+    assert "\n*1. KPd*, carfilzomib + pomalidomide + dexamethasone: " in options
+    buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
+    assert [b["text"]["text"] for b in buttons][:2] == ["Show details", "Cautions"]
     assert "Decision support for clinicians" in block_texts(blocks, "context")[-1]
     assert blocks[-1]["type"] == "context"
-    # mrkdwn fallback text; Slack's limits
-    assert msg["text"].startswith("*RRMM recommendation*") and "1. KPd" in msg["text"]
+    # the short answer as fallback text; Slack's limits
+    assert msg["text"].startswith("Read as: ") and "1. KPd" in msg["text"]
     assert len(blocks) <= SLACK_MAX_BLOCKS and len(blocks[0]["text"]["text"]) <= SLACK_HEADER_CHARS
     assert all(len(s) <= SLACK_SECTION_CHARS for s in sections)
     # the answer comes once: the plain text twin of the blocks is not posted (a turn's replies go out in order)
