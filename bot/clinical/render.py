@@ -62,8 +62,8 @@ def plain(text: str, k: Optional[KnowledgeBase] = None) -> str:
 
     text = _RULE_CODES.sub("", _SETTING_IDS.sub(settings, str(text)))
     if "_" in text:  # a caution named by its id inside a sentence ("see car_t_late_effects")
-        text = re.sub(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b",
-                      lambda m: k.cautions[m.group()].title if m.group() in k.cautions else m.group(), text)
+        text = re.sub(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", lambda m: k.cautions[m.group()].title
+                      if m.group() in k.cautions else m.group().replace("_", " "), text)  # "(cell therapy)"
     return text
 
 

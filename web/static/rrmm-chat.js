@@ -199,6 +199,7 @@
       }
       state.anchor = null;
       var start = null;
+      target.classList.toggle("rrmm-started", state.entries.length > 0);
       state.entries.forEach(function (e, i) {
         var row = renderEntry(e, i === state.entries.length - 1);
         if (e.who === "user") { start = null; state.anchor = null; } else if (!start) { start = row; }
@@ -215,6 +216,7 @@
       if (state.entries.length > MAX_ENTRIES) { state.entries = state.entries.slice(-MAX_ENTRIES); }
       save();
       var row = renderEntry(entry, true);
+      target.classList.add("rrmm-started");
       if (entry.who === "user") {
         state.turnStart = null;
         state.anchor = null;
