@@ -130,7 +130,7 @@ def test_terminal_gets_the_text_without_the_json_payload():
     t = tracker(slots=COMPLETE)
     t.events.append({"event": "user", "input_channel": "cmdline", "text": ""})
     msgs, _ = run(A.ActionRecommend(), t)
-    assert len(msgs) == 1 and "1. KPd" in msgs[0]["text"] and '"details"' in msgs[0]["text"]
+    assert len(msgs) == 1 and "1. KPd" in msgs[0]["text"] and 'Ask: details' in msgs[0]["text"]
 
 
 def test_recommend_refuses_while_a_conflict_is_open_or_a_field_missing():

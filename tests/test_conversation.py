@@ -41,7 +41,7 @@ def test_one_shot_case_gets_options_cautions_trials_in_the_same_turn(servers):
     assert rec["options"][0]["regimen"] == "KPd"
     out = texts(replies)
     assert "1. KPd, carfilzomib + pomalidomide + dexamethasone" in out and "High cautions: " in out
-    assert "not a substitute for clinical judgement" in out and '"details"' in out  # the short answer
+    assert "not a substitute for clinical judgement" in out and 'Ask: details' in out  # the short answer
     details = texts(servers.say(who, "details"))
     assert "Options (ranked)" in details and "OPTIMISMM" in details  # the trial behind PVd, one step away
     assert requested(servers, who) is None

@@ -80,7 +80,7 @@ def test_every_option_left_off_the_first_screen_is_one_step_away(case):
     for c in rec["cautions"]:
         assert K.cautions[c["id"]].title in render_section(rec, "cautions")
     if len(ranked_options(rec)) > len(re.findall(r"(?m)^\d+\. ", short)):
-        assert '"all options"' in short and '"details"' in short
+        assert 'all options' in short.split('Ask: ')[1] and 'Ask: details' in short
 
 
 def test_the_example_case_reads_in_one_screen_with_plain_names():
@@ -94,7 +94,7 @@ def test_the_example_case_reads_in_one_screen_with_plain_names():
         in text
     for code in ("ocular_toxicity", "car_t_late_effects", "crs_neurotoxicity", "S3", "no regional restriction"):
         assert code not in text
-    assert '"why not <regimen>"' in text and '"transplant"' in text
+    assert 'why not <regimen>, transplant' in text
 
 
 def test_approval_in_a_few_words_says_nothing_when_nothing_is_recorded():

@@ -22,6 +22,7 @@ from .render import (
 )
 
 NOTE_MAX_CHARS = 1500
+NOTE_CASE_CHARS = 320  # the case as read, cut at a part's end only when the note would not fit otherwise
 _AGE = re.compile(r"\bage (\d{2,3})\b")
 
 
@@ -99,8 +100,18 @@ def render_note(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> st
     count = len(ranked_options(rec))
     attempts = [(True, None, True), (False, None, True)] + [(False, n, True) for n in range(count - 1, 0, -1)]
     attempts += [(False, n, False) for n in range(count - 1, -1, -1)]  # too many left out to name: their count
-    for names, limit, name_left in attempts:
-        text = "\n".join(head + ["Options (ranked):"] + _note_options(rec, region, names, limit, name_left) + tail)
-        if len(text) <= NOTE_MAX_CHARS:
-            return text
+    short_case = _cut_parts(head[1], NOTE_CASE_CHARS, "; ... (the whole case in the full recommendation)")
+    for case_line in (head[1], short_case):  # a very long case as read is cut at a part's end, last of all
+        for names, limit, name_left in attempts:
+            text = "\n".join([head[0], case_line] + head[2:] + ["Options (ranked):"]
+                             + _note_options(rec, region, names, limit, name_left) + tail)
+            if len(text) <= NOTE_MAX_CHARS:
+                return text
     return text[: NOTE_MAX_CHARS - 1].rstrip() + "…"
+
+
+def _cut_parts(line: str, limit: int, more: str) -> str:
+    """`line` cut after its last whole "; "-separated part that fits in `limit` characters with `more`."""
+    if len(line) <= limit:
+        return line
+    return line[:line.rfind("; ", 0, limit - len(more))] + more

@@ -93,10 +93,8 @@ def more_line(rec: Dict[str, object], shown: int, k: Optional[KnowledgeBase] = N
     if not options:
         words = [w for w in words if w not in ("all options", "trials")]
     words.insert(2 if len(words) > 1 else len(words), WHY_NOT)
-    a = rec.get("assessment", {})
-    edition = f"Knowledge {rec.get('knowledge_edition') or k.edition}, {a.get('region') or k.regions[0]} labels."
-    return (("; ".join(counts) + ". ") if counts else "") + "Ask " + ", ".join(f'"{w}"' for w in words) \
-        + ". " + edition
+    edition = f"Knowledge {rec.get('knowledge_edition') or k.edition}."  # the region: the Read-as line's last part
+    return (("; ".join(counts) + ". ") if counts else "") + "Ask: " + ", ".join(words) + ". " + edition
 
 
 def _cautions_line(rec: Dict[str, object], k: KnowledgeBase) -> Optional[str]:
@@ -186,8 +184,8 @@ def first_screen(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> F
         return screen
     top, nxt = TOP_OPTIONS, NEXT_OPTIONS
     attempts = [(top, n, names, "full", "short") for n in range(nxt, 0, -1) for names in (True, False)]
-    attempts += [(top, 1, False, "short", "short"), (top, 1, False, "short", "none"), (top, 0, False, "full", ""),
-                 (top, 0, False, "short", "")]
+    attempts += [(top, 1, False, "short", "short"), (top, 1, False, "full", "none"), (top, 1, False, "short", "none"),
+                 (top, 0, False, "full", ""), (top, 0, False, "short", "")]
     attempts += [(t, n, False, r, "none") for r in ("short", "none") for t in (3, 2, 1) for n in (1, 0)]
     for n_top, n_next, names, reason, next_reason in attempts:
         _option_block(rec, screen, n_top, n_next, names, reason, next_reason, k)

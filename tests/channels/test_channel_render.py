@@ -230,7 +230,7 @@ def test_every_channel_shows_the_same_first_screen_and_folds_the_rest(rec_of):
     text = "\n".join(t for _, t in slack_texts(slack))
     assert "Clinical trial: preferred in this setting" in text and "_Preferred_" in text
     assert "*1. cilta-cel*, ciltacabtagene autoleucel (BCMA CAR-T): " in text and "US: approved 2024-04." in text
-    assert "Knowledge 2026-11, US labels" in text
+    assert "Knowledge 2026-11." in text
     check_slack_limits(slack)
 
     card = render_teams(rec)["attachments"][0]["content"]
