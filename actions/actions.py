@@ -269,8 +269,8 @@ class ActionRecommend(Action):
         notice = privacy_notice(dispatcher, tracker)
         slots = case_slots(tracker)
         case = _digest(intake.case_dict(slots))
-        if slots.get("recommended_case") == case and notice:
-            return notice  # a message that held identifiers and nothing new: the privacy warning alone
+        if slots.get("recommended_case") == case and contains_identifier(tracker.latest_message.get("text") or ""):
+            return notice  # identifiers and nothing new for the case: the privacy warning (this turn's) alone
         if _intent(tracker) in ("affirm", "deny") and slots.get("recommended_case") == case:
             dispatcher.utter_message(response="utter_case_unchanged")  # "ok" after an answer: no repeat
             return notice
