@@ -123,3 +123,16 @@ def test_why_not_says_settings_in_words():
                transplant_eligible=False)
     text = why_not(rec, "KRd")
     assert "S3" not in text and "S5" not in text and "refractory disease" in text, text
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_every_regimen_a_caution_cites_is_listed_in_the_details(case):
+    rec = _rec(case)
+    details = render_section(rec, "details")
+    listed = set(re.findall(r"(?m)^\d+\. ([^:]+): ", details))
+    codes = {o["regimen"] for o in ranked_options(rec)}
+    for c in rec["cautions"]:
+        for because in c["because"]:
+            cited = {w.strip(" ,;:()") for w in re.split(r"[\s,;]+", because)} & codes
+            assert cited <= listed, (c["id"], because)  # never a regimen hidden behind "(+N more)"

@@ -178,7 +178,7 @@ def test_an_audit_failure_still_shows_the_recommendation_with_a_note(stack):
         con.close()
     stack.not_recorded.add(who)
     assert payload(replies)["options"][0]["regimen"] == "KPd"
-    assert "Options (ranked)" in texts(replies) and texts(replies).endswith(audit.NOT_RECORDED_TEXT)
+    assert "1. KPd, " in texts(replies) and texts(replies).endswith(audit.NOT_RECORDED_TEXT)
     assert f"conversation {who} was NOT recorded" in log_text(stack, "actions")
     assert audit.NOT_RECORDED_TEXT not in texts(stack.say(sender("audit-again"), ONE_SHOT))
 
