@@ -86,9 +86,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             a.add_argument("--format", choices=("csv", "json"), default="csv")
             a.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
+    a = audit_sub.add_parser("recall", help="replay every audited recommendation through the current knowledge and "
+                             "list those that would now differ (options, tiers, exclusions), in words")
+    a.add_argument("--since", metavar="EDITION",
+                   help="only recommendations given under this knowledge edition (YYYY-MM) or a later one")
+    a.add_argument("--knowledge", metavar="DIR",
+                   help="a directory of knowledge files to compare with instead of the installed edition "
+                        "(check a candidate edition before installing it)")
+    a.add_argument("--format", choices=("text", "json"), default="text")
+    a.add_argument("--db", help="the audit database (default: $RRMM_AUDIT_DB, else var/audit.db)")
     args = parser.parse_args(argv)
     if args.command == "audit":
-        return _audit(args)
+        return _recall(args) if args.audit_command == "recall" else _audit(args)
 
     if args.command == "recommend" and (args.batch or args.case.lower().endswith((".jsonl", ".ndjson"))):
         if args.format != "json" or args.all or args.details:
@@ -153,6 +162,34 @@ def _audit(args: argparse.Namespace) -> int:
             print(f"{len(items)} row{'s' if len(items) != 1 else ''} written to {args.output}", file=sys.stderr)
         else:
             sys.stdout.write(text)
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def _recall(args: argparse.Namespace) -> int:
+    import os
+
+    from bot import audit
+    from bot.audit.recall import knowledge_from, recall, render_recall, valid_edition
+
+    try:
+        since = valid_edition(args.since) if args.since else None
+        knowledge = knowledge_from(args.knowledge)
+    except ValueError as exc:
+        return _fail(str(exc))
+    except KnowledgeError as exc:
+        return _fail(f"knowledge: {exc}")
+    region = (os.environ.get("RRMM_REGION") or "US").strip().upper()
+    if region not in knowledge.regions:
+        return _fail(f"RRMM_REGION must be one of {', '.join(knowledge.regions)}")
+    try:
+        report = recall(audit.rows(path=args.db), knowledge, since=since, default_region=region)
+    except audit.AuditError as exc:
+        return _fail(str(exc))
+    try:
+        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) if args.format == "json"
+              else render_recall(report))
     except BrokenPipeError:
         return 0
     return 0

@@ -120,17 +120,17 @@ def test_extract_flags_a_contradiction_and_reads_each_message_once():
 
 def test_recommend_sends_text_and_the_custom_payload():
     msgs, _ = run(A.ActionRecommend(), tracker(slots=COMPLETE))
-    assert "1. KPd, carfilzomib + pomalidomide + dexamethasone" in msgs[0]["text"]  # the short answer
+    assert "1. SVd, selinexor + bortezomib + dexamethasone" in msgs[0]["text"]  # the short answer
     assert "not a substitute" in msgs[0]["text"] and len(msgs[0]["text"].splitlines()) <= 15
     custom = msgs[1]["custom"]
-    assert custom["type"] == "rrmm_recommendation" and custom["recommendation"]["options"][0]["regimen"] == "KPd"
+    assert custom["type"] == "rrmm_recommendation" and custom["recommendation"]["options"][0]["regimen"] == "SVd"
 
 
 def test_terminal_gets_the_text_without_the_json_payload():
     t = tracker(slots=COMPLETE)
     t.events.append({"event": "user", "input_channel": "cmdline", "text": ""})
     msgs, _ = run(A.ActionRecommend(), t)
-    assert len(msgs) == 1 and "1. KPd" in msgs[0]["text"] and 'Ask: details' in msgs[0]["text"]
+    assert len(msgs) == 1 and "1. SVd" in msgs[0]["text"] and 'Ask: details' in msgs[0]["text"]
 
 
 def test_recommend_refuses_while_a_conflict_is_open_or_a_field_missing():
@@ -378,8 +378,8 @@ def test_a_correction_answers_with_what_changed_first_then_the_short_answer():
     t.events.extend(history)
     msgs, _ = run(A.ActionRecommend(), t)
     assert msgs[0]["text"].startswith("Changed: now frail (was fit).")
-    assert "No longer an option: " in msgs[0]["text"] and "KPd" in msgs[0]["text"].split("No longer")[1]
-    assert " first instead of KPd." in msgs[0]["text"]
+    assert "No longer an option: " in msgs[0]["text"] and "SVd" in msgs[0]["text"].split("No longer")[1]
+    assert " first instead of SVd." in msgs[0]["text"]
     assert msgs[1]["text"].startswith("Read as: ") and "frail" in msgs[1]["text"].splitlines()[0]
     assert msgs[2]["custom"]["type"] == "rrmm_recommendation"
 

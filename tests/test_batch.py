@@ -42,7 +42,7 @@ def test_an_invalid_line_gets_an_error_object_in_place_a_message_and_exit_2_whil
     p = cli("-", "--batch", stdin="\n".join(rows).encode())
     assert p.returncode == 2
     out = [json.loads(x) for x in p.stdout.decode().splitlines()]
-    assert out[0]["options"][0]["regimen"] == "KPd" and out[4]["assessment"]["region"] == "EU"
+    assert out[0]["options"][0]["regimen"] == "SVd" and out[4]["assessment"]["region"] == "EU"
     assert out[1]["line"] == 2 and out[1]["error"] == "invalid case"
     assert any("prior_lines" in m for m in out[1]["problems"])
     assert out[2]["line"] == 3 and "not valid JSON" in out[2]["problems"][0]

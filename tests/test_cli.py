@@ -17,7 +17,7 @@ def test_recommend_json_from_file():
     p = run("recommend", "examples/case-len-dara-refractory.json")
     assert p.returncode == 0, p.stderr
     rec = json.loads(p.stdout)
-    assert rec["assessment"]["setting"] == "S3" and rec["options"][0]["regimen"] == "KPd"
+    assert rec["assessment"]["setting"] == "S3" and rec["options"][0]["regimen"] == "cilta-cel"
 
 
 def test_recommend_text_from_stdin():
@@ -93,8 +93,8 @@ def test_recommend_follows_the_region_of_the_case():
     eu = json.loads(run("recommend", "-", stdin=json.dumps({**case, "region": "EU"})).stdout)
     assert us["assessment"]["region"] == "US" and eu["assessment"]["region"] == "EU"
     assert "teclistamab" not in [o["regimen"] for o in us["options"]]
-    assert "teclistamab" in [o["regimen"] for o in eu["options"]] and eu["knowledge_edition"] == "2026-11"
+    assert "teclistamab" in [o["regimen"] for o in eu["options"]] and eu["knowledge_edition"] == "2026-12"
     text = run("recommend", "-", "--format", "text", stdin=json.dumps({**case, "region": "EU"})).stdout
-    assert "EU labels" in text and "Knowledge 2026-11." in text
+    assert "EU labels" in text and "Knowledge 2026-12." in text
     p = run("recommend", "-", stdin=json.dumps({**case, "region": "Mars"}))
     assert p.returncode == 2 and "region:" in p.stderr and "Traceback" not in p.stderr

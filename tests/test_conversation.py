@@ -38,12 +38,12 @@ def test_one_shot_case_gets_options_cautions_trials_in_the_same_turn(servers):
     rec = payload(replies)
     assert rec is not None, texts(replies)
     assert rec["assessment"]["setting"] == "S3" and rec["assessment"]["fitness"] == "fit"
-    assert rec["options"][0]["regimen"] == "KPd"
+    assert rec["options"][0]["regimen"] == "SVd"  # 2026-12: KPd off-label (in certain circumstances)
     out = texts(replies)
-    assert "1. KPd, carfilzomib + pomalidomide + dexamethasone" in out and "High cautions: " in out
+    assert "1. SVd, selinexor + bortezomib + dexamethasone" in out and "High cautions: " in out
     assert "not a substitute for clinical judgement" in out and 'Ask: details' in out  # the short answer
     details = texts(servers.say(who, "details"))
-    assert "Options (ranked)" in details and "OPTIMISMM" in details  # the trial behind PVd, one step away
+    assert "Options (ranked)" in details and "BOSTON" in details  # the trial behind SVd, one step away
     assert requested(servers, who) is None
 
 

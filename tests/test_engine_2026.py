@@ -40,21 +40,30 @@ def test_tier_row_s2_lenalidomide_refractory():
     rec = make(fitness="fit", refractory=["lenalidomide"], exposed=["bortezomib"])
     assert rec["assessment"]["setting"] == "S2"
     assert by_tier(rec, "preferred") == ["Tec-D", "DPd", "DKd", "IsaKd", "cilta-cel"]  # CAR-T last on purpose
-    assert by_tier(rec, "recommended")[:5] == ["DVd", "IsaPd", "PVd", "KPd", "SVd"]
-    assert tier_of(rec, "BPd") == "circumstances"  # not approved in the US (R9)
+    # 2026-12 (section 8): at a first relapse IsaPd's label (>= 2 prior lines) is not met, PVd is not approved in
+    # the US and KPd is off-label everywhere: all three only in certain circumstances (recommended in 2026-11)
+    assert by_tier(rec, "recommended")[:2] == ["DVd", "SVd"]
+    assert {"IsaPd", "PVd", "KPd", "BPd"} <= set(by_tier(rec, "circumstances"))  # BPd: not approved in the US (R9)
+    second = make(prior_lines=2, fitness="fit", refractory=["lenalidomide"], exposed=["bortezomib"], region="EU")
+    assert by_tier(second, "recommended")[:3] == ["DVd", "IsaPd", "PVd"]  # EU labels hold at a second relapse
 
 
 def test_tier_row_s3_lenalidomide_and_anti_cd38_refractory():
     rec = make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "daratumumab"], exposed=["bortezomib"])
-    assert by_tier(rec, "preferred") == ["KPd", "cilta-cel", "ide-cel"]
-    assert {"PVd", "SVd", "EPd"} <= set(by_tier(rec, "recommended"))
+    assert by_tier(rec, "preferred") == ["cilta-cel", "ide-cel"]
+    assert tier_of(rec, "KPd") == "circumstances"  # 2026-12: off-label everywhere (preferred in 2026-11)
+    assert {"SVd", "EPd"} <= set(by_tier(rec, "recommended"))
+    assert tier_of(rec, "PVd") == "circumstances"  # 2026-12: not approved in the US (R9)
+    assert tier_of(make(region="EU", prior_lines=2, fitness="fit", refractory=["lenalidomide", "daratumumab"],
+                        exposed=["bortezomib"]), "PVd") == "recommended"
     assert {"VCd", "BVd"} <= set(by_tier(rec, "circumstances"))  # indirect evidence; DREAMM-7 excluded this group
 
 
 def test_tier_row_s4_lenalidomide_and_bortezomib_refractory():
     rec = make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "bortezomib"], exposed=["daratumumab"])
     assert by_tier(rec, "preferred") == ["Tec-D", "DPd", "DKd", "IsaKd", "cilta-cel"]
-    assert by_tier(rec, "recommended")[:3] == ["EPd", "IsaPd", "KPd"]
+    assert by_tier(rec, "recommended")[:3] == ["EPd", "IsaPd", "ide-cel"]
+    assert tier_of(rec, "KPd") == "circumstances"  # 2026-12: off-label everywhere
     assert tier_of(rec, "ide-cel") == "recommended"  # 2 prior lines, triple-class exposed
 
 
@@ -89,13 +98,15 @@ def test_r2_maintenance_case_counts_as_lenalidomide_refractory_for_cilta_cel_lab
     plain = make(fitness="fit", exposed=["lenalidomide", "bortezomib"])
     assert tier_of(maint, "cilta-cel") == "preferred"
     assert "cilta-cel" not in codes(plain)  # lenalidomide-sensitive: the label needs lenalidomide-refractory
-    assert maint["assessment"]["lenalidomide_status"] == "sensitive"
+    assert maint["assessment"]["lenalidomide_status"] == "refractory"  # R2 revised 2026-12 (sensitive in 2026-11)
 
 
-def test_r2_maintenance_with_anti_cd38_refractory_gets_the_as_if_refractory_setting():
+def test_r2_maintenance_with_anti_cd38_refractory_is_in_the_lenalidomide_and_anti_cd38_refractory_setting():
+    # R2 revised 2026-12: the maintenance case IS lenalidomide-refractory (S3 only; 2026-11 gave S1 and S3)
     rec = make(prior_lines=2, fitness="fit", exposed=["lenalidomide", "bortezomib"], refractory=["daratumumab"],
                lenalidomide_maintenance_only=True)
-    assert rec["assessment"]["settings"] == ["S1", "S3"] and tier_of(rec, "KPd") == "preferred"
+    assert rec["assessment"]["settings"] == ["S3"] and tier_of(rec, "cilta-cel") == "preferred"
+    assert "DRd" not in codes(rec)  # anti-CD38 refractory: the maintenance exception cannot bring DRd back
 
 
 # ---- R4 (2026): label-driven candidates and the clinical trial ------------------------------------------------
@@ -195,7 +206,7 @@ def test_r6_allo_hct_never_recommended_above_65_and_missing_age_is_said():
     (TRIPLE_CLASS_4L, "Md", "cytopenias"),
     (TRIPLE_CLASS_4L, "cilta-cel", "cytopenias"),
     (TRIPLE_CLASS_4L, "BPd", "ocular_toxicity"),
-    (TRIPLE_CLASS_4L, "teclistamab", "regulatory_status"),
+    (TRIPLE_CLASS_4L, "belantamab", "regulatory_status"),
     ({"fitness": "fit"}, "DRd", "blood_bank_interference"),
     ({"fitness": "fit", "exposed": ["lenalidomide", "bortezomib"]}, "Tec-D", "crs_neurotoxicity"),
     ({"fitness": "fit", "exposed": ["lenalidomide", "bortezomib"]}, "Tec-D", "hypogammaglobulinemia"),
@@ -223,10 +234,20 @@ def test_r7_selinexor_and_spm_texts():
 
 
 def test_r7_regulatory_status_says_where_and_since_when():
-    rec = make(**TRIPLE_CLASS_4L)
+    rec = make(fitness="fit", refractory=["lenalidomide"], exposed=["bortezomib"])
     text = caution(rec, "regulatory_status")["text"]
-    assert "teclistamab: US: accelerated approval 2022-10" in text and "EU: conditional approval 2022-08" in text
+    assert "PVd: US: not approved; EU: approved 2019-05" in text
     assert caution(rec, "regulatory_status")["severity"] == "info"
+
+
+def test_r7_regulatory_status_only_for_options_not_approved_or_off_label_for_the_case():
+    # section 5, 2026-12: not for mere differences between regions (teclistamab: US >= 4 lines, EU >= 3)
+    rec = make(**TRIPLE_CLASS_4L)
+    assert "regulatory_status" not in option(rec, "teclistamab")["cautions"]
+    for o in rec["options"]:
+        rl = K.labels[o["regimen"]].regions["US"]
+        off_label = not rl.approved or o["label"].startswith("US: off-label here")
+        assert ("regulatory_status" in o["cautions"]) == off_label, o["regimen"]
 
 
 # ---- R8 (2026) --------------------------------------------------------------------------------------------------
@@ -253,7 +274,7 @@ def test_r8_demotion_stays_inside_the_tier():
 # ---- R9: region -------------------------------------------------------------------------------------------------
 def test_r9_region_default_is_us_and_reported():
     rec = make(fitness="fit")
-    assert rec["assessment"]["region"] == "US" and rec["knowledge_edition"] == "2026-11"
+    assert rec["assessment"]["region"] == "US" and rec["knowledge_edition"] == "2026-12"
     assert make(fitness="fit", region="eu")["assessment"]["region"] == "EU"
 
 

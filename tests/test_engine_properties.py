@@ -101,6 +101,10 @@ def test_no_option_contains_a_refractory_drug_unless_the_regimen_allows_it(case)
     for o in rec["options"]:
         reg = K.regimens[o["regimen"]]
         bad = (set(reg.components) & ref) - reg.allowed_refractory
+        if (rec["assessment"]["lenalidomide_maintenance_progression"] and reg.code in K.maintenance_regimens
+                and bad == {K.maintenance_drug}):  # R2 revised 2026-12: DRd and KRd stay, in certain circumstances
+            assert o["tier"] == "circumstances" and "len_maintenance" in o["cautions"], reg.code
+            continue
         assert not bad, (o["regimen"], bad)
         if set(reg.components) & ref:
             assert "cross_resistance" in o["cautions"]
@@ -203,7 +207,10 @@ def test_no_option_breaks_a_binding_label_of_the_case_region(case):
         rl = label.regions[case.region]
         if label.binding and rl.approved:
             assert _meets(rl, case, rec), (o["regimen"], case.region, case.prior_lines)
-        if not rl.approved:  # R9: not approved in the region -> only in certain circumstances
+        # R9: not approved in the region -> only in certain circumstances; 2026-12: VDT-PACE and DCEP are off-label
+        # everywhere, and R8 still lifts them as bridging in aggressive S5/S6 disease (R4: "where R8 lifts them")
+        lifted = any(n.startswith("aggressive relapse: lifted") for n in o["notes"])
+        if not rl.approved and not lifted:
             assert o["tier"] == "circumstances", o["regimen"]
 
 

@@ -47,10 +47,12 @@ def test_r1_aggressive_features_in_biochemical_relapse_are_noted_not_escalated()
         ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 0}, "refractory"),
         ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 60}, "refractory"),
         ({"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 61}, "sensitive"),
-        ({"refractory": ["lenalidomide"], "lenalidomide_maintenance_only": True}, "sensitive"),
+        # R2 revised 2026-12: progression on lenalidomide maintenance IS refractory, whichever list names it
+        ({"refractory": ["lenalidomide"], "lenalidomide_maintenance_only": True}, "refractory"),
+        ({"exposed": ["lenalidomide"], "lenalidomide_maintenance_only": True}, "refractory"),
         (
             {"exposed": ["lenalidomide"], "days_since_last_lenalidomide": 10, "lenalidomide_maintenance_only": True},
-            "sensitive",
+            "refractory",
         ),
     ],
 )
@@ -58,23 +60,26 @@ def test_r2_lenalidomide_status_by_60_day_rule_and_maintenance_exception(fields,
     assert make(fitness="fit", **fields)["assessment"]["lenalidomide_status"] == status
 
 
-def test_r2_maintenance_only_is_sensitive_gets_s1_and_s2_lenalidomide_free_first():
-    # 2026 edition (R2): the case stays lenalidomide-sensitive (S1) but also gets the S2 candidates, and inside
-    # each tier every lenalidomide-free regimen ranks above every lenalidomide-containing one.
+def test_r2_maintenance_progression_is_refractory_s2_with_drd_and_krd_only_in_certain_circumstances():
+    # R2 revised 2026-12 (replaces the 2026-11 test "maintenance only is sensitive, S1 and S2"): the case is
+    # lenalidomide-refractory (S2); DRd and KRd, S1's preferred, stay only in `circumstances` with the note; no other
+    # S1 candidate (IRd, ERd) is added.
     rec = make(
-        fitness="fit", exposed=["lenalidomide"], lenalidomide_maintenance_only=True, days_since_last_lenalidomide=0
+        fitness="fit", exposed=["lenalidomide", "bortezomib"], lenalidomide_maintenance_only=True,
+        days_since_last_lenalidomide=0,
     )
     a = rec["assessment"]
-    assert a["setting"] == "S1" and a["settings"] == ["S1", "S2"]
-    assert a["lenalidomide_status"] == "sensitive" and a["lenalidomide_maintenance_progression"] is True
-    assert {"DRd", "KRd", "DPd"} <= set(codes(rec))  # S1 and S2 candidates together
-    for tier in ("preferred", "recommended"):
-        has_len = [("lenalidomide" in o["components"]) for o in rec["options"] if o["tier"] == tier]
-        assert has_len == sorted(has_len), (tier, has_len)  # every lenalidomide-free one first
-    drd = next(o for o in rec["options"] if o["regimen"] == "DRd")
-    assert drd["tier"] == "preferred" and any("maintenance" in n for n in drd["notes"])
+    assert a["setting"] == "S2" and a["settings"] == ["S2"]
+    assert a["lenalidomide_status"] == "refractory" and a["lenalidomide_maintenance_progression"] is True
+    assert not {"IRd", "ERd"} & set(codes(rec))
+    for code in ("DRd", "KRd"):
+        o = next(o for o in rec["options"] if o["regimen"] == code)
+        assert o["tier"] == "circumstances" and "len_maintenance" in o["cautions"], code
+        assert any("may still work in selected patients" in r for r in o["rationale"]), code
+    has_len = [("lenalidomide" in o["components"]) for o in rec["options"] if o["tier"] == "circumstances"]
+    assert has_len == sorted(has_len)  # the lenalidomide-free options of the tier first
     c = caution(rec, "len_maintenance")
-    assert c and "maintenance" in c["because"][0]
+    assert c and "maintenance" in c["because"][0] and "counted it as lenalidomide-sensitive" in c["text"]
 
 
 def test_r2_progression_within_60_days_gives_lenalidomide_refractory_setting():
@@ -153,11 +158,13 @@ def test_s4_lenalidomide_and_bortezomib_refractory_gets_dpd_dkd_epd():
 
 
 def test_s4_fit_aggressive_progressing_on_vrd_gets_dkpd_in_its_tier():
-    # 2026 edition (R8, 7.3): aggressive disease keeps quadruplets in their tier: DKPd is offered (recommended in
-    # S4) but Tec-D, the strongest randomised result of S4, leads
+    # 2026 edition (R8, 7.3): aggressive disease keeps quadruplets in their tier: DKPd is offered but Tec-D, the
+    # strongest randomised result of S4, leads. 2026-12 (section 8): DKPd is off-label everywhere, so only in
+    # certain circumstances (it was `recommended` in the 2026-11 edition).
     rec = make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "bortezomib"], extramedullary=True)
     dkpd = next(o for o in rec["options"] if o["regimen"] == "DKPd")
-    assert dkpd["tier"] == "recommended" and codes(rec)[0] == "Tec-D"
+    assert dkpd["tier"] == "circumstances" and codes(rec)[0] == "Tec-D"
+    assert "off-label" in dkpd["label"] and "regulatory_status" in dkpd["cautions"]
 
 
 def test_s5_triple_class_refractory_gets_its_candidates():
@@ -412,20 +419,25 @@ def test_r8_cardiac_disease_demotes_carfilzomib_to_the_end_of_its_tier():
 
 
 def test_r8_neuropathy_demotes_bortezomib_and_thalidomide():
-    rec = make(fitness="fit", refractory=["lenalidomide"], neuropathy=True)
+    # 2026-12: 2 prior lines with a PI, so that IsaPd's label (>= 2 prior lines incl. lenalidomide and a PI) holds
+    # and DVd and IsaPd share the recommended tier
+    rec = make(prior_lines=2, fitness="fit", refractory=["lenalidomide"], exposed=["bortezomib"], neuropathy=True)
     order = codes(rec)
     assert order.index("PVd") > order.index("DPd") and order.index("DVd") > order.index("IsaPd")
+    assert next(o for o in rec["options"] if o["regimen"] == "DVd")["tier"] == "recommended"
 
 
 def test_r8_aggressive_favours_triplets_and_demotes_erd():
     calm = codes(make(fitness="fit"))
     hot = make(fitness="fit", extramedullary=True)
-    assert calm.index("ERd") < len(calm) - 1 and codes(hot)[-1] == "ERd"
+    recommended = [o["regimen"] for o in hot["options"] if o["tier"] == "recommended"]
+    assert calm.index("ERd") < len(calm) - 1 and recommended[-1] == "ERd"  # the end of its tier
     erd = next(o for o in hot["options"] if o["regimen"] == "ERd")
     assert any("less aggressive" in r for r in erd["rationale"])
-    # 2026 edition (R8): aggressive disease keeps triplets and quadruplets in their tiers (DKPd: recommended in S4)
+    # 2026 edition (R8): aggressive disease keeps quadruplets in their tiers (DKPd is offered; 2026-12: off-label,
+    # so in certain circumstances)
     aggressive = make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "bortezomib"], ldh_elevated=True)
-    assert next(o for o in aggressive["options"] if o["regimen"] == "DKPd")["tier"] == "recommended"
+    assert next(o for o in aggressive["options"] if o["regimen"] == "DKPd")["tier"] == "circumstances"
 
 
 def test_r8_same_case_same_answer():
@@ -444,10 +456,12 @@ def test_seed_drd_krd_preferred_when_lenalidomide_sensitive():
 def test_seed_len_and_dara_refractory_options():
     rec = make(prior_lines=2, fitness="fit", refractory=["lenalidomide", "daratumumab"], exposed=["bortezomib"])
     assert {"KPd", "PVd", "VCd", "SVd"} <= set(codes(rec))
-    # 2026 edition (7.3, S3): KPd first, then the CAR-T of the preferred tier; VCd (indirect evidence) only in
-    # certain circumstances
-    assert codes(rec)[:3] == ["KPd", "cilta-cel", "ide-cel"]
-    assert next(o for o in rec["options"] if o["regimen"] == "VCd")["tier"] == "circumstances"
+    # 2026 edition (7.3, S3): the CAR-T of the preferred tier; VCd (indirect evidence) only in certain
+    # circumstances. 2026-12 (section 8): KPd and VCd are off-label everywhere, so only in certain circumstances
+    # (KPd led this setting in the 2026-11 edition).
+    assert codes(rec)[:2] == ["cilta-cel", "ide-cel"]
+    for code in ("KPd", "VCd"):
+        assert next(o for o in rec["options"] if o["regimen"] == code)["tier"] == "circumstances", code
 
 
 def test_seed_venetoclax_only_with_t11_14_everywhere():

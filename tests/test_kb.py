@@ -60,6 +60,8 @@ SPEC_CAUTIONS = [
     "hypogammaglobulinemia",
     "gprc5d_toxicity",
     "blood_bank_interference",
+    # 2026-12
+    "renal_impairment",
 ]
 SPEC_TRIALS = [
     "POLLUX",
@@ -264,6 +266,25 @@ SPEC_LABELS = {
     "belantamab": (False, "withdrawn", 0, "withdrawn", 0), "Md": (False, "withdrawn", 0, "approved", 3),
     "Sd": (False, "accelerated", 4, "approved", 4), "Pano-Vd": (False, "withdrawn", 0, "check_local", 0),
     "Ven-d": (False, "off_label", 0, "off_label", 0),
+    # 2026-12: a row for every regimen of the catalog
+    "DRd": (False, "approved", 1, "approved", 1), "DVd": (False, "approved", 1, "approved", 1),
+    "KRd": (False, "approved", 1, "approved", 1), "IRd": (False, "approved", 1, "approved", 1),
+    "ERd": (False, "approved", 1, "approved", 1), "DKd": (False, "approved", 1, "approved", 1),
+    "DPd": (False, "approved", 1, "approved", 1), "IsaPd": (False, "approved", 2, "approved", 2),
+    "EPd": (False, "approved", 2, "approved", 2), "PVd": (False, "not_approved", 0, "approved", 1),
+    "SVd": (False, "approved", 1, "approved", 1), "Rd": (False, "approved_undated", 1, "approved_undated", 1),
+    "Vd": (False, "approved_undated", 0, "approved_undated", 1), "Kd": (False, "approved_undated", 1,
+                                                                         "approved_undated", 1),
+    "Pd": (False, "approved", 2, "approved", 2), "D": (False, "approved", 3, "approved", 0),
+    **{code: (False, "off_label_combination", 0, "off_label_combination", 0)
+       for code in ("KPd", "VCd", "DKPd", "Td", "VDT-PACE", "DCEP", "Benda")},
+    "trial": (False, "protocol", 0, "protocol", 0),
+}
+SPEC_LABEL_DATES = {  # section 8: first approval of the combination for relapsed myeloma, by region (2026-12)
+    "DRd": ("2016-11", "2017-04"), "DVd": ("2016-11", "2017-04"), "KRd": ("2015-07", "2015-11"),
+    "IRd": ("2015-11", "2016-11"), "ERd": ("2015-11", "2016-05"), "DKd": ("2020-08", "2021-02"),
+    "DPd": ("2021-07", "2021-06"), "IsaPd": ("2020-03", "2020-06"), "EPd": ("2018-11", "2019-08"),
+    "PVd": ("", "2019-05"), "SVd": ("2020-12", "2022"), "Pd": ("2013-02", "2013-08"), "D": ("2015-11", "2016-05"),
 }
 SPEC_PUBLICATIONS = {  # clinical-spec.md section 6
     "POLLUX": "Dimopoulos et al., N Engl J Med 2016", "ASPIRE": "Stewart et al., N Engl J Med 2015",
@@ -296,18 +317,25 @@ def test_labels_are_the_spec_labels_by_region():
         assert (label.regions["US"].status, label.regions["US"].min_prior_lines) == (us, us_lines), code
         assert (label.regions["EU"].status, label.regions["EU"].min_prior_lines) == (eu, eu_lines), code
         for rl in label.regions.values():
-            assert rl.line.startswith(f"{rl.region}: ") and (rl.date or rl.status in ("not_approved", "off_label",
-                                                                                       "check_local")), code
+            undated = ("not_approved", "off_label", "check_local", "off_label_combination", "approved_undated",
+                       "protocol")
+            assert rl.line.startswith(f"{rl.region}: ") and (rl.date or rl.status in undated), code
+    for code, (us, eu) in SPEC_LABEL_DATES.items():
+        assert (K.labels[code].regions["US"].date, K.labels[code].regions["EU"].date) == (us, eu), code
+    # 2026-12 rows carry their source and the date checked
+    for code in set(SPEC_LABEL_DATES) | {"KPd", "VCd", "DKPd", "Td", "VDT-PACE", "DCEP", "Benda", "Rd", "Vd", "Kd"}:
+        assert K.labels[code].source and K.labels[code].checked == "2026-12-07", code
     assert K.labels["cilta-cel"].regions["US"].lenalidomide_refractory
     assert K.labels["BPd"].regions["EU"].prior_drugs == ("lenalidomide",)
     assert K.labels["Md"].regions["EU"].hct_min_months == 36 and K.labels["IsaKd"].regions["US"].max_prior_lines == 3
 
 
-def test_every_trial_cites_its_publication_and_the_edition_date():
-    assert K.edition == "2026-11" and K.checked == "2026-11-26"
+def test_every_trial_cites_its_publication_and_the_date_it_was_checked():
+    assert K.edition == "2026-12" and K.checked == "2026-12-07"
     for tid, source in SPEC_PUBLICATIONS.items():
         assert K.trials[tid].source == source, tid
-    assert all(t.checked == K.checked for t in K.trials.values())
+    # trial records were checked for the 2026 edition; the 2026-12 revision changed none of them
+    assert all(t.checked in ("2026-11-26", "2026-12-07") for t in K.trials.values())
     assert "CANOVA" in K.trials["CANOVA"].source and "HR 0.17" in K.trials["MajesTEC-3"].result
 
 

@@ -45,21 +45,26 @@ def test_the_note_lists_every_option_by_tier_with_its_key_trial_and_approval_in_
     rec = make(**CASES[0])
     note = render_note(rec)
     lines = note.splitlines()
-    assert lines[0] == "RRMM decision support (US labels, knowledge as of 2026-11)"
+    assert lines[0] == "RRMM decision support (US labels, knowledge as of 2026-12)"
     assert lines[1].startswith("Case as read: 2 prior lines; refractory: daratumumab, lenalidomide; fit")
     assert lines[2].startswith("Assessment: lenalidomide- and anti-CD38-refractory")  # the setting in words
-    for heading in ("Preferred:", "Other recommended:"):
+    for heading in ("Other recommended:", "In certain circumstances:"):
         assert heading in lines
     ranked = [o for o in rec["options"] if o["regimen"] != "trial"]
     for i, o in enumerate(ranked, 1):
         line = next(x for x in lines if x.startswith(f"  {i}. {o['regimen']} "))
         assert "US: " in line
-    assert any(line.startswith("  ") and "OPTIMISMM; US: no restriction recorded" in line for line in lines)
-    assert "  1. KPd (carfilzomib + pomalidomide + dexamethasone) - US: no restriction recorded" in lines
-    assert "  5. BPd (belantamab mafodotin + pomalidomide + dexamethasone) - DREAMM-8; US: not approved" in lines
+    # 2026-12 (section 8): every option's approval in plain words, never "no restriction recorded"
+    assert any(line.startswith("  ") and "OPTIMISMM; US: not approved" in line for line in lines)
+    assert ("  2. KPd (carfilzomib + pomalidomide + dexamethasone) - US: off-label (no approval for this combination "
+            "at relapse)") in lines
+    assert "  4. BPd (belantamab mafodotin + pomalidomide + dexamethasone) - DREAMM-8; US: not approved" in lines
+    assert any(line.startswith("  5. EPd ") and line.endswith("US: off-label here") for line in lines)
+    assert "no restriction recorded" not in note
     triple = make(prior_lines=3, refractory=["lenalidomide", "bortezomib", "daratumumab"], fitness="fit",
                   transplant_eligible=False)
-    assert re.search(r"\d\. ide-cel .*- KarMMa; US: approved 2024-04\n", render_note(triple))
+    # section 6 (2026-12): ide-cel from 2 prior lines cites KarMMa-3, the trial of its setting
+    assert re.search(r"\d\. ide-cel .*- KarMMa-3; US: approved 2024-04\n", render_note(triple))
     assert "Clinical trial:" in note  # the trial headline, not a ranked item
 
 
@@ -118,7 +123,8 @@ def test_action_note_answers_with_the_note_of_the_case_s_recommendation(monkeypa
     msgs, events = run(tracker(COMPLETE))
     assert len(msgs) == 1 and events == []
     assert msgs[0]["text"].startswith("RRMM decision support (US labels")
-    assert "1. KPd (carfilzomib + pomalidomide + dexamethasone) - US: no restriction recorded" in msgs[0]["text"]
+    assert ("KPd (carfilzomib + pomalidomide + dexamethasone) - US: off-label (no approval for this combination at "
+            "relapse)") in msgs[0]["text"]
     assert not msgs[0].get("custom") and not msgs[0].get("json_message")
 
 

@@ -48,7 +48,7 @@ def test_each_option_has_its_region_approval_line():
                            re.M)
     said_once = unrecorded.group(1).split(", ") if unrecorded else []
     assert us.count("   Approval: ") + len(said_once) == len(numbered(us))
-    assert "Knowledge as of 2026-11; US labels" in us and "Knowledge as of 2026-11; EU labels" in eu
+    assert "Knowledge as of 2026-12; US labels" in us and "Knowledge as of 2026-12; EU labels" in eu
     assert "region EU" in next(line for line in eu.splitlines() if line.startswith("Assessment: "))
 
 
@@ -93,7 +93,7 @@ def test_why_not_option_number_is_the_ranked_number_without_the_trial():
 
 def test_drug_look_ups():
     assert render_drug("talquetamab").startswith("talquetamab: talquetamab (GPRC5D x CD3")
-    assert "MonumenTAL-1" in render_drug("Talvey") and "Knowledge as of 2026-11" in render_drug("Talvey")
+    assert "MonumenTAL-1" in render_drug("Talvey") and "Knowledge as of 2026-12" in render_drug("Talvey")
     sel = render_drug("selinexor")
     assert sel.startswith("selinexor (XPO1 inhibitor)") and "SVd, Sd" in sel
     assert "76% vs 49%" in render_trial("CARTITUDE-4") and "checked 2026-11-26" in render_trial("CARTITUDE-4")

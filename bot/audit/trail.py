@@ -50,10 +50,11 @@ __all__ = ["AuditError", "record", "record_recommendation", "rows", "to_csv", "t
 TABLE = "recommendations"
 DEFAULT_DB = "var/audit.db"
 MIN_SALT = 16
-JSON_COLUMNS = ("clinical_case", "offered", "excluded", "cautions")
+JSON_COLUMNS = ("clinical_case", "offered", "excluded", "cautions", "tiers")
 COLUMNS = {"uid": str, "ts": str, "conversation": str, "channel": str, "node": str, "engine_version": str,
            "knowledge_version": str, "setting": str, "clinical_case": str, "offered": str, "excluded": str,
-           "cautions": str}
+           "cautions": str, "knowledge_edition": str, "tiers": str}
+ADDED_COLUMNS = ("knowledge_edition", "tiers")  # 2026-12 (edition recall): added to older databases when opened
 NOT_NULL = {"uid", "ts", "conversation", "engine_version", "knowledge_version", "clinical_case", "offered",
             "excluded", "cautions"}
 NOT_RECORDED_TEXT = ("Note: this recommendation could not be recorded in the audit log (the error has been "
@@ -148,6 +149,10 @@ def _ensure_schema(db: Database) -> None:
         # sqlite-utils made `id` INTEGER PRIMARY KEY (the rowid): rows are numbered in the order written.
         db.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_ts ON {TABLE}(ts)")
         db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_uid ON {TABLE}(uid)")
+    else:
+        missing = [c for c in ADDED_COLUMNS if c not in table.columns_dict]
+        for column in missing:  # ALTER TABLE ADD COLUMN: older rows keep NULL there (recall says so)
+            db.execute(f"ALTER TABLE [{TABLE}] ADD COLUMN [{column}] TEXT")
     for op in ("UPDATE", "DELETE"):
         db.execute(f"CREATE TRIGGER IF NOT EXISTS {TABLE}_no_{op.lower()} BEFORE {op} ON {TABLE} "
                    f"BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: {op} refused'); END")
@@ -157,13 +162,15 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def deidentify_case(case: Any) -> Dict[str, Any]:
-    """The normalised case fields that are set (drug names as canonical ids), ages over 89 as 90."""
+def deidentify_case(case: Any, region: Optional[str] = None) -> Dict[str, Any]:
+    """The normalised case fields that are set (drug names as canonical ids), ages over 89 as 90, and the region
+    whose labels the engine used (always written, so that a replay reads the case exactly as it was used)."""
     from bot.clinical.models import Case, parse_case
 
     if not isinstance(case, Case):
         case = parse_case(dict(case))
     data = json.loads(case.json(exclude_defaults=True))
+    data["region"] = region or case.region
     if isinstance(data.get("age"), int) and data["age"] > 89:
         data["age"] = 90
     return redact_obj(data)  # defence in depth: the fields are enumerations, numbers and drug ids
@@ -182,8 +189,10 @@ def _row(conversation_id: str, channel: Optional[str], case: Any, rec: Dict[str,
         "engine_version": str(rec.get("engine_version") or ENGINE_VERSION),
         "knowledge_version": str(rec.get("knowledge_version") or ""),
         "setting": ",".join(settings) or None,
-        "clinical_case": dump(deidentify_case(case)),
+        "clinical_case": dump(deidentify_case(case, (rec.get("assessment") or {}).get("region"))),
         "offered": dump([o["regimen"] for o in rec.get("options", [])]),
+        "tiers": dump({o["regimen"]: o.get("tier") for o in rec.get("options", [])}),
+        "knowledge_edition": str(rec.get("knowledge_edition") or "") or None,
         "excluded": dump([e["regimen"] for e in rec.get("excluded", [])]),
         "cautions": dump([c["id"] for c in rec.get("cautions", [])]),
     }

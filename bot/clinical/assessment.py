@@ -14,20 +14,39 @@ from .models import Case
 
 
 # ---- R1 ---------------------------------------------------------------------------------------
+def early_relapse(case: Case, k: KnowledgeBase) -> bool:
+    """R1 (b), 2026-12: relapse within `early_relapse.months` of the last autologous HCT (functional high risk). A
+    remission length counts unless the case says no transplant was done."""
+    months = case.months_remission_after_hct
+    return (k.early_relapse_months is not None and months is not None and case.prior_auto_hct != 0
+            and months < k.early_relapse_months)
+
+
 def aggressive_features(case: Case, k: Optional[KnowledgeBase] = None) -> List[str]:
     k = k or default_kb()
     feats = []
     if case.high_risk_cytogenetics:
         feats.append(k.say("high_risk_feature", abnormalities=", ".join(case.high_risk_cytogenetics)))
     feats += [k.flag_labels[f] for f in k.aggressive_flags if getattr(case, f)]
+    if early_relapse(case, k):
+        feats.append(k.say("early_relapse_feature", months=case.months_remission_after_hct,
+                           threshold=k.early_relapse_months))
     return feats
 
 
+def is_aggressive(case: Case, feats: List[str], k: KnowledgeBase) -> bool:
+    """R1: a clinical relapse with an aggressive feature; 2026-12: an early relapse after autologous HCT is
+    aggressive whether the relapse is clinical or biochemical (functional high risk is a property of the disease)."""
+    if case.relapse == "clinical":
+        return bool(feats)
+    return case.relapse == "biochemical" and early_relapse(case, k)
+
+
 def _initiation(case: Case, aggressive: bool, k: KnowledgeBase) -> Dict[str, str]:
-    action = {"none": "monitor", "biochemical": "start"}.get(case.relapse) or (
-        "start_immediately" if aggressive else "start"
-    )
-    return {"action": action, "text": k.texts["initiation"][action]}
+    action = "monitor" if case.relapse == "none" else "start_immediately" if aggressive else "start"
+    key = "start_biochemical" if (action == "start" and case.relapse == "biochemical"
+                                  and k.has_text("initiation.start_biochemical")) else action
+    return {"action": action, "text": k.texts["initiation"][key]}
 
 
 # ---- R2 ---------------------------------------------------------------------------------------
@@ -37,6 +56,8 @@ def lenalidomide_status(case: Case, k: Optional[KnowledgeBase] = None) -> Tuple[
     listed = "lenalidomide" in case.refractory
     days = case.days_since_last_lenalidomide
     if case.lenalidomide_maintenance_only:
+        if k.maintenance_counts_as == "refractory":  # R2 revised 2026-12: the same whichever list names it
+            return "refractory", k.say("lenalidomide.maintenance")
         return "sensitive", k.say("lenalidomide.maintenance_overrides" if listed else "lenalidomide.maintenance")
     if listed:
         return "refractory", k.say("lenalidomide.listed")
@@ -110,6 +131,14 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
     additions += [(*x, "label") for x in driven]
     if driven:
         ctx.fire("R4", f"{ctx.region} labels that hold: " + ", ".join(x[0] for x in driven))
+    if ctx.maintenance and k.maintenance_regimens:  # R2 (2026-12): S1's preferred, only in their tier
+        note = f"{k.maintenance_note} [{k.maintenance_source}]"
+        additions += [(code, k.maintenance_tier, note, "maintenance") for code in k.maintenance_regimens]
+    if ctx.aggressive and ctx.fitness in k.bridging_fitness:  # R4 (2026-12): bridging or debulking at any line
+        note = k.bridging_note + (f"; {k.bridging_extramedullary_note}" if case.extramedullary else "")
+        note = f"{note} [{k.bridging_source}]"
+        additions += [(code, k.bridging_tier, note, "bridging") for code in k.bridging_regimens]
+        ctx.fire("R4", "aggressive relapse: bridging or debulking candidates")
     for code, tier, note, source in additions:
         c = cands.get(code)
         if c is None:
@@ -119,4 +148,8 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
         c.sources = c.sources | {source}
         if note not in c.notes:
             c.notes += (note,)
+    if ctx.maintenance and k.maintenance_regimens:  # never higher than their tier (R2, 2026-12)
+        floor = TIER_RANK[k.maintenance_tier]
+        for code in k.maintenance_regimens:
+            cands[code].tier = max(cands[code].tier, floor)
     return cands

@@ -67,12 +67,24 @@ def _cautions(
         cid = caution.id
         if only_by_options and cid not in hits:
             continue  # no offered option triggers it
+        if caution.only_when and not all(getattr(case, f) for f in caution.only_when):
+            continue  # fires only for patients with these features (renal_impairment, 2026-12)
         notes: Tuple[str, ...] = ()
         if "cross_resistance" in derived:
             lines, codes = _grouped(cross_pairs, "{codes}: {key}"), tuple(dict.fromkeys(c for _, c in cross_pairs))
         elif "regulatory_status" in derived:
-            lines, codes = _grouped([("", c) for c in regulatory], "{codes} offered"), tuple(regulatory)
-            notes = tuple(f"{code}: {k.approval_line(code)}." for code in regulatory)
+            codes = tuple(regulatory)
+            approvals = tuple(by_code[code]["approval"] for code in codes)
+            hit = k.caution_memo.get(("regulatory_status", codes, approvals))  # the same sets recur
+            if hit is None:
+                hit = (tuple(_grouped([("", c) for c in codes], "{codes} offered")),
+                       tuple(f"{code}: {line}." for code, line in zip(codes, approvals, strict=True)))
+                if len(k.caution_memo) < 20_000:
+                    k.caution_memo[("regulatory_status", codes, approvals)] = hit
+            lines, notes = hit
+        elif "len_maintenance" in derived and ctx.maintenance_allowed:  # R2 (2026-12): named on DRd and KRd
+            codes = tuple(c for c in offered if c in ctx.maintenance_allowed)
+            lines = ()
         else:
             codes = tuple(hits.get(cid, ()))
             lines, notes = _option_part(k, cid, codes) if codes else ((), ())

@@ -18,6 +18,7 @@ NOT_IN_TABLE = 10_000  # evidence position of a candidate the tier table does no
 TRIPLE_CLASS = ("IMiD", "PI", "anti-CD38")
 FRAIL_ONLY = frozenset({"frail"})  # a candidate only the frail list names
 TABLE_ONLY = frozenset({"table"})
+NO_FAILURES: Tuple[str, ...] = ()  # a label without a rule has nothing to fail
 
 
 @dataclass(slots=True)
@@ -30,6 +31,7 @@ class _Candidate:
     demote_when_aggressive: bool = False
     lifted: bool = False
     demoted: List[str] = field(default_factory=list)  # R8: why it moves to the end of its tier
+    fails: Tuple[str, ...] = ()  # what the case lacks for the region's label (R5, R9)
 
 
 @dataclass
@@ -48,8 +50,11 @@ class _Context:
     trace: Set[str] = field(default_factory=set)
     detail: List[str] = field(default_factory=list)
     shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
-    _label_failures: Dict[object, List[str]] = field(default_factory=dict)  # by regimen and by rule (RegionLabel)
+    _label_failures: Dict[object, Tuple[str, ...]] = field(default_factory=dict)  # by regimen and by rule id
+    _sig: Optional[Tuple[object, ...]] = None
 
+    redirecting_tiers: FrozenSet[int] = frozenset()  # R8: tiers holding a T-cell-redirecting option
+    maintenance_allowed: FrozenSet[str] = frozenset()  # R2 (2026-12): regimens kept despite the maintenance drug
     resisting_classes: FrozenSet[str] = frozenset()  # classes where a switch or re-exposure carries cross-resistance
     blocking: FrozenSet[str] = frozenset()  # drugs that rule a regimen out: refractory, shared target, unavailable
 
@@ -63,6 +68,8 @@ class _Context:
                 if cls in shared:
                     self.shared_refractory.setdefault(cls, []).append(d)
         self.resisting_classes = frozenset(classes & k.switch_classes) | (k.lowering_classes & self.received_classes)
+        if self.maintenance and k.maintenance_counts_as == "refractory":
+            self.maintenance_allowed = frozenset(k.maintenance_regimens)
         self.blocking = self.refractory.union(self.case.unavailable, *(k.class_members[cls] for cls in shared))
 
     @property
@@ -74,27 +81,53 @@ class _Context:
         self.detail.append(f"{rule}: {text}")
 
     def label(self, code: str) -> Optional[RegionLabel]:
-        label = self.k.labels.get(code)
-        return label.regions[self.case.region] if label else None
+        return self.k.region_labels[self.case.region].get(code)
 
-    def label_failures(self, code: str) -> List[str]:
-        """What the case has instead of what the region's label of `code` asks (empty: the label holds)."""
+    def label_failures(self, code: str) -> Tuple[str, ...]:
+        """What the case has instead of what the region's label of `code` asks (empty: the label holds). Memoised per
+        case by rule, and per knowledge base by rule and by what of a case label rules read (`_signature`)."""
         hit = self._label_failures.get(code)
         if hit is None:
-            label = self.k.labels.get(code)
-            if label is None:
-                return []
-            rl = label.regions[self.case.region]
-            hit = self._label_failures.get(rl.rule_key)
+            k = self.k
+            rid = k.rule_ids[self.case.region].get(code)
+            if rid is None:  # no label, or one without an eligibility rule (off-label, not approved, ...)
+                return NO_FAILURES
+            hit = self._label_failures.get(rid)
             if hit is None:
-                hit = self._label_failures[rl.rule_key] = _failures(rl, self)
+                key = (rid, self._signature())
+                hit = k.failures_memo.get(key)
+                if hit is None:
+                    hit = tuple(_failures(k.region_labels[self.case.region][code], self))
+                    if len(k.failures_memo) < 50_000:
+                        k.failures_memo[key] = hit
+                self._label_failures[rid] = hit
             self._label_failures[code] = hit
         return hit
+
+    def _signature(self) -> Tuple[object, ...]:
+        """What of this case the label rules read (section 8): lines, prior classes and drugs, lenalidomide and
+        triple-class refractoriness, refractory counts per class, transplant history."""
+        sig = self._sig
+        if sig is None:
+            k, case = self.k, self.case
+            counts = tuple(sum(1 for d in self.refractory if k.drug_class_of[d] == cls)
+                           for cls in k.label_count_classes)
+            sig = self._sig = (case.prior_lines, self.received_classes & k.label_classes, self.received & k.label_drugs,
+                               "lenalidomide" in self.refractory or self.maintenance, self.triple, counts,
+                               case.prior_auto_hct, case.months_remission_after_hct)
+        return sig
 
 
 # ---- R5 and R9: labels ---------------------------------------------------------------------------
 def _failures(rl: RegionLabel, ctx: _Context) -> List[str]:
     """The case's values that do not meet a region's label rule (section 8), for people."""
+    out = _rule_failures(rl, ctx)
+    if out and rl.alternatives and any(not _rule_failures(alt, ctx) for alt in rl.alternatives):
+        return []  # another rule of the label holds ("... or ...")
+    return out
+
+
+def _rule_failures(rl: RegionLabel, ctx: _Context) -> List[str]:
     k, case = ctx.k, ctx.case
     out = []
     n = case.prior_lines

@@ -13,7 +13,7 @@ Imports: the standard library, bot (ENGINE_VERSION) and bot.clinical.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from bot import ENGINE_VERSION
 
@@ -22,11 +22,12 @@ from .assessment import (  # noqa: F401  (re-exported)
     _initiation,
     aggressive_features,
     fitness_of,
+    is_aggressive,
     lenalidomide_status,
     settings_of,
 )
 from .cautions import _cautions
-from .context import LOWEST, SETTING_ORDER, TIER_RANK, TRIPLE_CLASS, _Candidate, _Context
+from .context import LOWEST, NO_FAILURES, SETTING_ORDER, TIER_RANK, TRIPLE_CLASS, _Candidate, _Context
 from .exclusions import _cross_resistance, _label_rule_outs, _rule_outs
 from .kb import TIERS, KnowledgeBase
 from .kb import kb as default_kb
@@ -48,25 +49,31 @@ def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
     extra rationale of each regimen."""
     k, region = ctx.k, ctx.region
     extra: Dict[str, List[str]] = {}
+    plans = k.label_plans[region]
     for c in kept:
         code, notes = c.regimen.code, extra.setdefault(c.regimen.code, [])
-        rl = ctx.label(code)
-        if rl is not None:
-            fails = ctx.label_failures(code)
-            if not rl.approved:
+        plan = plans.get(code)
+        if plan is not None:
+            rl, not_approved, unchecked = plan  # sentences that depend only on the knowledge base
+            c.fails = fails = ctx.label_failures(code) if rl.has_rule else NO_FAILURES
+            if not_approved:
                 c.tier = LOWEST
-                notes.append(k.say("rationale.not_approved", region=region, status=rl.status_text))
+                notes.append(not_approved)
             elif fails:  # only a label that is not binding gets here (binding ones were ruled out)
                 c.tier = LOWEST
                 notes.append(k.say("rationale.off_label", region=region, label=rl.rule_text, values="; ".join(fails)))
-            if rl.also and rl.approved and not fails:  # an off-label note already names the whole label
-                notes.append(k.say("rationale.label_unchecked", region=region, condition=rl.also))
+            if unchecked and not fails:  # an off-label note already names the whole label
+                notes.append(unchecked)
         if not (k.regimen_classes[code] & k.lowering_classes).isdisjoint(ctx.received_classes):
             c.tier = min(c.tier + 1, LOWEST)  # R5: after a BCMA-directed therapy, one tier lower
+            _same_target(c, ctx, notes)
+        if code in k.exposure_note_regimens and ctx.received:
+            notes += [note for regimens, classes, modalities, note in k.exposure_notes
+                      if code in regimens and _received_any(ctx, classes, modalities)]
         if ctx.fitness == "frail" and code in k.redirecting:
             notes.append(k.say("rationale.frail_bispecific"))
         c.demoted = _demotions(c, ctx)
-    if ctx.aggressive:
+    if ctx.aggressive and (not k.lift_settings or not k.lift_settings.isdisjoint(ctx.candidate_settings)):
         lift = TIER_RANK[k.lift_to]
         worst_redirecting = max((c.tier for c in kept if c.regimen.code in k.redirecting), default=lift)
         for c in kept:
@@ -76,16 +83,40 @@ def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
     return extra
 
 
+def _same_target(c: _Candidate, ctx: _Context, notes: List[str]) -> None:
+    """R5 (2026-12): after refractoriness to a drug of a class and modality (a BCMA bispecific, a BCMA CAR-T), the
+    other drugs of that class and modality go to the class's tier, with the modality's note (drugs.yml)."""
+    k = ctx.k
+    for d in c.regimen.components:
+        rule = k.same_modality.get(k.drug_class_of[d]) if k.same_modality else None
+        modality = k.modality_of[d]
+        if rule is None or modality not in rule[1]:
+            continue
+        hit = sorted(x for x in ctx.refractory if x != d and k.drug_class_of[x] == k.drug_class_of[d]
+                     and k.modality_of[x] == modality)
+        if hit:
+            c.tier = max(c.tier, TIER_RANK[rule[0]])
+            notes.append(rule[1][modality].format(drugs=" and ".join(hit)))
+
+
+def _received_any(ctx: _Context, classes: FrozenSet[str], modalities: FrozenSet[str]) -> bool:
+    k = ctx.k
+    return any((not classes or k.drug_class_of[d] in classes) and (not modalities or k.modality_of[d] in modalities)
+               for d in ctx.received)
+
+
 def _rank_key(c: _Candidate, ctx: _Context) -> Tuple[int, int, int, int, int, int]:
     len_last = int(ctx.maintenance and ctx.k.maintenance_drug in c.regimen.components)
-    return (c.tier, int(c.lifted), int(bool(c.demoted)), len_last, c.evidence, c.regimen.index)
+    # salvage chemotherapy never ranks above a T-cell-redirecting therapy of its tier (R8; R4 bridging, 2026-12)
+    salvage_last = int(c.lifted or (c.regimen.code in ctx.k.lift_regimens and c.tier in ctx.redirecting_tiers))
+    return (c.tier, salvage_last, int(bool(c.demoted)), len_last, c.evidence, c.regimen.index)
 
 
 def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str, object]:
     """The Recommendation (contract.md) for a validated Case, as a JSON-ready dict."""
     k = knowledge or default_kb()
     feats = aggressive_features(case, k)
-    aggressive = case.relapse == "clinical" and bool(feats)
+    aggressive = is_aggressive(case, feats, k)
     len_status, len_why = lenalidomide_status(case, k)
     ref = set(case.refractory)
     if len_status == "refractory":
@@ -99,13 +130,15 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
     penta = {"bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"} <= refractory and bool(
         {"daratumumab", "isatuximab"} & refractory
     )
-    maintenance = len_status == "sensitive" and bool(case.lenalidomide_maintenance_only)
+    # R2: progression on lenalidomide maintenance (2026-12: refractory; 2026-11: sensitive, with the as-if settings)
+    maintenance = bool(case.lenalidomide_maintenance_only)
     settings = settings_of(refractory, k)
     candidate_settings = settings
-    if maintenance:  # R2, 2026 edition: also the settings the case would be in were lenalidomide refractory
+    if maintenance and len_status == "sensitive":  # the 2026-11 reading: also the as-if-refractory settings
         as_if = settings_of(refractory | {k.maintenance_drug}, k)
         candidate_settings = tuple(s for s in SETTING_ORDER if s in settings or s in as_if)
-    received = frozenset((*refractory, *case.exposed))
+    # R2: lenalidomide is never dropped from the history: received whichever list names it (labels needing an IMiD)
+    received = frozenset((*refractory, *case.exposed, *((k.maintenance_drug,) if len_status != "naive" else ())))
     ctx = _Context(case, k, refractory, received, frozenset(k.drug_class_of[d] for d in received), fitness,
                    aggressive, settings, candidate_settings, triple, maintenance)
 
@@ -117,7 +150,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
     notes = []
     if fitness == "unknown":
         notes.append(k.say("notes.fitness_unknown"))
-    if case.relapse != "clinical" and feats:
+    if case.relapse != "clinical" and feats and not aggressive:
         notes.append(k.say("notes.aggressive_not_clinical", features=", ".join(feats)))
     if maintenance and case.relapse != "none":
         notes.append(k.say("notes.maintenance", settings=" and ".join(candidate_settings)))
@@ -139,7 +172,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         not_indicated = k.say("exclusions.not_indicated",
                               where=", ".join(candidate_settings) if candidate_settings else "this case")
         blocking, conditional = ctx.blocking, k.conditional_regimens[fitness == "frail"]
-        component_sets, labels = k.component_sets, k.labels
+        component_sets, labels = k.component_sets, k.rule_out_labels
         for code, reg in k.regimens.items():
             cand = cands.get(code)
             # most regimens meet none of the rule-outs: set tests tell, before any sentence is built
@@ -156,7 +189,9 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             else:
                 kept.append(cand)
         extra = _place(kept, ctx)
+        ctx.redirecting_tiers = frozenset(c.tier for c in kept if c.regimen.code in k.redirecting)
         kept.sort(key=lambda c: _rank_key(c, ctx))
+        unapproved = k.unapproved_in[case.region]
         for c in kept:
             reg = c.regimen
             tier = TIERS[c.tier]
@@ -168,12 +203,16 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             if maintenance and k.maintenance_drug in reg.components:
                 qualifiers.append(k.say("rationale.maintenance_len"))
             rationale = ([k.say("rationale.preferred")] if tier == "preferred" else []) + list(c.notes) + qualifiers
-            if maintenance and k.maintenance_drug not in reg.components:
-                rationale.append(k.say("rationale.maintenance_free"))
-            rationale += [k.trial_records[tid]["line"] for tid in reg.trials]
-            label = k.labels.get(reg.code)
-            if label is not None and (label.differs or ctx.label_failures(reg.code)):
+            if maintenance and len_status == "sensitive" and k.maintenance_drug not in reg.components:
+                rationale.append(k.say("rationale.maintenance_free"))  # the 2026-11 reading of R2
+            cited = reg.cited_trials(case.prior_lines)  # section 6 (2026-12): the trial of the case's setting
+            rationale += [k.trial_records[tid]["line"] for tid in cited]
+            fails = c.fails
+            # section 5 (2026-12): only options not approved, withdrawn or off-label for the case in its region
+            if reg.code in unapproved or fails:
                 regulatory.append(reg.code)
+            approval, region_label = (k.approval_for_case(reg.code, case.region, fails) if fails
+                                      else (k.approval_line(reg.code), k.approval_line(reg.code, case.region)))
             options.append(
                 {
                     "regimen": reg.code,
@@ -181,11 +220,11 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
                     "components": list(reg.components),
                     "preferred": tier == "preferred",
                     "tier": tier,
-                    "approval": k.approval_line(reg.code),
-                    "label": k.approval_line(reg.code, case.region),
+                    "approval": approval,
+                    "label": region_label,
                     "rationale": rationale,
                     "notes": qualifiers,
-                    "trials": list(reg.trials),
+                    "trials": list(cited),
                     "cautions": [],
                 }
             )
@@ -193,6 +232,10 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             ctx.fire("R8", "ranked: " + ", ".join(f"{o['regimen']} ({o['tier']})" for o in options))
         transplant = _transplant(ctx)
         excluded = ruled_out + not_indicated_ones  # ruled-out first, then not indicated; each in catalog order
+        if aggressive and k.referral_modalities and any(  # R1 (b), 2026-12: refer for CAR-T now
+                k.modality_of[d] in k.referral_modalities for o in options for d in o["components"]):
+            initiation = {**initiation, "text": f"{initiation['text']} {k.say('initiation.refer_car_t')}"}
+            ctx.fire("R1", "aggressive relapse with CAR-T among the options: refer now")
 
     cautions = _cautions(ctx, options, cross, regulatory, transplant)
     trial_ids: List[str] = []

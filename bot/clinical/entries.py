@@ -56,7 +56,7 @@ TEXT_SLOTS: Dict[str, Tuple[str, ...]] = {
     "transplant.auto_prior_unknown": (), "transplant.auto_first_relapse": (), "transplant.auto_later_relapse": (),
     "transplant.auto_done": ("prior",), "transplant.second_eligibility_unknown": (),
     "transplant.second_not_eligible": (), "transplant.second_remission_unknown": (),
-    "transplant.second_advised": ("months",), "transplant.second_short_remission": ("months",),
+    "transplant.second_advised": ("months", "threshold"), "transplant.second_short_remission": ("months", "threshold"),
     "transplant.allo": (), "transplant.allo_discussed": ("age",), "transplant.allo_age_unknown": (),
     "transplant.allo_too_old": ("age",), "transplant.recommended": (), "transplant.not_recommended": (),
     "lenalidomide.maintenance": (), "lenalidomide.maintenance_overrides": (), "lenalidomide.listed": (),
@@ -67,12 +67,21 @@ TEXT_SLOTS: Dict[str, Tuple[str, ...]] = {
     "render.tier_preferred": (), "render.tier_recommended": (), "render.tier_circumstances": (),
     "render.info_cautions": ("names",), "render.knowledge": ("edition", "region"),
     "label.approval": ("region", "status"), "label.approval_rule": ("region", "status", "rule"),
-    "label.no_entry": ("region",), "label.min_lines": ("count", "noun"), "label.range_lines": ("low", "high"),
+    "label.min_lines": ("count", "noun"), "label.range_lines": ("low", "high"),
     "label.including": ("items",), "label.lenalidomide_refractory": (), "label.triple_class_refractory": (),
     "label.refractory_counts": ("items",), "label.hct": ("years",), "label.case_lines": ("count", "noun"),
     "label.case_missing": ("items",), "label.case_lenalidomide": (), "label.case_triple_class": (),
     "label.case_refractory": ("items",), "label.case_hct_unknown": (), "label.case_hct_history_unknown": (),
     "label.case_hct_short": ("months",),
+}
+# Sentences of later editions: checked when present; the engine uses each only where its edition has the data that
+# needs it, so that an older edition (tests/fixtures/knowledge-2026-11) still loads and answers (edition recall).
+OPTIONAL_TEXT_SLOTS: Dict[str, Tuple[str, ...]] = {
+    "label.no_entry": ("region",),  # 2026-11: regimens without a label row; 2026-12 has a row for every regimen
+    "label.off_label_here": ("region", "label", "values"),  # 2026-12
+    "initiation.start_biochemical": (), "initiation.refer_car_t": (),  # 2026-12, R1
+    "early_relapse_feature": ("months", "threshold"),  # 2026-12, R1 (b)
+    "transplant.second_short_after_maintenance": ("months", "threshold"),  # 2026-12, R6
 }
 
 
@@ -117,6 +126,18 @@ class Regimen:
     allowed_refractory: FrozenSet[str] = frozenset()
     requires_t11_14: bool = False
     salvage_note: str = ""
+    # section 6, 2026-12: trial -> (low, high) prior lines where it is the trial cited
+    cite_by_prior_lines: Mapping[str, Tuple[int, Optional[int]]] = field(
+        default_factory=dict, hash=False, compare=False)
+
+    def cited_trials(self, prior_lines: int) -> Tuple[str, ...]:
+        """The trials of the case's setting by prior lines (section 6, 2026-12); all when none is narrowed."""
+        ranges = self.cite_by_prior_lines
+        if not ranges:
+            return self.trials
+        hit = tuple(t for t in self.trials if t not in ranges or (
+            ranges[t][0] <= prior_lines and (ranges[t][1] is None or prior_lines <= ranges[t][1])))
+        return hit or self.trials
 
     @property
     def active_components(self) -> Tuple[str, ...]:
@@ -175,6 +196,8 @@ class Caution:
     moderate_when: Tuple[str, ...] = ()
     high_with: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)
+    only_when: Tuple[str, ...] = ()  # case flags that must all be true for the caution to fire (2026-12)
+    checked: str = ""
     title: str = ""  # the caution in plain words, for people (the id stays in the JSON)
 
 
@@ -210,19 +233,20 @@ class RegionLabel:
     status_text: str = ""  # "accelerated approval 2022-10"
     rule_text: str = ""  # ">= 4 prior lines including a PI, an IMiD and an anti-CD38"
     line: str = ""  # "US: accelerated approval 2022-10 for >= 4 prior lines ..."
+    alternatives: Tuple["RegionLabel", ...] = ()  # other rules, any of which may hold instead (labels.yml)
 
-    @property
+    @cached_property
     def has_rule(self) -> bool:
         return bool(self.min_prior_lines or self.max_prior_lines is not None or self.prior_classes or self.prior_drugs
                     or self.lenalidomide_refractory or self.triple_class_refractory or self.refractory_counts
-                    or self.hct_min_months is not None)
+                    or self.hct_min_months is not None or bool(self.alternatives))
 
     @cached_property
     def rule_key(self) -> Tuple[object, ...]:
         """Equal for two labels with the same eligibility rule (many share one: the bispecifics of a region)."""
         return (self.min_prior_lines, self.max_prior_lines, frozenset(self.prior_classes), frozenset(self.prior_drugs),
                 self.lenalidomide_refractory, self.triple_class_refractory, self.refractory_counts,
-                self.hct_min_months, self.also)
+                self.hct_min_months, self.also, tuple(alt.rule_key for alt in self.alternatives))
 
 
 @dataclass(frozen=True)
@@ -233,3 +257,6 @@ class Label:
     regions: Mapping[str, RegionLabel]
     approval: str  # both regions, for the `approval` field of an option
     differs: bool  # status or eligibility differ between the regions, or it is not approved in one of them
+    unapproved: bool = False  # not approved (not approved, withdrawn, off-label, pending) in at least one region
+    source: str = ""  # where the row comes from (2026-12 rows)
+    checked: str = ""  # when it was checked

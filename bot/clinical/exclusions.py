@@ -17,7 +17,8 @@ def _rule_outs(reg: Regimen, ctx: _Context) -> List[str]:
     comps = k.component_sets[reg.code]
     if not comps.isdisjoint(ref):
         for d in reg.components:
-            if d in ref and d not in reg.allowed_refractory:
+            if d in ref and d not in reg.allowed_refractory and not (
+                    reg.code in ctx.maintenance_allowed and d == k.maintenance_drug):
                 reasons.append(k.say("exclusions.refractory", drug=d))
     if ctx.shared_refractory and not k.regimen_classes[reg.code].isdisjoint(ctx.shared_refractory):
         cls_of = k.drug_class_of
@@ -67,6 +68,8 @@ def _cross_resistance(reg: Regimen, ctx: _Context) -> List[Tuple[str, str]]:
         return []
     notes = []
     for d in reg.components:
+        if d in ref and reg.code in ctx.maintenance_allowed and d == k.maintenance_drug:
+            continue  # R2 (2026-12): said by the maintenance note and caution len_maintenance
         if d in ref:  # only possible for allowed_refractory components
             notes.append((k.say("cross_resistance.salvage", drug=d, note=reg.salvage_note),
                           k.say("rationale.salvage", drug=d, note=reg.salvage_note)))

@@ -1,7 +1,7 @@
 """The knowledge base: records by id, look-ups by any alias, and what depends only on the knowledge base,
 computed once (tier tables, label sentences, caution plans). Built by bot/clinical/loader.py.
 
-Imports: the standard library and bot.clinical.entries.
+Imports: the standard library and bot.clinical (entries, labels).
 """
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ from .entries import (
     UnknownName,
     fold,
 )
+from .labels import LabelViews
 
 
 @dataclass(frozen=True)
-class KnowledgeBase:
+class KnowledgeBase(LabelViews):
     version: str
     edition: str
     checked: str
@@ -65,6 +66,26 @@ class KnowledgeBase:
     _drug_index: Mapping[str, str]
     _regimen_index: Mapping[str, str]
     _trial_index: Mapping[str, str]
+    # ---- 2026-12 (settings.yml, drugs.yml); the defaults are the 2026-11 reading, so an older edition loads ----
+    maintenance_counts_as: str = "sensitive"  # R2: what progression on lenalidomide maintenance counts as
+    maintenance_regimens: Tuple[str, ...] = ()  # R2: S1 regimens kept, in `maintenance_tier` only
+    maintenance_tier: str = ""
+    maintenance_note: str = ""
+    maintenance_source: str = ""
+    early_relapse_months: Optional[int] = None  # R1 (b): relapse within this many months of autologous HCT
+    referral_modalities: FrozenSet[str] = frozenset()  # R1 (b): refer now when options include these
+    bridging_regimens: Tuple[str, ...] = ()  # R4: aggressive disease at any line
+    bridging_tier: str = ""
+    bridging_fitness: FrozenSet[str] = frozenset()
+    bridging_note: str = ""
+    bridging_extramedullary_note: str = ""
+    bridging_source: str = ""
+    second_hct_months: int = 18  # R6
+    second_hct_after_maintenance_months: Optional[int] = None
+    exposure_notes: Tuple[Tuple[FrozenSet[str], FrozenSet[str], FrozenSet[str], str], ...] = ()  # section 6, R5
+    same_modality: Mapping[str, Tuple[str, Mapping[str, str]]] = None  # type: ignore[assignment]  # R5, by class
+    lift_settings: FrozenSet[str] = frozenset()  # R8: settings where the aggressive lift applies (empty: all)
+    label_driven_regimens: Optional[FrozenSet[str]] = None  # R4: labels that make a candidate (None: all with a rule)
 
     # ---- case vocabulary and fixed sentences ----------------------------------------------------
     @cached_property
@@ -104,6 +125,10 @@ class KnowledgeBase:
     def _said(self) -> Dict[Tuple[object, ...], str]:
         """A memo of `say` (the same few sentences with the same drugs and codes recur in every answer)."""
         return {}
+
+    def has_text(self, key: str) -> bool:
+        """Whether this edition has the sentence `key` (the sentences of later editions are optional)."""
+        return key in self.sentences
 
     def say(self, key: str, **values: object) -> str:
         """The fixed sentence `key` of texts.yml ("section.name") with its values filled in."""
@@ -231,7 +256,8 @@ class KnowledgeBase:
             (code, label.tier or self.label_driven_tier, self.say(
                 "rationale.label_driven", region=region, label=label.regions[region].rule_text,
                 source=self.label_driven_source))
-            for code, label in self.labels.items() if label.regions[region].has_rule) for region in self.regions}
+            for code, label in self.labels.items() if label.regions[region].has_rule
+            and (self.label_driven_regimens is None or code in self.label_driven_regimens)) for region in self.regions}
 
     @cached_property
     def fixed_additions(self) -> Mapping[str, Tuple[Tuple[str, str, str], ...]]:
@@ -364,6 +390,14 @@ class KnowledgeBase:
     def approval_line(self, code: str, region: Optional[str] = None) -> str:
         """The approval of an option in one region (or both, region None), for people."""
         return self.approval_lines[code, region]
+
+    @cached_property
+    def exposure_note_regimens(self) -> FrozenSet[str]:
+        return frozenset(code for regimens, _, _, _ in self.exposure_notes for code in regimens)
+
+    @cached_property
+    def modality_of(self) -> Mapping[str, Optional[str]]:
+        return {d.id: d.modality for d in self.drugs.values()}
 
     def shared_target(self, cls: str) -> bool:
         return bool(self.classes[cls].get("shared_target", False))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping, Tuple, Union
 
 import yaml
 
@@ -17,8 +17,8 @@ from .entries import (
     FLAG_GROUPS,
     INTENSITIES,
     KNOWLEDGE_DIR,
-    LABEL_RULE_KEYS,
     OPTION_TRIGGERS,
+    OPTIONAL_TEXT_SLOTS,
     SEVERITIES,
     TEXT_SLOTS,
     TIERS,
@@ -27,14 +27,13 @@ from .entries import (
     Demotion,
     Drug,
     KnowledgeError,
-    Label,
     Regimen,
-    RegionLabel,
     Setting,
     Trial,
     fold,
 )
 from .knowledge import KnowledgeBase
+from .labels import labels_of
 
 
 # ---- loading and validation ---------------------------------------------------------------
@@ -82,13 +81,23 @@ def _case_vocabulary(doc: Mapping[str, object]) -> Tuple[Dict[str, Dict[str, str
     return {g: dict(e) for g, e in flags.items()}, high_risk
 
 
+def _text_node(texts: Mapping[str, object], key: str) -> object:
+    node: object = texts
+    for part in key.split("."):
+        if not (isinstance(node, dict) and part in node):
+            return None
+        node = node[part]  # type: ignore[index]
+    return node
+
+
 def _check_texts(texts: Mapping[str, object]) -> None:
-    """Every sentence of TEXT_SLOTS exists and names only its own values."""
-    for key, slots in TEXT_SLOTS.items():
-        node: object = texts
-        for part in key.split("."):
-            _require(isinstance(node, dict) and part in node, "texts.yml", f"{key} missing")
-            node = node[part]  # type: ignore[index]
+    """Every sentence of TEXT_SLOTS exists, and each of OPTIONAL_TEXT_SLOTS that exists; each names only its own
+    values."""
+    for key, slots in (*TEXT_SLOTS.items(), *OPTIONAL_TEXT_SLOTS.items()):
+        node = _text_node(texts, key)
+        if node is None and key in OPTIONAL_TEXT_SLOTS:
+            continue
+        _require(node is not None, "texts.yml", f"{key} missing")
         _require(isinstance(node, str) and bool(node), "texts.yml", f"{key} must be a sentence")
         try:
             str(node).format(**{name: "x" for name in slots})
@@ -140,7 +149,7 @@ def _settings(s: Mapping[str, object], regimens: Mapping[str, Regimen], drugs: M
             for c in entry.get(tier) or []:
                 code = c.get("regimen")
                 _require(code in regimens, where, f"{tier}: {code} is not in the catalog")
-                _require(set(c) <= {"regimen", "note", "source", "demote_when_aggressive"}, where,
+                _require(set(c) <= {"regimen", "note", "source", "checked", "demote_when_aggressive"}, where,
                          f"unknown keys in candidate {code}")
                 _require(bool(c.get("note")), where, f"{tier}: {code}: note missing")
                 _require(all(x.regimen != code for x in cands), where, f"{code} listed twice")
@@ -153,92 +162,16 @@ def _settings(s: Mapping[str, object], regimens: Mapping[str, Regimen], drugs: M
     return tuple(settings)
 
 
-def _region_label(code: str, region: str, entry: Mapping[str, object], doc: Mapping[str, object],
-                  drugs: Mapping[str, Drug], classes: Mapping[str, object], texts: Mapping[str, object]) -> RegionLabel:
-    """One region's label of an option, checked, with its sentences built from the rule (texts.yml `label`)."""
-    where = f"labels.yml: {code}: {region}"
-    statuses = doc["statuses"]
-    words = doc["class_words"]
-    status = entry.get("status")
-    _require(status in statuses, where, f"status {status!r} (one of {', '.join(statuses)})")
-    unknown = set(entry) - {"status", "date", "note", "also", *LABEL_RULE_KEYS}
-    _require(not unknown, where, f"unknown keys {sorted(unknown)}")
-    for cls in (*entry.get("prior_classes", []), *entry.get("refractory_counts", {})):
-        _require(cls in classes and cls in words, where, f"class {cls!r} unknown or without class_words")
-    for drug in entry.get("prior_drugs", []):
-        _require(drug in drugs, where, f"drug {drug!r} unknown")
-    date = str(entry.get("date", ""))
-    _require("{date}" not in statuses[status]["words"] or bool(date), where, f"status {status} needs a date")
-
-    def say(key: str, **values: object) -> str:
-        return str(texts["label"][key]).format(**values)
-
-    def items(parts: List[str]) -> str:
-        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-    low, high = int(entry.get("min_prior_lines", 0)), entry.get("max_prior_lines")
-    lines = ""
-    if high is not None:
-        lines = say("range_lines", low=low, high=high)
-    elif low:
-        lines = say("min_lines", count=low, noun="line" if low == 1 else "lines")
-    prior = [words[c][0] for c in entry.get("prior_classes", [])] + list(entry.get("prior_drugs", []))
-    if prior:
-        lines = f"{lines} {say('including', items=items(prior))}".strip()
-    rule: List[str] = [lines] if lines else []
-    if entry.get("lenalidomide_refractory"):
-        rule.append(say("lenalidomide_refractory"))
-    if entry.get("triple_class_refractory"):
-        rule.append(say("triple_class_refractory"))
-    counts = tuple((cls, int(n)) for cls, n in (entry.get("refractory_counts") or {}).items())
-    if counts:
-        rule.append(say("refractory_counts", items=items(
-            [words[c][0] if n == 1 else f">= {n} {words[c][1]}" for c, n in counts])))
-    months = entry.get("hct_min_months")
-    if months is not None:
-        rule.append(say("hct", years=f"{int(months) / 12:g}"))
-    if entry.get("also"):
-        rule.append(str(entry["also"]))
-    rule_text = ", ".join(rule)
-    status_text = statuses[status]["words"].format(date=date)
-    line = str(texts["label"]["approval_rule" if rule_text else "approval"]).format(
-        region=region, status=status_text, rule=rule_text)
-    if entry.get("note"):
-        line += f"; {entry['note']}"
-    return RegionLabel(
-        region=region, status=status, date=date, approved=bool(statuses[status]["approved"]),
-        note=str(entry.get("note", "")), also=str(entry.get("also", "")), min_prior_lines=low,
-        max_prior_lines=None if high is None else int(high), prior_classes=tuple(entry.get("prior_classes", [])),
-        prior_drugs=tuple(entry.get("prior_drugs", [])),
-        lenalidomide_refractory=bool(entry.get("lenalidomide_refractory")),
-        triple_class_refractory=bool(entry.get("triple_class_refractory")), refractory_counts=counts,
-        hct_min_months=None if months is None else int(months), status_text=status_text, rule_text=rule_text,
-        line=line)
-
-
-def _labels(doc: Mapping[str, object], regimens: Mapping[str, Regimen], drugs: Mapping[str, Drug],
-            classes: Mapping[str, object], texts: Mapping[str, object]) -> Dict[str, Label]:
-    regions = tuple(doc["regions"])
-    _require(bool(regions), "labels.yml", "regions missing")
-    labels: Dict[str, Label] = {}
-    for code, entry in (doc.get("labels") or {}).items():
-        where = f"labels.yml: {code}"
-        _require(code in regimens, where, "not a regimen of the catalog")
-        _require(set(entry) <= {"binding", "tier", *regions}, where, f"unknown keys {sorted(set(entry))}")
-        _require(isinstance(entry.get("binding"), bool), where, "binding must be true or false")
-        _require(entry.get("tier") in (None, *TIERS), where, f"tier {entry.get('tier')!r}")
-        per_region = {}
-        for region in regions:
-            _require(isinstance(entry.get(region), dict), where, f"{region} missing")
-            per_region[region] = _region_label(code, region, entry[region], doc, drugs, classes, texts)
-        first = per_region[regions[0]]
-        differs = any(not x.approved or x.rule_key != first.rule_key for x in per_region.values())
-        labels[code] = Label(code, entry["binding"], entry.get("tier"), per_region,
-                             "; ".join(x.line for x in per_region.values()), differs)
-    return labels
-
-
-def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
+def load(directory: Union[str, Path] = KNOWLEDGE_DIR) -> KnowledgeBase:
+    """The knowledge base of `directory` (default: the current edition, bot/clinical/knowledge). Any directory
+    holding the same files loads, e.g. a frozen copy of an older edition (tests/fixtures/knowledge-2026-11), so
+    that a case can be replayed through an older and the current knowledge: `recommend(case, load(path))`."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise KnowledgeError(f"{directory}: not a directory of knowledge files")
+    missing = [name for name in FILES if not (directory / name).is_file()]
+    if missing:
+        raise KnowledgeError(f"{directory}: missing {', '.join(missing)}")
     docs, version = _read(directory)
     flags, high_risk = _case_vocabulary(docs["case.yml"])
     patient_flags = {f for group in flags.values() for f in group}
@@ -262,7 +195,7 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
             where = f"regimens.yml: {code}"
             _require(code not in regimens and code not in transplants, where, "duplicate code")
             unknown = set(entry) - {"code", "name", "components", "aliases", "intensity", "trials",
-                                    "allowed_refractory", "requires_t11_14", "salvage_note"}
+                                    "allowed_refractory", "requires_t11_14", "salvage_note", "cite_by_prior_lines"}
             _require(not unknown, where, f"unknown keys {sorted(unknown)} (labels by region: labels.yml)")
             comps = tuple(entry.get("components", []))
             for comp in comps:
@@ -271,11 +204,18 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
             _require(key == "transplants" or intensity in INTENSITIES, where, f"intensity {intensity!r}")
             allowed = frozenset(entry.get("allowed_refractory", []))
             _require(allowed <= set(comps), where, "allowed_refractory must name components")
+            cite = {}
+            for tid, bounds in (entry.get("cite_by_prior_lines") or {}).items():
+                _require(tid in entry.get("trials", []), where, f"cite_by_prior_lines: {tid} is not one of its trials")
+                _require(isinstance(bounds, list) and len(bounds) == 2 and isinstance(bounds[0], int)
+                         and (bounds[1] is None or isinstance(bounds[1], int)), where,
+                         f"cite_by_prior_lines: {tid} needs [low, high or null]")
+                cite[tid] = (bounds[0], bounds[1])
             target[code] = Regimen(
                 code=code, name=entry["name"], components=comps, aliases=tuple(entry.get("aliases", [])),
                 intensity=intensity, trials=tuple(entry.get("trials", [])), index=len(regimens) + len(transplants),
                 allowed_refractory=allowed, requires_t11_14=bool(entry.get("requires_t11_14", False)),
-                salvage_note=entry.get("salvage_note", ""),
+                salvage_note=entry.get("salvage_note", ""), cite_by_prior_lines=cite,
             )
             _require(not allowed or bool(target[code].salvage_note), where, "allowed_refractory needs a salvage_note")
     all_regimens = {**regimens, **transplants}
@@ -307,10 +247,57 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     lift = s["aggressive_lift"]
     for code in lift["regimens"]:
         _require(code in regimens, "settings.yml: aggressive_lift", f"{code} is not in the catalog")
+    for sid in lift.get("settings", []):
+        _require(sid in {x.id for x in settings}, "settings.yml: aggressive_lift", f"unknown setting {sid}")
     for m in lift["never_above_modalities"]:
         _require(m in modalities, "settings.yml: aggressive_lift", f"unknown modality {m!r}")
-    maintenance_drug = s["maintenance_progression"]["drug"]
+    mp = s["maintenance_progression"]
+    maintenance_drug = mp["drug"]
     _require(maintenance_drug in drugs, "settings.yml: maintenance_progression", f"unknown drug {maintenance_drug}")
+    counts_as = mp.get("counts_as", "sensitive")  # 2026-11: sensitive (no key); 2026-12: refractory
+    _require(counts_as in ("sensitive", "refractory"), "settings.yml: maintenance_progression",
+             f"counts_as {counts_as!r} (sensitive or refractory)")
+    for code in mp.get("regimens", []):
+        _require(code in regimens and maintenance_drug in regimens[code].components,
+                 "settings.yml: maintenance_progression", f"{code} must be a regimen with {maintenance_drug}")
+    if mp.get("regimens"):
+        _require(mp.get("tier") in TIERS and bool(mp.get("note")), "settings.yml: maintenance_progression",
+                 "regimens need a tier and a note")
+    early = s.get("early_relapse") or {}
+    _require(not early or isinstance(early.get("months"), int), "settings.yml: early_relapse", "months missing")
+    referral = frozenset((s.get("aggressive_referral") or {}).get("modalities", []))
+    _require(referral <= modalities, "settings.yml: aggressive_referral", "unknown modality")
+    bridging = s.get("aggressive_bridging") or {}
+    for code in bridging.get("regimens", []):
+        _require(code in regimens, "settings.yml: aggressive_bridging", f"{code} is not in the catalog")
+    if bridging:
+        _require(bridging.get("tier") in TIERS and bool(bridging.get("note")), "settings.yml: aggressive_bridging",
+                 "tier and note needed")
+        for fit in bridging.get("fitness", []):
+            _require(fit in ("fit", "intermediate", "frail"), "settings.yml: aggressive_bridging", f"fitness {fit!r}")
+    second = s.get("second_transplant") or {}
+    exposure_notes = []
+    for entry in s.get("after_exposure_notes", []):
+        where = f"settings.yml: after_exposure_notes: {entry.get('regimens')}"
+        for code in entry.get("regimens", []):
+            _require(code in regimens, where, f"{code} is not in the catalog")
+        _require(set(entry.get("after_classes", [])) <= set(classes), where, "unknown class")
+        _require(set(entry.get("after_modalities", [])) <= modalities, where, "unknown modality")
+        _require(bool(entry.get("note")) and bool(entry.get("regimens")), where, "regimens and note needed")
+        exposure_notes.append((frozenset(entry["regimens"]), frozenset(entry.get("after_classes", [])),
+                               frozenset(entry.get("after_modalities", [])), str(entry["note"])))
+    same_modality = {}
+    for cls, entry in classes.items():
+        rule = entry.get("refractory_same_modality")
+        if rule:
+            where = f"drugs.yml: class {cls}: refractory_same_modality"
+            _require(rule.get("tier") in TIERS, where, f"tier {rule.get('tier')!r}")
+            _require(set(rule.get("notes") or {}) <= modalities and bool(rule.get("notes")), where,
+                     "notes by modality needed")
+            same_modality[cls] = (rule["tier"], dict(rule["notes"]))
+    driven = s["label_driven"].get("regimens")
+    for code in driven or []:
+        _require(code in regimens, "settings.yml: label_driven", f"{code} is not in the catalog")
 
     t = docs["trials.yml"]
     trials: Dict[str, Trial] = {}
@@ -347,10 +334,9 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     for entry in c["cautions"]:
         where = f"cautions.yml: {entry['id']}"
         _require(entry["severity"] in SEVERITIES, where, "severity")
-        unknown = set(entry) - {"id", "title", "severity", "high_when", "moderate_when", "high_with", "triggers",
-                                "text", "notes", "source"}
+        unknown = set(entry) - {"id", "severity", "high_when", "moderate_when", "high_with", "triggers", "text",
+                                "notes", "source", "checked", "only_when", "title"}
         _require(not unknown, where, f"unknown keys {sorted(unknown)}")
-        _require(bool(entry.get("title")), where, "title missing (the caution in plain words, shown to people)")
         trig = entry["triggers"]
         for name, group in (("triggers", trig), ("high_with", entry.get("high_with") or {})):
             for k, v in group.items():
@@ -360,7 +346,7 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
                 _require(k in allowed, where, f"unknown {name} key {k}")
                 for n in v:
                     _require(n in known[k], where, f"{k} trigger {n!r} unknown")
-        for cond in entry.get("high_when", []) + entry.get("moderate_when", []):
+        for cond in entry.get("high_when", []) + entry.get("moderate_when", []) + entry.get("only_when", []):
             _require(cond.lstrip("!") in patient_flags, where, f"condition {cond!r} unknown")
         for key in entry.get("notes", {}):
             _require(key in note_keys, where, f"note for unknown {key} (a regimen, drug, class or modality)")
@@ -374,7 +360,9 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
             tuple(entry.get("moderate_when", [])),
             {k: tuple(v) for k, v in (entry.get("high_with") or {}).items()},
             dict(entry.get("notes", {})),
-            str(entry["title"]),
+            tuple(entry.get("only_when", [])),
+            str(entry.get("checked", "")),
+            str(entry.get("title") or entry["id"].replace("_", " ")),
         )
 
     texts = docs["texts.yml"]
@@ -382,7 +370,10 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     lab = docs["labels.yml"]
     for key in ("edition", "checked"):
         _require(bool(lab.get(key)), "labels.yml", f"{key} missing")
-    labels = _labels(lab, regimens, drugs, classes, texts)
+    labels = labels_of(lab, regimens, drugs, classes, texts)
+    for key, needed in (("early_relapse_feature", early), ("initiation.refer_car_t", referral),
+                        ("transplant.second_short_after_maintenance", second.get("after_maintenance_months"))):
+        _require(not needed or _text_node(texts, key) is not None, "texts.yml", f"{key} missing")
     demotions = []
     for entry in s.get("demotions", []):
         where = f"settings.yml: demotions: {entry.get('flag')}"
@@ -397,8 +388,14 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         "every_relapse": {x.regimen for x in every},
         "frail": set(frail["regimens"]),
         "untried": set(untried_regimens),
-        "labels": {code for code, x in labels.items() if any(rl.has_rule for rl in x.regions.values())},
+        "labels": {code for code, x in labels.items() if any(rl.has_rule for rl in x.regions.values())
+                   and (driven is None or code in driven)},
+        "bridging": set(bridging.get("regimens", [])),
+        "maintenance": set(mp.get("regimens", [])),
     })
+    if _text_node(texts, "label.no_entry") is None:  # 2026-12: every regimen has a label row
+        for code in regimens:
+            _require(code in labels, f"labels.yml: {code}", "no label row (every regimen of the catalog needs one)")
 
     return KnowledgeBase(
         version=version,
@@ -438,4 +435,23 @@ def load(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         _drug_index=drug_index,
         _regimen_index=regimen_index,
         _trial_index=trial_index,
+        maintenance_counts_as=counts_as,
+        maintenance_regimens=tuple(mp.get("regimens", [])),
+        maintenance_tier=str(mp.get("tier", "")),
+        maintenance_note=str(mp.get("note", "")),
+        maintenance_source=str(mp.get("source", "")),
+        early_relapse_months=early.get("months"),
+        referral_modalities=referral,
+        bridging_regimens=tuple(bridging.get("regimens", [])),
+        bridging_tier=str(bridging.get("tier", "")),
+        bridging_fitness=frozenset(bridging.get("fitness", [])),
+        bridging_note=str(bridging.get("note", "")),
+        bridging_extramedullary_note=str(bridging.get("extramedullary_note", "")),
+        bridging_source=str(bridging.get("source", "")),
+        second_hct_months=int(second.get("months", 18)),
+        second_hct_after_maintenance_months=second.get("after_maintenance_months"),
+        exposure_notes=tuple(exposure_notes),
+        same_modality=same_modality,
+        lift_settings=frozenset(lift.get("settings", [])),
+        label_driven_regimens=None if driven is None else frozenset(driven),
     )

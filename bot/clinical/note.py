@@ -20,6 +20,7 @@ from .render import (
     tier_groups,
     trial_headline,
 )
+from .short import cut_at_clause
 
 NOTE_MAX_CHARS = 1500
 NOTE_CASE_CHARS = 320  # the case as read, cut at a part's end only when the note would not fit otherwise
@@ -39,6 +40,8 @@ def approval_words(option: Dict[str, object], region: str, k: Optional[Knowledge
     label = k.labels.get(str(option["regimen"]))
     if label is None or region not in label.regions:
         return "no restriction recorded"
+    if str(option.get("label", "")).startswith(f"{region}: off-label here"):  # the case does not meet the label
+        return "off-label here"
     return label.regions[region].status_text
 
 
@@ -94,17 +97,23 @@ def render_note(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> st
             f"{t['option']} {'advised' if t['recommended'] else 'not advised now'}" for t in rec["transplant"]) + ".")
     tail += [f"Source: RRMM assistant (engine {rec.get('engine_version', '?')}, knowledge as of {edition}).",
              str(rec["disclaimer"])]
-    if not ranked_options(rec):
-        body = [] if rec["initiation"]["action"] == "monitor" or headline else [no_option_text(k)]
-        return "\n".join(head + body + tail)[:NOTE_MAX_CHARS]
     count = len(ranked_options(rec))
     attempts = [(True, None, True), (False, None, True)] + [(False, n, True) for n in range(count - 1, 0, -1)]
     attempts += [(False, n, False) for n in range(count - 1, -1, -1)]  # too many left out to name: their count
     short_case = _cut_parts(head[1], NOTE_CASE_CHARS, "; ... (the whole case in the full recommendation)")
-    for case_line in (head[1], short_case):  # a very long case as read is cut at a part's end, last of all
+    action = f"Action: {rec['initiation']['text']}"
+    short_action = cut_at_clause(action, NOTE_CASE_CHARS, " ... (see the full recommendation)")
+    # a very long case as read, then a very long action, are cut at a part's end, last of all
+    for case_line, said in ((head[1], action), (short_case, action), (short_case, short_action)):
+        top = [head[0], case_line] + [said if line == action else line for line in head[2:]]
+        if not count:
+            body = [] if rec["initiation"]["action"] == "monitor" or headline else [no_option_text(k)]
+            text = "\n".join(top + body + tail)
+            if len(text) <= NOTE_MAX_CHARS:
+                return text
+            continue
         for names, limit, name_left in attempts:
-            text = "\n".join([head[0], case_line] + head[2:] + ["Options (ranked):"]
-                             + _note_options(rec, region, names, limit, name_left) + tail)
+            text = "\n".join(top + ["Options (ranked):"] + _note_options(rec, region, names, limit, name_left) + tail)
             if len(text) <= NOTE_MAX_CHARS:
                 return text
     return text[: NOTE_MAX_CHARS - 1].rstrip() + "…"

@@ -156,7 +156,10 @@ def option_lines(option: Dict[str, object], rec: Dict[str, object]) -> List[Tupl
 def no_label_recorded(option: Dict[str, object], k: Optional[KnowledgeBase] = None) -> bool:
     """True when the option's approval line only says that no regional restriction is recorded."""
     label = str(option.get("label") or "")
-    return bool(label) and label == (k or default_kb()).say("label.no_entry", region=label.split(": ", 1)[0])
+    try:
+        return bool(label) and label == (k or default_kb()).say("label.no_entry", region=label.split(": ", 1)[0])
+    except KeyError:  # 2026-12: every regimen has a label, and the sentence is gone
+        return False
 
 
 def unrecorded_line(options: List[Dict[str, object]], k: Optional[KnowledgeBase] = None) -> Optional[str]:
@@ -405,13 +408,13 @@ def render_drug(drug: str, k: Optional[KnowledgeBase] = None) -> str:
 
 
 def regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> List[str]:
-    """Caution ids a regimen triggers by itself (regulatory_status: its approval differs by region), plus those
+    """Caution ids a regimen triggers by itself (regulatory_status: not approved in a region), plus those
     shown with every recommendation."""
     k = k or default_kb()
     code = k.regimen_code(code)
     own = {cid for cid, _ in k.caution_hits[code]}
     label = k.labels.get(code)
-    if label is not None and label.differs:
+    if label is not None and label.unapproved:  # not approved, withdrawn or off-label in a region (2026-12)
         own.add("regulatory_status")
     return [c.id for c in k.cautions.values() if c.id in own or c.triggers.get("always")]
 

@@ -19,6 +19,7 @@ from .kb import kb as default_kb
 from .render import (
     caution_name,
     knowledge_line,
+    no_label_recorded,
     no_option_text,
     one_line_rationale,
     option_lines,
@@ -44,15 +45,14 @@ SECTIONS: Tuple[Tuple[str, str], ...] = (("details", "Show details"), ("cautions
                                          ("all options", "All options"))
 WHY_NOT = "why not <regimen>"
 READ_AS_CHARS = 300  # a longer case as read is cut at a part's end on the first screen ("summary" shows it all)
+ACTION_CHARS = 240  # a longer action is cut at a sentence's end when nothing else fits ("details" shows it all)
 
 
 def approval_brief(option: Dict[str, object], k: Optional[KnowledgeBase] = None) -> Optional[str]:
     """The option's approval in the case's region in a few words, from its `label` field ("US: approved 2024-04",
     "EU: not approved"); None when the label says only that nothing is recorded (it would add nothing)."""
-    k = k or default_kb()
     label = str(option.get("label") or "")
-    region = label.split(": ", 1)[0]
-    if not label or label == k.say("label.no_entry", region=region):
+    if not label or no_label_recorded(option, k):
         return None
     return ": ".join(label.split(": ")[:2])
 
@@ -161,14 +161,14 @@ def _option_block(rec: Dict[str, object], screen: FirstScreen, n_top: int, n_nex
     screen.more = more_line(rec, len(shown), k)
 
 
-def _read_as(rec: Dict[str, object]) -> Optional[str]:
+def _read_as(rec: Dict[str, object], limit: int = 0) -> Optional[str]:
     """The Read-as line, cut after its last whole part within READ_AS_CHARS (the case's first parts are the ones the
     recommendation turns on: lines, refractory and exposed drugs, fitness, transplant, relapse)."""
-    line = read_as_line(rec)
-    if not line or len(line) <= READ_AS_CHARS:
+    line, limit = read_as_line(rec), limit or READ_AS_CHARS
+    if not line or len(line) <= limit:
         return line
     more = '; ... ("summary" shows the whole case)'
-    return line[:line.rfind("; ", 0, READ_AS_CHARS - len(more))] + more
+    return line[:line.rfind("; ", 0, limit - len(more))] + more
 
 
 def first_screen(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> FirstScreen:
@@ -176,22 +176,39 @@ def first_screen(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> F
     this order, the options after the top tier's (and their names and reasons' second clauses), the reasons' second
     clauses, the top tier's beyond three, and finally the reasons (the codes, numbers and approvals stay)."""
     k = k or default_kb()
-    screen = FirstScreen(_read_as(rec), str(rec["initiation"]["text"]), trial_headline(rec, k),
-                         cautions=_cautions_line(rec, k), more=more_line(rec, 0, k), disclaimer=str(rec["disclaimer"]))
-    if not ranked_options(rec):
-        if rec["initiation"]["action"] != "monitor" and not screen.trial:
-            screen.no_option = no_option_text(k)
-        return screen
-    top, nxt = TOP_OPTIONS, NEXT_OPTIONS
-    attempts = [(top, n, names, "full", "short") for n in range(nxt, 0, -1) for names in (True, False)]
-    attempts += [(top, 1, False, "short", "short"), (top, 1, False, "full", "none"), (top, 1, False, "short", "none"),
-                 (top, 0, False, "full", ""), (top, 0, False, "short", "")]
-    attempts += [(t, n, False, r, "none") for r in ("short", "none") for t in (3, 2, 1) for n in (1, 0)]
-    for n_top, n_next, names, reason, next_reason in attempts:
-        _option_block(rec, screen, n_top, n_next, names, reason, next_reason, k)
+    action = str(rec["initiation"]["text"])
+    passes = [(READ_AS_CHARS, action), (READ_AS_CHARS - 80, cut_at_clause(action, ACTION_CHARS, " ... (\"details\")"))]
+    for read_chars, said in passes:  # a long case or action is cut at a part's end only when nothing else fits
+        screen = FirstScreen(_read_as(rec, read_chars), said, trial_headline(rec, k), cautions=_cautions_line(rec, k),
+                             more=more_line(rec, 0, k), disclaimer=str(rec["disclaimer"]))
+        if not ranked_options(rec):
+            if rec["initiation"]["action"] != "monitor" and not screen.trial:
+                screen.no_option = no_option_text(k)
+            if screen.fits():
+                return screen
+            continue
+        top, nxt = TOP_OPTIONS, NEXT_OPTIONS
+        attempts = [(top, n, names, "full", "short") for n in range(nxt, 0, -1) for names in (True, False)]
+        attempts += [(top, 1, False, "short", "short"), (top, 1, False, "full", "none"),
+                     (top, 1, False, "short", "none"), (top, 0, False, "full", ""), (top, 0, False, "short", "")]
+        attempts += [(t, n, False, r, "none") for r in ("short", "none") for t in (3, 2) for n in (1, 0)]
+        for n_top, n_next, names, reason, next_reason in attempts:
+            _option_block(rec, screen, n_top, n_next, names, reason, next_reason, k)
+            if screen.fits():
+                return screen
+    for n_top, reason in ((2, "none"), (1, "none")):  # the last resort: the first options by code and approval
+        _option_block(rec, screen, n_top, 0, False, reason, "none", k)
         if screen.fits():
             break
-    return screen  # only a case read as several hundred characters could end unfitted; tests keep it from happening
+    return screen
+
+
+def cut_at_clause(text: str, limit: int, more: str) -> str:
+    """`text` cut after its last sentence or clause ending within `limit` characters, marked with `more`."""
+    if len(text) <= limit:
+        return text
+    at = max(text.rfind(". ", 0, limit - len(more)), text.rfind("; ", 0, limit - len(more)))
+    return (text[:at + 1] if at > 0 else text[:limit - len(more)]).rstrip(" ;") + more
 
 
 def render_short(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:

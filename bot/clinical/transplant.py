@@ -27,16 +27,22 @@ def _transplant(ctx: _Context) -> List[Dict[str, object]]:
     out.append({"option": "auto-HCT", "recommended": auto[0], "text": k.say(f"transplant.{auto[1]}", prior=prior)})
 
     if prior:
+        threshold = k.second_hct_months
         if not elig:
             second = (False, "second_eligibility_unknown" if elig is None else "second_not_eligible")
         elif months is None:
             second = (False, "second_remission_unknown")
-        elif months >= 18:
-            second = (True, "second_advised")
         else:
-            second = (False, "second_short_remission")
+            # R6 (2026-12): a longer remission is asked when lenalidomide maintenance followed the transplant
+            longer = k.second_hct_after_maintenance_months if case.lenalidomide_maintenance_only else None
+            threshold = longer or k.second_hct_months
+            if months >= threshold:
+                second = (True, "second_advised")
+            else:
+                second = (False, "second_short_after_maintenance" if longer else "second_short_remission")
         out.append({"option": "auto-HCT-2", "recommended": second[0],
-                    "text": k.say(f"transplant.{second[1]}", months=months)})
+                    "text": k.say(f"transplant.{second[1]}", months=months,
+                                  threshold=threshold)})
 
     candidate = bool(elig) and ctx.fitness == "fit" and bool(case.high_risk_cytogenetics)
     age = case.age

@@ -41,7 +41,7 @@ def test_the_openapi_document_is_valid_and_generated_from_the_contract_models(ch
     assert status == 200
     validate_spec(doc)
     assert doc["openapi"].startswith("3.0") and doc["servers"] == [{"url": "/api/v1"}]
-    assert set(doc["paths"]) == {"/recommend", "/regimens/{code}", "/trials/{id}", "/openapi.json"}
+    assert set(doc["paths"]) == {"/recommend", "/regimens/{code}", "/trials/{id}", "/audit/recall", "/openapi.json"}
     schemas = doc["components"]["schemas"]
     assert set(schemas["Case"]["properties"]) == set(Case.__fields__)
     assert schemas["Case"]["required"] == ["prior_lines", "relapse"]
@@ -60,7 +60,7 @@ def test_the_openapi_document_is_valid_and_generated_from_the_contract_models(ch
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-token-0123456789abcdef"},
                                      {"Authorization": f"Basic {API_TOKEN}"}, {"Authorization": API_TOKEN}])
 def test_without_the_api_token_every_route_but_the_document_is_refused(channel_server, headers):
-    for path in ("/api/v1/regimens/KPd", "/api/v1/trials/CANDOR"):
+    for path in ("/api/v1/regimens/KPd", "/api/v1/trials/CANDOR", "/api/v1/audit/recall"):
         status, body, _ = get(channel_server, path, headers)
         assert status == 401 and body["error"] == "unauthorized" and "result" not in body
     status, body, _ = post(channel_server, "/api/v1/recommend", b"not even json", {**headers, "Content-Type": "x/y"})
@@ -84,7 +84,7 @@ def test_a_case_gets_the_contract_s_recommendation_and_an_audit_row_with_channel
     _, doc, _ = get(channel_server, "/api/v1/openapi.json", headers={})
     schema = {**doc["components"]["schemas"]["Recommendation"], "components": doc["components"]}
     OAS30Validator(schema).validate(rec)
-    assert rec["options"][0]["regimen"] == "KPd" and rec["assessment"]["region"] == "US"
+    assert rec["options"][0]["regimen"] == "cilta-cel" and rec["assessment"]["region"] == "US"
     row_id = headers.get("RRMM-Audit") or headers.get("rrmm-audit")
     assert row_id and row_id.isdigit(), headers
     row = next(r for r in audit.rows(path=os.environ["RRMM_AUDIT_DB"]) if r["id"] == int(row_id))
@@ -164,7 +164,7 @@ def test_a_regimen_by_code_or_alias_and_a_trial_by_id(channel_server):
     status, reg, _ = get(channel_server, "/api/v1/regimens/kpd")
     assert status == 200 and reg["code"] == "KPd" and reg["components"][:2] == ["carfilzomib", "pomalidomide"]
     assert {s["setting"] for s in reg["settings"]} >= {"S3"} and set(reg["approval"]) == {"US", "EU"}
-    assert reg["text"].startswith("KPd: ") and reg["knowledge_edition"] == "2026-11"
+    assert reg["text"].startswith("KPd: ") and reg["knowledge_edition"] == "2026-12"
     status, reg, _ = get(channel_server, "/api/v1/regimens/cilta-cel")
     assert status == 200 and reg["approval"]["US"]["status"] == "approved 2024-04"
     assert [t["id"] for t in reg["trials"]] == ["CARTITUDE-1", "CARTITUDE-4"]
@@ -179,3 +179,24 @@ def test_an_unknown_regimen_or_trial_gets_404_with_the_closest_known_names(chann
     assert "KRD2" not in answer["reason"]  # a refusal never quotes what was sent
     status, answer, _ = get(channel_server, "/api/v1/trials/CARTITUDE-9")
     assert status == 404 and "CARTITUDE-4" in answer["suggestions"]
+
+
+# ---- edition recall -----------------------------------------------------------------------------------------------
+def test_edition_recall_replays_the_api_s_own_audited_recommendations(channel_server):
+    from openapi_schema_validator import OAS30Validator
+
+    assert post(channel_server, "/api/v1/recommend", CASE)[0] == 200
+    status, report, _ = get(channel_server, "/api/v1/audit/recall")
+    assert status == 200
+    assert report["checked"] >= 1 and report["differ"] == 0 and report["recommendations"] == []  # same knowledge
+    doc = get(channel_server, "/api/v1/openapi.json", headers={})[1]
+    schema = {**doc["components"]["schemas"]["RecallReport"], "components": doc["components"]}
+    OAS30Validator(schema).validate(json.loads(json.dumps(report).replace("#/components", "#/components")))
+    status, report, _ = get(channel_server, "/api/v1/audit/recall?since=2999-01")
+    assert status == 200 and report["checked"] == 0
+
+
+def test_edition_recall_names_a_malformed_edition_without_quoting_it(channel_server):
+    status, body, _ = get(channel_server, "/api/v1/audit/recall?since=MRN123456")
+    assert status == 400 and body["error"] == "parameter_invalid" and "YYYY-MM" in body["reason"]
+    assert "MRN123456" not in json.dumps(body)

@@ -230,7 +230,7 @@ def test_every_channel_shows_the_same_first_screen_and_folds_the_rest(rec_of):
     text = "\n".join(t for _, t in slack_texts(slack))
     assert "Clinical trial: preferred in this setting" in text and "_Preferred_" in text
     assert "*1. cilta-cel*, ciltacabtagene autoleucel (BCMA CAR-T): " in text and "US: approved 2024-04." in text
-    assert "Knowledge 2026-11." in text
+    assert "Knowledge 2026-12." in text
     check_slack_limits(slack)
 
     card = render_teams(rec)["attachments"][0]["content"]
@@ -240,7 +240,7 @@ def test_every_channel_shows_the_same_first_screen_and_folds_the_rest(rec_of):
     hidden = next(e for e in card["body"] if e.get("id") == "rrmm-details")
     folded = [t["text"] for t in _teams_leaves(hidden["items"])]
     assert any(t.startswith("Approval: US: accelerated approval") for t in folded)
-    assert any(t.startswith("Knowledge as of 2026-11") for t in folded)
+    assert any(t.startswith("Knowledge as of 2026-12") for t in folded)
     assert len([t for t in folded if t.startswith("**") and ". " in t[:8]]) == len(ranked_options(rec))
 
     page = render_html(rec)
@@ -250,7 +250,7 @@ def test_every_channel_shows_the_same_first_screen_and_folds_the_rest(rec_of):
         in head
     assert '<h5 class="rrmm-tier">Preferred</h5><ol start="1">' in details and 'data-tier="circumstances"' in details
     assert 'class="rrmm-approval">Approval: US: accelerated approval' in details
-    assert 'class="rrmm-knowledge">Knowledge as of 2026-11; US labels' in details
+    assert 'class="rrmm-knowledge">Knowledge as of 2026-12; US labels' in details
     assert details.count('class="rrmm-option"') == len(ranked_options(rec))
     transplant = 'data-say="/show_more{&quot;section&quot;: &quot;transplant&quot;}">Transplant</button>'
     assert (transplant in page) == bool(rec["transplant"])

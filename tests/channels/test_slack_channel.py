@@ -59,13 +59,13 @@ def test_signed_event_is_answered_with_block_kit_on_the_web_api(channel_server, 
     sections = block_texts(blocks, "section")
     assert sections[0].startswith("*Read as:*") and sections[1].startswith("*Action:*")
     options = next(s for s in sections if s.startswith("_Preferred_"))
-    assert "\n*1. KPd*, carfilzomib + pomalidomide + dexamethasone: " in options
+    assert "\n*1. SVd*, carfilzomib + pomalidomide + dexamethasone: " in options
     buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
     assert [b["text"]["text"] for b in buttons][:2] == ["Show details", "Cautions"]
     assert "Decision support for clinicians" in block_texts(blocks, "context")[-1]
     assert blocks[-1]["type"] == "context"
     # the short answer as fallback text; Slack's limits
-    assert msg["text"].startswith("Read as: ") and "1. KPd" in msg["text"]
+    assert msg["text"].startswith("Read as: ") and "1. SVd" in msg["text"]
     assert len(blocks) <= SLACK_MAX_BLOCKS and len(blocks[0]["text"]["text"]) <= SLACK_HEADER_CHARS
     assert all(len(s) <= SLACK_SECTION_CHARS for s in sections)
     # the answer comes once: the plain text twin of the blocks is not posted (a turn's replies go out in order)

@@ -56,7 +56,7 @@ def test_activity_with_a_valid_token_is_answered_with_an_adaptive_card(channel_s
     texts = [b.get("text", "") for b in card["body"]]  # the first screen; the details are folded in a container
     folded = json.dumps(next(b for b in card["body"] if b.get("id") == "rrmm-details"))
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
-    assert texts[1].startswith("**Read as:**") and any(t.startswith("**1. KPd**, carfilzomib") for t in texts)
+    assert texts[1].startswith("**Read as:**") and any(t.startswith("**1. SVd**, selinexor") for t in texts)
     assert card["actions"][0]["title"] == "Show details"
     assert "Options (ranked)" in folded and "blood clots" in folded and "Transplant" in folded
     assert any("Decision support for clinicians" in t for t in texts)

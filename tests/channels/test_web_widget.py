@@ -185,7 +185,7 @@ def widget(browser, channel_server, foreign_site):
 def test_the_one_tag_widget_on_another_origin_gets_a_recommendation_once(widget, channel_server, foreign_site):
     page, _, watch = widget
     options = page.locator("rrmm-assistant .rrmm-rec .rrmm-first li").all_inner_texts()
-    assert options[0].startswith("KPd") and len(options) >= 3
+    assert options[0].startswith("SVd") and len(options) >= 3
     texts = page.locator("rrmm-assistant .rrmm-bot").all_inner_texts()
     assert not [t for t in texts if t.startswith(("Assessment:", "Read as:"))], "the plain-text twin is not shown"
     assert page.locator("rrmm-assistant .rrmm-rec").count() == 1
@@ -218,8 +218,8 @@ def test_copy_to_note_puts_the_plain_text_summary_on_the_clipboard(widget):
     page.wait_for_function("""() => document.querySelector('rrmm-assistant').shadowRoot
                               .querySelector('.rrmm-copy-status').textContent.startsWith('Copied')""", timeout=10000)
     note = page.evaluate("() => navigator.clipboard.readText()")
-    assert note.startswith("RRMM decision support (US labels, knowledge as of 2026-11)")
-    assert re.search(r"^  1\. KPd .*- US: no restriction recorded$", note, re.M)
+    assert note.startswith("RRMM decision support (US labels, knowledge as of 2026-12)")
+    assert re.search(r"^  \d\. KPd .*- US: off-label \(no approval for this combination at relapse\)$", note, re.M)
     assert "OPTIMISMM" in note and note.endswith("local availability before prescribing.")
     assert len(note) <= NOTE_MAX_CHARS and "<" not in note and "68M" not in note
 

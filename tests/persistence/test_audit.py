@@ -48,8 +48,9 @@ def test_a_row_holds_what_the_issue_lists_and_nothing_typed(env, tmp_path):
     assert row["channel"] == "rest"
     assert row["engine_version"] == ENGINE_VERSION and row["knowledge_version"] == kb().version
     assert row["clinical_case"] == {"age": 68, "prior_lines": 2, "relapse": "clinical", "fitness": "fit",
-                                    "refractory": ["daratumumab", "lenalidomide"], "transplant_eligible": False}
-    assert row["offered"] == [o["regimen"] for o in rec["options"]] and row["offered"][0] == "KPd"
+                                    "refractory": ["daratumumab", "lenalidomide"], "transplant_eligible": False,
+                                    "region": "US"}  # the region the engine used, always (edition recall)
+    assert row["offered"] == [o["regimen"] for o in rec["options"]] and row["offered"][0] == "SVd"
     assert row["excluded"] == [e["regimen"] for e in rec["excluded"]] and "DRd" in row["excluded"]
     assert row["cautions"] == [c["id"] for c in rec["cautions"]] and "thrombosis" in row["cautions"]
     assert row["setting"] == "S3"

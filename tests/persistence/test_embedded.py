@@ -177,8 +177,8 @@ def test_an_audit_failure_still_shows_the_recommendation_with_a_note(stack):
         con.execute("ROLLBACK")
         con.close()
     stack.not_recorded.add(who)
-    assert payload(replies)["options"][0]["regimen"] == "KPd"
-    assert "1. KPd, " in texts(replies) and texts(replies).endswith(audit.NOT_RECORDED_TEXT)
+    assert payload(replies)["options"][0]["regimen"] == "SVd"  # 2026-12: KPd off-label
+    assert "1. SVd, " in texts(replies) and texts(replies).endswith(audit.NOT_RECORDED_TEXT)
     assert f"conversation {who} was NOT recorded" in log_text(stack, "actions")
     assert audit.NOT_RECORDED_TEXT not in texts(stack.say(sender("audit-again"), ONE_SHOT))
 

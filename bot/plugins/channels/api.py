@@ -7,6 +7,8 @@ credentials.yml, served by the Rasa server itself under /api/v1 (nothing else ha
   `not-recorded`, logged, when the trail could not be written: the answer is still given, as in the chat).
 - `GET /api/v1/regimens/{code}` and `GET /api/v1/trials/{id}`: what the knowledge base holds (any alias,
   case-insensitive); an unknown name gets 404 with the closest known names.
+- `GET /api/v1/audit/recall[?since=EDITION]`: edition recall (bot.audit.recall): the audited recommendations that
+  the installed knowledge would now answer differently, with each difference in words.
 - `GET /api/v1/openapi.json`: the OpenAPI 3.0 document (bot.plugins.channels.openapi), and `GET /api/v1/` a health
   check: the two routes open without a key (they hold nothing about a case).
 
@@ -33,6 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import audit
+from bot.audit.recall import recall, valid_edition
 from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
 from bot.clinical.models import DEFAULT_REGION, CaseError, parse_case
@@ -125,6 +128,18 @@ def recommendation_for(body: Any, region: str) -> Tuple[Any, Dict[str, Any]]:
     return case, recommend(case)
 
 
+def recall_report(since: Optional[str], default_region: str) -> Any:
+    """Edition recall over the whole audit trail under the installed knowledge (blocking: SQLite and the engine)."""
+    try:
+        items = audit.rows()
+    except audit.AuditError as exc:
+        if "no audit log" in str(exc):  # nothing recorded yet: nothing to recall
+            items = []
+        else:
+            raise
+    return recall(items, since=since, default_region=default_region)
+
+
 class ApiChannel(InputChannel):
     """The /api/v1 routes (see the module docstring). It answers from the engine and never starts a conversation."""
 
@@ -147,15 +162,15 @@ class ApiChannel(InputChannel):
     def get_output_channel(self) -> None:
         return None
 
-    def _check(self, request: Request) -> Optional[HTTPResponse]:
+    def _check(self, request: Request, accepted: Tuple[str, ...] = QUERY) -> Optional[HTTPResponse]:
         """A 401 without a valid key, a 400 for unknown query parameters; None when the request may go on."""
         if isinstance(self.auth.authenticate(request), inbound.Refusal):
             return _problem(401, "unauthorized", "send the API token as 'Authorization: Bearer <token>' "
                                                  "(docs/security.md)")
-        unknown = sorted(k for k in request.args if k not in QUERY)
+        unknown = sorted(k for k in request.args if k not in accepted)
         if unknown:
-            return _problem(400, "unknown_parameters", "unknown query parameter(s) "
-                            + ", ".join(repr(k[:40]) for k in unknown[:5]) + "; accepted: token")
+            return _problem(400, "unknown_parameters", f"{len(unknown)} unknown query parameter(s); accepted: "
+                            + ", ".join(accepted))
         return None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -193,6 +208,25 @@ class ApiChannel(InputChannel):
             logger.info("API: recommendation given (%s, %d options, audit row %s)",
                         ",".join(rec["assessment"].get("settings") or []) or "no setting", len(rec["options"]), row)
             return response.json(rec, headers={"RRMM-Audit": row})
+
+        @bp.route("/audit/recall", methods=["GET"])
+        async def recall_route(request: Request) -> HTTPResponse:
+            refused = self._check(request, QUERY + ("since",))
+            if refused:
+                return refused
+            since = request.args.get("since")
+            try:
+                since = valid_edition(since) if since is not None else None
+            except ValueError as exc:
+                return _problem(400, "parameter_invalid", str(exc))
+            try:
+                report = await asyncio.get_running_loop().run_in_executor(
+                    None, partial(recall_report, since=since, default_region=self.region))
+            except audit.AuditError:
+                logger.error("API: edition recall could not read the audit trail", exc_info=True)
+                return _problem(503, "audit_unavailable", "the audit trail cannot be read (see the server log)")
+            logger.info("API: edition recall (%d checked, %d differ)", report.checked, len(report.changed))
+            return response.json(report.as_dict())
 
         @bp.route("/regimens/<code>", methods=["GET"])
         async def regimen(request: Request, code: str) -> HTTPResponse:

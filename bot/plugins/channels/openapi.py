@@ -83,7 +83,40 @@ class ValidationProblem(BaseModel):
     errors: List[FieldProblem]
 
 
-MODELS = (Case, Recommendation, RegimenInfo, TrialInfo, Problem, ValidationProblem)
+class RecallChange(BaseModel):
+    regimen: str
+    kind: str = Field(..., description="added, removed, tier (moved to another tier) or first (a new first option)")
+    before: Optional[str] = Field(None, nullable=True,
+                                  description="the tier (or first option) recorded; null when not recorded")
+    after: Optional[str] = Field(None, nullable=True,
+                                 description="the tier (or first option) under the current knowledge")
+    text: str = Field(..., description="the difference in a clinician's words")
+
+
+class RecalledRecommendation(BaseModel):
+    audit_id: int = Field(..., description="the audit row (python -m bot audit list)")
+    ts: str = Field(..., description="when the recommendation was given (UTC)")
+    channel: Optional[str] = Field(None, nullable=True)
+    edition: Optional[str] = Field(None, nullable=True,
+                                   description="the knowledge edition it was given under (null in rows written "
+                                               "before the trail recorded it)")
+    region: str = Field(..., description="whose labels the replay used (the row's, else the server's default)")
+    changes: List[RecallChange]
+    notes: List[str]
+
+
+class RecallReport(BaseModel):
+    knowledge_edition: str = Field(..., description="the edition the recorded cases were replayed under")
+    knowledge_version: str
+    since: Optional[str] = Field(None, nullable=True,
+                                 description="only rows given under this edition (YYYY-MM) or a later one")
+    checked: int = Field(..., description="recommendations replayed")
+    differ: int = Field(..., description="recommendations whose options, tiers or exclusions would now differ")
+    skipped: int = Field(..., description="recorded cases the current knowledge cannot read (check them by hand)")
+    recommendations: List[RecalledRecommendation]
+
+
+MODELS = (Case, Recommendation, RegimenInfo, TrialInfo, Problem, ValidationProblem, RecallReport)
 
 
 def _oas30(node: Any) -> Any:
@@ -104,7 +137,7 @@ def _json(schema: str, description: str) -> Dict[str, Any]:
 
 def _errors(*codes: int) -> Dict[str, Any]:
     text = {
-        400: "a body that is not JSON, nested too deeply, or an unknown query parameter",
+        400: "a body that is not JSON, nested too deeply, an unknown query parameter or a malformed one",
         401: "no API token (or JWT), or a wrong one",
         404: "unknown name; `suggestions` lists the closest known",
         413: "the body is over the size limit",
@@ -165,6 +198,18 @@ def document() -> Dict[str, Any]:
                 "operationId": "trial", "summary": "What the knowledge base holds on a trial",
                 "parameters": [trial],
                 "responses": {"200": _json("TrialInfo", "the trial"), **_errors(401, 404)},
+            }},
+            "/audit/recall": {"get": {
+                "operationId": "auditRecall",
+                "summary": "Edition recall: audited recommendations the current knowledge would answer differently",
+                "description": ("Replays the de-identified case of every audited recommendation through the installed "
+                                "knowledge edition and lists those whose options, tiers or exclusions would now "
+                                "differ, each difference in words (python -m bot audit recall)."),
+                "parameters": [{"name": "since", "in": "query", "required": False,
+                                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                "description": "only recommendations given under this edition (YYYY-MM) or later"}],
+                "responses": {"200": _json("RecallReport", "the recommendations that would now differ"),
+                              **_errors(400, 401), "503": _json("Problem", "the audit trail cannot be read")},
             }},
             "/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document", "security": [],
