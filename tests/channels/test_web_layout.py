@@ -221,6 +221,7 @@ def test_a_correction_shows_what_changed_first_with_the_new_first_option_in_view
         assert top <= 24 or change.evaluate("e => e.getBoundingClientRect().top") < 200, "the change is in view first"
         b = _boxes(page)
         page.screenshot(path=str(OUTPUT / "layout-correction-phone.png"))
-        assert b["first"]["bottom"] <= min(b["log"]["bottom"], b["height"]), f"the new first option is in view: {b}"
+        # below the change, the new first option starts in view (its first line at least, on a phone)
+        assert b["first"]["top"] + 20 <= min(b["log"]["bottom"], b["height"]), f"the new first option is in view: {b}"
     finally:
         context.close()
