@@ -58,8 +58,8 @@ def test_signed_event_is_answered_with_block_kit_on_the_web_api(channel_server, 
     assert blocks[0]["text"]["text"].startswith("RRMM: lenalidomide- and anti-CD38-refractory")
     sections = block_texts(blocks, "section")
     assert sections[0].startswith("*Read as:*") and sections[1].startswith("*Action:*")
-    options = next(s for s in sections if s.startswith("_Preferred_"))
-    assert "\n*1. SVd*, carfilzomib + pomalidomide + dexamethasone: " in options
+    options = next(s for s in sections if s.startswith("_Other recommended_"))  # 2026-12: no preferred tier here
+    assert "\n*1. SVd*, selinexor + bortezomib + dexamethasone: " in options
     buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
     assert [b["text"]["text"] for b in buttons][:2] == ["Show details", "Cautions"]
     assert "Decision support for clinicians" in block_texts(blocks, "context")[-1]
