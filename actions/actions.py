@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -16,11 +15,10 @@ from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import intake
-from bot.audit import record_recommendation
+from bot.advice import Advice, CaseError, advise, advise_async, deployment_region
+from bot.audit import NOT_RECORDED_TEXT, turn_channel
 from bot.clinical.changes import what_changed
-from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
-from bot.clinical.models import DEFAULT_REGION, CaseError
 from bot.clinical.render import (
     drug_cautions_text,
     render_cautions,
@@ -31,6 +29,7 @@ from bot.clinical.render import (
     why_not,
 )
 from bot.clinical.short import render_short, render_trials
+from bot.plugins import tokens
 from bot.privacy import contains_identifier
 
 logger = logging.getLogger(__name__)
@@ -80,34 +79,28 @@ def privacy_notice(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[E
     return [SlotSet("privacy_noticed", msg_id)]
 
 
-def default_region() -> str:
-    """The region whose labels apply when the clinician has not said (contract.md: a deployment may set its own
-    default): RRMM_REGION, else US. Read on every use, so a restarted action server picks up a change."""
-    value = (os.environ.get("RRMM_REGION") or DEFAULT_REGION).strip().upper()
-    if value not in kb().regions:
-        logger.warning("RRMM_REGION=%r is not one of %s: using %s", value, ", ".join(kb().regions), DEFAULT_REGION)
-        return DEFAULT_REGION
-    return value
-
-
 def case_slots(tracker: Tracker) -> Dict[str, Any]:
-    """The slots, with the `region` slot's deployment default filled in when the clinician has not set it.
+    """The slots, with the `region` slot's deployment default (bot.advice: RRMM_REGION, else US) filled in when the
+    clinician has not set it.
 
     The slot itself stays empty until the clinician names a region, so the default is never written into the
     conversation: a "new case" or a changed RRMM_REGION takes effect at once.
     """
     slots = dict(tracker.current_slot_values())  # a copy: the tracker's own dict stays as the clinician left it
     if not slots.get("region"):
-        slots["region"] = default_region()
+        slots["region"] = deployment_region()
     return slots
 
 
 def _recommendation(tracker: Tracker) -> Optional[Dict[str, Any]]:
-    slots = case_slots(tracker)
+    """The recommendation of the case so far for a look-up ("why not KRd?", "cautions"), when complete; not audited:
+    it is not a recommendation given."""
+    slots = tracker.current_slot_values()
     if intake.missing(slots) or slots.get("case_conflict"):
         return None
     try:
-        return recommend(intake.case_from_slots(slots))
+        return advise(intake.case_dict(slots), channel=tracker.get_latest_input_channel(),
+                      audit=False).recommendation
     except CaseError:
         return None
 
@@ -204,16 +197,21 @@ class ActionAskConflictAnswer(Action):
 
     async def run(self, dispatcher, tracker, domain):
         conflict = tracker.get_slot("case_conflict")
-        if conflict:
+        if conflict and "confirm" in conflict:
+            # a reading on weak evidence: asked with the reading as a button ("Age 74"), never guessed
+            dispatcher.utter_message(text=intake.conflict_question(conflict), buttons=[
+                {"title": intake.conflict_button(conflict), "payload": "yes"}, {"title": "No", "payload": "no"}])
+        elif conflict:
             dispatcher.utter_message(text=intake.conflict_question(conflict))
         return []
 
 
-def ready_recommendation(dispatcher: CollectingDispatcher, slots: Dict[str, Any], what: str,
-                         missing: Optional[Callable[[List[str]], str]] = None) -> Optional[Dict[str, Any]]:
-    """The recommendation of a complete case. Otherwise says what stands in the way and returns None: the open
-    conflict's question, the first missing field's question (or `missing(fields)`, said instead), or the case's
-    problems ("I can't <what> yet: ...")."""
+async def ready_advice(dispatcher: CollectingDispatcher, tracker: Tracker, what: str,
+                       missing: Optional[Callable[[List[str]], str]] = None, audit: bool = False) -> Optional[Advice]:
+    """The recommendation of a complete case (bot.advice; written to the audit trail when `audit`, i.e. when it is
+    given). Otherwise says what stands in the way and returns None: the open conflict's question, the first missing
+    field's question (or `missing(fields)`, said instead), or the case's problems ("I can't <what> yet: ...")."""
+    slots = tracker.current_slot_values()
     if slots.get("case_conflict"):
         dispatcher.utter_message(text=intake.conflict_question(slots["case_conflict"]))
         return None
@@ -225,7 +223,8 @@ def ready_recommendation(dispatcher: CollectingDispatcher, slots: Dict[str, Any]
             dispatcher.utter_message(response=f"utter_ask_{still[0]}")
         return None
     try:
-        return recommend(intake.case_from_slots(slots))
+        return await advise_async(intake.case_dict(slots), channel=tracker.get_latest_input_channel(),
+                                  conversation=tracker.sender_id, audit=audit)
     except CaseError as exc:
         dispatcher.utter_message(text=f"I can't {what} yet: " + "; ".join(exc.problems))
         return None
@@ -252,11 +251,12 @@ def _changes(tracker: Tracker, rec: Dict[str, Any], case: str) -> Optional[str]:
     before = recommended_slots(tracker)
     if not before or before.get("recommended_case") in (None, case):
         return None
-    before = dict(before, region=before.get("region") or default_region())
-    if intake.missing(before):
+    before = dict(before, region=before.get("region") or deployment_region())
+    if intake.missing(before) or before.get("case_conflict"):
         return None
-    try:
-        return what_changed(recommend(intake.case_from_slots(before)), rec)
+    try:  # the recommendation given before, again (not audited: it is not a recommendation given now)
+        return what_changed(advise(intake.case_dict(before), channel=tracker.get_latest_input_channel(),
+                                   audit=False).recommendation, rec)
     except CaseError:
         return None
 
@@ -274,16 +274,24 @@ class ActionRecommend(Action):
         if _intent(tracker) in ("affirm", "deny") and slots.get("recommended_case") == case:
             dispatcher.utter_message(response="utter_case_unchanged")  # "ok" after an answer: no repeat
             return notice
-        rec = ready_recommendation(dispatcher, slots, "give a recommendation")
-        if rec is None:
+        # the audit trail: only for a turn the Rasa server stamped as a message from one of its channels for this
+        # conversation (bot.audit.provenance); injected events followed by `execute action_recommend` write no row
+        stamped = turn_channel(tokens.turn_key(), tracker.sender_id, tracker.events)
+        if stamped is None:
+            logger.warning("audit: no row for a recommendation in conversation %s: its latest message did not come "
+                           "through one of the assistant's channels (injected events)", tracker.sender_id)
+        given = await ready_advice(dispatcher, tracker, "give a recommendation", audit=stamped is not None)
+        if given is None:
             return notice
+        rec = given.recommendation
         changed = _changes(tracker, rec, case)
         if changed:  # a correction: what changed first, then the short answer
             dispatcher.utter_message(text=changed)
         dispatcher.utter_message(text=render_short(rec))
         if tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
             dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
-        record_recommendation(dispatcher, tracker, rec)  # audit trail; a failure is logged and shown
+        if stamped and not given.recorded:  # the audit write failed (logged by bot.advice): the clinician is told
+            dispatcher.utter_message(text=NOT_RECORDED_TEXT)
         return notice + [SlotSet("recommended_case", case)]
 
 
@@ -384,8 +392,9 @@ class ActionCaseSummary(Action):
         # the region is part of the case once there is one (with this deployment's default when not said)
         text = intake.summary(case_slots(tracker) if intake.case_dict(slots) else slots)
         if intake.case_dict(slots) and not slots.get("region"):
-            text = text.replace(f"- region: {default_region()}",
-                                f"- region: {default_region()} (this deployment's default: whose labels apply)")
+            region = deployment_region()
+            text = text.replace(f"- region: {region}", f"- region: {region} (this deployment's default: whose labels "
+                                                       "apply)")
         dispatcher.utter_message(text=text)
         return notice
 

@@ -15,9 +15,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.clinical.render import render_note
+from bot.clinical.note import render_note
 
-from .actions import case_slots, privacy_notice, ready_recommendation
+from .actions import privacy_notice, ready_advice
 
 
 class ActionNote(Action):
@@ -26,12 +26,11 @@ class ActionNote(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         notice = privacy_notice(dispatcher, tracker)
-        slots = case_slots(tracker)
         # inside the intake the form asks its own question next: say why there is no note instead of asking
         missing = (lambda still: "I'll write the note once I have the case. Still needed: "
                    + ", ".join(s.replace("_", " ") for s in still) + ".") if tracker.active_loop.get("name") else None
-        rec = ready_recommendation(dispatcher, slots, "write the note", missing)
-        if rec is None:
+        given = await ready_advice(dispatcher, tracker, "write the note", missing)
+        if given is None:
             return notice
-        dispatcher.utter_message(text=render_note(rec))
+        dispatcher.utter_message(text=render_note(given.recommendation))
         return notice

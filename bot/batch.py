@@ -4,25 +4,32 @@ Input: JSON lines, one case object per line (contract.md's case fields); blank l
 input's order: one line per case, the recommendation as compact JSON, or for a line that is not a valid case
 `{"line": N, "error": "invalid case", "problems": [...]}` (the same messages as for one case), also written to
 standard error as `line N: ...`. Exit status 0 when every case was valid, 2 when any was not (the valid ones are
-still answered), 1 when the knowledge base cannot load.
+still answered), 1 when the knowledge base cannot load or, with `--audit`, a row could not be written.
+
+Each case goes through the recommendation service (bot/advice.py): the deployment's region rule, one parse, the
+engine; with `--audit` each recommendation given is written to the audit trail (channel `batch`, one conversation per
+run), a case answered from the memo too.
 
 On a terminal, progress goes to standard error about four times a second (cases done, percentage of the file,
 cases per second, invalid lines); piped or redirected, nothing but the problems. The engine is deterministic, so a
 case seen before in the same run (the same fields, in any order) is answered from a bounded memo instead of being
 computed again: cohorts often hold the same clinical profile many times.
 
-Imports: the standard library, bot.clinical, and orjson when installed (much faster than json; same output).
+Imports: the standard library, bot.advice, bot.clinical, bot.console, and orjson when installed (much faster than
+json; same output).
 """
 from __future__ import annotations
 
 import json
 import sys
 import time
+import uuid
 from collections import OrderedDict
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from bot.clinical.engine import recommend
-from bot.clinical.models import CaseError, parse_case
+from bot.advice import Advice, CaseError, advise
+
+from .console import EXIT_INPUT, fail
 
 try:  # optional speed-up; json gives the same bytes for these documents, only slower
     import orjson
@@ -43,6 +50,7 @@ except ImportError:  # pragma: no cover - orjson is a dependency; kept for a tri
 
     _DecodeError = (json.JSONDecodeError, UnicodeDecodeError)
 
+CHANNEL = "batch"
 MEMO_SIZE = 4096  # distinct recent cases kept (each answer ~17 KB of JSON: about 70 MB at most)
 FLUSH_EVERY = 512  # output lines written at once
 PROGRESS_EVERY_S = 0.25
@@ -92,20 +100,38 @@ def _problems_of(raw: bytes) -> Tuple[Optional[Dict[str, Any]], List[str]]:
     return data, []
 
 
-def answer_line(raw: bytes, memo: _Memo) -> Tuple[bytes, List[str]]:
-    """(output line without newline, problems) for one input line."""
+class Audit:
+    """Writing each recommendation of a run to the audit trail (`--audit`): one conversation id for the run, and the
+    rows that could not be written (each failure is logged by bot.advice)."""
+
+    def __init__(self) -> None:
+        self.conversation = f"batch-{uuid.uuid4().hex}"
+        self.failed = 0
+        self.error: Optional[str] = None
+
+    def note(self, given: Advice) -> None:
+        if not given.recorded:
+            self.failed += 1
+            self.error = given.audit_error
+
+
+def answer_line(raw: bytes, memo: _Memo, audit: Optional[Audit] = None) -> Tuple[bytes, List[str]]:
+    """(output line without newline, problems) for one input line. With `audit`, the memo is not used: every
+    recommendation goes through the service, which writes its row."""
     data, problems = _problems_of(raw)
     if data is None:
         return b"", problems
-    key = _key(data)
+    key = _key(data) if audit is None else None
     hit = memo.get(key)
     if hit is not None:
         return hit, []
     try:
-        case = parse_case(data)
+        given = advise(data, channel=CHANNEL, conversation=audit and audit.conversation, audit=audit is not None)
     except CaseError as exc:
         return b"", list(exc.problems)
-    out = _dumps(recommend(case))
+    if audit is not None:
+        audit.note(given)
+    out = _dumps(given.recommendation)
     memo.put(key, out)
     return out, []
 
@@ -136,15 +162,17 @@ class _Progress:
 
 def run(stream: IO[bytes], out: IO[bytes], err: IO[str], *, total_bytes: Optional[int] = None,
         progress: Optional[bool] = None, memo_size: int = MEMO_SIZE,
-        on_problem: Optional[Callable[[int, List[str]], None]] = None) -> Tuple[int, int]:
-    """Answer every case of `stream`; returns (cases answered, invalid lines)."""
+        on_problem: Optional[Callable[[int, List[str]], None]] = None,
+        audit: Optional[Audit] = None) -> Tuple[int, int]:
+    """Answer every case of `stream` (each written to the audit trail with `audit`); returns (cases answered,
+    invalid lines)."""
     memo = _Memo(memo_size)
     bar = _Progress(err, total_bytes, err.isatty() if progress is None else progress)
     buf: List[bytes] = []
     done = invalid = read_bytes = 0
     for n, raw in _lines(stream):
         read_bytes += len(raw) + 1
-        line, problems = answer_line(raw, memo)
+        line, problems = answer_line(raw, memo, audit)
         if problems:
             invalid += 1
             line = _dumps({"line": n, "error": "invalid case", "problems": problems})
@@ -166,14 +194,12 @@ def run(stream: IO[bytes], out: IO[bytes], err: IO[str], *, total_bytes: Optiona
     return done, invalid
 
 
-def main(path: str) -> int:
+def main(path: str, audit: bool = False) -> int:
     """The command line's batch path (bot/cli.py). Exit status as in the module docstring."""
-    from bot.cli import EXIT_INPUT, _fail
-
     try:
         stream: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
-        return _fail(f"cases file: cannot read {path}: {exc.strerror}")
+        return fail(f"cases file: cannot read {path}: {exc.strerror}")
     total = None
     if path != "-":
         try:
@@ -182,15 +208,19 @@ def main(path: str) -> int:
             total = os.fstat(stream.fileno()).st_size or None
         except OSError:
             total = None
+    trail = Audit() if audit else None
     try:
-        _, invalid = run(stream, sys.stdout.buffer, sys.stderr, total_bytes=total)
+        _, invalid = run(stream, sys.stdout.buffer, sys.stderr, total_bytes=total, audit=trail)
     except BrokenPipeError:
         return 0
     finally:
         if path != "-":
             stream.close()
+    if trail is not None and trail.failed:
+        print(f"error: {trail.failed:,} recommendation{'s' if trail.failed != 1 else ''} not recorded in the audit "
+              f"trail ({trail.error})", file=sys.stderr)
     if invalid:
         print(f"error: {invalid:,} invalid line{'s' if invalid != 1 else ''} (answered with an error object)",
               file=sys.stderr)
         return EXIT_INPUT
-    return 0
+    return 1 if trail is not None and trail.failed else 0

@@ -1,6 +1,10 @@
 """Command line (contract.md): recommend (one case, or JSON lines of cases: bot/batch.py), regimen, trial; audit (the
 audit trail, bot/audit).
 
+A recommendation comes from the recommendation service (bot/advice.py) like at every other door: the case's region
+when it names one, else the deployment's RRMM_REGION, else US. It is written to the audit trail only with `--audit`
+(channel `cli`, or `batch`): a clinician trying the engine from a terminal is not giving a recommendation.
+
 Exit status 0 on success, 2 on invalid input (a message naming the field, never a traceback).
 """
 from __future__ import annotations
@@ -10,27 +14,20 @@ import json
 import sys
 from typing import List, Optional
 
-from bot.clinical.engine import recommend
+from bot.advice import SettingError, advise, deployment_region
 from bot.clinical.kb import KnowledgeError, UnknownName, kb
-from bot.clinical.models import CaseError, parse_case
+from bot.clinical.models import CaseError
 from bot.clinical.render import render_regimen, render_text, render_trial, wrap_for_terminal
 from bot.clinical.short import render_short
 
 from . import ENGINE_VERSION
-
-EXIT_INPUT = 2
+from .console import EXIT_INPUT, fail
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse exits 2 too; keep its usage line
         self.print_usage(sys.stderr)
         self.exit(EXIT_INPUT, f"error: {message}\n")
-
-
-def _fail(message: str) -> int:
-    # the message may quote the input, which may hold lone surrogates that no encoder writes: escape them
-    print(f"error: {message}".encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr)
-    return EXIT_INPUT
 
 
 def _read_case(path: str):
@@ -50,7 +47,9 @@ def _read_case(path: str):
         raise CaseError([f"case file: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"]) from None
     except RecursionError:
         raise CaseError(["case file: the JSON is nested too deeply (a case is one flat object)"]) from None
-    return parse_case(data)
+    if not isinstance(data, dict):
+        raise CaseError([f"case: expected a JSON object, got {type(data).__name__}"])
+    return data
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -67,6 +66,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         "advice) instead of the short answer")
     p.add_argument("--all", action="store_true",
                    help="text format: the full answer with every excluded regimen and its reasons")
+    p.add_argument("--audit", action="store_true",
+                   help="write each recommendation to the audit trail (channel cli, or batch; $RRMM_AUDIT_DB)")
     p = sub.add_parser("regimen", help="what the knowledge base holds for a regimen code or alias")
     p.add_argument("code")
     p = sub.add_parser("trial", help="what the knowledge base holds for a trial id")
@@ -99,20 +100,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "audit":
         return _recall(args) if args.audit_command == "recall" else _audit(args)
 
+    if args.command == "recommend":
+        try:
+            deployment_region()  # the deployment's region rule: a wrong RRMM_REGION stops here, named
+        except SettingError as exc:
+            return fail(str(exc))
     if args.command == "recommend" and (args.batch or args.case.lower().endswith((".jsonl", ".ndjson"))):
         if args.format != "json" or args.all or args.details:
-            return _fail("batch mode writes JSON lines: --format text, --details and --all are for one case")
+            return fail("batch mode writes JSON lines: --format text, --details and --all are for one case")
         from bot import batch
 
-        return batch.main(args.case)
+        return batch.main(args.case, audit=args.audit)
     try:
         if args.command == "recommend":
-            rec = recommend(_read_case(args.case))
+            given = advise(_read_case(args.case), channel="cli", audit=args.audit)
+            rec = given.recommendation
             if args.format == "json":
                 print(json.dumps(rec, indent=2, ensure_ascii=False))
             else:
                 text = render_text(rec, show_excluded=args.all) if args.details or args.all else render_short(rec)
                 print(wrap_for_terminal(text) if sys.stdout.isatty() else text)
+            if args.audit and not given.recorded:  # the answer stands; the operator is told, with exit status 1
+                print(f"error: the recommendation was not recorded in the audit trail: {given.audit_error}",
+                      file=sys.stderr)
+                return 1
         elif args.command == "regimen":
             print(render_regimen(args.code))
         elif args.command == "trial":
@@ -120,9 +131,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         elif args.command == "version":
             print(json.dumps({"engine_version": ENGINE_VERSION, "knowledge_version": kb().version}))
     except CaseError as exc:
-        return _fail("invalid case:\n  " + "\n  ".join(exc.problems))
+        return fail("invalid case:\n  " + "\n  ".join(exc.problems))
     except UnknownName as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except KnowledgeError as exc:
         print(f"error: knowledge base: {exc}", file=sys.stderr)
         return 1
@@ -138,16 +149,16 @@ def _audit(args: argparse.Namespace) -> int:
         since = audit.parse_when(args.since) if args.since else None
         until = audit.parse_when(args.until, end_of_day=True) if args.until else None
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if since and until and since >= until:
-        return _fail(f"--from {args.since} is not before --to {args.until}")
+        return fail(f"--from {args.since} is not before --to {args.until}")
     limit = getattr(args, "limit", None)
     if limit is not None and limit < 1:
-        return _fail("--limit must be 1 or more")
+        return fail("--limit must be 1 or more")
     try:
         items = audit.rows(since, until, path=args.db, limit=limit)
     except audit.AuditError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     try:
         if args.audit_command == "list":
             print(_audit_table(items))
@@ -155,10 +166,9 @@ def _audit(args: argparse.Namespace) -> int:
         text = audit.to_json(items) + "\n" if args.format == "json" else audit.to_csv(items)
         if args.output:
             try:
-                with open(args.output, "w", encoding="utf-8", newline="") as fh:
-                    fh.write(text)
+                audit.write_export(args.output, text)  # mode 0600: the service account's alone
             except OSError as exc:
-                return _fail(f"cannot write {args.output}: {exc.strerror}")
+                return fail(f"cannot write {args.output}: {exc.strerror}")
             print(f"{len(items)} row{'s' if len(items) != 1 else ''} written to {args.output}", file=sys.stderr)
         else:
             sys.stdout.write(text)
@@ -168,8 +178,6 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _recall(args: argparse.Namespace) -> int:
-    import os
-
     from bot import audit
     from bot.audit.recall import knowledge_from, recall, render_recall, valid_edition
 
@@ -177,16 +185,19 @@ def _recall(args: argparse.Namespace) -> int:
         since = valid_edition(args.since) if args.since else None
         knowledge = knowledge_from(args.knowledge)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except KnowledgeError as exc:
-        return _fail(f"knowledge: {exc}")
-    region = (os.environ.get("RRMM_REGION") or "US").strip().upper()
+        return fail(f"knowledge: {exc}")
+    try:
+        region = deployment_region()  # the deployment's region rule (bot.advice), for rows recorded without one
+    except SettingError as exc:
+        return fail(str(exc))
     if region not in knowledge.regions:
-        return _fail(f"RRMM_REGION must be one of {', '.join(knowledge.regions)}")
+        return fail(f"RRMM_REGION must be one of {', '.join(knowledge.regions)} (the regions of that knowledge)")
     try:
         report = recall(audit.rows(path=args.db), knowledge, since=since, default_region=region)
     except audit.AuditError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     try:
         print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) if args.format == "json"
               else render_recall(report))

@@ -59,10 +59,22 @@ def rasa_model():
 
 @pytest.fixture(scope="session")
 def servers(rasa_model, tmp_path_factory):
+    """One Rasa server as the scripts start it: the custom actions inside it (no action server)."""
     s = Servers(tmp_path_factory.mktemp("servers"), rasa_model)
     try:
-        s.start_actions()
         s.start_rasa()
+        yield s
+    finally:
+        for name in list(s.procs):
+            s.stop(name)
+
+
+@pytest.fixture(scope="session")
+def action_server(tmp_path_factory):
+    """An action server alone (`python -m actions`, as scripts/actions starts it), for the tests that call it."""
+    s = Servers(tmp_path_factory.mktemp("action-server"), None)
+    try:
+        s.start_actions()
         yield s
     finally:
         for name in list(s.procs):

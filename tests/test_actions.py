@@ -1,5 +1,6 @@
 """The rasa_sdk actions on Tracker fixtures: thin adapters, tested without a server or a model."""
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as A
+from bot import audit
+from bot.advice import SettingError
 from bot.nlu.extract import extract
 
 COMPLETE = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", "lenalidomide"], "fitness": "fit",
@@ -241,8 +244,41 @@ def test_region_slot_default_comes_from_rrmm_region(monkeypatch):
     assert _payload(msgs)["assessment"]["region"] == "US"
     msgs, _ = run(A.ActionCaseSummary(), tracker(slots={}))
     assert msgs[0]["text"].startswith("No case details yet")
-    monkeypatch.setenv("RRMM_REGION", "Mars")
-    assert A.default_region() == "US"
+    monkeypatch.setenv("RRMM_REGION", "Mars")  # never answered with the wrong labels (the server stops at start)
+    with pytest.raises(SettingError, match="^RRMM_REGION must be one of US, EU"):
+        run(A.ActionRecommend(), tracker(slots=THREE_LINES_TCR))
+
+
+def stamped(t, key):
+    """The tracker with its latest message as the Rasa server hands it to the actions: stamped for this
+    conversation and channel (bot.audit.provenance), as every message that came through a channel is."""
+    t.events = [{"event": "user", "text": t.latest_message.get("text", ""), "input_channel": "rest",
+                 "message_id": "m1", "metadata": {audit.STAMP_KEY: audit.stamp(key, t.sender_id, "rest", "m1")}}]
+    return t
+
+
+def test_the_recommendation_given_is_audited_from_the_case_the_engine_used(monkeypatch, tmp_path, caplog):
+    key = "a-turn-secret-for-the-tests-0123456789"
+    monkeypatch.setenv("RRMM_TURN_SECRET", key)
+    monkeypatch.setenv("RRMM_AUDIT_DB", str(tmp_path / "audit.db"))
+    monkeypatch.setenv("RRMM_REGION", "EU")
+    msgs, _ = run(A.ActionRecommend(), tracker(slots=THREE_LINES_TCR))  # no stamp (injected events): no row
+    assert not (tmp_path / "audit.db").exists()
+    assert audit.NOT_RECORDED_TEXT not in [m.get("text") for m in msgs] and _payload(msgs)["options"]
+    msgs, _ = run(A.ActionRecommend(), stamped(tracker(slots=THREE_LINES_TCR), key))
+    (row,) = audit.rows()
+    assert row["clinical_case"]["region"] == "EU"
+    assert row["offered"] == [o["regimen"] for o in _payload(msgs)["options"]]
+    assert audit.NOT_RECORDED_TEXT not in [m.get("text") for m in msgs]
+    # look-ups over the same case are not recommendations given: no row
+    run(A.ActionRegimenCautions(), tracker("cautions", intent="ask_cautions", entities=[], slots=THREE_LINES_TCR))
+    assert len(audit.rows()) == 1
+    # the trail cannot be written: the recommendation is still shown, with the note, and the failure is logged
+    monkeypatch.setenv("RRMM_AUDIT_DB", str(tmp_path))
+    with caplog.at_level(logging.ERROR, logger="bot.advice"):
+        msgs, _ = run(A.ActionRecommend(), stamped(tracker(slots=THREE_LINES_TCR), key))
+    assert _payload(msgs)["options"] and msgs[-1]["text"] == audit.NOT_RECORDED_TEXT
+    assert "was NOT recorded" in caplog.text
 
 
 def test_cautions_without_a_regimen_list_every_caution_of_the_case():

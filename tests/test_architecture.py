@@ -21,11 +21,13 @@ ALLOWED_BOT: Dict[str, Set[str]] = {
     "intake": {"bot", "clinical"},
     "privacy": {"bot", "clinical"},
     "nlu": {"bot", "clinical", "privacy"},
-    "audit": {"bot", "clinical", "intake", "privacy", "secretfile"},
-    "cli": {"bot", "clinical", "audit", "batch"},
-    "batch": {"bot", "clinical", "cli"},
+    "audit": {"bot", "clinical", "privacy", "secretfile"},
+    "advice": {"bot", "clinical", "audit"},
+    "console": set(),
+    "cli": {"bot", "clinical", "audit", "advice", "batch", "console"},
+    "batch": {"bot", "clinical", "advice", "console"},
     "secretfile": set(),
-    "plugins": {"bot", "clinical", "intake", "nlu", "privacy", "audit", "plugins", "secretfile"},
+    "plugins": {"bot", "clinical", "intake", "nlu", "privacy", "audit", "advice", "plugins", "secretfile"},
 }
 # third-party distributions each layer may import besides the standard library
 ALLOWED_THIRD_PARTY: Dict[str, Set[str]] = {
@@ -34,6 +36,8 @@ ALLOWED_THIRD_PARTY: Dict[str, Set[str]] = {
     "privacy": set(),
     "nlu": {"spacy", "medspacy", "loguru", "yaml"},
     "audit": {"sqlite_utils"},
+    "advice": set(),
+    "console": set(),
     "cli": set(),
     "batch": {"orjson"},
     "secretfile": set(),
@@ -143,3 +147,138 @@ def test_no_module_of_bot_is_over_500_lines():
     long = [f"{p.relative_to(ROOT)}: {n}" for p in bot_modules()
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500]
     assert not long, "split these modules by job:\n" + "\n".join(long)
+
+
+# ---- one way to a recommendation -------------------------------------------------------------------------------
+SERVICE = ROOT / "bot" / "advice.py"
+# edition recall replays audited cases through a candidate knowledge base to compare: it gives no recommendation
+# and writes no row, so it runs the engine itself (with the knowledge it is given)
+REPLAY = ROOT / "bot" / "audit" / "recall.py"
+ENGINE = "bot.clinical.engine"
+AUDIT_WRITE = "record"  # bot.audit's writer
+
+
+def direct_calls(source: str) -> List[str]:
+    """Where a module reaches the engine or the audit trail's writer itself instead of through bot.advice: an import
+    of bot.clinical.engine (any name of it), `from bot.audit import record`, or `<bot.audit module>.record`."""
+    tree = ast.parse(source)
+    found, audit_names = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == ENGINE or alias.name.startswith(ENGINE + "."):
+                    found.append(f"line {node.lineno}: import {alias.name}")
+                if alias.name in ("bot.audit", "bot.audit.trail"):
+                    audit_names.add(alias.asname or alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == ENGINE or node.module.startswith(ENGINE + "."):
+                found.append(f"line {node.lineno}: from {node.module} import ...")
+            elif node.module == "bot.clinical" and any(a.name == "engine" for a in node.names):
+                found.append(f"line {node.lineno}: from bot.clinical import engine")
+            elif node.module in ("bot.audit", "bot.audit.trail"):
+                if any(a.name == AUDIT_WRITE for a in node.names):
+                    found.append(f"line {node.lineno}: from {node.module} import {AUDIT_WRITE}")
+            elif node.module == "bot":
+                audit_names |= {a.asname or a.name for a in node.names if a.name == "audit"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == AUDIT_WRITE and ast.unparse(node.value) in audit_names:
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_single_path_check_catches_a_direct_call():
+    assert direct_calls("from bot.clinical.engine import recommend\n") == [
+        "line 1: from bot.clinical.engine import ..."]
+    assert direct_calls("def f():\n    from bot import audit\n    audit.record('c', 'api', {}, {})\n") == [
+        "line 3: audit.record"]
+    assert direct_calls("import bot.audit as t\nt.record(1)\n") == ["line 2: t.record"]
+    assert direct_calls("from bot.audit import record as r\n") == ["line 1: from bot.audit import record"]
+    assert direct_calls("from bot import advice\nfrom bot.audit import rows\nadvice.advise({}, channel='cli')\n") == []
+
+
+def test_every_door_gets_its_recommendation_from_the_service_only():
+    """Chat actions, the HTTP API, the command line and batch call bot.advice; nothing else in the project calls the
+    engine or writes the audit trail (the engine's own package and edition recall's replay aside)."""
+    offenders = []
+    for folder in ("bot", "actions", "tools"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path in (SERVICE, REPLAY) or (ROOT / "bot" / "clinical") in path.parents or "__pycache__" in path.parts:
+                continue
+            offenders += [f"{path.relative_to(ROOT)}: {f}" for f in direct_calls(path.read_text(encoding="utf-8"))]
+    assert not offenders, "a recommendation goes through bot/advice.py only:\n" + "\n".join(offenders)
+    assert direct_calls(SERVICE.read_text(encoding="utf-8")), "the service itself calls the engine and the audit"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def import_graph() -> Dict[str, Set[str]]:
+    """bot's modules -> the bot modules each imports (at any depth; `from pkg import name` resolves to pkg.name
+    when that is a module, else to pkg)."""
+    modules = {_module_name(p): p for p in bot_modules()}
+    graph: Dict[str, Set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join(up + ([base] if base else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+            edges |= {t for t in targets if t in modules and t != name}
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: Dict[str, int] = {}
+    low: Dict[str, int] = {}
+    stack: List[str] = []
+    on: Set[str] = set()
+    out: List[List[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles_between_modules_of_bot():
+    """Imports inside functions count too (the old batch <-> cli and nlu.extract <-> nlu.pipeline loops were such)."""
+    found = cycles(import_graph())
+    assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)

@@ -1,4 +1,4 @@
-"""Conversations over the REST channel with the live Rasa server and action server (loopback)."""
+"""Conversations over the REST channel with the live Rasa server, its custom actions inside it (loopback)."""
 import uuid
 
 import pytest
@@ -26,6 +26,17 @@ def sender():
 
 def requested(servers, who):
     return servers.tracker(who)["slots"].get("requested_slot")
+
+
+def test_one_process_answers_the_actions_run_inside_the_rasa_server(servers):
+    """As the scripts start it: no action server, no action token; the recommendation is recorded with its channel."""
+    assert set(servers.procs) == {"rasa"}
+    who = sender()
+    rec = payload(servers.say(who, "62F, 1 prior line, refractory to lenalidomide, frail, not transplant eligible, "
+                                            "clinical relapse"))
+    assert rec is not None and rec["assessment"]["fitness"] == "frail"
+    log = (servers.workdir / "rasa.log").read_text(errors="ignore")
+    assert "custom actions run in this process" in log and "Failed to execute custom action" not in log
 
 
 def test_one_shot_case_gets_options_cautions_trials_in_the_same_turn(servers):

@@ -25,6 +25,9 @@ def evaluation_texts():
     for conv in yaml.safe_load(E.DEV["conversations"].read_text())["conversations"]:
         texts += [t["user"] for t in conv["turns"]]
     texts += [o["text"] for o in yaml.safe_load(E.DEV["openers"].read_text())["openers"]]
+    for path in E.corpus_paths():  # the evaluation corpus (issue 20): every message of every case
+        for c in yaml.safe_load(path.read_text())["cases"]:
+            texts += c.get("messages") or [c["text"]]
     return texts
 
 

@@ -324,7 +324,10 @@ CASES = [
     ("extramedullary disease", {("aggressive_feature", "extramedullary", None)}, set()),
     ("EMD", {("aggressive_feature", "extramedullary", None)}, set()),
     ("no EMD", {("aggressive_feature", "extramedullary", "absent")}, set()),
-    ("plasmacytoma", {("aggressive_feature", "extramedullary", None)}, set()),
+    # a plasmacytoma without a soft-tissue or organ site is a clinical relapse sign, not extramedullary disease
+    # (2026-12: flags only when stated; a bony plasmacytoma is not EMD)
+    ("plasmacytoma", {("relapse", "clinical", "sign")}, {("aggressive_feature", "extramedullary", None)}),
+    ("soft-tissue plasmacytoma", {("aggressive_feature", "extramedullary", None)}, set()),
     ("rapidly rising M-protein", {("aggressive_feature", "m_protein_rising", None)}, set()),
     # a plain rise is biochemical relapse wording, not the aggressive feature
     ("rising M-protein", {("relapse", "biochemical", "sign")}, {("aggressive_feature", "m_protein_rising", None)}),

@@ -182,7 +182,7 @@ def read(text, slots=None, intent="inform", requested=None):
     ("refractory", "len and pom", "inform", ["lenalidomide", "pomalidomide"]),
     ("refractory", "Darzalex, Kyprolis", "inform", ["carfilzomib", "daratumumab"]),
     ("refractory", "none", "inform", []),
-    ("refractory", "progressed on len maintenance, nothing else", "inform", []),
+    ("refractory", "progressed on len maintenance, nothing else", "inform", ["lenalidomide"]),  # R2, 2026-12
     ("fitness", "she's pretty frail", "inform", "frail"),
     ("fitness", "moderately fit I think", "inform", "intermediate"),
     ("fitness", "fit, walks the dog daily", "inform", "fit"),

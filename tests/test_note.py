@@ -12,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from test_engine_properties import cases
 
 from actions.note import ActionNote
-from bot.clinical.render import NOTE_MAX_CHARS, ranked_options, render_note, render_text
+from bot.clinical.note import NOTE_MAX_CHARS, render_note
+from bot.clinical.render import ranked_options, render_text
 
 COMPLETE = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", "lenalidomide"], "fitness": "fit",
             "transplant_eligible": False}

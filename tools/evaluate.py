@@ -4,6 +4,7 @@
     python -m tools.evaluate --errors        # ... and every miss
     python -m tools.evaluate --no-model      # one-shot sets only, read as describe_case (no trained model needed)
     python -m tools.evaluate PATH.yml        # one set (its kind from its top-level key)
+    python -m tools.evaluate tests/eval/dev/corpus   # every set of a directory (the evaluation corpus)
 
 Every message goes through the chat path: the trained Rasa model's NLU (intent, the override of
 `bot.plugins.components`, the entities of `bot.nlu`), then `bot.intake` exactly as the actions call it
@@ -18,6 +19,12 @@ Scores (per set):
   (the field it asks for, or the recommendation in the same turn).
 - conversations: turns right (what the assistant asks, re-asks, recommends, clears, and which fields a correction
   changes) and conversations whole (every turn right and the final case exact), plus the final cases' fields.
+- corpus (a `cases:` set whose cases have a `style`, e.g. tests/eval/dev/corpus/*.yml): by style and in total,
+  fields right (expected fields read with their value), cases whole (every field right, nothing read that was
+  not said, and the next move right: the field it asks for, `asks`, or the recommendation), and MISREADS apart:
+  a field read with a value other than the expected one, or read where nothing was said (a value present but
+  wrong); a question asked where a field was expected is a miss, not a misread. A case with `messages:` (several
+  messages for one case) goes through the conversation message by message; its last move is scored.
 - openers: the assistant's first move (starts the intake with its first question, answers or redirects, calls out
   of scope, clears for a new case).
 """
@@ -42,6 +49,7 @@ install("medspacy")  # the extractor needs medspacy's fixes (bot/plugins/patches
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests" / "eval"
 DEFAULT = EVAL / "oneshot_cases.yml"
+CORPUS = EVAL / "dev" / "corpus"
 DEV = {"oneshot": EVAL / "dev" / "oneshot_dev.yml", "conversations": EVAL / "dev" / "conversations_dev.yml",
        "openers": EVAL / "dev" / "openers_dev.yml"}
 LISTS = ("refractory", "exposed", "unavailable", "high_risk_cytogenetics")
@@ -214,6 +222,115 @@ def evaluate_oneshot(path: Path = DEFAULT, parse: Parse = describe_case_parser) 
             "fields": total, "errors": errors}
 
 
+# flags whose absence means false (contract.md): read false where nothing was said is no misread, and expected false
+# with nothing read is right; `transplant_eligible` is not one (a required field: false is an answer)
+ABSENT_IS_FALSE = ("cardiac_disease", "neuropathy", "thrombosis_history", "infection_risk", "low_marrow_reserve",
+                   "renal_impairment", "bone_disease", "ldh_elevated", "high_proliferation", "m_protein_rising",
+                   "extramedullary", "t_11_14", "lenalidomide_maintenance_only")
+
+
+def _same(name: str, expected: Any, have: Any) -> bool:
+    if name in ABSENT_IS_FALSE and not expected and not have:
+        return True
+    if name in LISTS and name != "refractory" and not expected and not have:
+        return True
+    return _norm(name, expected) == _norm(name, have)
+
+
+def misread_fields(expected: Dict[str, Any], got: Dict[str, Any], scored: Optional[set] = None
+                   ) -> Dict[str, Any]:
+    """The fields read with a value that is wrong: another value than the expected one, or a value where the case
+    says nothing (an empty list or a false flag read where nothing was expected is no value; "refractory: none"
+    is one). `scored`: the fields the corpus covers (a field no case of it expects is not scored here)."""
+    out = {}
+    for name, have in got.items():
+        if scored is not None and name not in scored and name not in expected:
+            continue
+        if not _same(name, expected.get(name), have):
+            out[name] = {"expected": expected.get(name), "got": have}
+    return out
+
+
+def _blank() -> Dict[str, int]:
+    return {"cases": 0, "whole": 0, "fields": 0, "fields_right": 0, "misread_fields": 0, "misread_cases": 0,
+            "asked_right": 0, "asked": 0}
+
+
+def _rates(t: Dict[str, int]) -> Dict[str, Any]:
+    return {**t, "field_rate": round(_rate(t["fields_right"], t["fields"]), 4),
+            "whole_rate": round(_rate(t["whole"], t["cases"]), 4)}
+
+
+def evaluate_corpus(paths, parse: Parse = describe_case_parser) -> Dict[str, Any]:
+    """The evaluation corpus (sets whose cases have a style) scored by style: fields right out of the fields
+    expected, cases whole, misread fields and cases (docstring of this module)."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    by_style: Dict[str, Dict[str, int]] = {}
+    total = _blank()
+    errors = []
+    cases = [c for path in paths for c in yaml.safe_load(Path(path).read_text())["cases"]]
+    scored = {k for c in cases for k in (c.get("expected") or {})}  # the fields the corpus's authors wrote
+    unscored: Dict[str, int] = {}
+    for c in cases:
+        conv = Conversation(parse)
+        messages = c.get("messages") or [c["text"]]
+        for text in messages:
+            move = conv.turn(text)
+        got = case_of(conv.slots)
+        expected = c.get("expected") or {}
+        right = sum(1 for k, v in expected.items() if _same(k, v, got.get(k)))
+        misread = misread_fields(expected, got, scored)
+        for k in got:
+            if k not in scored and got[k] not in (None, [], False):
+                unscored[k] = unscored.get(k, 0) + 1
+        asks = c.get("asks")
+        move_ok = (move.asks == asks and not move.recommendation) if asks else move.recommendation
+        whole = right == len(expected) and not misread and move_ok
+        row = by_style.setdefault(str(c.get("style", "-")), _blank())
+        for t in (row, total):
+            t["cases"] += 1
+            t["whole"] += whole
+            t["fields"] += len(expected)
+            t["fields_right"] += right
+            t["misread_fields"] += len(misread)
+            t["misread_cases"] += bool(misread)
+            t["asked"] += bool(asks)
+            t["asked_right"] += bool(asks) and move_ok
+        if not whole:
+            missed = {k: {"expected": v, "got": got.get(k)} for k, v in expected.items()
+                      if k not in misread and not _same(k, v, got.get(k))}
+            errors.append({"id": c.get("id"), "style": c.get("style"), "text": " / ".join(messages),
+                           "misread": misread, "missed": missed, "asks": asks, "did": _did(move)})
+    return {"total": _rates(total), "by_style": {k: _rates(v) for k, v in sorted(by_style.items())},
+            "read_outside_the_corpus_fields": unscored,
+            "targets": {"fields": TARGETS["fields"], "cases": TARGETS["cases"], "misreads": 0}, "errors": errors}
+
+
+def corpus_paths(where: Path = CORPUS) -> List[Path]:
+    return sorted(Path(where).glob("*.yml")) if Path(where).is_dir() else []
+
+
+def is_corpus(path: Path) -> bool:
+    data = yaml.safe_load(Path(path).read_text())
+    cases = data.get("cases") if isinstance(data, dict) else None
+    return bool(cases) and all("style" in c for c in cases)
+
+
+def print_corpus(name: str, r: Dict[str, Any], errors: bool = False) -> None:
+    print(f"== {name} (by style: fields right / expected, cases whole, misread fields, misread cases)")
+    rows = list(r["by_style"].items()) + [("TOTAL", r["total"])]
+    for style, t in rows:
+        print(f"{style:>14}  fields {t['fields_right']:4}/{t['fields']:<4} {t['field_rate']:7.1%}   "
+              f"whole {t['whole']:3}/{t['cases']:<3} {t['whole_rate']:7.1%}   misreads {t['misread_fields']:3} "
+              f"fields in {t['misread_cases']:3} cases   asks right {t['asked_right']}/{t['asked']}")
+    if r.get("read_outside_the_corpus_fields"):
+        print("   read, in fields no case of this corpus states (not scored):",
+              json.dumps(r["read_outside_the_corpus_fields"]))
+    if errors:
+        for e in r["errors"]:
+            print(json.dumps(e, ensure_ascii=False))
+
+
 def _did(move: Move) -> str:
     if move.recommendation:
         return "recommendation" + (" (new case)" if move.new_case else "")
@@ -326,19 +443,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--no-model", action="store_true", help="one-shot sets only, read as case descriptions")
     ap.add_argument("--model", type=Path, help="this trained model (default: the up-to-date one, trained if needed)")
     args = ap.parse_args(argv)
-    parse: Optional[Parse] = describe_case_parser if args.no_model else (ModelParser(args.model) if args.model
-                                                                         else None)
+    parse: Parse = describe_case_parser if args.no_model else ModelParser(args.model)
+    if args.path and (Path(args.path).is_dir() or is_corpus(Path(args.path))):
+        paths = corpus_paths(Path(args.path)) if Path(args.path).is_dir() else [Path(args.path)]
+        print_corpus(Path(args.path).stem, evaluate_corpus(paths, parse), args.errors)
+        return 0
     if args.path:
         path = Path(args.path)
         kind = next(iter(yaml.safe_load(path.read_text())))
-        parse = parse or ModelParser()
         fn = {"cases": evaluate_oneshot, "conversations": evaluate_conversations, "openers": evaluate_openers}[kind]
         results = {path.stem: fn(path, parse)}
     elif args.no_model:
         results = {"oneshot_cases": evaluate(DEFAULT), "oneshot_dev": evaluate(DEV["oneshot"])}
     else:
         results = evaluate_all(parse)
+    if corpus_paths():
+        results["corpus_dev"] = evaluate_corpus(corpus_paths(), parse)
     for name, r in results.items():
+        if "by_style" in r:
+            print_corpus(name, r, args.errors)
+            continue
         print(f"== {name}")
         print(json.dumps({k: v for k, v in r.items() if k != "errors"}, indent=2))
         if args.errors:

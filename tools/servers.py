@@ -1,12 +1,14 @@
-"""Live Rasa servers on loopback for tests and benchmarks: the action server and `rasa run`.
+"""Live Rasa servers on loopback for tests and benchmarks: `rasa run`, and an action server when asked.
 
-`Servers(workdir, model)` writes its own endpoints file (action server on a free port, SQLite tracker
-store in workdir), starts each process on demand and waits until it answers; `say()` posts a message to
-the REST channel, `tracker()` reads the conversation through the HTTP API.
+`Servers(workdir, model)` writes its own endpoints file (the project's: SQLite tracker store, here in workdir, and
+no action endpoint: the custom actions run inside the Rasa server), starts each process on demand and waits until it
+answers; `start_actions()` starts an action server (`python -m actions`) on a free port, and a Rasa server started
+after it sends its actions there (RRMM_ACTION_URL, the scale-out set-up). `say()` posts a message to the REST
+channel, `tracker()` reads the conversation through the HTTP API.
 
-Both servers need their tokens, as in a deployment: RASA_ENV carries RRMM_API_TOKEN and RRMM_ACTION_TOKEN
-(the caller's own, or fresh random ones for this process), every server started from here inherits them, and
-`API_TOKEN` / `rest_headers()` / `api_url()` are what a client sends (docs/security.md).
+Both servers need their tokens, as in a deployment: RASA_ENV carries RRMM_API_TOKEN, RRMM_ACTION_TOKEN and
+RRMM_WEBCHAT_SECRET (the caller's own, or fresh random ones for this process), every server started from here
+inherits them, and `API_TOKEN` / `rest_headers()` / `api_url()` are what a client sends (docs/security.md).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ RASA_ENV = {
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     "RRMM_API_TOKEN": os.environ.get("RRMM_API_TOKEN") or secrets.token_hex(32),
     "RRMM_ACTION_TOKEN": os.environ.get("RRMM_ACTION_TOKEN") or secrets.token_hex(32),
+    "RRMM_WEBCHAT_SECRET": os.environ.get("RRMM_WEBCHAT_SECRET") or secrets.token_hex(32),
 }
 API_TOKEN = RASA_ENV["RRMM_API_TOKEN"]
 ACTION_TOKEN = RASA_ENV["RRMM_ACTION_TOKEN"]
@@ -44,11 +47,10 @@ def api_url(base: str, path: str) -> str:
     return f"{base}{path}{'&' if '?' in path else '?'}token={API_TOKEN}"
 
 
-def endpoints_yaml(action_url: str, tracker_db: Path) -> str:
-    """An endpoints file: this action server, with the action token from the environment (as endpoints.yml),
-    and the project's redacting SQL tracker store on SQLite (as endpoints.yml)."""
-    return (f"action_endpoint:\n  url: {action_url}\n  headers:\n    Authorization: Bearer ${{RRMM_ACTION_TOKEN}}\n"
-            f"tracker_store:\n  type: bot.plugins.stores.RedactingSQLTrackerStore\n  db: {tracker_db}\n")
+def endpoints_yaml(tracker_db: Path) -> str:
+    """An endpoints file as the project's endpoints.yml: the redacting SQL tracker store on SQLite, no action
+    endpoint (the actions run in the Rasa server unless RRMM_ACTION_URL names an action server)."""
+    return f"tracker_store:\n  type: bot.plugins.stores.RedactingSQLTrackerStore\n  db: {tracker_db}\n"
 
 
 def free_port() -> int:
@@ -78,7 +80,7 @@ class Servers:
         self.rasa_port = free_port()
         self.db = workdir / "tracker.db"
         self.endpoints = workdir / "endpoints.yml"
-        self.endpoints.write_text(endpoints_yaml(f"http://127.0.0.1:{self.action_port}/webhook", self.db))
+        self.endpoints.write_text(endpoints_yaml(self.db))
         self.procs = {}
 
     def start_actions(self):
@@ -92,8 +94,14 @@ class Servers:
         )
         wait_http(f"http://127.0.0.1:{self.action_port}/health", p, 120, log)
 
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}/webhook"
+
     def start_rasa(self):
+        """`rasa run`; its actions go to this object's action server when one was started, else run inside it."""
         log = self.workdir / "rasa.log"
+        env = {**RASA_ENV, "RRMM_ACTION_URL": self.action_url} if "actions" in self.procs else RASA_ENV
         self.procs["rasa"] = p = subprocess.Popen(
             [
                 str(BIN / "rasa"),
@@ -111,7 +119,7 @@ class Servers:
                 "127.0.0.1",
             ],
             cwd=ROOT,
-            env=RASA_ENV,
+            env=env,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )

@@ -15,8 +15,9 @@ Append-only: this module has no update or delete, and triggers in the database r
 Concurrency: WAL journal, synchronous=FULL, busy timeout, and each row written in its own
 BEGIN IMMEDIATE transaction, so any number of processes can write at once and none loses a row.
 
-`record()` raises `AuditError`; `record_recommendation()` is the chat adapter (called once by
-`ActionRecommend`): a failure is logged and the user is told that the recommendation was not recorded.
+`record()` raises `AuditError`; it is called by the recommendation service only (bot/advice.py: every door that
+gives a recommendation goes through it), with the case the engine used. `NOT_RECORDED_TEXT` is what the chat says
+when the write failed.
 `rows()` reads a date range, for `python -m bot audit` (bot/cli.py).
 """
 from __future__ import annotations
@@ -40,11 +41,11 @@ from sqlite_utils import Database
 
 from bot import ENGINE_VERSION
 from bot.privacy import redact_obj
-from bot.secretfile import create_once
+from bot.secretfile import create_once, private_file
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AuditError", "record", "record_recommendation", "rows", "to_csv", "to_json", "conversation_hash",
+__all__ = ["AuditError", "record", "rows", "to_csv", "to_json", "write_export", "conversation_hash",
            "deidentify_case", "db_path", "TABLE", "NOT_RECORDED_TEXT", "parse_when"]
 
 TABLE = "recommendations"
@@ -128,7 +129,7 @@ def _connect(path: Path, busy: float, readonly: bool = False) -> Iterator[Databa
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 directory when created here (and made 0600 when it was not)
         conn = sqlite3.connect(str(path), timeout=busy)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy * 1000)}")
@@ -224,24 +225,6 @@ def record(conversation_id: str, channel: Optional[str], case: Any, rec: Dict[st
         raise AuditError(f"cannot build the audit row: {type(exc).__name__}: {exc}") from exc
 
 
-def record_recommendation(dispatcher: Any, tracker: Any, rec: Dict[str, Any]) -> bool:
-    """Chat adapter: records the recommendation just shown; on failure logs it and tells the user.
-
-    `dispatcher` is rasa_sdk's CollectingDispatcher, `tracker` its Tracker (the case is read from its
-    slots, as ActionRecommend did). Returns True when the row was written.
-    """
-    from bot.intake import case_from_slots
-
-    try:
-        record(tracker.sender_id, tracker.get_latest_input_channel(), case_from_slots(tracker.current_slot_values()),
-               rec)
-        return True
-    except Exception as exc:  # noqa: BLE001 - never lose the failure: logged and shown
-        logger.error("audit: a recommendation given in conversation %s was NOT recorded: %s", tracker.sender_id, exc)
-        dispatcher.utter_message(text=NOT_RECORDED_TEXT)
-        return False
-
-
 # =====================================================================================================
 # Reading and export
 # =====================================================================================================
@@ -293,6 +276,13 @@ def rows(since: Optional[str] = None, until: Optional[str] = None, path: Optiona
         for col in JSON_COLUMNS:
             r[col] = json.loads(r[col]) if r.get(col) else None
     return out
+
+
+def write_export(path: Union[str, Path], text: str) -> None:
+    """Writes an export to `path` with mode 0600 (an existing file is made 0600 first). Raises OSError."""
+    private_file(Path(path), make_dirs=False)  # a directory that is not there is the caller's mistake
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
 
 
 def to_json(items: List[Dict[str, Any]]) -> str:

@@ -95,7 +95,8 @@ class UnknownName(KeyError):
     def __init__(self, kind: str, name: str, suggestions: List[str]):
         self.kind, self.name, self.suggestions = kind, name, suggestions
         hint = f"; closest known: {', '.join(suggestions)}" if suggestions else ""
-        super().__init__(f"unknown {kind} '{name}'{hint}")
+        # never the name sent: it could be a patient's name or number typed in the wrong field
+        super().__init__(f"not a {kind} the knowledge base knows{hint}")
 
     def __str__(self) -> str:  # KeyError quotes its message otherwise
         return self.args[0]

@@ -6,6 +6,7 @@ one message per problem, each naming the field.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, Extra, StrictBool, ValidationError, conint, root_validator, validator
@@ -22,7 +23,6 @@ Region = Literal[tuple(kb().regions)]  # type: ignore[misc]
 Tier = Literal["preferred", "recommended", "circumstances"]
 DEFAULT_REGION = "US"  # contract.md: the source follows US labels; a deployment may set its own default
 
-DRUG_LIST_FIELDS = ("refractory", "exposed", "unavailable")
 CASE_FACT_BOOLEANS = ("transplant_eligible", "lenalidomide_maintenance_only")  # facts of the case, not flags
 
 
@@ -76,13 +76,13 @@ class Case(BaseModel):
         if not isinstance(value, list):
             raise ValueError("must be a list of drug names")
         out: List[str] = []
-        for item in value:
+        for n, item in enumerate(value, 1):  # messages name the item's place, never what it holds
             if not isinstance(item, str):
-                raise ValueError(f"{item!r} is not a drug name")
+                raise ValueError(f"item {n} must be a drug name (text)")
             try:
                 drug = kb().drug_id(item)
             except UnknownName as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(f"item {n} is {exc}") from None
             if drug not in out:
                 out.append(drug)
         return sorted(out)
@@ -99,11 +99,11 @@ class Case(BaseModel):
         if not isinstance(value, list):
             raise ValueError("must be a list of cytogenetic abnormalities")
         out = []
-        for item in value:
+        for n, item in enumerate(value, 1):
             key = str(item).strip().lower().replace(" ", "")
             code = kb().high_risk_spellings.get(key)
             if code is None:
-                raise ValueError(f"unknown abnormality {item!r}; expected one of {', '.join(kb().high_risk)} "
+                raise ValueError(f"item {n} is not a known abnormality; expected one of {', '.join(kb().high_risk)} "
                                  f"(t(11;14) has its own field t_11_14)")
             if code not in out:
                 out.append(code)
@@ -132,11 +132,16 @@ def _check_flags() -> None:
 _check_flags()
 
 
+_FIELD_NAME = re.compile(r"\A[a-z][a-z0-9_]{0,39}\Z")
+
+
 def _problem(err: Dict[str, Any]) -> str:
     loc = [str(x) for x in err["loc"] if x != "__root__"]
     field = loc[0] if loc else ""
     msg = err["msg"]
     if err["type"] == "value_error.extra":
+        if not _FIELD_NAME.match(field):  # not shaped like a field name: it may be data sent as a key
+            return "a field with an unknown name (case fields are lowercase names: see contract.md)"
         return f"{field}: unknown field (see contract.md for the case fields)"
     if err["type"] == "value_error.missing":
         return f"{field}: required field is missing"

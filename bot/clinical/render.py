@@ -473,5 +473,3 @@ def render_trial(trial_id: str, k: Optional[KnowledgeBase] = None) -> str:
         ]
     )
 
-
-from .note import NOTE_MAX_CHARS, approval_words, key_trial_id, render_note  # noqa: E402,F401  (re-exported)

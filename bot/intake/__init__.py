@@ -12,8 +12,8 @@ from .case import (  # noqa: F401
     REQUIRED,
     apply_entities,
     case_dict,
-    case_from_slots,
     check_values,
+    conflict_button,
     conflict_question,
     missing,
     resolve_conflict,
@@ -23,7 +23,6 @@ from .case import (  # noqa: F401
 )
 from .turn import (  # noqa: F401
     CASE_INTENTS,
-    PROMPTS,
     Reading,
     new_case_slots,
     next_prompt,

@@ -20,7 +20,6 @@ REQUIRED = ("relapse", "prior_lines", "refractory", "fitness", "transplant_eligi
 CASE_FIELDS = tuple(Case.__fields__)
 # `region` is a case field of contract.md; the intake keeps it in its slot even where the case model lacks it
 INTAKE_FIELDS = CASE_FIELDS + (() if "region" in CASE_FIELDS else ("region",))
-LIST_FIELDS = ("refractory", "exposed", "unavailable", "high_risk_cytogenetics")
 DRUG_ROLES = ("refractory", "exposed", "naive", "unavailable")
 FLAG_ENTITIES = ("aggressive_feature", "comorbidity")
 SCALAR_ENTITIES = ("age", "prior_lines", "relapse", "fitness", "rmci", "transplant_eligible", "prior_auto_hct",
@@ -154,12 +153,17 @@ def apply_entities(
     """
     new = {k: (list(v) if isinstance(v, list) else v) for k, v in slots.items()}
     entities, none_after_correction = _self_corrected(list(entities), text)
+    weak = [e for e in entities if is_weak(e)]  # readings on weak evidence: confirmed, never taken as they are
+    entities = [e for e in entities if not is_weak(e)]
     correcting = intent == "correct" or bool(CORRECTION.search(text or ""))
     said: Dict[str, set] = {}
+    # R2 (2026-12): progression on lenalidomide maintenance IS lenalidomide-refractory (with the flag)
+    maintenance = any(e.get("entity") == "lenalidomide_maintenance_only" and e.get("value") is True for e in entities)
     for e in entities:
         if e.get("entity") in ("drug", "regimen") and e.get("role") in ("refractory", "exposed", "naive"):
             for d in _drug_ids(e):
-                said.setdefault(d, set()).add(e["role"])
+                role = "refractory" if maintenance and d == "lenalidomide" and e["role"] == "exposed" else e["role"]
+                said.setdefault(d, set()).add(role)
     conflict = None
     for drug, roles in sorted(said.items()):
         if roles == {"exposed", "refractory"}:
@@ -228,8 +232,9 @@ def apply_entities(
             _set_status(new, "lenalidomide", "refractory")  # progression within 60 days of the last dose
         elif days > LENALIDOMIDE_WINDOW and status is None:
             _set_status(new, "lenalidomide", "exposed")
-    if new.get("lenalidomide_maintenance_only") and _status(new, "lenalidomide") is None:
-        _set_status(new, "lenalidomide", "exposed")
+    if new.get("lenalidomide_maintenance_only") and _status(new, "lenalidomide") in (None, "exposed"):
+        # R2 (2026-12): progression on maintenance is refractoriness; the flag keeps how it came about
+        _set_status(new, "lenalidomide", "refractory")
     if new.get("months_remission_after_hct") is not None and new.get("prior_auto_hct") is None:
         new["prior_auto_hct"] = 1  # "3 years post-transplant": a remission after a transplant is one transplant
     if new.get("refractory") is not None and new.get("refractory_class"):
@@ -239,8 +244,19 @@ def apply_entities(
     last = _last_regimen(regimens)
     if last:
         new["last_regimen"] = last
+    if conflict is None and not new.get("case_conflict"):
+        for e in weak:
+            if e.get("entity") in SCALAR_ENTITIES and new.get(e["entity"]) is None:
+                conflict = {"confirm": e["entity"], "value": e.get("value")}
+                break
     changed = {k: v for k, v in new.items() if slots.get(k) != v}
     return changed, conflict
+
+
+def is_weak(entity: Dict[str, Any]) -> bool:
+    """A reading on weak evidence (`confidence_entity` below 1, bot.nlu.prose): the intake asks to confirm it."""
+    conf = entity.get("confidence_entity")
+    return isinstance(conf, (int, float)) and conf < 1
 
 
 def _last_regimen(entities: List[Dict[str, Any]]) -> List[str]:
@@ -258,6 +274,8 @@ def resolve_conflict(
     slots: Dict[str, Any], conflict: Dict[str, Any], text: str, entities: Iterable[Dict[str, Any]]
 ) -> Optional[Dict[str, Any]]:
     """Slot updates that settle a conflict from the user's answer, or None when it does not settle it."""
+    if "confirm" in conflict:
+        return _confirmed(conflict, text, entities)
     drug = conflict["drug"]
     role = None
     for e in entities:
@@ -278,7 +296,38 @@ def resolve_conflict(
     return {k: v for k, v in new.items() if slots.get(k) != v}
 
 
+_YES = re.compile(r"^\W*(?:y|yes|yep|yeah|correct|right|that's\s+right|exactly|ok|okay|confirmed?|true)\b", re.I)
+_NO = re.compile(r"^\W*(?:n|no|nope|wrong|incorrect|not\s+(?:right|correct)|false)\b", re.I)
+CONFIRM_LABELS = {"age": "Age"}
+
+
+def _confirmed(conflict: Dict[str, Any], text: str, entities: Iterable[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The answer to "Age 74?": yes takes the reading, no drops it, a value of the field replaces it."""
+    name, value = conflict["confirm"], conflict.get("value")
+    for e in entities:
+        if e.get("entity") == name and not is_weak(e) and e.get("value") is not None:
+            return {name: e["value"]}
+    if name == "age":
+        m = re.fullmatch(r"\W*(?:no[,.\s]*)?(?:(?:she|he)\s+is\s+|age\s+)?(\d{2,3})\W*", text or "", re.I)
+        if m and 18 <= int(m.group(1)) <= 120:
+            return {name: int(m.group(1))}
+    if _YES.match(text or "") or (text or "").strip() == conflict_button(conflict):
+        return {name: value}
+    if _NO.match(text or ""):
+        return {}
+    return None
+
+
+def conflict_button(conflict: Dict[str, Any]) -> str:
+    """The reading as the button of a confirmation ("Age 74")."""
+    return f"{CONFIRM_LABELS.get(conflict['confirm'], conflict['confirm'].replace('_', ' ').capitalize())} " \
+           f"{conflict.get('value')}"
+
+
 def conflict_question(conflict: Dict[str, Any]) -> str:
+    if "confirm" in conflict:
+        return f"{conflict_button(conflict)}? I read that from a number standing alone: please confirm or correct it."
+
     words = {
         "refractory": "refractory to it",
         "exposed": "received it without being refractory",
@@ -304,10 +353,6 @@ def missing(slots: Dict[str, Any]) -> List[str]:
 def case_dict(slots: Dict[str, Any]) -> Dict[str, Any]:
     """The case fields among the slots (empty ones dropped)."""
     return {k: slots[k] for k in CASE_FIELDS if slots.get(k) not in (None, [])}
-
-
-def case_from_slots(slots: Dict[str, Any]) -> Case:
-    return parse_case(case_dict(slots))
 
 
 def check_values(updates: Dict[str, Any], slots: Dict[str, Any]) -> Tuple[Dict[str, Any], List[str]]:

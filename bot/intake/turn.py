@@ -26,7 +26,6 @@ from .case import INTAKE_FIELDS, REQUIRED, apply_entities, check_values, missing
 CASE_INTENTS = ("describe_case", "inform", "correct", "affirm", "deny")
 # inside the intake these are read as an answer first; unread, they are an unreadable answer or an aside
 ANSWER_INTENTS = ("nlu_fallback", "out_of_scope")
-PROMPTS = ("intro", "example", "triple_class", "double")
 BOOKKEEPING = ("never_received", "refractory_class", "case_conflict")
 _OTHER_QUESTION = re.compile(r"\?|^\s*(?:what|why|how|which|when|where|who|can|could|would|should|is|are|does|do|"
                              r"tell|give|book|calculate|explain)\b", re.I)
@@ -57,10 +56,13 @@ def read_message(slots: Dict[str, Any], entities: List[Dict[str, Any]], intent: 
     if not reads_case(intent, requested):
         return Reading()
     conflict = slots.get("case_conflict")
+    confirming = False
     if conflict:
         settled = resolve_conflict(slots, conflict, text, entities)
         if settled is not None:
             return Reading({**settled, "case_conflict": None})
+        # a confirmation not answered: the message is read as it is and the reading is not taken
+        confirming = "confirm" in conflict
     as_intent = "inform" if intent in ANSWER_INTENTS else intent
     updates, new_conflict = apply_entities(slots, entities, as_intent, text)
     if requested in REQUIRED:
@@ -86,6 +88,8 @@ def read_message(slots: Dict[str, Any], entities: List[Dict[str, Any]], intent: 
     updates, problems = check_values(updates, slots)
     if new_conflict:
         updates["case_conflict"] = new_conflict
+    elif confirming:
+        updates["case_conflict"] = None
     reading = Reading(updates, problems)
     if requested is not None:
         after = {**slots, **updates}

@@ -4,6 +4,7 @@
 The Rasa component around it is `bot.plugins.components.ClinicalEntityExtractor`.
 
     extract.py        the public face: extract, get_nlp, get_pipeline, ENTITY_NAMES, ENTITY_ROLES
+    schema.py         the entity names and their roles (docs/nlu-schema.md)
     pipeline.py       the steps for one message: facts, targets, ConText, roles
     matchers.py       spaCy tokenizer, name patterns from the knowledge base, drug names with a typo
     facts.py          case facts and findings by regular expression   (rules: facts.json)

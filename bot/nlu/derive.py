@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from .lexicon import DURATION_NUM, to_float, to_int
 
@@ -36,7 +36,6 @@ RESTART_BEFORE = re.compile(r"\b(?:re-?started|re-?challenged\s+with|re-?treated
                             r"re-?introduced|resumed)\s+(?:on\s+)?$", re.I)
 SEQUENCE_MARK = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|\bnext\b|;|(?:^|\s|\()\d\)|"
                            r"\brelapsed?\b|\bprogress(?:ed|ion)\b|\bPD\b", re.I)
-QUESTION_MARK = re.compile(r"\?")
 
 
 @dataclass
@@ -241,6 +240,21 @@ class Regions:
             if spec.get("words"):
                 self.patterns.append((re.compile(r"(?<![\w-])(?:" + "|".join(
                     re.escape(w) for w in sorted(spec["words"], key=len, reverse=True)) + r")(?![\w-])", re.I), region))
+            never = {w for r in ("EU", "US") for w in data[r].get("lower_case_never", [])}
+            lower = [w for w in spec.get("cased", []) if len(w) > 4 and w.isalpha() or " " in w]
+            lower = [w for w in lower if w not in never] + list(spec.get("cities", []))
+            if lower:  # places in any case ("from phoenix arizona", dictated)
+                self.patterns.append((re.compile(r"(?<![\w.-])(?:" + "|".join(
+                    re.escape(w) for w in sorted(lower, key=len, reverse=True)) + r")(?![\w-])", re.I), region))
+            if spec.get("codes"):
+                self.patterns.append((re.compile("|".join(re.escape(c) for c in spec["codes"])), region))
+            if spec.get("state_codes"):  # "Houston, TX"; "Mesa AZ" (a capitalised place, an unambiguous code)
+                codes = spec["state_codes"]
+                loose = [c for c in codes if c not in spec.get("state_codes_comma_only", [])]
+                self.patterns.append((re.compile(r"(?<=[a-z]),\s?(?:" + "|".join(codes) +
+                                                 r")(?![\w-])(?!\s*\d)"), region))
+                self.patterns.append((re.compile(r"\b[A-Z][a-z]{2,}\s(?:" + "|".join(loose) +
+                                                 r")(?![\w-])(?!\s*\d)"), region))
             if spec.get("cased"):
                 self.patterns.append((re.compile(r"(?<![\w.-])(?:" + "|".join(
                     re.escape(w) for w in sorted(spec["cased"], key=len, reverse=True)) + r")(?![\w-])"), region))
@@ -259,7 +273,7 @@ class Regions:
 
 # ---- a bare corrected number: "2 prior lines - sorry, 3" --------------------------------------------------------
 CORRECTION_NUMBER = re.compile(
-    r"(?:\b(?:sorry|i\s+mean|i\s+meant|make\s+that|no\s+wait|or\s+rather|correction|actually)|\bno\s*(?=[,.…:;-]))"
+    r"(?:\b(?:sorry|i\s+mean|i\s+meant|make\s+that|no\s+wait|wait|or\s+rather|correction|actually|typo)|\bno\s*(?=[,.…:;-]))"
     r"\s*[,.…:;-]*\s*(?:(?:it's|it\s+is|it\s+was|only|just)\s+)?"
     r"(?P<v>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\b(?!\s*(?:[a-zA-Z(%/]|-[a-zA-Z]))", re.I)
 NUMERIC = ("prior_lines", "rmci", "prior_auto_hct", "age")
@@ -409,7 +423,3 @@ def history_ordinals(text: str, ents: List[dict]) -> List[dict]:
                 continue
         out.append(e)
     return out
-
-
-def drop_private(ents: Iterable[dict]) -> List[dict]:
-    return [{k: v for k, v in e.items() if not k.startswith("_")} for e in ents]

@@ -21,29 +21,13 @@ from __future__ import annotations
 import threading
 from typing import List, Optional
 
-from .pipeline import Pipeline, SetupError, require_medspacy_fixes  # noqa: F401  (SetupError: re-exported)
+from .pipeline import Pipeline
+from .schema import ENTITY_NAMES, ENTITY_ROLES
 
 __all__ = ["extract", "get_nlp", "get_pipeline", "ENTITY_NAMES", "ENTITY_ROLES"]
 
-ENTITY_NAMES = (
-    "drug", "regimen", "trial", "age", "sex", "prior_lines", "relapse", "fitness", "rmci", "transplant_eligible",
-    "prior_auto_hct", "months_remission_after_hct", "cytogenetics", "aggressive_feature", "comorbidity",
-    "lenalidomide_maintenance_only", "days_since_last_lenalidomide", "riss_stage", "covid_vaccination_up_to_date",
-    "region", "refractory_class",
-)
-
-# roles each entity can carry (for domain.yml)
-ENTITY_ROLES = {
-    "drug": ("refractory", "exposed", "naive", "unavailable"),
-    "regimen": ("refractory", "exposed", "naive", "unavailable"),
-    "cytogenetics": ("absent",), "aggressive_feature": ("absent",), "comorbidity": ("absent",),
-    "prior_lines": ("counted",),  # counted from a list of prior regimens, not stated
-    "relapse": ("sign",),  # read from CRAB wording or a rising paraprotein, not stated
-}
-
 _LOCK = threading.RLock()
 _STATE: Optional[Pipeline] = None
-_require_medspacy_fixes = require_medspacy_fixes  # the check Pipeline() makes first; SetupError when it fails
 
 
 def get_pipeline() -> Pipeline:

@@ -107,6 +107,30 @@ def _age(m: re.Match, t: str) -> Any:
     return v if 18 <= v <= 110 else REJECT
 
 
+# a number of years that is a duration, not an age: "remission for 3 years", "PFS of 24 years" (what comes before)
+_DURATION_BEFORE = re.compile(
+    r"(?:\b(?:for|after|over|of|lasting|lasted|remission|response|PFS|since|within|past|last|than|about|around|"
+    r"approximately|nearly|almost|x|ago|diagnosed|dx|post|until|by)\s*[:=]?\s*|[~<>]\s*)$", re.I)
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+
+
+def _age_field(m: re.Match, t: str) -> Any:
+    """'Age: 74' is read by `age`; '74 years,' as a field of its own is an age unless a duration word comes
+    before ('remission for 3 years')."""
+    if _DURATION_BEFORE.search(t[max(0, m.start() - 25):m.start()]):
+        return REJECT
+    return _age(m, t)
+
+
+def _age_words(m: re.Match, t: str) -> Any:
+    """'sixty seven year old', 'seventy-two-year-old' (dictated text)."""
+    words = re.split(r"[\s-]+", m.group("s").lower())
+    v = _TENS.get(words[0], 0) + (_UNITS.get(words[1], 0) if len(words) > 1 else 0)
+    return v if 18 <= v <= 110 else REJECT
+
+
 def _sex_word(m: re.Match, t: str) -> Any:
     if re.search(r"\bnot\s*(?:a\s+)?$", _before(t, m)):
         return SKIP
@@ -127,12 +151,24 @@ _DONE_RE = re.compile(
     r"received|had)\s+(?:a\s+|the\s+|his\s+|her\s+)?$")
 
 
+# a line named with its regimen in a told history is a line given ("second line DPd", "2nd line: KRd", "2nd line
+# was DKd"; "first line X" only dates X, like "at first relapse X"), and so is the line a regimen was given as
+# ("on Kd as second line", "PVd, her third line", "(5th line, since 2024)"); a line being chosen is not ("being
+# considered for 3rd line", "3L options?")
+_NAMED_AFTER = re.compile(r"^\s*(?:was\s+|[:=-]\s*|with\s+|of\s+)?(?!(?:setting|options?|therap|treatment|for|in|is|"
+                          r"would|should|choice|agent|regimen|now|next)\b)(?:[A-Z][A-Za-z-]{1,12}|[a-z]{2,5}\s+[a-z]{2,5})\b")
+_GIVEN_LINE = re.compile(r"(?:\bas\s+(?:(?:his|her|the)\s+)?|\b(?:his|her)\s+|\(\s*)$", re.I)
+_PLANNED_BEFORE = re.compile(
+    r"\b(?:for|consider\w*|choose|choosing|planning|plan|next|options?|what|which|in)\b[^.;|\n]*$", re.I)
+
+
 def _ordinal_line(m: re.Match, t: str) -> Any:
     """'3rd line' is the line being given now (2 prior lines), unless it is behind the patient ('after 3rd line')."""
     n = to_int(m.group("v"))
     if not n:
         return REJECT
-    done = _DONE_RE.search(_before(t, m, 40))
+    done = _DONE_RE.search(_before(t, m, 40)) or _GIVEN_LINE.search(_before(t, m, 25)) or (
+        n >= 2 and _NAMED_AFTER.match(t[m.end():m.end() + 30]) and not _PLANNED_BEFORE.search(_before(t, m, 40)))
     v = n if done else n - 1
     return v if v >= 1 else SKIP
 
@@ -153,6 +189,8 @@ VALUES: Dict[str, Callable[[Any], Callable[[re.Match, str], Any]]] = {
     "fit": lambda v: lambda m, t: (SKIP if OLD_VALUE.search(_before(t, m)) else
                                    REJECT if re.search(r"\b(?:un|not\s*|best\s*)$", _before(t, m)) else "fit"),
     "age": lambda v: _age,
+    "age_field": lambda v: _age_field,
+    "age_words": lambda v: _age_words,
     "sex_after_age": lambda v: lambda m, t: (REJECT if not 18 <= int(m.group("a")) <= 110
                                              else ("male" if m.group("s") == "M" else "female")),
     "sex_word": lambda v: _sex_word,
@@ -364,8 +402,8 @@ def scan_facts(text: str, rules: Iterable[Rule]) -> tuple:
             continue
         for m in rule.pattern.finditer(text):
             s, e = m.span(rule.span) if rule.span else m.span()
-            if s < 0 or s == e:
-                continue
+            if s < 0 or s == e or "\n" in m.group(0).strip():
+                continue  # a fact is said on one line (lists, tables and "Field: value" lines)
             region = (s, e) if rule.claim == "span" else m.span()
             if not free(*region):
                 continue

@@ -48,9 +48,25 @@ from .heuristics import (
 )
 from .lexicon import PRIOR_REGIMENS
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
-from .readings import given_without_progression, treatment_cytopenia
+from .prose import (
+    bare_age,
+    current_regimen,
+    drugs_back_to_regimens,
+    history_drugs,
+    lines_before_that,
+    maintenance_progression,
+    named_progression,
+    progression_words,
+    refractory_to_all,
+    regimens_as_drugs,
+    relapse_now,
+    single_line,
+)
+from .readings import given_without_progression, renal_signs, treatment_cytopenia
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
+from .schema import ENTITY_NAMES
 from .spelling import OffsetMap, Speller
+from .transplants import transplant_count, transplant_prose
 
 # hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
 DASH_RE = re.compile(r"[\u2010\u2011]|(?<=\w)[\u2012\u2013\u2212](?=\w)")
@@ -105,8 +121,6 @@ class Pipeline:
             raise SetupError(f"roles.py reads ConText categories that no rule of context_rules.json has: {unread}")
         self.context.add(rules)
         self.nlp = nlp
-        from .extract import ENTITY_NAMES  # the facade's list (imported here: the facade imports this module)
-
         len_names = [n for n, d in self.kb.drug_aliases().items() if d == "lenalidomide"]
         len_names += ["lenalidomid", "lenalidomde"]
         self.fact_rules: List[Rule]
@@ -117,7 +131,8 @@ class Pipeline:
         self.fact_rules, self.finding_rules = load_facts(len_names, entities=ENTITY_NAMES, len_regimens=len_regimens)
         self.matchers = Matchers(nlp, self.kb)
         self.roles = Roles(self.kb, self.matchers.prior_regimens)
-        self.speller = Speller()
+        joined = tuple(self.kb.regimens) + tuple(a for r in self.kb.regimens.values() for a in r.aliases)
+        self.speller = Speller(joined=joined + tuple(PRIOR_REGIMENS))
         self.regions = Regions()
         person_names("Mr A Smith")  # the privacy detector loads its word lists now, not on the first message
 
@@ -139,7 +154,7 @@ class Pipeline:
                 continue
             for m in rule.pattern.finditer(text):
                 s, e = rule.span(m)
-                if s == e or not free(s, e):
+                if s == e or not free(s, e) or "\n" in m.group(0).strip():
                     continue
                 role = rule.role(m)
                 if role is REJECT:
@@ -215,8 +230,16 @@ class Pipeline:
                                           history=(sp.start, sp.end) in history and not asked(text, sp)))
         out = elliptic_unavailable(text, out)
         out = maintenance_flag(text, out)
+        out = maintenance_progression(text, out)
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
+        out = regimens_as_drugs(out, self._components)  # a status found below reaches a catalog regimen's drugs
+        out = current_regimen(text, out, self._components)
+        out = progression_words(text, out)
+        out = named_progression(text, out)
+        out = history_drugs(text, out)
+        out = drugs_back_to_regimens(out)
+        out = refractory_to_all(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:
@@ -237,10 +260,16 @@ class Pipeline:
         out = corrected_numbers(text, out)
         out = remission_after_transplant(text, out)
         out = relapse_after_stopping(text, out)
+        out = renal_signs(text, out)
+        out = relapse_now(text, out)
         out = resolve_relapse(out)
         out = self.regions.find(text, out)
+        out = bare_age(text, out)
+        out = transplant_prose(text, out)
+        out = transplant_count(text, out)
+        out = lines_before_that(text, out)
         if not any(e["entity"] == "prior_lines" for e in out):
-            counted = count_lines(text, out, self._components)
+            counted = count_lines(text, out, self._components) or single_line(text, out)
             if counted:
                 n, s, e = counted
                 out.append({"entity": "prior_lines", "value": n, "start": s, "end": e, "role": "counted"})
@@ -265,11 +294,14 @@ def finish(text: str, ents: Iterable[dict]) -> List[dict]:
         for o in out:
             if ent["start"] < o["end"] and o["start"] < ent["end"]:
                 same = ent["start"] == o["start"] and ent["end"] == o["end"]
-                if not (same and ent["entity"] == o["entity"] == "drug"):
+                # one regimen's drugs; renal wording that is both the comorbidity and a relapse sign
+                if not (same and (ent["entity"] == o["entity"] == "drug"
+                                  or {ent["entity"], o["entity"]} == {"relapse", "comorbidity"})):
                     clash = True
                     break
         if clash:
             continue
         ent["text"] = text[ent["start"]:ent["end"]]
         out.append(ent)
-    return [{k: e[k] for k in ("entity", "value", "start", "end", "text", "role") if k in e} for e in out]
+    keys = ("entity", "value", "start", "end", "text", "role", "confidence_entity")
+    return [{k: e[k] for k in keys if k in e} for e in out]

@@ -61,3 +61,47 @@ def given_without_progression(text: str, out: List[dict]) -> List[dict]:
             if d["end"] == last and not d.get("role") and d["value"] != "dexamethasone":
                 d["role"] = "exposed"
     return [e for e in out if id(e) not in drop]
+
+
+# ---- renal impairment and the relapse (2026-12, clinical-spec section 5 and section 9) ------------------------
+_RENAL_WORDS = re.compile(r"renal|kidney|creat|nephropath|\bs?Cr\b", re.I)
+_CREATININE_VALUE = re.compile(r"(?:creat\w*|\bs?Cr)\D{0,25}?(\d{1,4}(?:\.\d{1,2})?)(?![\d.])", re.I)
+
+
+_CHRONIC = re.compile(r"\b(?:baseline|hx|history|known|chronic|CKD|stable|diagnos\w*)\b", re.I)
+
+
+def _around(text: str, start: int, end: int) -> str:
+    """The clause of a span (between separators), where its time and cause are said."""
+    a = max(text.rfind(ch, 0, start) for ch in ".;|\n") + 1
+    ends = [i for i in (text.find(ch, end) for ch in ".;|\n") if i >= 0]
+    return text[a:min(ends) if ends else len(text)]
+
+
+def _crab_creatinine(text: str) -> bool:
+    """A creatinine value at the CRAB level (IMWG: above 2 mg/dL or 177 umol/L)."""
+    m = _CREATININE_VALUE.search(text)
+    if not m:
+        return False
+    v = float(m.group(1))
+    return v > 2.0 if v < 20 else v > 177
+
+
+def renal_signs(text: str, out: List[dict]) -> List[dict]:
+    """A message that names renal failure or a raised creatinine states renal impairment (the comorbidity, for
+    the `renal_impairment` caution) whether or not the myeloma caused it: CRAB wording of the relapse ("new renal
+    failure", "creatinine rising") gives the comorbidity on the same words, and a creatinine value at the CRAB
+    level gives the clinical relapse sign. Negated or absent findings give nothing new."""
+    added = []
+    for e in out:
+        same = [o for o in out if o["start"] == e["start"] and o["end"] == e["end"]]
+        words = text[e["start"]:e["end"]]
+        if (e["entity"] == "relapse" and e.get("_sign") and e.get("role") is None and e["value"] == "clinical"
+                and _RENAL_WORDS.search(words) and not any(o["entity"] == "comorbidity" for o in same)):
+            added.append({"entity": "comorbidity", "value": "renal_impairment", "start": e["start"], "end": e["end"]})
+        elif (e["entity"] == "comorbidity" and e["value"] == "renal_impairment" and not e.get("role")
+              and _crab_creatinine(words) and not any(o["entity"] == "relapse" for o in same)
+              and not _CHRONIC.search(_around(text, e["start"], e["end"]))):
+            added.append({"entity": "relapse", "value": "clinical", "_sign": True, "start": e["start"],
+                          "end": e["end"]})
+    return out + added

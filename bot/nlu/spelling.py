@@ -76,8 +76,16 @@ class OffsetMap:
         return ns if pos < oe else pos - oe + ne
 
 
+# abbreviations of keywords that are too far from them for the edit distance
+ABBREVIATIONS = {"refrac": "refractory", "refract": "refractory", "refracted": "refractory"}
+# a regimen spelt letter by letter (dictated text: "d r d", "v r d"): joined when the letters name one
+LETTERS_RE = re.compile(r"(?<![\w-])([a-zA-Z])\s([a-zA-Z])\s([a-zA-Z])(?:\s([a-zA-Z]))?(?![\w-])")
+
+
 class Speller:
-    def __init__(self, keywords=KEYWORDS) -> None:
+    def __init__(self, keywords=KEYWORDS, joined: Tuple[str, ...] = ()) -> None:
+        # joined: regimen names of 3-4 letters, read when dictated letter by letter (their KB spelling)
+        self.joined = {j.lower(): j for j in joined if j.isalpha() and 3 <= len(j) <= 4}
         self.known = _known()
         self.by_letter: Dict[str, List[str]] = {}
         for k in keywords:
@@ -104,23 +112,37 @@ class Speller:
             self.cache[w] = result
         return result
 
+    def _fixes(self, text: str) -> List[Tuple[int, int, str]]:
+        fixes = []
+        for m in WORD_RE.finditer(text):
+            w = m.group(0)
+            fix = ABBREVIATIONS.get(w.lower()) or self.suggest(w)
+            if fix:
+                fixes.append((m.start(), m.end(), fix[0].upper() + fix[1:] if w[0].isupper() else fix))
+        if self.joined:
+            for m in LETTERS_RE.finditer(text):
+                for n in (4, 3):  # "d k d" and "v m p", the longest first
+                    letters = [g for g in m.groups()[:n] if g]
+                    name = self.joined.get("".join(letters).lower()) if len(letters) == n else None
+                    if name:
+                        fixes.append((m.start(), m.end(n), name))
+                        break
+        return sorted(fixes)
+
     def correct(self, text: str) -> Tuple[str, OffsetMap]:
         out: List[str] = []
         edits: List[Tuple[int, int, int, int]] = []
         last = 0
         shift = 0
-        for m in WORD_RE.finditer(text):
-            fix = self.suggest(m.group(0))
-            if not fix:
+        for start, end, fix in self._fixes(text):
+            if start < last:
                 continue
-            if m.group(0)[0].isupper():
-                fix = fix[0].upper() + fix[1:]
-            out.append(text[last:m.start()])
-            ns = m.start() + shift
+            out.append(text[last:start])
+            ns = start + shift
             out.append(fix)
-            edits.append((ns, ns + len(fix), m.start(), m.end()))
-            shift += len(fix) - (m.end() - m.start())
-            last = m.end()
+            edits.append((ns, ns + len(fix), start, end))
+            shift += len(fix) - (end - start)
+            last = end
         if not edits:
             return text, OffsetMap([])
         out.append(text[last:])

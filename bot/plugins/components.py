@@ -104,7 +104,7 @@ class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
                 ENTITY_ATTRIBUTE_START: ent["start"],
                 ENTITY_ATTRIBUTE_END: ent["end"],
                 ENTITY_ATTRIBUTE_VALUE: ent["value"],
-                CONFIDENCE: 1.0,
+                CONFIDENCE: ent.get("confidence_entity", 1.0),  # below 1: a weak reading the intake confirms
             }
             if ent.get("role"):
                 rasa_ent[ENTITY_ATTRIBUTE_ROLE] = ent["role"]

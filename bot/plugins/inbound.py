@@ -11,7 +11,8 @@
 * Conversation ids (`check_sender`): 1-128 characters from `A-Z a-z 0-9 _ - . : @`; the web chat's session
   ids: 8-64 characters from `A-Z a-z 0-9 _ -` (`SESSION_ID`: 32 hex digits and UUIDs with dashes included).
 
-Refusals never quote what was sent (it could hold an identifier); they name the field and the problem.
+Refusals never quote what was sent (it could hold an identifier); they name the field and the problem (an
+unknown field only when its name is shaped like a field name: `names_of`).
 """
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 __all__ = ["Refusal", "ConfigError", "max_message_chars", "max_body_bytes", "clean_text", "check_text",
-           "parse_json", "check_fields", "check_sender", "check_api_body", "SESSION_ID", "SENDER_ID", "MAX_JSON_DEPTH",
-           "DEFAULT_MAX_MESSAGE_CHARS"]
+           "parse_json", "check_fields", "names_of", "check_sender", "check_api_body", "SESSION_ID", "SENDER_ID",
+           "MAX_JSON_DEPTH", "DEFAULT_MAX_MESSAGE_CHARS"]
 
 DEFAULT_MAX_MESSAGE_CHARS = 4000
 MAX_JSON_DEPTH = 16
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+SESSION_ID = re.compile(r"\A[A-Za-z0-9_-]{8,64}\Z")  # \Z: "$" would accept a trailing newline
+SENDER_ID = re.compile(r"\A[A-Za-z0-9_.:@-]{1,128}\Z")
 # C0 and C1 control characters except tab, line feed and carriage return; DEL; lone surrogates.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -172,10 +173,23 @@ def parse_json(raw: bytes, expect: type = dict, max_bytes: Optional[int] = None,
     return value
 
 
+_NAME = re.compile(r"\A[a-z][a-z0-9_]{0,39}\Z")
+
+
+def names_of(unknown: Sequence[str]) -> str:
+    """Unknown field or parameter names for a message: those shaped like a name (lowercase, digits, _), never
+    anything else a client sent as a key (it could be data: a patient's name, a number)."""
+    shown = [repr(k) for k in unknown if _NAME.match(k)][:5]
+    others = sum(1 for k in unknown if not _NAME.match(k))
+    if others:
+        shown.append(f"{others} with {'an unknown name' if others == 1 else 'unknown names'}")
+    return ", ".join(shown) + (" ..." if len(unknown) > 5 + others else "")
+
+
 def check_fields(body: Mapping[str, Any], allowed: Sequence[str], required: Sequence[str] = ()) -> Optional[Refusal]:
     unknown = sorted(k for k in body if k not in allowed)
     if unknown:
-        names = ", ".join(repr(k[:40]) for k in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        names = names_of(unknown)
         return Refusal("unknown_fields", f"unknown field(s) {names}; accepted: {', '.join(allowed)}",
                        "The message could not be read; please send it again.")
     missing = [k for k in required if body.get(k) is None]
@@ -220,3 +234,17 @@ def check_api_body(method: str, path: str, raw: bytes, emulated: bool = False) -
         if _CONTROL.search(body["text"]) or _SURROGATE.search(body["text"]):
             return Refusal("text_invalid", "'text' holds control characters or lone surrogates", "")
     return None
+
+
+def stamp(message: Any) -> None:
+    """Marks a message that a channel handed the agent (bot.audit.provenance: only such turns are audited), under
+    the install's turn secret (bot.plugins.tokens.turn_key); a stamp the client put in the metadata is replaced."""
+    from bot.audit.provenance import STAMP_KEY
+    from bot.audit.provenance import stamp as turn_stamp
+    from bot.plugins.tokens import turn_key
+
+    metadata = {k: v for k, v in (message.metadata or {}).items() if k != STAMP_KEY}
+    key = turn_key()
+    if key:
+        metadata[STAMP_KEY] = turn_stamp(key, message.sender_id, message.input_channel, message.message_id)
+    message.metadata = metadata

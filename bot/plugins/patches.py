@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from bot.privacy.logs import FILTER, add_filter_everywhere, structlog_redactor
 
-from . import console, inbound, timing, tokens
+from . import action_runner, console, inbound, timing, tokens
 from .errors import ActionServerUnavailable, ConfigError, StorageError
 
 logger = logging.getLogger(__name__)
@@ -154,6 +154,23 @@ def _validate_action_result(original: Callable) -> Callable:
     return _validate
 
 
+def _actions_in_process(original: Callable) -> Callable:
+    """Rasa OSS 3.6 sends every custom action over HTTP to a separate action server (two round trips per case
+    message, about 90% of their time Rasa's serialisation and HTTP, profiled; two processes and a token to manage).
+    As Rasa Pro's `actions_module`: without RRMM_ACTION_URL or an action endpoint in the endpoints file, the actions
+    run in the Rasa process through rasa_sdk's ActionExecutor, with the same documents and Rasa's own handling of
+    the answer (bot.plugins.action_runner); RRMM_ACTION_URL sends them to action servers (scale-out)."""
+    async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
+        url = action_runner.action_url()
+        if url:
+            self.action_endpoint = action_runner.remote_endpoint(url)
+        elif not (self.action_endpoint and self.action_endpoint.url):
+            return await action_runner.run_in_process(self, output_channel, nlg, tracker, domain)
+        return await original(self, output_channel, nlg, tracker, domain)
+
+    return run
+
+
 def _remote_action_run(original: Callable) -> Callable:
     """Every call to the action server is bounded by RRMM_ACTION_TIMEOUT (default 20 s; Rasa waits up to
     5 minutes); when it fails the user is told once per message (Rasa would answer nothing), the failure
@@ -214,6 +231,7 @@ def _handle_message(original: Callable) -> Callable:
     failures = _storage_failures()
 
     async def handle_message(self: Any, message: Any) -> Any:
+        inbound.stamp(message)  # bot.audit.provenance: only stamped turns are audited
         if isinstance(message.text, str):
             limit = inbound.max_message_chars()
             checked = inbound.check_text(message.text, limit)
@@ -285,19 +303,22 @@ def _create_app(original: Callable) -> Callable:
         logger.info("HTTP API: every route but /, /version and the channels needs the token%s",
                     f" or a JWT ({given.get('jwt_method')})" if given.get("jwt_secret") else "")
         app = original(*bound.args, **bound.kwargs)
-        app.register_middleware(_api_body_check(given["auth_token"]), "request")
+        app.register_middleware(_api_body_check(given["auth_token"], given.get("jwt_secret"),
+                                                given.get("jwt_method") or "HS256"), "request")
         return app
 
     return create_app
 
 
-def _api_body_check(token: str) -> Callable:
+def _api_body_check(token: str, jwt_secret: Optional[str] = None, jwt_method: str = "HS256") -> Callable:
     """A request middleware for the API routes that read a JSON object (inbound.check_api_body): a 4xx with the
-    reason instead of Rasa's 500. Only for requests that carry credentials: the others get Rasa's 401 first."""
+    reason instead of Rasa's 500. Only for requests that Rasa will authorise (`tokens.api_authorized`): the others get
+    Rasa's 401 (or 403) first, whatever their body."""
     from sanic import response
 
     async def check(request: Any) -> Any:
-        if not (tokens.matches(request.args.get("token"), token) or request.headers.get("Authorization")):
+        if not tokens.api_authorized(request.args.get("token"), request.headers.get("Authorization"), request.path,
+                                     token, jwt_secret, jwt_method):
             return None
         refusal = inbound.check_api_body(request.method, request.path, request.body or b"",
                                          "emulation_mode" in request.args)
@@ -391,7 +412,8 @@ class Patch:
 
 PATCHES: Tuple[Patch, ...] = (
     Patch("rasa", "rasa.core.actions.action", "RemoteAction._validate_action_result", _validate_action_result),
-    Patch("rasa", "rasa.core.actions.action", "RemoteAction.run", _remote_action_run),
+    Patch("rasa", "rasa.core.actions.action", "RemoteAction.run", _actions_in_process),
+    Patch("rasa", "rasa.core.actions.action", "RemoteAction.run", _remote_action_run),  # wraps the one above
     Patch("rasa", "rasa.shared.core.events", "Event.resolve_by_type", _resolve_event_type),
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_error", _raise_error),
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_retrieve_error", _raise_error),
@@ -453,13 +475,14 @@ def install(*groups: str) -> None:
         if "rasa" in wanted and "rasa" not in _applied:
             _telemetry_off_unless_asked()
         for patch in PATCHES:
-            key = (patch.group, patch.module, patch.attribute)
+            key = (patch.group, patch.module, patch.attribute, patch.make.__name__)
             if patch.group in wanted and key not in _applied:
                 _apply(patch)
                 _applied.add(key)
         newly = [g for g in wanted if g not in _applied]
         _applied.update(wanted)
     if "rasa" in newly:
+        action_runner.prepare()  # where the actions run; a wrong setting stops the server here (ConfigError)
         logger.info("failure handling installed: action-server timeout %g s, clear messages on action-server, "
                     "storage and turn failures, messages over %d characters answered with the limit, identifiers "
                     "redacted from logs", action_timeout(), inbound.max_message_chars())

@@ -37,6 +37,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.privacy import redact_obj
+from bot.secretfile import private_file
 
 from .errors import ConfigError, StorageError
 from .timing import timed
@@ -140,23 +141,58 @@ _KEEP = frozenset({"event", "timestamp", "name", "policy", "confidence", "input_
                    "intent_name", "action_name", "action_text", "entity", "role", "group", "extractor",
                    "key", "type_name", "hide_rule_turn", "action_name_or_text"})
 _KEEP_PARSE = frozenset({"intent", "intent_ranking", "response_selector", "message_id"})
+# Message metadata kept in storage (docs/security.md): the only keys, each with the one shape it may have.
+# Rasa's own (model_id, assistant_id) and where Slack answers (out_channel, thread_id, users, channel_type).
+# Everything else a client sends (REST `metadata`, the web chat's, Teams attachments) is dropped before storage:
+# a key such as "mrn" or "dob", a number, a nested object could carry an identifier that redaction of strings
+# alone would not see. Strings kept are redacted too.
+METADATA_KEYS: Dict[str, str] = {"model_id": "str", "assistant_id": "str", "out_channel": "str",
+                                 "thread_id": "str", "channel_type": "str", "users": "list[str]"}
+
+
+_SESSION_METADATA_SLOT = "session_started_metadata"  # Rasa copies the first message's metadata into this slot
+
+
+def _short_id(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 128
+
+
+def stored_metadata(metadata: Any) -> Dict[str, Any]:
+    """The allow-listed part of a message's metadata (METADATA_KEYS), strings redacted; {} for anything else."""
+    if not isinstance(metadata, dict):
+        return {}
+    out: Dict[str, Any] = {}
+    for key, shape in METADATA_KEYS.items():
+        value = metadata.get(key)
+        if shape == "str" and _short_id(value):
+            out[key] = redact_obj(value)
+        elif shape == "list[str]" and isinstance(value, list) and all(_short_id(v) for v in value):
+            out[key] = [redact_obj(v) for v in value[:20]]
+    return out
 
 
 def redact_event(data: Dict[str, Any]) -> Dict[str, Any]:
-    """A copy of one serialised Rasa event with identifiers redacted from all user-derived strings.
+    """A copy of one serialised Rasa event with identifiers redacted from all user-derived strings, and its
+    metadata reduced to the allow-list (`stored_metadata`).
 
-    The bot's own messages ("bot" events) are kept verbatim: they are written from the knowledge base and
-    never repeat what the user typed (actions/actions.py), and redacting them would alter the record of
+    The text of the bot's own messages ("bot" events) is kept verbatim: it is written from the knowledge base
+    and never repeats what the user typed (actions/actions.py), and redacting it would alter the record of
     what was shown (journal and author names in trial citations look like person names).
     """
     if data.get("event") == "bot":
-        return dict(data)
-    out: Dict[str, Any] = {}
+        out = dict(data)
+        if "metadata" in out:
+            out["metadata"] = stored_metadata(out["metadata"])
+        return out
+    out = {}
     for key, value in data.items():
-        if key in _KEEP or not isinstance(value, (str, dict, list, tuple)):
+        if key == "metadata" or (key == "value" and data.get("name") == _SESSION_METADATA_SLOT):
+            out[key] = stored_metadata(value)
+        elif key in _KEEP or not isinstance(value, (str, dict, list, tuple)):
             out[key] = value
         elif key == "parse_data" and isinstance(value, dict):
-            out[key] = {k: (v if k in _KEEP_PARSE else redact_obj(v)) for k, v in value.items()}
+            out[key] = {k: (v if k in _KEEP_PARSE else stored_metadata(v) if k == "metadata" else redact_obj(v))
+                        for k, v in value.items()}
         else:
             out[key] = redact_obj(value)
     return out
@@ -206,7 +242,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         self.settings_kind = settings["kind"]
         if settings["kind"] == "sqlite":
             path = Path(settings["db"])
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)  # conversations: the service account alone reads them (0600 in a 0700 directory)
             url = sa.engine.url.URL.create("sqlite", database=str(path))
             engine_kwargs: Dict[str, Any] = {"connect_args": {"timeout": _float(env, "RRMM_SQLITE_BUSY_TIMEOUT", 5.0)}}
             where = f"SQLite at {path}"

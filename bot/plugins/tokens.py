@@ -7,6 +7,8 @@ Each comes from its environment variable, or else from a per-install file create
                        file RRMM_API_TOKEN_FILE, default var/api.token
     RRMM_ACTION_TOKEN  what Rasa sends the action server (`Authorization: Bearer ...`, endpoints.yml);
                        file RRMM_ACTION_TOKEN_FILE, default var/action.token
+    RRMM_WEBCHAT_SECRET  the key that signs the web chat's session ids (only the Rasa server uses it);
+                       file RRMM_WEBCHAT_SECRET_FILE, default var/webchat.secret
 
 A token has at least 16 characters from `A-Z a-z 0-9 . _ ~ -` (it travels in a URL query and an HTTP header
 unencoded). Rotation: set a new value in the environment, or delete the file, and restart both servers
@@ -31,10 +33,10 @@ from bot.secretfile import create_once
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TOKENS", "TokenError", "token", "matches", "secret_values", "TOKEN_FILTER"]
+__all__ = ["TOKENS", "TokenError", "token", "turn_key", "matches", "api_authorized", "secret_values", "TOKEN_FILTER"]
 
 MIN_CHARS = 16
-_VALID = re.compile(r"^[A-Za-z0-9._~-]{%d,512}$" % MIN_CHARS)
+_VALID = re.compile(r"\A[A-Za-z0-9._~-]{%d,512}\Z" % MIN_CHARS)
 
 
 class TokenError(RuntimeError):
@@ -58,6 +60,10 @@ TOKENS = {
                  "HTTP API and REST channel token"),
     "action": Token("action", "RRMM_ACTION_TOKEN", "RRMM_ACTION_TOKEN_FILE", "var/action.token",
                     "action-server token"),
+    "webchat": Token("webchat", "RRMM_WEBCHAT_SECRET", "RRMM_WEBCHAT_SECRET_FILE", "var/webchat.secret",
+                     "web chat session-signing secret"),
+    "turn": Token("turn", "RRMM_TURN_SECRET", "RRMM_TURN_SECRET_FILE", "var/turn.secret",
+                  "channel-message stamping secret (bot.audit.provenance)"),
 }
 
 
@@ -125,6 +131,30 @@ def matches(given: Optional[str], expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
+def api_authorized(query_token: Optional[str], authorization: Optional[str], path: str, token: str,
+                   jwt_secret: Optional[str], jwt_method: str = "HS256") -> bool:
+    """True when Rasa's HTTP API will let a request through: the API token as `?token=`, or a JWT that Rasa
+    accepts for the route (role admin; role user for its own conversation only). Checks of the body come after."""
+    if matches(query_token, token):
+        return True
+    header = authorization or ""
+    if not jwt_secret or not header.startswith("Bearer "):
+        return False
+    import jwt
+
+    try:
+        claims = jwt.decode(header[len("Bearer "):].strip(), jwt_secret, algorithms=[jwt_method])
+    except jwt.PyJWTError:
+        return False
+    user = claims.get("user") if isinstance(claims, dict) else None
+    if not isinstance(user, dict):
+        return False
+    parts = path.split("/")
+    conversation = parts[2] if len(parts) > 2 and parts[1] == "conversations" else None
+    return user.get("role") == "admin" or (user.get("role") == "user" and conversation is not None
+                                           and user.get("username") == conversation)
+
+
 def secret_values(env: Mapping[str, str] = os.environ) -> List[str]:
     """The tokens this process knows (read, or in the environment; never creates a file), for log scrubbing."""
     from_env = {(env.get(t.env) or "").strip() for t in TOKENS.values()}
@@ -174,3 +204,18 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def turn_key(env: Mapping[str, str] = os.environ) -> Optional[str]:
+    """The key of the stamps the Rasa server puts on channel messages (bot.audit.provenance), shared by the Rasa
+    server and the actions (in the same process by default, or separate action servers): RRMM_TURN_SECRET, else
+    RRMM_ACTION_TOKEN when set (deployments that already share it), else the per-install file var/turn.secret
+    (RRMM_TURN_SECRET_FILE), created once with mode 0600. None (logged) when none can be had: no audit row is
+    written then, and the log says why."""
+    if not (env.get(TOKENS["turn"].env) or "").strip() and (env.get(TOKENS["action"].env) or "").strip():
+        return env[TOKENS["action"].env].strip()
+    try:
+        return token("turn", env)[0]
+    except TokenError as exc:
+        logger.error("audit: no turn secret, so no recommendation can be audited: %s", exc)
+        return None

@@ -29,8 +29,8 @@ def foreign_site():
 
 
 @pytest.fixture(scope="session")
-def channel_server(servers, rasa_model, stand_in, foreign_site, tmp_path_factory):
-    s = ChannelServer(tmp_path_factory.mktemp("channels"), rasa_model, servers.action_port, stand_in,
+def channel_server(rasa_model, stand_in, foreign_site, tmp_path_factory):
+    s = ChannelServer(tmp_path_factory.mktemp("channels"), rasa_model, stand_in,
                       env={"RRMM_WEBCHAT_ORIGINS": f"{INTRANET},{foreign_site.origin}"})
     yield s
     s.stop()

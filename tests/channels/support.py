@@ -243,7 +243,7 @@ class ChannelServer:
     """`rasa run` with the repository's credentials.yml, the test secrets and stand-in URLs in its environment,
     the allow-lists (Slack workspace, Teams tenant, web chat origin) and Rasa's JWT option for the HTTP API."""
 
-    def __init__(self, workdir: Path, model: Path, action_port: int, stand_in: StandIn,
+    def __init__(self, workdir: Path, model: Path, stand_in: StandIn,
                  env: Optional[Dict[str, str]] = None) -> None:
         self.workdir = workdir
         self.port = free_port()
@@ -263,7 +263,7 @@ class ChannelServer:
                     "RRMM_WEBCHAT_ORIGINS": INTRANET,
                     "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", **(env or {})}
         endpoints = workdir / "endpoints.yml"
-        endpoints.write_text(endpoints_yaml(f"http://127.0.0.1:{action_port}/webhook", workdir / "tracker.db"))
+        endpoints.write_text(endpoints_yaml(workdir / "tracker.db"))  # the actions run inside this server
         self.log = workdir / "rasa.log"
         self.proc = subprocess.Popen(
             [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),

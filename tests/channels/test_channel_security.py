@@ -50,8 +50,9 @@ def test_the_websocket_transport_checks_the_origin_too(channel_server):
 
 
 # ---- web chat: session ids and messages that cannot be accepted -------------------------------------------
-def chat(channel_server, session_id, messages, wait=20.0):
-    """Connects (polling), asks for `session_id`, sends `messages`; returns (confirmed id, bot_uttered events)."""
+def chat(channel_server, session_id, messages, wait=20.0, expect=None):
+    """Connects (polling), asks for `session_id`, sends `messages` (a callable gets the confirmed id); waits for
+    `expect` events (default one per message); returns (confirmed id, bot_uttered events)."""
     async def go():
         client = socketio.AsyncClient()
         got, confirmed = [], []
@@ -66,7 +67,7 @@ def chat(channel_server, session_id, messages, wait=20.0):
             for m in messages:
                 await client.emit("user_uttered", m(confirmed[0]) if callable(m) else m)
             deadline = time.monotonic() + wait
-            while len(got) < len(messages) and time.monotonic() < deadline:
+            while len(got) < (expect or len(messages)) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)
         finally:
@@ -75,32 +76,36 @@ def chat(channel_server, session_id, messages, wait=20.0):
     return asyncio.run(go())
 
 
-def test_a_uuid_with_dashes_is_a_session_id_and_the_conversation_is_answered(channel_server):
-    session = str(uuid.uuid4())  # as third-party Rasa widgets send it
-    confirmed, got = chat(channel_server, session, [{"session_id": session, "message": "help"}])
-    assert confirmed == session and got and not any(g.get("error") for g in got)
-    assert channel_server.user_events(session)[0]["text"] == "help"
+def test_a_widget_s_own_uuid_gets_a_new_session_whose_conversation_is_answered(channel_server):
+    session = str(uuid.uuid4())  # as a third-party Rasa widget may send it: not issued here, so not resumed
+    confirmed, got = chat(channel_server, session, [lambda sid: {"session_id": sid, "message": "help"}], expect=2)
+    assert confirmed != session and len(confirmed) == 64  # the server's signed id, which the widget adopts
+    assert got[0]["error"] == "session_invalid" and not any(g.get("error") for g in got[1:]) and len(got) > 1
+    assert channel_server.user_events(confirmed)[0]["text"] == "help"
+    assert channel_server.user_events(session) == []
+    again, got = chat(channel_server, confirmed, [])
+    assert again == confirmed and got == []  # a reload resumes the session the server issued
     confirmed, _ = chat(channel_server, "bad id!", [])
-    assert len(confirmed) == 32 and confirmed != "bad id!"  # a new session instead
+    assert len(confirmed) == 64 and confirmed != "bad id!"  # a new session instead
 
 
 def test_a_message_that_cannot_be_accepted_gets_an_error_event_never_silence(channel_server):
-    session = uuid.uuid4().hex
     bad = [
         {"session_id": "no", "message": "help"},                   # not a valid session id
         {"message": "help"},                                        # none at all
-        {"session_id": session, "message": 42},                     # not text
-        {"session_id": session, "message": " \u0000 "},             # nothing left to read
-        {"session_id": session, "message": "fit " * 1200},          # over RRMM_MAX_MESSAGE_CHARS
-        {"session_id": session, "message": "help", "metadata": "{not json"},
+        {"session_id": uuid.uuid4().hex, "message": "help"},        # not issued by this server
+        lambda sid: {"session_id": sid, "message": 42},                     # not text
+        lambda sid: {"session_id": sid, "message": " \u0000 "},             # nothing left to read
+        lambda sid: {"session_id": sid, "message": "fit " * 1200},          # over RRMM_MAX_MESSAGE_CHARS
+        lambda sid: {"session_id": sid, "message": "help", "metadata": "{not json"},
         "just a string",
     ]
-    _, got = chat(channel_server, session, bad)
+    session, got = chat(channel_server, None, bad)
     errors = [g["error"] for g in got]
-    assert errors == ["session_invalid", "session_invalid", "message_not_text", "message_empty", "message_too_long",
-                      "metadata_invalid", "message_invalid"], got
+    assert errors == ["session_invalid", "session_invalid", "session_invalid", "message_not_text", "message_empty",
+                      "message_too_long", "metadata_invalid", "message_invalid"], got
     assert all(g["text"] for g in got)
-    assert "at most 4,000" in got[4]["text"]
+    assert "at most 4,000" in got[5]["text"]
     assert channel_server.user_events(session) == []  # nothing reached the conversation
 
 

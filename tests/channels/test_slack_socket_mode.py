@@ -238,11 +238,11 @@ def test_a_refused_app_token_stops_with_a_clear_error(slack, caplog, token, erro
 
 # ---- the Rasa server in Socket Mode ------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_rasa_server_in_socket_mode(servers, rasa_model, slack, stand_in, tmp_path):
+def test_rasa_server_in_socket_mode(rasa_model, slack, stand_in, tmp_path):
     """`rasa run` with SLACK_APP_TOKEN: the socket opens at start, answers a case natively, closes at stop."""
     env = {"SLACK_APP_TOKEN": slack.app_token, "SLACK_API_URL": slack.api_url, "SLACK_SIGNING_SECRET": ""}
     connections = slack.connections
-    server = ChannelServer(tmp_path, rasa_model, servers.action_port, stand_in, env=env)
+    server = ChannelServer(tmp_path, rasa_model, stand_in, env=env)
     try:
         wait_until(lambda: slack.connections > connections and slack.open_sockets, 60, "the socket at start")
         with urllib.request.urlopen(f"{server.base}/webhooks/slack/", timeout=10) as r:

@@ -18,7 +18,7 @@ import re
 
 import pytest
 
-from bot.clinical.render import NOTE_MAX_CHARS
+from bot.clinical.note import NOTE_MAX_CHARS
 from bot.plugins.channels.webchat import WebChatOutput
 
 from .support import CASE, OUTPUT, npm_package
@@ -51,7 +51,8 @@ class _Sio:
 
 
 def test_the_web_chat_sends_standard_rasa_messages_with_the_rich_one_first(rec_of):
-    from bot.clinical.render import render_note, render_text
+    from bot.clinical.note import render_note
+    from bot.clinical.render import render_text
 
     rec = rec_of(prior_lines=2, refractory=["lenalidomide", "daratumumab"], fitness="fit", transplant_eligible=False)
     out = WebChatOutput(_Sio(), "bot_uttered")

@@ -75,24 +75,19 @@ class Stack:
         wait_http(f"{proc.url}/health", p, 120, log)
         return proc
 
-    def endpoints_file(self, action_url: str, name: str) -> Path:
-        """The project's endpoints.yml with this stack's action server (stores unchanged: env selects them)."""
-        text = PROJECT_ENDPOINTS.read_text(encoding="utf-8")
-        assert "url: http://localhost:5055/webhook" in text
-        path = self.workdir / f"endpoints-{name}.yml"
-        path.write_text(text.replace("url: http://localhost:5055/webhook", f"url: {action_url}/webhook"),
-                        encoding="utf-8")
-        return path
-
-    def start_rasa(self, name: str = "rasa", actions: str = "actions", port: Optional[int] = None,
+    def start_rasa(self, name: str = "rasa", actions: Optional[str] = "actions", port: Optional[int] = None,
                    env: Optional[dict] = None, debug: bool = False, wait: bool = True) -> Proc:
+        """`rasa run` with the project's endpoints.yml (stores selected by the environment). `actions`: the action
+        server it sends its actions to (RRMM_ACTION_URL; a free port when that server is not running), or None:
+        the actions run inside it, as by default."""
         port = port or (self.procs[name].port if name in self.procs else free_port())
         log = self._log(name)
         file_log = self.workdir / f"{name}-file.log"
-        endpoints = self.endpoints_file(self.procs[actions].url if actions in self.procs else
-                                        f"http://127.0.0.1:{free_port()}", name)
         full_env = {**self.env, **(env or {})}
-        cmd = [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(endpoints),
+        if actions is not None:
+            base = self.procs[actions].url if actions in self.procs else f"http://127.0.0.1:{free_port()}"
+            full_env["RRMM_ACTION_URL"] = f"{base}/webhook"
+        cmd = [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(PROJECT_ENDPOINTS),
                "--credentials", str(ROOT / "credentials.yml"), "--enable-api", "--port", str(port),
                "--interface", "127.0.0.1", "--log-file", str(file_log)]
         if debug:

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import io
 import json
-import logging
 import os
 import sqlite3
 import stat
@@ -153,42 +152,6 @@ def test_a_locked_database_raises_audit_error_after_the_busy_timeout(env):
         con.execute("ROLLBACK")
         con.close()
     assert len(audit.rows(env=env)) == 1
-
-
-class _Dispatcher:
-    def __init__(self):
-        self.messages = []
-
-    def utter_message(self, text=None, **kw):
-        self.messages.append(text)
-
-
-class _Tracker:
-    sender_id = "conv-x"
-
-    def __init__(self, slots):
-        self._slots = slots
-
-    def current_slot_values(self):
-        return self._slots
-
-    def get_latest_input_channel(self):
-        return "rest"
-
-
-def test_chat_adapter_records_or_logs_and_tells_the_user(env, monkeypatch, caplog, tmp_path):
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    rec = rec_for(CASE)
-    d = _Dispatcher()
-    assert audit.record_recommendation(d, _Tracker(dict(CASE)), rec) is True and d.messages == []
-    assert audit.rows()[0]["clinical_case"]["refractory"] == ["daratumumab", "lenalidomide"]
-    # The database path is a directory: the write fails; the failure is logged and shown, not raised.
-    monkeypatch.setenv("RRMM_AUDIT_DB", str(tmp_path))
-    with caplog.at_level(logging.ERROR, logger="bot.audit"):
-        assert audit.record_recommendation(d, _Tracker(dict(CASE)), rec) is False
-    assert d.messages == [audit.NOT_RECORDED_TEXT]
-    assert "was NOT recorded" in caplog.text and "cannot write the audit log" in caplog.text
 
 
 # ---- python -m bot audit --------------------------------------------------------------------------

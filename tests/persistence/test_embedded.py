@@ -1,5 +1,7 @@
-"""The embedded deployment, live on loopback: one action server, one Rasa server (--debug: the most log
-output), the project's endpoints.yml (SQLite tracker store, memory locks), audit log and logs in a temp dir.
+"""One machine with an action server, live on loopback: one action server (RRMM_ACTION_URL: its failures are
+what several tests here provoke), one Rasa server (--debug: the most log output), the project's endpoints.yml
+(SQLite tracker store, memory locks), audit log and logs in a temp dir. The default one-process set-up is what
+the session's `servers` fixture runs (tests/test_conversation.py, the channel and security tests).
 
 Tests run in file order on one stack: restart survival, failure behaviour (action server down, slow;
 storage and audit errors), then the privacy corpus through the real servers, then the scan of every
@@ -19,6 +21,7 @@ import yaml
 
 from bot import audit, intake
 from bot.clinical.engine import recommend
+from bot.clinical.models import parse_case
 from bot.plugins.patches import ACTION_SERVER_TEXT, STORAGE_TEXT
 from tools.servers import ROOT
 
@@ -80,7 +83,7 @@ def finish_intake(st, who):
     assert requested(st, who) == "transplant_eligible"
     rec = payload(st.say(who, "no"))
     assert rec is not None
-    assert rec == recommend(intake.case_from_slots(st.slots(who)))
+    assert rec == recommend(parse_case(intake.case_dict(st.slots(who))))
     assert rec["assessment"]["setting"] == "S2" and rec["assessment"]["lenalidomide_status"] == "refractory"
     return rec
 

@@ -1,6 +1,6 @@
-"""Scale-out on PostgreSQL and Redis, live on loopback: two Rasa servers (each with its own action server)
-share one PostgreSQL tracker store and one Redis lock store, selected by environment variables only
-(the project's endpoints.yml, unchanged). PostgreSQL and Redis are installed from Debian packages when
+"""Scale-out on PostgreSQL and Redis, live on loopback: two Rasa servers share one PostgreSQL tracker store, one
+Redis lock store and one action server (RRMM_ACTION_URL, with the action token), selected by environment variables
+only (the project's endpoints.yml, unchanged). PostgreSQL and Redis are installed from Debian packages when
 absent, run as private instances on free ports, and are stopped at the end (tests/persistence/services.py).
 """
 from __future__ import annotations
@@ -49,10 +49,9 @@ def cluster(rasa_model, services, tmp_path_factory):
     st = Stack(tmp_path_factory.mktemp("scaleout"), rasa_model, env={**pg.env(), **redis.env()})
     st.pg, st.redis = pg, redis
     try:
-        st.start_actions("actions-a")
-        st.start_actions("actions-b")
-        for name, actions in zip(SERVERS, ("actions-a", "actions-b"), strict=True):
-            st.start_rasa(name, actions=actions, wait=False)
+        st.start_actions("actions", env={"RRMM_AUDIT_NODE": "action-server"})
+        for name in SERVERS:
+            st.start_rasa(name, actions="actions", wait=False, env={"RRMM_AUDIT_NODE": name})
         for name in SERVERS:
             st.wait_rasa(name)
         yield st
@@ -74,6 +73,18 @@ def test_both_servers_use_postgresql_and_redis_from_the_environment(cluster):
     where = f"tracker store: PostgreSQL database {pg.database} at 127.0.0.1:{pg.port}; identifiers are redacted"
     assert log.count(where) >= 2 and log.count(f"lock store: Redis at 127.0.0.1:{redis.port}") >= 2
     assert pg.password not in log and redis.password not in log
+    url = cluster.procs["actions"].url
+    assert log.count(f"custom actions run on the action server at {url}/webhook") >= 2
+
+
+def test_the_actions_of_both_servers_run_on_the_one_action_server(cluster):
+    db = cluster.workdir / "audit.db"
+    before = len(audit.rows(path=db)) if db.exists() else 0
+    for server in SERVERS:
+        assert payload(cluster.say(sender("actions"), ONE_SHOT_CASE, server=server)) is not None
+    rows = audit.rows(path=db)[before:]
+    assert [r["node"] for r in rows] == ["action-server", "action-server"]  # written by the action server's process
+    assert "custom actions run in this process" not in rasa_logs(cluster)
 
 
 def test_alternating_turns_between_two_servers_keep_one_consistent_state(cluster):
@@ -88,7 +99,7 @@ def test_alternating_turns_between_two_servers_keep_one_consistent_state(cluster
         assert b["slots"]["requested_slot"] == asked_next
     rec = payload(cluster.say(who, "no", server=SERVERS[len(turns) % 2]))
     slots = cluster.slots(who, SERVERS[0])
-    assert rec == recommend(intake.case_from_slots(slots))
+    assert rec == recommend(parse_case(intake.case_dict(slots)))
     assert rec["assessment"]["setting"] == "S2" and slots["age"] == 71
     users = [e for e in cluster.tracker(who, SERVERS[1])["events"] if e["event"] == "user"]
     assert len(users) == len(turns) + 1
@@ -170,7 +181,7 @@ def test_fifty_concurrent_conversations_finish_without_errors_or_cross_talk(clus
         assert rec == recommend(parse_case(expected)), who  # its own recommendation
     assert rasa_logs(cluster).count("[ERROR]") == errors_before
     rows = audit.rows(path=cluster.workdir / "audit.db")
-    assert len(rows) - rows_before == n  # both action servers wrote their rows to the one audit log
+    assert len(rows) - rows_before == n  # the action server wrote one row per recommendation given
     assert {r["node"] for r in rows} and all(r["clinical_case"]["age"] >= 40 for r in rows[rows_before:])
     print(f"50 concurrent conversations, 100 turns over 2 servers: {elapsed:.1f} s")
 

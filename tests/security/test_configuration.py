@@ -27,47 +27,62 @@ def test_every_script_binds_loopback_unless_rasa_interface_says_otherwise():
     assert 'RASA_INTERFACE="${RASA_INTERFACE:-127.0.0.1}"' in services
     for name in ("start", "serve", "web"):
         text = (ROOT / "scripts" / name).read_text()
-        command = re.search(r"^rasa (run|shell) .*?(?<!\\)$", text, re.M | re.S).group(0)
+        command = re.search(r"^(?:exec )?rasa (run|shell) .*?(?<!\\)$", text, re.M | re.S).group(0)
         assert '--interface "$RASA_INTERFACE"' in command, name
+        assert '--port "$RASA_PORT"' in command, name  # every script honours RASA_PORT
         assert "--auth-token" not in text, name  # the token travels in the environment, not in `ps` output
     assert "--enable-api" in (ROOT / "scripts" / "serve").read_text()
+    assert 'RASA_PORT="${RASA_PORT:-5005}"' in services
+    # the action port is one variable, read where an action server starts (scripts/actions), nowhere else
+    assert 'RRMM_ACTION_PORT="${RRMM_ACTION_PORT:-5055}"' in services
+    port_lines = [f"{p.name}: {line}" for p in (ROOT / "scripts").iterdir() for line in p.read_text().splitlines()
+                  if "5055" in line and not line.lstrip().startswith("#")]
+    assert port_lines == ['services.sh: RRMM_ACTION_PORT="${RRMM_ACTION_PORT:-5055}"   # an action server\'s port '
+                          '(scripts/actions, python -m actions)'], port_lines
+    assert "5055" not in (ROOT / "endpoints.yml").read_text()
 
 
-def test_a_first_run_creates_both_tokens_and_prints_where_they_are(tmp_path):
-    """scripts/services.sh (sourced by start, serve and web), run in an empty directory as on a clean install."""
+def test_a_first_run_creates_the_api_token_and_prints_where_it_is(tmp_path):
+    """scripts/services.sh (sourced by start, serve and web), run in an empty directory as on a clean install: one
+    process, one token (the API's); the action token only with action servers (RRMM_ACTION_URL)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RRMM_API_TOKEN", "RRMM_ACTION_TOKEN"))}
     env.update(PATH=f"{BIN}:{env.get('PATH', '')}", PYTHONPATH=str(ROOT))
     show = (f'source "{ROOT}/scripts/services.sh" && '
             'echo "$RASA_INTERFACE|$API_TOKEN_SOURCE|${#RRMM_API_TOKEN}|${#RRMM_ACTION_TOKEN}"')
     first = subprocess.run(["bash", "-c", show], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip() == "127.0.0.1|var/api.token|64|64"
-    for name in ("api.token", "action.token"):
-        assert f"var/{name}" in first.stderr
-        assert stat.S_IMODE((tmp_path / "var" / name).stat().st_mode) == 0o600
+    assert first.stdout.strip() == "127.0.0.1|var/api.token|64|0"
+    assert "var/api.token" in first.stderr and not (tmp_path / "var" / "action.token").exists()
+    assert stat.S_IMODE((tmp_path / "var" / "api.token").stat().st_mode) == 0o600
     second = subprocess.run(["bash", "-c", show], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert second.stdout == first.stdout and "created" not in second.stderr
     api = (tmp_path / "var" / "api.token").read_text().strip()
     assert api not in first.stdout + first.stderr  # the value is never printed, only where it is
     given = subprocess.run(["bash", "-c", show], cwd=tmp_path, env={**env, "RRMM_API_TOKEN": "e" * 20},
                            capture_output=True, text=True, timeout=120)
-    assert given.stdout.strip() == "127.0.0.1|$RRMM_API_TOKEN|20|64"
+    assert given.stdout.strip() == "127.0.0.1|$RRMM_API_TOKEN|20|0"
+    scale_out = subprocess.run(["bash", "-c", show], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                               env={**env, "RRMM_ACTION_URL": "http://127.0.0.1:5055/webhook"})
+    assert scale_out.stdout.strip() == "127.0.0.1|var/api.token|64|64" and "var/action.token" in scale_out.stderr
+    assert stat.S_IMODE((tmp_path / "var" / "action.token").stat().st_mode) == 0o600
     bad = subprocess.run(["bash", "-c", show], cwd=tmp_path, env={**env, "RRMM_API_TOKEN": "short"},
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "RRMM_API_TOKEN must be at least 16 characters" in bad.stderr
 
 
-def test_endpoints_yml_sends_the_action_token_from_the_environment(monkeypatch):
+def test_action_servers_get_the_action_token_from_the_environment(monkeypatch):
+    """endpoints.yml names no action server (the actions run in the Rasa server) and needs no token; with
+    RRMM_ACTION_URL, Rasa sends RRMM_ACTION_TOKEN as a header (bot.plugins.action_runner)."""
     from rasa.core.utils import AvailableEndpoints
-    from rasa.shared.exceptions import RasaException
 
+    from bot.plugins import action_runner
+
+    monkeypatch.delenv("RRMM_ACTION_TOKEN", raising=False)
+    assert AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml")).action is None
     monkeypatch.setenv("RRMM_ACTION_TOKEN", "a" * 32)
-    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
-    assert endpoints.action.headers == {"Authorization": "Bearer " + "a" * 32}
-    assert endpoints.action.token is None  # a header, never a query parameter (access logs)
-    monkeypatch.delenv("RRMM_ACTION_TOKEN")
-    with pytest.raises(RasaException, match="RRMM_ACTION_TOKEN"):
-        AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
+    endpoint = action_runner.remote_endpoint("http://127.0.0.1:5999/webhook")
+    assert endpoint.headers == {"Authorization": "Bearer " + "a" * 32}
+    assert endpoint.token is None  # a header, never a query parameter (access logs)
 
 
 def connect_handler(channel):

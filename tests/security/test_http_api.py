@@ -74,7 +74,7 @@ def test_only_the_greeting_and_version_and_the_health_checks_are_open(servers):
 
 
 def test_the_token_never_reaches_a_log(servers):
-    for name in ("rasa.log", "actions.log"):
+    for name in ("rasa.log",):  # the actions run inside the Rasa server: one log
         text = (servers.workdir / name).read_text(errors="replace")
         assert API_TOKEN not in text and ACTION_TOKEN not in text, name
 

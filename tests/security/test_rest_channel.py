@@ -141,7 +141,7 @@ def log_tail(path: Path, offset: int) -> str:
 
 def test_fuzzed_requests_never_get_a_5xx_or_a_traceback_and_leave_sound_databases(servers):
     url = base(servers)
-    logs = [servers.workdir / "rasa.log", servers.workdir / "actions.log"]
+    logs = [servers.workdir / "rasa.log"]  # the actions run inside the Rasa server: one log
     offsets = [p.stat().st_size for p in logs]
     seen = {"4xx": 0, "200": 0}
 

@@ -1,10 +1,11 @@
 """The HTTP API for other programs (an EHR, a tumour-board tool): `bot.plugins.channels.api.ApiChannel` in
 credentials.yml, served by the Rasa server itself under /api/v1 (nothing else has to run).
 
-- `POST /api/v1/recommend`: a Case (contract.md) in, the Recommendation out; straight from the engine, no
-  conversation. Without `region`, the deployment's default applies (RRMM_REGION, else US). Each recommendation is
-  written to the audit trail (bot.audit.record) with channel `api`; the `RRMM-Audit` header gives the row's id (or
-  `not-recorded`, logged, when the trail could not be written: the answer is still given, as in the chat).
+- `POST /api/v1/recommend`: a Case (contract.md) in, the Recommendation out; from the recommendation service
+  (bot.advice, as every door), no conversation. Without `region`, the deployment's default applies (RRMM_REGION,
+  else US; an invalid value stops the server at start). Each recommendation is written to the audit trail with
+  channel `api`; the `RRMM-Audit` header gives the row's id (or `not-recorded`, logged, when the trail could not be
+  written: the answer is still given, as in the chat).
 - `GET /api/v1/regimens/{code}` and `GET /api/v1/trials/{id}`: what the knowledge base holds (any alias,
   case-insensitive); an unknown name gets 404 with the closest known names.
 - `GET /api/v1/audit/recall[?since=EDITION]`: edition recall (bot.audit.recall): the audited recommendations that
@@ -25,7 +26,6 @@ import asyncio
 import logging
 import os
 import re
-import uuid
 from functools import partial
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -34,11 +34,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import audit
+from bot import advice, audit
 from bot.audit.recall import recall, valid_edition
-from bot.clinical.engine import recommend
 from bot.clinical.kb import UnknownName, kb
-from bot.clinical.models import DEFAULT_REGION, CaseError, parse_case
 from bot.clinical.render import regimen_cautions, render_regimen, render_trial
 
 from .. import inbound
@@ -61,15 +59,15 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "api"
 QUERY = ("token",)
-_FIELD = re.compile(r"^[A-Za-z_][\w()/\[\]]*$")
+_FIELD = re.compile(r"\A[A-Za-z_][\w()/\[\]]*\Z")
 
 
 def default_region(env: Any = os.environ) -> str:
-    """RRMM_REGION (the deployment's default, as the chat uses it), else US. A wrong value stops the server."""
-    value = (env.get("RRMM_REGION") or DEFAULT_REGION).strip().upper()
-    if value not in kb().regions:
-        raise ConfigError(f"RRMM_REGION must be one of {', '.join(kb().regions)}")
-    return value
+    """The deployment's region rule (bot.advice); a wrong RRMM_REGION stops the server with the variable named."""
+    try:
+        return advice.deployment_region(env)
+    except advice.SettingError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def field_problems(problems: List[str]) -> List[FieldProblem]:
@@ -118,14 +116,6 @@ def trial_info(name: str) -> TrialInfo:
     t = k.trials[k.trial_id(name)]
     return TrialInfo(id=t.id, comparison=t.comparison, setting=t.setting, result=t.result, regimens=list(t.regimens),
                      source=t.source, checked=t.checked, knowledge_edition=k.edition, text=render_trial(t.id, k))
-
-
-def recommendation_for(body: Any, region: str) -> Tuple[Any, Dict[str, Any]]:
-    """(the Case, the Recommendation) for a parsed JSON body; raises CaseError naming each field."""
-    if isinstance(body, dict) and "region" not in body:
-        body = {**body, "region": region}
-    case = parse_case(body)
-    return case, recommend(case)
 
 
 def recall_report(since: Optional[str], default_region: str) -> Any:
@@ -196,15 +186,16 @@ class ApiChannel(InputChannel):
             if isinstance(body, inbound.Refusal):
                 return _refusal(body)
             try:
-                case, rec = recommendation_for(body, self.region)
-            except CaseError as exc:
+                given = await advice.advise_async(body, channel=CHANNEL)
+            except advice.CaseError as exc:
                 problems = field_problems(exc.problems)
                 logger.warning("API: answered 422 (case_invalid: %s)", ", ".join(p.field for p in problems)[:200])
                 return response.json(ValidationProblem(reason="; ".join(exc.problems), errors=problems).dict(),
                                      status=422)
             except UnknownName as exc:  # pragma: no cover - parse_case turns unknown drugs into CaseError
                 return _problem(422, "case_invalid", str(exc))
-            row = await self._audit(case, rec)
+            rec = given.recommendation
+            row = str(given.audit_id) if given.recorded else "not-recorded"  # a failure is logged by bot.advice
             logger.info("API: recommendation given (%s, %d options, audit row %s)",
                         ",".join(rec["assessment"].get("settings") or []) or "no setting", len(rec["options"]), row)
             return response.json(rec, headers={"RRMM-Audit": row})
@@ -247,14 +238,3 @@ class ApiChannel(InputChannel):
         except UnknownName as exc:
             return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
                             if exc.suggestions else f"unknown {exc.kind}", exc.suggestions)
-
-    async def _audit(self, case: Any, rec: Dict[str, Any]) -> str:
-        """Writes the audit row (SQLite, off the event loop); its id, or `not-recorded` (logged) on failure."""
-        request_id = f"api-{uuid.uuid4().hex}"  # each call is its own conversation in the trail
-        try:
-            row = await asyncio.get_running_loop().run_in_executor(None, partial(audit.record, request_id, CHANNEL,
-                                                                                 case, rec))
-            return str(row)
-        except audit.AuditError as exc:
-            logger.error("audit: a recommendation given over the API was NOT recorded: %s", exc)
-            return "not-recorded"

@@ -49,10 +49,12 @@ def channel_keys() -> Tuple[str, Optional[str], str]:
 
 
 def plug_in() -> None:
-    """Installs the HTTP API's authentication and checks the input limits (see the module docstring). The other
+    """Installs the HTTP API's authentication, sets the process's umask to 077 and checks the input limits (see
+    the module docstring). Rasa creates the channels before it opens its log file. The other
     patches come with the tracker store, once Rasa's logging is set up (their start-up lines reach the log
     file)."""
     install("api")
+    os.umask(0o077)  # what the server writes from now on (its log file, SQLite files) is the service account's alone
     try:
         inbound.max_message_chars()
     except inbound.ConfigError as exc:

@@ -106,7 +106,7 @@ class RestChannel(InputChannel):
     def parse(self, request: Request) -> "inbound.Refusal | Dict[str, Any]":
         unknown = sorted(k for k in request.args if k not in QUERY)
         if unknown:
-            names = ", ".join(repr(k[:40]) for k in unknown[:5])
+            names = inbound.names_of(unknown)
             return inbound.Refusal("unknown_parameters", f"unknown query parameter(s) {names}; accepted: token",
                                    "")
         body = inbound.parse_json(request.body or b"", dict)

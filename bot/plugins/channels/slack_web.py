@@ -35,7 +35,7 @@ logger = logging.getLogger("bot.plugins.channels.slack")
 RATE_LIMIT_RETRIES = 3
 RATE_LIMIT_MAX_WAIT = 30.0  # seconds; Slack's Retry-After is usually 1-30 s for chat.* methods
 SLACK_HOOKS = "https://hooks.slack.com/"
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+_USER_ID = re.compile(r"\A[UW][A-Z0-9]{2,30}\Z")
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 MANIFEST_VERSION = "1.17"
 MANIFEST_SCHEMA = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
-GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+GUID = re.compile(r"\A[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
+SEMVER = re.compile(r"\A\d+\.\d+\.\d+\Z")
 ACCENT = (0x1D, 0x4E, 0x89)  # the color icon's background, and the manifest's accentColor
 COLOR_SIZE, OUTLINE_SIZE = 192, 32
 DEFAULT_OUT = Path("var") / "teams" / "rrmm-teams-app.zip"

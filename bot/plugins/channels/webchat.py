@@ -7,9 +7,14 @@ internet):
   web/static, listed when the server starts);
 - `/socket.io`: the socket.io endpoint of Rasa's SocketIOInput protocol (`session_request` /
   `session_confirm`, `user_uttered` / `bot_uttered`), with session persistence on by default, so a reloaded
-  page that sends its stored session id continues the same conversation. A session id is 8-64 characters from
-  `A-Z a-z 0-9 _ -` (32 hex digits, and UUIDs with dashes as third-party Rasa widgets send them); a session
-  request without a valid one gets a new id.
+  page that sends its stored session id continues the same conversation. Session ids are issued by this server
+  and signed (`SessionIds`: 32 random hex digits and their HMAC-SHA256 under the install's web chat secret,
+  RRMM_WEBCHAT_SECRET or var/webchat.secret, 0600), so the web chat reaches only conversations it created: a
+  session request with any other id (another channel's conversation, an old or forged id, a third-party
+  widget's own UUID) gets a new signed id in `session_confirm`, plus, when an id was sent, `bot_uttered`
+  `{"text": ..., "error": "session_invalid"}` saying that a new conversation was started; a message whose
+  `session_id` is not signed is refused the same way and reaches no conversation. Third-party Rasa widgets
+  (rasa-webchat) take the id of `session_confirm` and use it from then on.
 Replies are Rasa's standard socket.io messages, so any Rasa widget (rasa-webchat, ...) shows them: `{"text": ...}`
 for each text and `{"text": ..., "quick_replies": [...]}` for buttons. The recommendation turn sends the rich
 message first, `{"html": ..., "note": ..., "custom": payload, "text_twin": <the text>}` (render_html, the
@@ -32,10 +37,13 @@ credentials.yml keys: `session_persistence` (default true), `serve_page` (defaul
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import mimetypes
 import os
 import re
+import secrets
 import uuid
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Optional, Text
@@ -49,9 +57,9 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from bot.clinical.render import render_note
+from bot.clinical.note import render_note
 
-from .. import inbound
+from .. import inbound, tokens
 from ..errors import ConfigError
 from .base import OnNewMessage, TurnOutput, log_on, plug_in, setting, turn_handler
 from .render import is_recommendation, render_html
@@ -60,8 +68,46 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parents[3] / "web" / "static"
 SESSION_ID = inbound.SESSION_ID
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+_ORIGIN = re.compile(r"\Ahttps?://[A-Za-z0-9.-]+(:[0-9]{1,5})?\Z")
 NO_SESSION_TEXT = "This chat has no valid session, so I could not read your message: please reload the page."
+NEW_SESSION_TEXT = ("This chat session is not valid here, so I started a new conversation: please describe the "
+                    "case again.")
+
+
+class SessionIds:
+    """Session ids the server issues and signs: 32 random hex digits + the first 32 hex digits of their
+    HMAC-SHA256 under the install's web chat secret (64 characters: a valid SESSION_ID and REST sender).
+    Only an id this server issued verifies, so a session id cannot name a conversation of another channel."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"rrmm-webchat-session\0" + secret.encode("utf-8")).digest()
+
+    def _mac(self, nonce: str) -> str:
+        return hmac.new(self._key, nonce.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+    def issue(self) -> str:
+        nonce = secrets.token_hex(16)
+        return nonce + self._mac(nonce)
+
+    def valid(self, value: Any) -> bool:
+        if not isinstance(value, str) or len(value) != 64 or not SESSION_ID.match(value):
+            return False
+        nonce, mac = value[:32], value[32:]
+        try:
+            return hmac.compare_digest(mac, self._mac(nonce))
+        except (TypeError, UnicodeEncodeError):  # pragma: no cover - SESSION_ID admits ASCII only
+            return False
+
+
+def session_ids(env: Any = os.environ) -> SessionIds:
+    """The signer with the install's secret (RRMM_WEBCHAT_SECRET, else var/webchat.secret created once, 0600)."""
+    try:
+        secret, created = tokens.token("webchat", env)
+    except tokens.TokenError as exc:
+        raise ConfigError(str(exc)) from None
+    if created:
+        logger.warning("Web chat: created the per-install session-signing secret %s (mode 0600)", created)
+    return SessionIds(secret)
 
 
 def allowed_origins(env: Any = os.environ) -> FrozenSet[str]:
@@ -151,6 +197,7 @@ class WebChat(SocketIOInput):
             jwt_key=setting(credentials, "jwt_key", "RRMM_WEBCHAT_JWT_KEY", None),
             jwt_method=setting(credentials, "jwt_method", "RRMM_WEBCHAT_JWT_METHOD", "HS256"),
             origins=allowed_origins(),
+            sessions=session_ids(),
         )
 
     def __init__(
@@ -164,11 +211,13 @@ class WebChat(SocketIOInput):
         jwt_key: Optional[Text] = None,
         jwt_method: Text = "HS256",
         origins: FrozenSet[str] = frozenset(),
+        sessions: Optional[SessionIds] = None,
     ) -> None:
         super().__init__(user_message_evt, bot_message_evt, namespace, session_persistence, socketio_path,
                          jwt_key, jwt_method)
         self.serve_page = serve_page
         self.origins = origins
+        self.sessions = sessions if sessions is not None else SessionIds(secrets.token_hex(32))
 
     def origin_allowed(self, origin: Optional[str], environ: Dict[str, Any]) -> bool:
         """engine.io asks this for requests with an Origin header (polling and websocket alike)."""
@@ -254,10 +303,20 @@ class WebChat(SocketIOInput):
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             wanted = data.get("session_id") if isinstance(data, dict) else None
-            session_id = wanted if isinstance(wanted, str) and SESSION_ID.match(wanted) else uuid.uuid4().hex
+            if not self.session_persistence:
+                session_id = uuid.uuid4().hex
+            elif self.sessions.valid(wanted):
+                session_id = wanted
+            else:  # never joined: another channel's conversation, a forged or old id, a widget's own UUID
+                session_id = self.sessions.issue()
             if self.session_persistence:
                 await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
+            if self.session_persistence and wanted not in (None, "") and session_id != wanted:
+                logger.warning("Web chat: a session request named a session this server did not issue; "
+                               "a new session was started")
+                await sio.emit(self.bot_message_evt, {"text": NEW_SESSION_TEXT, "error": "session_invalid"},
+                               room=sid)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Any) -> None:
@@ -266,10 +325,9 @@ class WebChat(SocketIOInput):
                                                          "I could not read that message: please send it again."))
             if self.session_persistence:
                 sender_id = data.get("session_id")
-                if not isinstance(sender_id, str) or not SESSION_ID.match(sender_id):
+                if not self.sessions.valid(sender_id):
                     return await refuse(sid, inbound.Refusal(
-                        "session_invalid", "no valid session id (8-64 characters of A-Z a-z 0-9 _ -)",
-                        NO_SESSION_TEXT))
+                        "session_invalid", "no session id issued by this server", NO_SESSION_TEXT))
             else:
                 sender_id = sid
             text = inbound.check_text(data.get("message"))
