@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import intake
 from bot.advice import Advice, CaseError, advise, advise_async, deployment_region
 from bot.audit import NOT_RECORDED_TEXT, turn_channel
+from bot.clinical.changes import what_changed
 from bot.clinical.kb import UnknownName, kb
 from bot.clinical.lookup import drug_regimens_text
 from bot.clinical.render import (
@@ -25,10 +26,10 @@ from bot.clinical.render import (
     render_drug,
     render_regimen,
     render_regimen_cautions,
-    render_text,
     render_trial,
     why_not,
 )
+from bot.clinical.short import render_short, render_trials
 from bot.plugins import tokens
 from bot.privacy import contains_identifier
 
@@ -230,6 +231,37 @@ async def ready_advice(dispatcher: CollectingDispatcher, tracker: Tracker, what:
         return None
 
 
+def recommended_slots(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The slots as they were when the last recommendation was given (replayed from the tracker's events up to the
+    `recommended_case` fingerprint it set), or None when there was none since the case was last cleared."""
+    slots: Dict[str, Any] = {}
+    snapshot = None
+    for e in tracker.events:
+        kind = e.get("event")
+        if kind in ("reset_slots", "restart", "session_started"):
+            slots, snapshot = {}, None
+        elif kind == "slot":
+            slots[e.get("name")] = e.get("value")
+            if e.get("name") == "recommended_case" and e.get("value"):
+                snapshot = dict(slots)
+    return snapshot
+
+
+def _changes(tracker: Tracker, rec: Dict[str, Any], case: str) -> Optional[str]:
+    """What a correction changed ("Changed: now frail (was fit). No longer an option: ..."), or None."""
+    before = recommended_slots(tracker)
+    if not before or before.get("recommended_case") in (None, case):
+        return None
+    before = dict(before, region=before.get("region") or deployment_region())
+    if intake.missing(before) or before.get("case_conflict"):
+        return None
+    try:  # the recommendation given before, again (not audited: it is not a recommendation given now)
+        return what_changed(advise(intake.case_dict(before), channel=tracker.get_latest_input_channel(),
+                                   audit=False).recommendation, rec)
+    except CaseError:
+        return None
+
+
 class ActionRecommend(Action):
     def name(self) -> Text:
         return "action_recommend"
@@ -238,6 +270,8 @@ class ActionRecommend(Action):
         notice = privacy_notice(dispatcher, tracker)
         slots = case_slots(tracker)
         case = _digest(intake.case_dict(slots))
+        if slots.get("recommended_case") == case and contains_identifier(tracker.latest_message.get("text") or ""):
+            return notice  # identifiers and nothing new for the case: the privacy warning (this turn's) alone
         if _intent(tracker) in ("affirm", "deny") and slots.get("recommended_case") == case:
             dispatcher.utter_message(response="utter_case_unchanged")  # "ok" after an answer: no repeat
             return notice
@@ -251,7 +285,10 @@ class ActionRecommend(Action):
         if given is None:
             return notice
         rec = given.recommendation
-        dispatcher.utter_message(text=render_text(rec, max_options=6))
+        changed = _changes(tracker, rec, case)
+        if changed:  # a correction: what changed first, then the short answer
+            dispatcher.utter_message(text=changed)
+        dispatcher.utter_message(text=render_short(rec))
         if tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
             dispatcher.utter_message(json_message={"type": "rrmm_recommendation", "recommendation": rec})
         if stamped and not given.recorded:  # the audit write failed (logged by bot.advice): the clinician is told
@@ -331,6 +368,10 @@ class ActionTrialInfo(Action):
     async def run(self, dispatcher, tracker, domain):
         notice = privacy_notice(dispatcher, tracker)
         tid = _entity_value(tracker, "trial")
+        rec = None if tid else _recommendation(tracker)
+        if rec is not None:  # "trials" after a recommendation: the trials behind its options
+            dispatcher.utter_message(text=render_trials(rec))
+            return notice
         try:
             dispatcher.utter_message(
                 text=render_trial(tid) if tid else "Which trial? I know: " + ", ".join(kb().trials) + "."

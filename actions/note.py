@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.clinical.render import render_note
+from bot.clinical.note import render_note
 
 from .actions import privacy_notice, ready_advice
 

@@ -17,7 +17,8 @@ from typing import List, Optional
 from bot.advice import SettingError, advise, deployment_region
 from bot.clinical.kb import KnowledgeError, UnknownName, kb
 from bot.clinical.models import CaseError
-from bot.clinical.render import render_regimen, render_text, render_trial
+from bot.clinical.render import render_regimen, render_text, render_trial, wrap_for_terminal
+from bot.clinical.short import render_short
 
 from . import ENGINE_VERSION
 from .console import EXIT_INPUT, fail
@@ -62,7 +63,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="JSON lines in and out (automatic for .jsonl and .ndjson files); progress on a terminal")
     p.add_argument("--workers", type=int, metavar="N",
                    help="batch mode: answer with N processes (default: every core); the output keeps the input's order")
-    p.add_argument("--all", action="store_true", help="text format: list every excluded regimen with its reasons")
+    p.add_argument("--details", action="store_true",
+                   help="text format: the full answer (every option, caution, ruled-out regimen and the transplant "
+                        "advice) instead of the short answer")
+    p.add_argument("--all", action="store_true",
+                   help="text format: the full answer with every excluded regimen and its reasons")
     p.add_argument("--audit", action="store_true",
                    help="write each recommendation to the audit trail (channel cli, or batch; $RRMM_AUDIT_DB)")
     p = sub.add_parser("regimen", help="what the knowledge base holds for a regimen code or alias")
@@ -103,8 +108,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         except SettingError as exc:
             return fail(str(exc))
     if args.command == "recommend" and (args.batch or args.case.lower().endswith((".jsonl", ".ndjson"))):
-        if args.format != "json" or args.all:
-            return fail("batch mode writes JSON lines: --format text and --all are for one case")
+        if args.format != "json" or args.all or args.details:
+            return fail("batch mode writes JSON lines: --format text, --details and --all are for one case")
         if args.workers is not None and args.workers < 1:
             return fail("--workers must be 1 or more")
         from bot import batch
@@ -117,7 +122,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             if args.format == "json":
                 print(json.dumps(rec, indent=2, ensure_ascii=False))
             else:
-                print(render_text(rec, show_excluded=args.all))
+                text = render_text(rec, show_excluded=args.all) if args.details or args.all else render_short(rec)
+                print(wrap_for_terminal(text) if sys.stdout.isatty() else text)
             if args.audit and not given.recorded:  # the answer stands; the operator is told, with exit status 1
                 print(f"error: the recommendation was not recorded in the audit trail: {given.audit_error}",
                       file=sys.stderr)

@@ -124,7 +124,8 @@ def test_extract_flags_a_contradiction_and_reads_each_message_once():
 
 def test_recommend_sends_text_and_the_custom_payload():
     msgs, _ = run(A.ActionRecommend(), tracker(slots=COMPLETE))
-    assert "Options (ranked)" in msgs[0]["text"] and "not a substitute" in msgs[0]["text"]
+    assert "1. SVd, selinexor + bortezomib + dexamethasone" in msgs[0]["text"]  # the short answer
+    assert "not a substitute" in msgs[0]["text"] and len(msgs[0]["text"].splitlines()) <= 15
     custom = msgs[1]["custom"]
     assert custom["type"] == "rrmm_recommendation" and custom["recommendation"]["options"][0]["regimen"] == "SVd"
 
@@ -133,7 +134,7 @@ def test_terminal_gets_the_text_without_the_json_payload():
     t = tracker(slots=COMPLETE)
     t.events.append({"event": "user", "input_channel": "cmdline", "text": ""})
     msgs, _ = run(A.ActionRecommend(), t)
-    assert len(msgs) == 1 and "Options (ranked)" in msgs[0]["text"]
+    assert len(msgs) == 1 and "1. SVd" in msgs[0]["text"] and 'Ask: details' in msgs[0]["text"]
 
 
 def test_recommend_refuses_while_a_conflict_is_open_or_a_field_missing():
@@ -158,8 +159,8 @@ def test_why_not_uses_the_exclusion_reasons():
     [
         (A.ActionRegimenInfo(), "what is KPd?", "KPd: carfilzomib"),
         (A.ActionTrialInfo(), "what did CANDOR show?", "37%"),
-        (A.ActionRegimenCautions(), "cautions with KRd", "cardiac"),
-        (A.ActionRegimenCautions(), "cautions with teclistamab", "crs_neurotoxicity"),
+        (A.ActionRegimenCautions(), "cautions with KRd", "heart toxicity"),
+        (A.ActionRegimenCautions(), "cautions with teclistamab", "CRS and neurotoxicity (ICANS)"),
     ],
 )
 def test_lookups_answer_from_the_knowledge_base(action, text, expect):
@@ -205,7 +206,7 @@ def test_intake_questions_are_domain_responses_with_buttons():
         (A.ActionRegimenInfo(), "what is selinexor?", "ask_regimen", "In the regimens: SVd, Sd"),
         (A.ActionTrialInfo(), "what did CARTITUDE-4 show?", "ask_trial", "76% vs 49%"),
         (A.ActionTrialInfo(), "MajesTEC-3 results", "ask_trial", "HR 0.17"),
-        (A.ActionRegimenCautions(), "cautions with talquetamab", "ask_cautions", "gprc5d_toxicity"),
+        (A.ActionRegimenCautions(), "cautions with talquetamab", "ask_cautions", "taste, skin and nail toxicity"),
     ],
 )
 def test_lookups_of_the_2026_edition(action, text, intent, expect):
@@ -284,7 +285,7 @@ def test_the_recommendation_given_is_audited_from_the_case_the_engine_used(monke
 def test_cautions_without_a_regimen_list_every_caution_of_the_case():
     msgs, _ = run(A.ActionRegimenCautions(), tracker("cautions", intent="ask_cautions", entities=[],
                                                      slots=THREE_LINES_TCR))
-    assert msgs[0]["text"].startswith("Cautions for this case:") and "covid_vaccination" in msgs[0]["text"]
+    assert msgs[0]["text"].startswith("Cautions for this case:") and "COVID-19 vaccination:" in msgs[0]["text"]
     msgs, _ = run(A.ActionRegimenCautions(), tracker("cautions", intent="ask_cautions", entities=[]))
     assert msgs[0]["text"].startswith("Cautions for which regimen")
 
@@ -414,3 +415,59 @@ def test_which_regimens_contain_a_drug_with_each_one_s_place_for_the_case():
     assert msgs[0]["text"].startswith("carfilzomib is in ") and "For this case" not in msgs[0]["text"]
     msgs, _ = run(A.ActionDrugRegimens(), tracker("which regimens contain it?", intent="ask_drug_regimens"))
     assert msgs[0]["text"].startswith("Which drug?")
+
+
+def _after_recommendation(slots, then):
+    """A tracker whose events gave a recommendation for `slots`, then set `then` (a correction), as Rasa keeps them."""
+    _, events = run(A.ActionRecommend(), tracker(slots=slots))
+    history = [{"event": "slot", "name": k, "value": v} for k, v in slots.items()]
+    history += [{"event": "action", "name": "action_recommend"}] + events
+    history += [{"event": "user", "text": "correction"}] + [{"event": "slot", "name": k, "value": v}
+                                                           for k, v in then.items()]
+    current = {**slots, **slotset(events), **then}
+    return current, history
+
+
+def test_a_correction_answers_with_what_changed_first_then_the_short_answer():
+    current, history = _after_recommendation(COMPLETE, {"fitness": "frail"})
+    t = tracker("she is frail actually", intent="correct", slots=current)
+    t.events.extend(history)
+    msgs, _ = run(A.ActionRecommend(), t)
+    assert msgs[0]["text"].startswith("Changed: now frail (was fit).")
+    assert "No longer an option: " in msgs[0]["text"] and "SVd" in msgs[0]["text"].split("No longer")[1]
+    assert " first instead of SVd." in msgs[0]["text"]
+    assert msgs[1]["text"].startswith("Read as: ") and "frail" in msgs[1]["text"].splitlines()[0]
+    assert msgs[2]["custom"]["type"] == "rrmm_recommendation"
+
+
+def test_a_message_of_identifiers_alone_gets_the_privacy_warning_alone():
+    _, events = run(A.ActionRecommend(), tracker(slots=COMPLETE))
+    slots = COMPLETE | {"recommended_case": slotset(events)["recommended_case"]}
+    msgs, _ = run(A.ActionRecommend(), tracker("MRN 12345678, John Smith", intent="inform", slots=slots))
+    assert [m.get("response") for m in msgs] == ["utter_privacy_notice"]
+    assert "12345678" not in str(msgs) and "Smith" not in str(msgs)
+
+
+@pytest.mark.parametrize("text,expect", [
+    ("details", ["Options (ranked):", "Ruled out:", "because:"]),
+    ("all options", ["All ", "options (ranked):", "Evidence: "]),
+    ("transplant", ["Transplant:", "auto-HCT"]),
+    ("what about transplant?", ["Transplant:"]),
+])
+def test_each_layer_of_the_answer_is_one_word_away(text, expect):
+    from actions.more import ActionShowMore
+
+    msgs, _ = run(ActionShowMore(), tracker(text, intent="show_more", slots=COMPLETE))
+    assert all(e in msgs[0]["text"] for e in expect), msgs[0]["text"]
+    msgs, _ = run(ActionShowMore(), tracker("x", intent="show_more", slots=COMPLETE,
+                                            entities=[{"entity": "section", "value": "transplant"}]))
+    assert msgs[0]["text"].startswith("Transplant:")  # a button's payload names the layer
+    msgs, _ = run(ActionShowMore(), tracker(text, intent="show_more", slots={}))
+    assert msgs[0]["response"] == "utter_no_recommendation_yet"
+
+
+def test_trials_after_a_recommendation_lists_the_trials_behind_its_options():
+    msgs, _ = run(A.ActionTrialInfo(), tracker("trials", intent="ask_trial", slots=COMPLETE, entities=[]))
+    assert "OPTIMISMM" in msgs[0]["text"] and "For: " in msgs[0]["text"]
+    msgs, _ = run(A.ActionTrialInfo(), tracker("trials", intent="ask_trial", slots={}, entities=[]))
+    assert msgs[0]["text"].startswith("Which trial? I know: ")

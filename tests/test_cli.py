@@ -25,6 +25,18 @@ def test_recommend_text_from_stdin():
     p = run("recommend", "-", "--format", "text", stdin=json.dumps(case))
     assert p.returncode == 0, p.stderr
     assert "1. DRd" in p.stdout and "2. KRd" in p.stdout and "not a substitute for clinical judgement" in p.stdout
+    assert p.stdout.startswith("Read as: ") and len(p.stdout.splitlines()) <= 15  # the short answer
+    full = run("recommend", "-", "--format", "text", "--details", stdin=json.dumps(case)).stdout
+    assert "Options (ranked):" in full and "Cautions:" in full and len(full) > len(p.stdout)
+
+
+def test_text_for_a_terminal_wraps_to_its_width():
+    from bot.clinical.render import wrap_for_terminal
+
+    text = run("recommend", "examples/case-len-dara-refractory.json", "--format", "text", "--details").stdout
+    wrapped = wrap_for_terminal(text, 80)
+    assert max(map(len, wrapped.splitlines())) <= 80
+    assert " ".join(wrapped.split()) == " ".join(text.split())  # the same words, only wrapped
 
 
 @pytest.mark.parametrize(
@@ -83,6 +95,6 @@ def test_recommend_follows_the_region_of_the_case():
     assert "teclistamab" not in [o["regimen"] for o in us["options"]]
     assert "teclistamab" in [o["regimen"] for o in eu["options"]] and eu["knowledge_edition"] == "2026-12"
     text = run("recommend", "-", "--format", "text", stdin=json.dumps({**case, "region": "EU"})).stdout
-    assert "region EU" in text and "Knowledge as of 2026-12; EU labels" in text
+    assert "EU labels" in text and "Knowledge 2026-12." in text
     p = run("recommend", "-", stdin=json.dumps({**case, "region": "Mars"}))
     assert p.returncode == 2 and "region:" in p.stderr and "Traceback" not in p.stderr

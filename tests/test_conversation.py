@@ -51,8 +51,10 @@ def test_one_shot_case_gets_options_cautions_trials_in_the_same_turn(servers):
     assert rec["assessment"]["setting"] == "S3" and rec["assessment"]["fitness"] == "fit"
     assert rec["options"][0]["regimen"] == "SVd"  # 2026-12: KPd off-label (in certain circumstances)
     out = texts(replies)
-    assert "Options (ranked)" in out and "Cautions" in out and "not a substitute for clinical judgement" in out
-    assert "BOSTON" in out  # the trial behind SVd
+    assert "1. SVd, selinexor + bortezomib + dexamethasone" in out and "High cautions: " in out
+    assert "not a substitute for clinical judgement" in out and 'Ask: details' in out  # the short answer
+    details = texts(servers.say(who, "details"))
+    assert "Options (ranked)" in details and "BOSTON" in details  # the trial behind SVd, one step away
     assert requested(servers, who) is None
 
 
@@ -211,3 +213,33 @@ def test_an_aside_inside_the_intake_is_answered_then_the_question_comes_back(ser
     assert out.startswith("KPd:") and "relapse" in out and requested(servers, who) == "relapse"
     out = texts(servers.say(who, "summarise the case"))
     assert "No case details yet" in out and requested(servers, who) == "relapse"
+
+
+def test_a_correction_says_what_changed_before_the_short_answer(servers):
+    who = sender()
+    assert payload(servers.say(who, "69F, 2 prior lines, len refractory, fit, not TE, biochemical relapse"))
+    replies = servers.say(who, "actually she is frail")
+    said = [r["text"] for r in replies if r.get("text")]
+    assert said[0].startswith("Changed: now frail (was fit).") and "No longer an option: " in said[0], said
+    assert said[1].startswith("Read as: ") and payload(replies)["assessment"]["fitness"] == "frail"
+
+
+def test_a_message_of_identifiers_alone_gets_the_privacy_warning_alone(servers):
+    who = sender()
+    assert payload(servers.say(who, "68M, 2 prior lines, len and dara refractory, fit, not TE, clinical relapse"))
+    replies = servers.say(who, "MRN 00482913")
+    out = texts(replies)
+    assert "identifiers" in out and "00482913" not in str(replies)
+    assert payload(replies) is None and "Read as:" not in out  # no reprint of the recommendation
+
+
+@pytest.mark.parametrize("words,expect", [("transplant", "Transplant:\n- auto-HCT"),
+                                          ("all options", "All 9 options (ranked):"),
+                                          ("trials", "Clinical trial:"),
+                                          ('/show_more{"section": "details"}', "Options (ranked):")])
+def test_each_layer_is_one_word_or_one_button_away(servers, words, expect):
+    who = sender()
+    assert payload(servers.say(who, "68M, 2 prior lines, len and dara refractory, exposed to bortezomib, fit, not TE, "
+                                    "clinical relapse"))
+    out = texts(servers.say(who, words))
+    assert expect in out, out

@@ -92,3 +92,15 @@ def test_a_look_up_intent_that_asks_nothing_and_states_case_facts_is_case_inform
 ])
 def test_case_facts_classified_as_new_case_or_help_without_their_words_are_an_answer(text, intent, becomes):
     assert classify(text, intent) == becomes
+
+
+def test_a_layer_of_the_answer_that_states_case_facts_is_case_information():
+    assert classify("Mrs Shapiro, 70F, needs options after Kd; BOSTON suggests SVd?", "show_more") == "inform"
+    assert classify("all options", "show_more") == "show_more" and classify("transplant", "show_more") == "show_more"
+
+
+def test_a_look_up_that_describes_a_patient_is_a_case_description():
+    text = "Mrs Shapiro, 70F, 2 prior lines, needs options after Kd; BOSTON suggests SVd?"
+    assert classify(text, "ask_trial") == "describe_case"
+    assert classify("what did BOSTON show?", "ask_trial") == "ask_trial"
+    assert classify("why not KRd in 2 prior lines?", "ask_why_not") == "ask_why_not"  # no patient described

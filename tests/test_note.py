@@ -6,11 +6,14 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import make
+from hypothesis import HealthCheck, given, settings
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from test_engine_properties import cases
 
 from actions.note import ActionNote
-from bot.clinical.render import NOTE_MAX_CHARS, render_note, render_text
+from bot.clinical.note import NOTE_MAX_CHARS, render_note
+from bot.clinical.render import ranked_options, render_text
 
 COMPLETE = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", "lenalidomide"], "fitness": "fit",
             "transplant_eligible": False}
@@ -45,7 +48,7 @@ def test_the_note_lists_every_option_by_tier_with_its_key_trial_and_approval_in_
     lines = note.splitlines()
     assert lines[0] == "RRMM decision support (US labels, knowledge as of 2026-12)"
     assert lines[1].startswith("Case as read: 2 prior lines; refractory: daratumumab, lenalidomide; fit")
-    assert lines[2].startswith("Assessment: S3")
+    assert lines[2].startswith("Assessment: lenalidomide- and anti-CD38-refractory")  # the setting in words
     for heading in ("Other recommended:", "In certain circumstances:"):
         assert heading in lines
     ranked = [o for o in rec["options"] if o["regimen"] != "trial"]
@@ -83,10 +86,12 @@ def test_the_approval_follows_the_region_of_the_case():
 def test_a_long_answer_drops_the_full_names_first_and_is_always_cut_to_the_limit():
     rec = make(**CASES[2])
     note = render_note(rec)
-    assert "12. " in note or "more options" in note
+    assert "12. " in note or "more option" in note
     huge = dict(rec, options=rec["options"] * 6, read_as="x " * 400)
     assert len(render_note(huge)) <= NOTE_MAX_CHARS
-    assert "more options in the full recommendation" in render_note(dict(rec, options=rec["options"] * 6))
+    many = render_note(dict(rec, options=rec["options"] * 6))
+    shown = len(re.findall(r"(?m)^  \d+\. ", many))
+    assert f"Not listed here: {len(ranked_options(rec)) * 6 - shown} more options" in many
 
 
 def test_a_monitor_answer_has_no_option_list():
@@ -164,3 +169,23 @@ def test_action_note_asks_not_to_share_identifiers_and_never_repeats_them():
     assert msgs[0]["response"] == "utter_privacy_notice"
     assert "John" not in msgs[1]["text"] and "1234567" not in msgs[1]["text"]
     assert events and events[0]["name"] == "privacy_noticed"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_the_note_fits_and_names_every_option_it_leaves_out_by_count(case):
+    from bot.clinical.engine import recommend
+
+    rec = recommend(case)
+    note = render_note(rec)
+    assert len(note) <= NOTE_MAX_CHARS and note.endswith(rec["disclaimer"])
+    options = [o["regimen"] for o in ranked_options(rec)]
+    listed = re.findall(r"(?m)^  (\d+)\. (\S+)", note)
+    assert [code for _, code in listed] == options[:len(listed)]
+    left = options[len(listed):]
+    if left:
+        said = re.search(r"Not listed here: (\d+) more options? \(([^)]*)\)", note)
+        assert said and int(said.group(1)) == len(left), note  # by count, and by name when the names fit
+        assert said.group(2).split(", ") == left or said.group(2) == "see the full recommendation"
+    else:
+        assert "Not listed here" not in note

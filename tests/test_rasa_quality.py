@@ -24,7 +24,8 @@ def _responses_used_by_code():
 
     from bot import intake
 
-    names = set(re.findall(r'response="(utter_\w+)"', (ROOT / "actions" / "actions.py").read_text()))
+    names = {name for module in (ROOT / "actions").glob("*.py")  # every action module (actions.py, note.py, more.py)
+             for name in re.findall(r'response="(utter_\w+)"', module.read_text())}
     return names | {f"utter_ask_{slot}" for slot in intake.REQUIRED}
 
 

@@ -199,6 +199,7 @@ class Caution:
     notes: Mapping[str, str] = field(default_factory=dict)
     only_when: Tuple[str, ...] = ()  # case flags that must all be true for the caution to fire (2026-12)
     checked: str = ""
+    title: str = ""  # the caution in plain words, for people (the id stays in the JSON)
 
 
 @dataclass(frozen=True)

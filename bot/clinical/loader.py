@@ -335,7 +335,7 @@ def load(directory: Union[str, Path] = KNOWLEDGE_DIR) -> KnowledgeBase:
         where = f"cautions.yml: {entry['id']}"
         _require(entry["severity"] in SEVERITIES, where, "severity")
         unknown = set(entry) - {"id", "severity", "high_when", "moderate_when", "high_with", "triggers", "text",
-                                "notes", "source", "checked", "only_when"}
+                                "notes", "source", "checked", "only_when", "title"}
         _require(not unknown, where, f"unknown keys {sorted(unknown)}")
         trig = entry["triggers"]
         for name, group in (("triggers", trig), ("high_with", entry.get("high_with") or {})):
@@ -362,6 +362,7 @@ def load(directory: Union[str, Path] = KNOWLEDGE_DIR) -> KnowledgeBase:
             dict(entry.get("notes", {})),
             tuple(entry.get("only_when", [])),
             str(entry.get("checked", "")),
+            str(entry.get("title") or entry["id"].replace("_", " ")),
         )
 
     texts = docs["texts.yml"]

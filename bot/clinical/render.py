@@ -40,10 +40,31 @@ def key_trial(option: Dict[str, object], rec: Dict[str, object]) -> Optional[str
 
 
 def setting_label(setting: Optional[str], k: Optional[KnowledgeBase] = None) -> str:
-    """'S3 lenalidomide- and anti-CD38-refractory' (the setting's short name from the knowledge base)."""
+    """'lenalidomide- and anti-CD38-refractory': the setting's short name from the knowledge base (its id, S3, stays
+    in the JSON)."""
     k = k or default_kb()
-    short = next((s.short_name for s in k.settings if s.id == setting), "")
-    return f"{setting} {short}".strip()
+    return next((s.short_name for s in k.settings if s.id == setting), str(setting or ""))
+
+
+_SETTING_IDS = re.compile(r"\bS[1-9](?:(?:, | and | or )S[1-9])*\b")
+_RULE_CODES = re.compile(r"\s*\((?:R\d+(?:, R\d+)*|clinical-spec[^)]*)\)")
+
+
+def plain(text: str, k: Optional[KnowledgeBase] = None) -> str:
+    """A sentence of the engine as a person reads it: setting ids in words ("not among the regimens indicated for
+    lenalidomide- and anti-CD38-refractory or triple-class refractory disease") and rule codes ("(R9)") left out.
+    The wording is the engine's; only the codes change."""
+    k = k or default_kb()
+
+    def settings(m: "re.Match[str]") -> str:
+        names = [setting_label(x, k) for x in re.findall(r"S[1-9]", m.group())]
+        return (", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]) + " disease"
+
+    text = _RULE_CODES.sub("", _SETTING_IDS.sub(settings, str(text)))
+    if "_" in text:  # a caution named by its id inside a sentence ("see car_t_late_effects")
+        text = re.sub(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", lambda m: k.cautions[m.group()].title
+                      if m.group() in k.cautions else m.group().replace("_", " "), text)  # "(cell therapy)"
+    return text
 
 
 def transplant_line(t: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
@@ -122,14 +143,32 @@ def option_lines(option: Dict[str, object], rec: Dict[str, object]) -> List[Tupl
     """What every rendering shows under an option, in order, as (kind, text): "why" (the one-line rationale),
     "approval" (the label in the case's region, when known), each "note", and "trial" (the key trial, when any).
     Each renderer gives the kinds its own labels and markup."""
-    out = [("why", one_line_rationale(option))]
-    if option.get("label"):
+    out = [("why", plain(one_line_rationale(option)))]
+    if option.get("label") and not no_label_recorded(option):  # that one is said once for all (unrecorded_line)
         out.append(("approval", str(option["label"])))
-    out += [("note", n) for n in option_notes(option)]
+    out += [("note", plain(n)) for n in option_notes(option)]
     trial = key_trial(option, rec)
     if trial:
         out.append(("trial", trial))
     return out
+
+
+def no_label_recorded(option: Dict[str, object], k: Optional[KnowledgeBase] = None) -> bool:
+    """True when the option's approval line only says that no regional restriction is recorded."""
+    label = str(option.get("label") or "")
+    try:
+        return bool(label) and label == (k or default_kb()).say("label.no_entry", region=label.split(": ", 1)[0])
+    except KeyError:  # 2026-12: every regimen has a label, and the sentence is gone
+        return False
+
+
+def unrecorded_line(options: List[Dict[str, object]], k: Optional[KnowledgeBase] = None) -> Optional[str]:
+    """The options whose approval line would only say that nothing is recorded, said once instead of under each:
+    "Approval: US: no regional restriction recorded; check the local label (KPd, PVd, SVd)"."""
+    codes = [str(o["regimen"]) for o in options if no_label_recorded(o, k)]
+    if not codes:
+        return None
+    return f"Approval: {next(o['label'] for o in options if no_label_recorded(o, k))} ({', '.join(codes)})"
 
 
 def sorted_cautions(rec: Dict[str, object]) -> List[Dict[str, object]]:
@@ -143,8 +182,10 @@ def split_cautions(rec: Dict[str, object]) -> Tuple[List[Dict[str, object]], Lis
     return [c for c in cautions if c.get("severity") != "info"], [c for c in cautions if c.get("severity") == "info"]
 
 
-def caution_name(c: Dict[str, object]) -> str:
-    return str(c["id"]).replace("_", " ")
+def caution_name(c: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
+    """The caution in plain words (its `title` in cautions.yml); the id stays in the JSON."""
+    known = (k or default_kb()).cautions.get(str(c["id"]))
+    return known.title if known is not None and known.title else str(c["id"]).replace("_", " ")
 
 
 def info_line(info: List[Dict[str, object]], k: Optional[KnowledgeBase] = None) -> str:
@@ -207,6 +248,21 @@ def read_as(case, k: Optional[KnowledgeBase] = None) -> str:
     return "; ".join(parts)
 
 
+def wrap_for_terminal(text: str, width: Optional[int] = None) -> str:
+    """`text` with every line wrapped to the terminal's width (continuation lines indented under the line's own
+    indent and list marker), so that nothing runs past the edge of a shell."""
+    import shutil
+    import textwrap
+
+    width = max(40, width or shutil.get_terminal_size((100, 24)).columns)
+    out = []
+    for line in text.split("\n"):
+        lead = re.match(r"^(\s*(?:\d+\.|-)?\s*)", line).group(1)
+        out.extend(textwrap.wrap(line, width, subsequent_indent=" " * len(lead), break_on_hyphens=False,
+                                 break_long_words=True) or [""])
+    return "\n".join(out)
+
+
 def read_as_line(rec: Dict[str, object]) -> Optional[str]:
     """'Read as: ...', the first line of every rendering of a recommendation (None when the payload has none)."""
     return f"Read as: {rec['read_as']}" if rec.get("read_as") else None
@@ -215,7 +271,7 @@ def read_as_line(rec: Dict[str, object]) -> Optional[str]:
 def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options: Optional[int] = None) -> str:
     lines = [read_as_line(rec)] if read_as_line(rec) else []
     lines += [assessment_line(rec), f"Action: {rec['initiation']['text']}"]
-    lines += [f"Note: {n}" for n in rec["assessment"].get("notes", [])]
+    lines += [f"Note: {plain(n)}" for n in rec["assessment"].get("notes", [])]
     headline = trial_headline(rec)
     if headline:
         lines.append(headline)
@@ -231,6 +287,9 @@ def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options
                 lines += [f"   {TEXT_LABELS[kind]}: {text}" for kind, text in option_lines(o, rec)]
         if len(shown) < len(options):
             lines.append(f"   (+{len(options) - len(shown)} more: ask for all options)")
+        unrecorded = unrecorded_line(shown)
+        if unrecorded:
+            lines.append(unrecorded)
     elif rec["initiation"]["action"] != "monitor" and not headline:
         lines += ["", no_option_text()]
     ruled = [e for e in rec["excluded"] if e["ruled_out"]]
@@ -239,7 +298,7 @@ def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options
         if show_excluded:
             lines.append("Ruled out:")
             lines += [
-                f"- {e['regimen']}: {'; '.join(r for r in e['reasons'] if not r.startswith('not among'))}"
+                f"- {e['regimen']}: {'; '.join(plain(r) for r in e['reasons'] if not r.startswith('not among'))}"
                 for e in ruled
             ]
             rest = [e["regimen"] for e in rec["excluded"] if not e["ruled_out"]]
@@ -266,7 +325,7 @@ def render_text(rec: Dict[str, object], show_excluded: bool = False, max_options
 def caution_lines(cautions: List[Dict[str, object]]) -> List[str]:
     out = []
     for c in cautions:
-        out.append(f"- [{SEVERITY_MARK[c['severity']]}] {c['id']}: {c['text']}")
+        out.append(f"- [{SEVERITY_MARK[c['severity']]}] {caution_name(c)}: {plain(c['text'])}")
         out.append(f"  because: {'; '.join(c['because'])}")
     return out
 
@@ -287,12 +346,12 @@ def why_not(rec: Dict[str, object], code: str, k: Optional[KnowledgeBase] = None
                 return f"{trial_headline(rec, k)} ({tier_heading(o.get('tier', 'recommended'), k).lower()})"
             i = next(n for n, x in enumerate(ranked_options(rec), 1) if x["regimen"] == code)
             tier = tier_heading(o.get("tier", "preferred" if o["preferred"] else "recommended"), k).lower()
-            notes = "".join(f" {n[:1].upper()}{n[1:]}." for n in option_notes(o))
-            return f"{code} is option {i} for this case ({tier}): {one_line_rationale(o)}.{notes} " \
+            notes = "".join(f" {n[:1].upper()}{n[1:]}." for n in map(plain, option_notes(o)))
+            return f"{code} is option {i} for this case ({tier}): {plain(one_line_rationale(o))}.{notes} " \
                    f"Approval: {o.get('label') or k.approval_line(code, region)}."
     for e in rec["excluded"]:
         if e["regimen"] == code:
-            text = f"{code} is not an option for this case: " + "; ".join(e["reasons"]) + "."
+            text = f"{code} is not an option for this case: " + "; ".join(plain(r, k) for r in e["reasons"]) + "."
             if code in k.labels and not any(" label" in r for r in e["reasons"]):
                 text += f" Approval: {k.approval_line(code, region)}."
             return text
@@ -325,7 +384,7 @@ def render_regimen(code: str, k: Optional[KnowledgeBase] = None) -> str:
         lines.append(f"Trial {t.id}: {t.comparison} ({t.setting}): {t.result} Source: {t.source}.")
     cautions = regimen_cautions(reg.code, k)
     if cautions:
-        lines.append("Cautions: " + ", ".join(cautions))
+        lines.append("Cautions: " + ", ".join(k.cautions[c].title for c in cautions))
     lines.append(f"Knowledge as of {k.edition}.")
     return "\n".join(lines)
 
@@ -377,7 +436,7 @@ def drug_cautions_text(drug: str, k: Optional[KnowledgeBase] = None) -> str:
             or (d.modality and d.modality in t.get("modalities", ()))
         ):
             notes = " ".join(text for key, text in c.notes.items() if key in keys)
-            lines.append(f"- {c.id}: {c.text}{' ' + notes if notes else ''}")
+            lines.append(f"- {c.title}: {c.text}{' ' + notes if notes else ''}")
     if len(lines) == 1:
         lines.append(
             "- none specific to this drug in the knowledge base (infection and COVID-19 vaccination apply to "
@@ -396,7 +455,7 @@ def render_regimen_cautions(code: str, k: Optional[KnowledgeBase] = None) -> str
             notes = k.approval_line(reg.code) + "."
         else:
             notes = " ".join(k.caution_notes.get(c.id, {}).get(reg.code, ()))
-        lines.append(f"- {c.id}: {c.text}{' ' + notes if notes else ''}")
+        lines.append(f"- {c.title}: {c.text}{' ' + notes if notes else ''}")
     return "\n".join(lines)
 
 
@@ -414,84 +473,3 @@ def render_trial(trial_id: str, k: Optional[KnowledgeBase] = None) -> str:
         ]
     )
 
-
-# ---- the copy-to-note summary ("note" in the chat, "Copy to note" in the web chat) -------------------------------
-NOTE_MAX_CHARS = 1500
-_AGE = re.compile(r"\bage (\d{2,3})\b")
-
-
-def key_trial_id(option: Dict[str, object], rec: Dict[str, object]) -> Optional[str]:
-    """The id of the option's key trial (the one key_trial shows), or None."""
-    line = key_trial(option, rec)
-    return line.split(" (", 1)[0] if line else None
-
-
-def approval_words(option: Dict[str, object], region: str, k: Optional[KnowledgeBase] = None) -> str:
-    """The option's approval in the region in a few words: 'approved 2024-04', 'not approved', 'no restriction
-    recorded' (an option without a label entry)."""
-    k = k or default_kb()
-    label = k.labels.get(str(option["regimen"]))
-    if label is None or region not in label.regions:
-        return "no restriction recorded"
-    if str(option.get("label", "")).startswith(f"{region}: off-label here"):  # the case does not meet the label
-        return "off-label here"
-    return label.regions[region].status_text
-
-
-def _note_case_line(rec: Dict[str, object]) -> str:
-    """The case as read (the Read-as line when the recommendation has one, else its assessment), with an age over
-    89 written as "over 89" (HIPAA Safe Harbor: such an age is an identifier)."""
-    read = rec.get("read_as")
-    text = f"Case as read: {read}" if read else assessment_line(rec)
-    return _AGE.sub(lambda m: "age over 89" if int(m.group(1)) > 89 else m.group(0), text)
-
-
-def _note_options(rec: Dict[str, object], region: str, names: bool, limit: Optional[int]) -> List[str]:
-    options = ranked_options(rec)
-    shown = options if limit is None else options[:limit]
-    lines = []
-    for heading, group in tier_groups(shown):
-        lines.append(f"{heading}:")
-        for i, o in group:
-            extra = [x for x in (key_trial_id(o, rec), f"{region}: {approval_words(o, region)}") if x]
-            name = f" ({o['name']})" if names else ""
-            lines.append(f"  {i}. {o['regimen']}{name} - {'; '.join(extra)}")
-    if len(shown) < len(options):
-        lines.append(f"  (+{len(options) - len(shown)} more options in the full recommendation)")
-    return lines
-
-
-def render_note(rec: Dict[str, object], k: Optional[KnowledgeBase] = None) -> str:
-    """A plain-text summary for pasting into a clinical note: the case as read, the action, the options by tier with
-    their key trial and approval in the case's region, the high cautions, transplant in a word, the knowledge edition
-    and the disclaimer. No identifiers (the recommendation holds none; an age over 89 is written as such), no
-    markdown, at most NOTE_MAX_CHARS characters (long answers drop the regimens' full names, then options)."""
-    k = k or default_kb()
-    region = str(rec.get("assessment", {}).get("region") or k.regions[0])
-    edition = rec.get("knowledge_edition") or k.edition
-    head = [f"RRMM decision support ({region} labels, knowledge as of {edition})", _note_case_line(rec)]
-    if rec.get("read_as"):
-        head.append(assessment_line(rec))
-    head.append(f"Action: {rec['initiation']['text']}")
-    headline = trial_headline(rec, k)
-    if headline:
-        head.append(headline)
-    tail = []
-    main, _ = split_cautions(rec)
-    high = [caution_name(c) for c in main if c.get("severity") == "high"]
-    if high:
-        tail.append("High cautions: " + ", ".join(high) + ".")
-    if rec.get("transplant"):
-        tail.append("Transplant: " + "; ".join(
-            f"{t['option']} {'advised' if t['recommended'] else 'not advised now'}" for t in rec["transplant"]) + ".")
-    tail += [f"Source: RRMM assistant (engine {rec.get('engine_version', '?')}, knowledge as of {edition}).",
-             str(rec["disclaimer"])]
-    if not ranked_options(rec):
-        body = [] if rec["initiation"]["action"] == "monitor" or headline else [no_option_text(k)]
-        return "\n".join(head + body + tail)[:NOTE_MAX_CHARS]
-    attempts = [(True, None), (False, None)] + [(False, n) for n in (6, 4, 3, 2, 1)]
-    for names, limit in attempts:
-        text = "\n".join(head + ["Options (ranked):"] + _note_options(rec, region, names, limit) + tail)
-        if len(text) <= NOTE_MAX_CHARS:
-            return text
-    return text[: NOTE_MAX_CHARS - 1].rstrip() + "…"

@@ -178,6 +178,11 @@ class CaseFactsIntentOverride(GraphComponent):
         if (intent in LOOKUPS and not LOOKUP_CUE.search(text) and states_case_facts(entities, text)
                 and not any(e.get("entity") in ("regimen", "trial") or _names_regimen(e) for e in entities)):
             return "inform"  # "clinical with new bone lesions" answers the intake: it asks nothing
+        patient = {e.get("entity") for e in entities} >= {"age", "prior_lines"}  # "70F, 2 lines, after Kd; ...?"
+        if intent in LOOKUPS and patient and states_case_facts(entities, text) and not newly_diagnosed(text):
+            return "describe_case"  # a patient described with a question on the side: the case is read first
+        if intent == "show_more" and states_case_facts(entities, text):
+            return "inform"  # "70F, needs options after Kd": case facts, not "all options" of an answer
         if intent in cls.OPENERS and case_request(text):
             return "describe_case"
         if (intent in cls.OVERRIDDEN and entities and len(text.split()) <= 8 and not HELP_CUE.search(text)

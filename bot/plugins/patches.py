@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from bot.privacy.logs import FILTER, add_filter_everywhere, structlog_redactor
 
-from . import action_runner, inbound, timing, tokens
+from . import action_runner, console, inbound, timing, tokens
 from .errors import ActionServerUnavailable, ConfigError, StorageError
 
 logger = logging.getLogger(__name__)
@@ -418,6 +418,8 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_error", _raise_error),
     Patch("rasa", "rasa.core.tracker_store", "FailSafeTrackerStore.on_tracker_store_retrieve_error", _raise_error),
     Patch("rasa", "rasa.core.agent", "Agent.handle_message", _handle_message),
+    Patch("rasa", "rasa.core.channels.console", "print_buttons", console.print_buttons),
+    Patch("rasa", "rasa.core.channels.console", "_print_bot_output", console.print_bot_output),
     Patch("api", "rasa.server", "create_app", _create_app),
     Patch("logging", "logging", "Logger.addHandler", _add_handler),
     Patch("medspacy", "medspacy.context.context_modifier", "tuple_overlaps", _overlaps),

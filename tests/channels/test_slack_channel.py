@@ -53,25 +53,25 @@ def test_signed_event_is_answered_with_block_kit_on_the_web_api(channel_server, 
     assert len(rec_posts) == 1
     msg = rec_posts[0]
     blocks = msg["blocks"]
-    # the header carries the assessment; ranked options with rationale and trial; cautions; transplant; disclaimer
-    assert blocks[0]["text"]["text"].startswith("RRMM: S3 lenalidomide- and anti-CD38-refractory")
+    # the first screen: the setting in words, the case as read, the action, the ranked options one line each,
+    # buttons for the rest ("Show details" first), the disclaimer last
+    assert blocks[0]["text"]["text"].startswith("RRMM: lenalidomide- and anti-CD38-refractory")
     sections = block_texts(blocks, "section")
-    assert any(s.startswith("*Assessment:*") for s in sections)
-    options = [s for s in sections if s.startswith("*1. ") or s.startswith("*2. ")]
-    assert options[0].startswith("*1. SVd*") and "*Why:*" in options[0]
-    assert any("*Trial:* BOSTON" in s for s in sections)
-    cautions = next(s for s in sections if s.startswith("*Cautions*"))
-    assert "*thrombosis*" in cautions and ":large_orange_circle: moderate" in cautions
-    assert any(s.startswith("*Transplant*") for s in sections)
+    assert sections[0].startswith("*Read as:*") and sections[1].startswith("*Action:*")
+    options = next(s for s in sections if s.startswith("_Other recommended_"))  # 2026-12: no preferred tier here
+    assert "\n*1. SVd*, selinexor + bortezomib + dexamethasone: " in options
+    buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
+    assert [b["text"]["text"] for b in buttons][:2] == ["Show details", "Cautions"]
     assert "Decision support for clinicians" in block_texts(blocks, "context")[-1]
     assert blocks[-1]["type"] == "context"
-    # mrkdwn fallback text; Slack's limits
-    assert msg["text"].startswith("*RRMM recommendation*") and "1. SVd" in msg["text"]
+    # the short answer as fallback text; Slack's limits
+    assert msg["text"].startswith("Read as: ") and "1. SVd" in msg["text"]
     assert len(blocks) <= SLACK_MAX_BLOCKS and len(blocks[0]["text"]["text"]) <= SLACK_HEADER_CHARS
     assert all(len(s) <= SLACK_SECTION_CHARS for s in sections)
     # the answer comes once: the plain text twin of the blocks is not posted (a turn's replies go out in order)
     twin = ("Read as:", "Assessment:")
-    assert not [p for p in stand_in.slack_posts("D0CLIN1") if str(p.get("text", "")).startswith(twin)]
+    assert not [p for p in stand_in.slack_posts("D0CLIN1")
+                if not p.get("blocks") and str(p.get("text", "")).startswith(twin)]
     # posted with the bot token, to the channel of the event
     req = next(r for r in stand_in.matching("POST", "/slack/api/chat.postMessage") if r.get("ts") == msg["ts"])
     assert req["headers"]["Authorization"] == f"Bearer {channel_server.secrets['SLACK_BOT_TOKEN']}"
@@ -208,3 +208,21 @@ def test_a_rate_limited_reply_is_sent_after_retry_after(channel_server, stand_in
     calls = stand_in.slack_calls("chat.postMessage", "D0RATE")
     assert [c["status"] for c in calls][:3] == [429, 429, 200]  # the first reply waited twice, then went out
     assert calls[2]["json"] == calls[0]["json"]
+
+
+def test_show_details_and_the_other_buttons_of_an_answer_each_ask_for_their_layer(channel_server, stand_in):
+    sender, channel = "U0DETAIL", "D0DETAIL"
+    assert signed(channel_server, event(sender, channel, CASE))[0] == 200
+    rec = wait_until(lambda: [p for p in stand_in.slack_posts(channel)
+                              if p.get("blocks") and p["blocks"][0]["type"] == "header"], 60, "the answer")[0]
+    buttons = next(b for b in rec["blocks"] if b["type"] == "actions")["elements"]
+    details = next(b for b in buttons if b["text"]["text"] == "Show details")
+    body, headers = click(channel_server, sender, channel, rec, details, trigger_id="1111.2222.details")
+    assert post(channel_server, body, headers)[0] == 200
+    wait_until(lambda: any("Options (ranked):" in str(p.get("text")) for p in stand_in.slack_posts(channel)), 60,
+               "the details")
+    trials = next(b for b in buttons if b["text"]["text"] == "Trials")  # the same answer's other button still works
+    body, headers = click(channel_server, sender, channel, rec, trials, trigger_id="3333.4444.trials")
+    assert post(channel_server, body, headers)[0] == 200
+    wait_until(lambda: any("For: " in str(p.get("text")) for p in stand_in.slack_posts(channel)), 60, "the trials")
+    assert stand_in.slack_calls("chat.update", channel) == []  # the answer keeps its buttons

@@ -93,12 +93,13 @@ def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reloa
 
             page.fill("#rrmm-input", CASE)
             page.click("#rrmm-send")
-            page.wait_for_selector(".rrmm-rec .rrmm-options li", timeout=60000)
-            options = page.locator(".rrmm-rec .rrmm-options li").all_inner_texts()
+            page.wait_for_selector(".rrmm-rec .rrmm-first li", timeout=60000)
+            options = page.locator(".rrmm-rec .rrmm-first li").all_inner_texts()
             assert options[0].startswith("SVd") and len(options) >= 3
-            assert "Trial: BOSTON" in " ".join(options)
+            page.click(".rrmm-rec .rrmm-details summary")  # Show details
+            assert "Trial: BOSTON" in page.inner_text(".rrmm-rec .rrmm-details .rrmm-options")
             cautions = page.inner_text(".rrmm-rec .rrmm-cautions")
-            assert "thrombosis" in cautions and "moderate" in cautions.lower()
+            assert "blood clots" in cautions and "moderate" in cautions.lower()
             assert "Decision support for clinicians" in page.inner_text(".rrmm-rec .rrmm-disclaimer")
             # the answer is shown once: not also as plain text
             twin = ("Read as:", "Assessment:")
@@ -110,7 +111,7 @@ def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reloa
             assert re.fullmatch(r"[0-9a-f]{64}", session)  # issued and signed by the server (docs/security.md)
             page.reload()
             page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
-            assert page.locator(".rrmm-rec .rrmm-options li").count() == len(options), "transcript kept"
+            assert page.locator(".rrmm-rec .rrmm-first li").count() == len(options), "transcript kept"
             assert page.evaluate("() => JSON.parse(Object.entries(localStorage)[0][1]).session") == session
             # the server-side conversation continues: a follow-up question about the same case
             page.fill("#rrmm-input", "why not KRd?")

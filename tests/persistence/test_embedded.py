@@ -181,7 +181,7 @@ def test_an_audit_failure_still_shows_the_recommendation_with_a_note(stack):
         con.close()
     stack.not_recorded.add(who)
     assert payload(replies)["options"][0]["regimen"] == "SVd"  # 2026-12: KPd off-label
-    assert "Options (ranked)" in texts(replies) and texts(replies).endswith(audit.NOT_RECORDED_TEXT)
+    assert "1. SVd, " in texts(replies) and texts(replies).endswith(audit.NOT_RECORDED_TEXT)
     assert f"conversation {who} was NOT recorded" in log_text(stack, "actions") + log_text(stack, "rasa")
     assert audit.NOT_RECORDED_TEXT not in texts(stack.say(sender("audit-again"), ONE_SHOT))
 

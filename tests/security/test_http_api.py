@@ -53,7 +53,7 @@ def test_without_the_token_nothing_is_read_injected_or_replaced(servers):
     assert after["events"] == before["events"] and after["slots"]["fitness"] == "fit"
     assert api(base, "GET", "/status")[1]["model_file"] == model
     status, replies = rest(base, {"sender": "api-guard-after", "message": CASE})
-    assert status == 200 and replies[0]["text"].startswith("Read as: ") and "\nAssessment: S3" in replies[0]["text"]
+    assert status == 200 and replies[0]["text"].startswith("Read as: ") and "\n1. SVd, " in replies[0]["text"]
 
 
 def test_only_the_greeting_and_version_and_the_health_checks_are_open(servers):

@@ -72,7 +72,7 @@ def test_without_a_sender_nothing_is_pooled_into_one_default_conversation(server
 def test_text_the_assistant_cannot_use_is_cleaned_or_answered_clearly(servers):
     # control characters and a lone surrogate: cleaned, and the case is read
     status, replies = rest(base(servers), {"sender": "rest-clean", "message": "\u0000" + CASE + "\ud800\u001b"})
-    assert status == 200 and replies[0]["text"].startswith("Read as: ") and "\nAssessment: S3" in replies[0]["text"]
+    assert status == 200 and replies[0]["text"].startswith("Read as: ") and "\n1. SVd, " in replies[0]["text"]
     assert any((r.get("custom") or {}).get("type") == "rrmm_recommendation" for r in replies)
     # a text over RRMM_MAX_MESSAGE_CHARS: the clinician is told, the conversation is untouched
     status, replies = rest(base(servers), {"sender": "rest-long", "message": "fit " * 2000})
@@ -168,7 +168,7 @@ def test_fuzzed_requests_never_get_a_5xx_or_a_traceback_and_leave_sound_database
         tail = log_tail(path, offset)
         assert "Traceback" not in tail and "[ERROR]" not in tail.replace("User is not authenticated", ""), path
     status, replies = rest(url, {"sender": "fuzz-after", "message": CASE})
-    assert status == 200 and replies[0]["text"].startswith("Read as: ") and "\nAssessment: S3" in replies[0]["text"]
+    assert status == 200 and replies[0]["text"].startswith("Read as: ") and "\n1. SVd, " in replies[0]["text"]
     for db in (servers.db, Path(os.environ["RRMM_AUDIT_DB"])):
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:

@@ -17,6 +17,11 @@
  * here; every other text is inserted as text. Nothing is loaded from anywhere but the server. When the connection
  * fails, the chat asks the server (/chat/origin) whether this page's origin is allowed, and if not says so, with
  * the setting the administrator changes (RRMM_WEBCHAT_ORIGINS), instead of "cannot reach the assistant".
+ *
+ * A recommendation shows its first screen; "Show details" is a <details> disclosure (keyboard and screen readers
+ * work natively) and its buttons (`.rrmm-ask`, `data-say`) ask for one layer as if typed. A new answer scrolls so
+ * that the first line of the turn's answer (a correction's "Changed: ..." or the recommendation itself) is at the
+ * top of the conversation, not its end: the ranked options stay in view.
  */
 (function () {
   "use strict";
@@ -78,7 +83,7 @@
 
     var stored = load();
     var state = { session: stored.session || null, entries: stored.entries || [], ready: false, queue: [],
-                  skipText: null };
+                  skipText: null, turnStart: null, anchor: null };
 
     // ---- the chat's elements ----
     target.classList.add("rrmm-chat");
@@ -135,7 +140,14 @@
         scroll();
       }
     }
-    function scroll() { log.scrollTop = log.scrollHeight; }
+    // the end of the conversation, unless this turn's answer holds a recommendation: then its first line stays on top
+    function scroll() {
+      if (state.anchor && state.anchor.isConnected) {
+        log.scrollTop = state.anchor.offsetTop - log.offsetTop - 8;
+      } else {
+        log.scrollTop = log.scrollHeight;
+      }
+    }
 
     function noteButton(entry, row) {
       var bar = el("div", "rrmm-note-bar");
@@ -177,6 +189,7 @@
         }
       }
       log.appendChild(row);
+      return row;
     }
 
     function redraw() {
@@ -186,7 +199,14 @@
           "Describe the patient in one message, for example: " + EXAMPLE +
           ". Then ask \"why not KRd?\", \"what did CANDOR show?\", \"summary\" or \"new case\"."));
       }
-      state.entries.forEach(function (e, i) { renderEntry(e, i === state.entries.length - 1); });
+      state.anchor = null;
+      var start = null;
+      target.classList.toggle("rrmm-started", state.entries.length > 0);
+      state.entries.forEach(function (e, i) {
+        var row = renderEntry(e, i === state.entries.length - 1);
+        if (e.who === "user") { start = null; state.anchor = null; } else if (!start) { start = row; }
+        if (e.html) { state.anchor = start; }
+      });
       scroll();
     }
 
@@ -197,9 +217,23 @@
       state.entries.push(entry);
       if (state.entries.length > MAX_ENTRIES) { state.entries = state.entries.slice(-MAX_ENTRIES); }
       save();
-      renderEntry(entry, true);
+      var row = renderEntry(entry, true);
+      target.classList.add("rrmm-started");
+      if (entry.who === "user") {
+        state.turnStart = null;
+        state.anchor = null;
+      } else if (!state.turnStart) {
+        state.turnStart = row;
+      }
+      if (entry.html) { state.anchor = state.turnStart; }
       scroll();
     }
+
+    // the buttons of an answer ("Cautions", "Transplant", ...): said as if typed, shown by their label
+    log.addEventListener("click", function (ev) {
+      var b = ev.target && ev.target.closest ? ev.target.closest(".rrmm-ask") : null;
+      if (b && log.contains(b)) { say(b.getAttribute("data-say"), b.textContent); }
+    });
 
     // ---- the connection (Rasa's socket.io protocol) ----
     var socketOptions = { path: opts.socketPath || "/socket.io", transports: ["websocket", "polling"] };

@@ -273,8 +273,10 @@ class SlackChannel(SlackInput):
         action = payload["actions"][0]
         metadata = self.interaction_metadata(payload)
         ts = clicked_message_ts(payload)
+        # an answer's "more" buttons (Show details, Transplant, ...) stay: each click asks for one layer of it
+        more = str(action.get("action_id") or "").startswith("rrmm_more_")
         keys = [f"action:{payload.get('trigger_id') or action.get('action_ts')}",
-                f"click:{metadata.get('out_channel')}:{ts}" if ts else ""]  # one answer per question message
+                f"click:{metadata.get('out_channel')}:{ts}" if ts and not more else ""]  # one answer per question
         if not self.first_time(keys):
             return REPEAT
         text = self._get_interactive_response(action)
@@ -284,7 +286,7 @@ class SlackChannel(SlackInput):
                                            metadata.get("thread_id"))
         out = self.output_for(metadata)
         self.start_turn(handle, text, sender, metadata, out,
-                        first=mark_chosen(out.client, payload, action, self.api_url))
+                        first=None if more else mark_chosen(out.client, payload, action, self.api_url))
         return STARTED
 
     def on_command(self, form: Dict[str, Any], handle: OnNewMessage) -> str:

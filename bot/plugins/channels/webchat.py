@@ -58,7 +58,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from bot.clinical.render import render_note
+from bot.clinical.note import render_note
 
 from .. import inbound, tokens
 from ..errors import ConfigError
