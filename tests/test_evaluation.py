@@ -25,7 +25,8 @@ def evaluation_texts():
     for conv in yaml.safe_load(E.DEV["conversations"].read_text())["conversations"]:
         texts += [t["user"] for t in conv["turns"]]
     texts += [o["text"] for o in yaml.safe_load(E.DEV["openers"].read_text())["openers"]]
-    for path in E.corpus_paths():  # the evaluation corpus (issue 20): every message of every case
+    # the evaluation corpus (issue 20): every message of every case, the dev part and the blind split alike
+    for path in [*E.corpus_paths(), *E.corpus_paths(E.EVAL / "blind")]:
         for c in yaml.safe_load(path.read_text())["cases"]:
             texts += c.get("messages") or [c["text"]]
     return texts

@@ -236,6 +236,9 @@ def test_the_dev_corpus_is_scored_by_style_and_never_read_as_training_data():
     assert paths, "tests/eval/dev/corpus holds the dev corpus"
     cases = [c for p in paths for c in yaml.safe_load(p.read_text())["cases"]]
     assert len(cases) >= 400 and len({c["style"] for c in cases}) >= 12
+    blind = [c for p in E.corpus_paths(E.EVAL / "blind") for c in yaml.safe_load(p.read_text())["cases"]]
+    assert len(blind) >= 200 and len({c["style"] for c in blind}) >= 12  # the next blind split, kept unscored
+    assert not {c["id"] for c in blind} & {c["id"] for c in cases}
 
 
 def test_extract_marks_only_weak_readings():
