@@ -13,7 +13,8 @@ from test_engine_properties import cases
 from bot.clinical.engine import recommend
 from bot.clinical.kb import kb
 from bot.clinical.models import parse_case
-from bot.clinical.render import render_note, render_text, why_not
+from bot.clinical.note import render_note
+from bot.clinical.render import render_text, why_not
 
 K = kb()
 TRIPLE_CLASS_4L = dict(prior_lines=4, fitness="fit", refractory=["lenalidomide", "bortezomib", "daratumumab"],
