@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from tools.servers import API_TOKEN, rest_headers
 
-__all__ = ["http", "rest", "api", "API_TOKEN", "rest_headers"]
+__all__ = ["http", "rest", "api", "API_TOKEN", "rest_headers", "audit_count"]
 
 
 def http(method: str, url: str, body: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None,
@@ -43,3 +43,21 @@ def api(base: str, method: str, path: str, payload: Any = None, token: Optional[
         return status, json.loads(text)
     except ValueError:
         return status, text
+
+
+def audit_count() -> int:
+    """Rows in the audit trail of the test servers ($RRMM_AUDIT_DB), read-only; 0 before the first one."""
+    import os
+    import sqlite3
+    from pathlib import Path
+
+    path = Path(os.environ["RRMM_AUDIT_DB"])
+    if not path.exists():
+        return 0
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT count(*) FROM recommendations").fetchone()[0]
+    except sqlite3.OperationalError:  # no table yet: no row either
+        return 0
+    finally:
+        con.close()

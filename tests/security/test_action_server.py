@@ -4,8 +4,6 @@ malformed action calls with the reason, and never sends the conversation back in
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 import zlib
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from bot import audit
 from bot.plugins.action_server import ActionServerGuard
 from tools.servers import ACTION_TOKEN
 
-from .support import http
+from .support import audit_count, http
 
 pytestmark = pytest.mark.slow
 SLOTS = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", "lenalidomide"], "fitness": "fit",
@@ -43,17 +41,6 @@ def deep(n: int):
     return {"a": value}
 
 
-def audit_rows() -> int:
-    path = Path(os.environ["RRMM_AUDIT_DB"])
-    if not path.exists():
-        return 0
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return con.execute("SELECT count(*) FROM recommendations").fetchone()[0]
-    except sqlite3.OperationalError:  # no table yet: no row either
-        return 0
-    finally:
-        con.close()
 
 
 def post(action_server, body: bytes, headers: dict, path: str = "/webhook"):
@@ -78,7 +65,7 @@ def test_it_listens_on_loopback_only(action_server):
 
 def test_without_the_token_no_action_runs_and_no_audit_row_is_written(action_server):
     body = json.dumps(call("guard-no-token")).encode()
-    before = audit_rows()
+    before = audit_count()
     for headers in ({"Content-Type": "application/json"},
                     {"Content-Type": "application/json", "Authorization": "Bearer wrong-token-0123456789"},
                     {"Content-Type": "application/json", "Authorization": ACTION_TOKEN},  # not a Bearer header
@@ -89,12 +76,12 @@ def test_without_the_token_no_action_runs_and_no_audit_row_is_written(action_ser
     assert status == 401  # only the header: a query parameter would land in access logs
     status, _, _ = http("GET", f"http://127.0.0.1:{action_server.action_port}/actions")
     assert status == 401
-    assert audit_rows() == before
+    assert audit_count() == before
     # the same call with the token: the recommendation, and its audit row
     status, reply = post(action_server, body, AUTH)
     assert status == 200 and any((m.get("custom") or {}).get("type") == "rrmm_recommendation"
                                  for m in reply["responses"])
-    assert audit_rows() == before + 1
+    assert audit_count() == before + 1
     assert http("GET", f"http://127.0.0.1:{action_server.action_port}/health")[0] == 200
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from actions import actions as A
 from bot import audit
 from tools.servers import ACTION_TOKEN
 
-from .support import api, rest
+from .support import api, audit_count, rest
 
 SLOTS = {"relapse": "clinical", "prior_lines": 2, "refractory": ["daratumumab", "lenalidomide"], "fitness": "fit",
          "transplant_eligible": False, "age": 68}
@@ -85,17 +83,6 @@ def test_no_row_for_a_message_that_did_not_come_through_a_channel(trail, caplog)
 
 
 # ---- live: injected events and `execute action_recommend` over Rasa's HTTP API ------------------------------
-def audit_count() -> int:
-    path = Path(os.environ["RRMM_AUDIT_DB"])
-    if not path.exists():
-        return 0
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return con.execute("SELECT count(*) FROM recommendations").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        con.close()
 
 
 @pytest.mark.slow

@@ -7,16 +7,13 @@ server issued, and an id with a trailing newline is refused."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sqlite3
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import socketio
 
-from .support import api, rest
+from .support import api, audit_count, rest
 
 pytestmark = pytest.mark.slow
 CASE = "68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, clinical relapse"
@@ -51,17 +48,6 @@ def chat(base: str, session_id, messages, wait: float = 30.0):
     return asyncio.run(go())
 
 
-def audit_count() -> int:
-    path = Path(os.environ["RRMM_AUDIT_DB"])
-    if not path.exists():
-        return 0
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return con.execute("SELECT count(*) FROM recommendations").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        con.close()
 
 
 def texts(events) -> str:
