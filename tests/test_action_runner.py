@@ -17,7 +17,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot import audit
 from bot.advice import advise
-from bot.clinical.render import render_text
+from bot.clinical.short import render_short
 from bot.plugins import action_runner, tokens
 from bot.plugins.errors import ConfigError
 from bot.plugins.patches import install
@@ -59,7 +59,7 @@ def test_without_an_action_server_the_recommendation_action_runs_in_this_process
     events = run("action_recommend", tracker("inproc-1", CASE))
     said = [e for e in events if isinstance(e, BotUttered)]
     expected = advise(CASE, channel="rest", audit=False).recommendation
-    assert said[0].text == render_text(expected, max_options=6)  # the rendered recommendation first
+    assert said[0].text == render_short(expected)  # the short answer first (issue 21)
     assert said[1].data["custom"] == {"type": "rrmm_recommendation", "recommendation": expected}
     assert any(isinstance(e, SlotSet) and e.key == "recommended_case" for e in events)
     (row,) = audit.rows()
