@@ -10,6 +10,7 @@ first. Screenshots go to test-output/channels/layout-*.png.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 
@@ -117,6 +118,21 @@ def browser(chromium):
             b.close()
 
 
+@contextlib.contextmanager
+def _phone_page_with_answer(browser, url):
+    """A phone-sized page (375x667) that has sent the case and shows its first screen; closed afterwards."""
+    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
+        _say(page, CASE)
+        page.wait_for_selector(".rrmm-rec .rrmm-first li", timeout=20000)
+        yield context, page
+    finally:
+        context.close()
+
+
 def _say(page, text):
     page.fill("#rrmm-input", text)
     page.keyboard.press("Enter")
@@ -171,13 +187,7 @@ def test_a_new_recommendation_shows_its_first_line_and_first_option(browser, sit
 @pytest.mark.slow
 def test_show_details_works_from_the_keyboard_and_the_buttons_ask_for_a_layer(browser, site):
     url, rec = site
-    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    try:
-        page.goto(url)
-        page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
-        _say(page, CASE)
-        page.wait_for_selector(".rrmm-rec .rrmm-first li", timeout=20000)
+    with _phone_page_with_answer(browser, url) as (context, page):
         details = page.locator(".rrmm-rec .rrmm-details")
         assert details.evaluate("e => e.open") is False and page.locator(".rrmm-rec .rrmm-cautions").is_hidden()
         page.focus(".rrmm-rec .rrmm-details summary")
@@ -197,20 +207,12 @@ def test_show_details_works_from_the_keyboard_and_the_buttons_ask_for_a_layer(br
         page.wait_for_function("() => window.RRMM_SENT.length === 2")
         assert page.evaluate("() => window.RRMM_SENT[1]") == "/ask_cautions"
         assert page.locator(".rrmm-user").last.inner_text() == "Cautions"  # the label, not the payload
-    finally:
-        context.close()
 
 
 @pytest.mark.slow
 def test_a_correction_shows_what_changed_first_with_the_new_first_option_in_view(browser, site):
     url, _ = site
-    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    try:
-        page.goto(url)
-        page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
-        _say(page, CASE)
-        page.wait_for_selector(".rrmm-rec .rrmm-first li", timeout=20000)
+    with _phone_page_with_answer(browser, url) as (context, page):
         _say(page, CORRECTION)
         page.wait_for_function("() => document.querySelectorAll('.rrmm-bot-rec').length === 2", timeout=20000)
         page.wait_for_timeout(300)
@@ -223,5 +225,3 @@ def test_a_correction_shows_what_changed_first_with_the_new_first_option_in_view
         page.screenshot(path=str(OUTPUT / "layout-correction-phone.png"))
         # below the change, the new first option starts in view (its first line at least, on a phone)
         assert b["first"]["top"] + 20 <= min(b["log"]["bottom"], b["height"]), f"the new first option is in view: {b}"
-    finally:
-        context.close()

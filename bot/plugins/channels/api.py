@@ -87,6 +87,14 @@ def _problem(status: int, error: str, reason: str, suggestions: Optional[List[st
     return problem_response(status, error, reason, errors, headers, suggestions=suggestions or [])
 
 
+def _unknown(exc: UnknownName, field: str) -> HTTPResponse:
+    """404 for a name the knowledge base does not hold, with the closest known names (never the name sent)."""
+    reason = (f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})" if exc.suggestions
+              else f"unknown {exc.kind}")
+    return _problem(404, "not_found", reason, exc.suggestions,
+                    [{"field": field, "rule": f"a {exc.kind} of the knowledge base (any alias)"}])
+
+
 def _refusal(refusal: inbound.Refusal) -> HTTPResponse:
     logger.warning("API: answered %s (%s)", refusal.status, refusal.code)
     return refusal_response(refusal)
@@ -234,9 +242,7 @@ class ApiChannel(InputChannel):
             try:
                 return response.json(regimen_listing(drug.strip() if drug is not None else None).dict())
             except UnknownName as exc:
-                return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
-                                if exc.suggestions else f"unknown {exc.kind}", exc.suggestions,
-                                [{"field": "drug", "rule": "a drug of the knowledge base (any alias)"}])
+                return _unknown(exc, "drug")
 
         @bp.route("/audit/recall", methods=["GET"])
         async def recall_route(request: Request) -> HTTPResponse:
@@ -282,7 +288,4 @@ class ApiChannel(InputChannel):
                                     [{"field": "code", "rule": "a regimen code or alias (not a drug)"}])
                 except UnknownName:
                     pass
-            return _problem(404, "not_found", f"unknown {exc.kind} (closest known: {', '.join(exc.suggestions)})"
-                            if exc.suggestions else f"unknown {exc.kind}", exc.suggestions,
-                            [{"field": "id" if exc.kind == "trial" else "code",
-                              "rule": f"a {exc.kind} of the knowledge base (any alias)"}])
+            return _unknown(exc, "id" if exc.kind == "trial" else "code")
