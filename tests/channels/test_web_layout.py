@@ -53,6 +53,7 @@ PAGE = """<!doctype html>
 <body class="rrmm-page"><main><div id="rrmm-chat"></div></main>
 <script src="/replies.js"></script><script src="/stub-io.js"></script><script src="/rrmm-chat.js"></script>
 </body></html>"""
+LONG_FIRST = "a turn whose recommendation follows a long text"
 FILLER = ("Earlier in the conversation: " + "a long answer about another regimen, its trials and its cautions. " * 12)
 
 
@@ -95,6 +96,7 @@ def site():
         CASE: answer(rec),
         CORRECTION: answer(frail, [{"text": what_changed(rec, frail)}]),
         "*": [{"text": FILLER}],
+        LONG_FIRST: [*_turn([{"text": FILLER}]), *answer(rec)],
     }
     s = ForeignSite()
     for name, kind in (("rrmm-chat.js", "text/javascript"), ("rrmm-chat.css", "text/css")):
@@ -164,7 +166,8 @@ def test_a_new_recommendation_shows_its_first_line_and_first_option(browser, sit
         page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
         for i in range(3):  # a conversation long enough to scroll
             _say(page, f"question {i}")
-            page.wait_for_function(f"() => document.querySelectorAll('.rrmm-bot').length >= {i + 1}")
+            page.wait_for_function(  # its answer, not the "answering" dots
+                f"() => document.querySelectorAll('.rrmm-bot:not(.rrmm-pending)').length >= {i + 1}")
         _say(page, CASE)
         page.wait_for_selector(".rrmm-rec .rrmm-first li", timeout=20000)
         page.wait_for_timeout(300)
@@ -225,3 +228,23 @@ def test_a_correction_shows_what_changed_first_with_the_new_first_option_in_view
         page.screenshot(path=str(OUTPUT / "layout-correction-phone.png"))
         # below the change, the new first option starts in view (its first line at least, on a phone)
         assert b["first"]["top"] + 20 <= min(b["log"]["bottom"], b["height"]), f"the new first option is in view: {b}"
+
+
+@pytest.mark.slow
+def test_a_long_text_before_the_recommendation_does_not_push_its_first_line_out_of_view(browser, site):
+    """A turn whose recommendation follows a long text (a late answer to the message before, say): the first option
+    is what a phone shows, not the text above it."""
+    url, rec = site
+    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
+        _say(page, LONG_FIRST)
+        page.wait_for_selector(".rrmm-rec .rrmm-first li", timeout=20000)
+        page.wait_for_timeout(300)
+        b = _boxes(page)
+        assert b["log"]["top"] - 1 <= b["rec"]["top"] <= b["log"]["top"] + 24, b
+        assert b["first"]["bottom"] <= min(b["log"]["bottom"], b["height"]), f"the first option is not in view: {b}"
+    finally:
+        context.close()

@@ -83,7 +83,7 @@
 
     var stored = load();
     var state = { session: stored.session || null, entries: stored.entries || [], ready: false, queue: [],
-                  skipText: null, turnStart: null, anchor: null };
+                  skipText: null, turnStart: null, anchor: null, rec: null };
 
     // ---- the chat's elements ----
     target.classList.add("rrmm-chat");
@@ -141,9 +141,18 @@
       }
     }
     // the end of the conversation, unless this turn's answer holds a recommendation: then its first line stays on top
+    // (what precedes the recommendation in its turn, a change line or a late answer to the message before, stays in
+    // view above it only while the first option's first line still fits below: otherwise the recommendation goes on top)
     function scroll() {
       if (state.anchor && state.anchor.isConnected) {
-        log.scrollTop = state.anchor.offsetTop - log.offsetTop - 8;
+        var top = state.anchor;
+        if (state.rec && state.rec.isConnected && state.rec !== top) {
+          var first = state.rec.querySelector(".rrmm-first li") || state.rec;
+          if (first.getBoundingClientRect().top + 24 - top.getBoundingClientRect().top > log.clientHeight - 8) {
+            top = state.rec;
+          }
+        }
+        log.scrollTop = top.offsetTop - log.offsetTop - 8;
       } else {
         log.scrollTop = log.scrollHeight;
       }
@@ -200,12 +209,13 @@
           ". Then ask \"why not KRd?\", \"what did CANDOR show?\", \"summary\" or \"new case\"."));
       }
       state.anchor = null;
+      state.rec = null;
       var start = null;
       target.classList.toggle("rrmm-started", state.entries.length > 0);
       state.entries.forEach(function (e, i) {
         var row = renderEntry(e, i === state.entries.length - 1);
         if (e.who === "user") { start = null; state.anchor = null; } else if (!start) { start = row; }
-        if (e.html) { state.anchor = start; }
+        if (e.html) { state.anchor = start; state.rec = row; }
       });
       scroll();
     }
@@ -225,7 +235,7 @@
       } else if (!state.turnStart) {
         state.turnStart = row;
       }
-      if (entry.html) { state.anchor = state.turnStart; }
+      if (entry.html) { state.anchor = state.turnStart; state.rec = row; }
       scroll();
     }
 
