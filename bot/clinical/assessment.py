@@ -127,7 +127,7 @@ def _candidates(ctx: _Context) -> Dict[str, _Candidate]:
                 c for c in k.untried_classes if c in untried))
     if ctx.fitness == "frail":
         additions += [(*x, "frail") for x in k.fixed_additions["frail"]]
-    driven = [x for x in k.rule_labels[ctx.region] if not ctx.label_failures(x[0])]
+    driven = ctx.label_driven()
     additions += [(*x, "label") for x in driven]
     if driven:
         ctx.fire("R4", f"{ctx.region} labels that hold: " + ", ".join(x[0] for x in driven))

@@ -44,6 +44,19 @@ def _option_part(k: KnowledgeBase, cid: str, codes: Tuple[str, ...]) -> Tuple[Tu
     return hit
 
 
+_NO_PART: Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]] = ((), (), ())
+
+
+def _options_plan(k: KnowledgeBase, offered: Tuple[str, ...]) -> Dict[str, Tuple[Tuple[str, ...], ...]]:
+    """Caution id -> (the offered options that trigger it by its option triggers, in the order offered; because
+    lines; note sentences), for a list of offered options (the parts memoised per caution by `_option_part`)."""
+    hits: Dict[str, List[str]] = {}
+    for code in offered:
+        for cid, _, _ in k.caution_pairs[code]:
+            hits.setdefault(cid, []).append(code)
+    return {cid: (tuple(codes), *_option_part(k, cid, tuple(codes))) for cid, codes in hits.items()}
+
+
 def _cautions(
     ctx: _Context,
     options: List[Dict[str, object]],
@@ -52,20 +65,18 @@ def _cautions(
     transplant: List[Dict[str, object]],
 ) -> List[Dict[str, object]]:
     k, case, say = ctx.k, ctx.case, ctx.k.say
+    patient_line, transplant_line = k.filled("because.patient", "label"), k.filled("because.transplant", "code")
     recommended_tx = {t["option"] for t in transplant if t["recommended"]}
     by_code = {o["regimen"]: o for o in options}
     offered = list(by_code)
     # the offered options that trigger each caution by its option triggers (cautions.yml, precomputed per regimen
     # by the knowledge base); the derived triggers come from this case
-    hits: Dict[str, List[str]] = {}
-    for code in offered:
-        for cid, _, _ in k.caution_pairs[code]:
-            hits.setdefault(cid, []).append(code)
+    plan = _options_plan(k, tuple(offered))
     cross_pairs = [(short, code) for code in offered for short, _ in cross.get(code, ())]
     out = []
     for caution, always, derived, patient, transplant_codes, only_by_options in k.caution_plan:
         cid = caution.id
-        if only_by_options and cid not in hits:
+        if only_by_options and cid not in plan:
             continue  # no offered option triggers it
         if caution.only_when and not all(getattr(case, f) for f in caution.only_when):
             continue  # fires only for patients with these features (renal_impairment, 2026-12)
@@ -86,17 +97,18 @@ def _cautions(
             codes = tuple(c for c in offered if c in ctx.maintenance_allowed)
             lines = ()
         else:
-            codes = tuple(hits.get(cid, ()))
-            lines, notes = _option_part(k, cid, codes) if codes else ((), ())
-        flags = [f for f in patient if getattr(case, f)]
+            codes, lines, notes = plan.get(cid, _NO_PART)
+        flags = [f for f in patient if getattr(case, f)] if patient else ()
         if not (always or codes or flags or derived or transplant_codes):
             continue  # nothing of this case can trigger it
         because: List[str] = [say("because.always")] if always else []
         because += lines
         for code in codes:  # in the order of the options
             by_code[code]["cautions"].append(cid)
-        because += [say("because.patient", label=k.flag_labels[f]) for f in flags]
-        because += [say("because.transplant", code=code) for code in transplant_codes if code in recommended_tx]
+        if flags:
+            because += [patient_line[k.flag_labels[f]] for f in flags]
+        if transplant_codes and recommended_tx:
+            because += [transplant_line[code] for code in transplant_codes if code in recommended_tx]
         for d in derived:
             if d == "len_maintenance" and ctx.maintenance:
                 because.append(say("because.len_maintenance"))
@@ -118,7 +130,7 @@ def _cautions(
             severity = "high"
             plain = _grouped([("", raised_by)], "{codes} offered")[0]
             because = [b for b in because if b != plain] + [say("because.raised_by", codes=raised_by)]
-        raised = [c for c in caution.high_when if _flag(case, c)]
+        raised = [c for c in caution.high_when if _flag(case, c)] if caution.high_when else ()
         if raised:
             severity = "high"
             for c in raised:

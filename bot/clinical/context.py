@@ -6,9 +6,9 @@ Imports: the standard library and bot.clinical (kb, models).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
-from .kb import TIERS, KnowledgeBase, Regimen, RegionLabel
+from .kb import TIERS, Demotion, KnowledgeBase, Regimen, RegionLabel
 from .models import Case
 
 SETTING_ORDER = ("S1", "S2", "S3", "S4", "S5", "S6")
@@ -30,11 +30,11 @@ class _Candidate:
     sources: FrozenSet[str] = frozenset()  # table, every_relapse, untried, frail, label
     demote_when_aggressive: bool = False
     lifted: bool = False
-    demoted: List[str] = field(default_factory=list)  # R8: why it moves to the end of its tier
+    demoted: Sequence[str] = ()  # R8: why it moves to the end of its tier (set by _place)
     fails: Tuple[str, ...] = ()  # what the case lacks for the region's label (R5, R9)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Context:
     case: Case
     k: KnowledgeBase
@@ -50,8 +50,9 @@ class _Context:
     trace: Set[str] = field(default_factory=set)
     detail: List[str] = field(default_factory=list)
     shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
-    _label_failures: Dict[object, Tuple[str, ...]] = field(default_factory=dict)  # by regimen and by rule id
-    _sig: Optional[Tuple[object, ...]] = None
+    _label_failures: Dict[object, Tuple[str, ...]] = field(default_factory=dict)  # by regimen
+    _by_rule: Optional[Dict[object, Tuple[object, ...]]] = None  # by rule id: this case's signature's memo
+    demotions: Tuple[Demotion, ...] = ()  # R8: the demotions whose flag this case has
 
     redirecting_tiers: FrozenSet[int] = frozenset()  # R8: tiers holding a T-cell-redirecting option
     maintenance_allowed: FrozenSet[str] = frozenset()  # R2 (2026-12): regimens kept despite the maintenance drug
@@ -70,6 +71,7 @@ class _Context:
         self.resisting_classes = frozenset(classes & k.switch_classes) | (k.lowering_classes & self.received_classes)
         if self.maintenance and k.maintenance_counts_as == "refractory":
             self.maintenance_allowed = frozenset(k.maintenance_regimens)
+        self.demotions = tuple(d for d in k.demotions if getattr(self.case, d.flag))
         self.blocking = self.refractory.union(self.case.unavailable, *(k.class_members[cls] for cls in shared))
 
     @property
@@ -85,37 +87,59 @@ class _Context:
 
     def label_failures(self, code: str) -> Tuple[str, ...]:
         """What the case has instead of what the region's label of `code` asks (empty: the label holds). Memoised per
-        case by rule, and per knowledge base by rule and by what of a case label rules read (`_signature`)."""
+        case by regimen, and per knowledge base by what of a case label rules read (`_signature`), then by rule."""
         hit = self._label_failures.get(code)
         if hit is None:
-            k = self.k
-            rid = k.rule_ids[self.case.region].get(code)
+            rid = self.k.rule_ids[self.case.region].get(code)
             if rid is None:  # no label, or one without an eligibility rule (off-label, not approved, ...)
                 return NO_FAILURES
-            hit = self._label_failures.get(rid)
+            by_rule = self._by_rule if self._by_rule is not None else self._rules()
+            hit = by_rule.get(rid)
             if hit is None:
-                key = (rid, self._signature())
-                hit = k.failures_memo.get(key)
-                if hit is None:
-                    hit = tuple(_failures(k.region_labels[self.case.region][code], self))
-                    if len(k.failures_memo) < 50_000:
-                        k.failures_memo[key] = hit
-                self._label_failures[rid] = hit
+                hit = by_rule[rid] = tuple(_failures(self.k.region_labels[self.case.region][code], self))
             self._label_failures[code] = hit
         return hit
+
+    def label_line(self, key: str, code: str, rl: RegionLabel) -> str:
+        """The sentence `key` naming the region's label of `code` and what of the case fails it (memoised with the
+        failures: the same for every case of this signature)."""
+        by_rule = self._by_rule if self._by_rule is not None else self._rules()
+        tag = (key, self.case.region, code)
+        hit = by_rule.get(tag)
+        if hit is None:
+            hit = by_rule[tag] = self.k.say(key, region=self.case.region, label=rl.rule_text,
+                                            values="; ".join(self.label_failures(code)))
+        return hit  # type: ignore[return-value]
+
+    def label_driven(self) -> Tuple[Tuple[object, ...], ...]:
+        """R4: the region's label-driven candidates whose label holds for this case (memoised with the failures)."""
+        by_rule = self._by_rule if self._by_rule is not None else self._rules()
+        key = ("driven", self.case.region)
+        hit = by_rule.get(key)
+        if hit is None:
+            hit = by_rule[key] = tuple(x for x in self.k.rule_labels[self.case.region]
+                                       if not self.label_failures(x[0]))
+        return hit
+
+    def _rules(self) -> Dict[object, Tuple[object, ...]]:
+        """The memo of the label rules' results shared by every case of this signature (bounded)."""
+        memo, sig = self.k.failures_memo, self._signature()
+        by_rule = memo.get(sig)
+        if by_rule is None:
+            by_rule = {}
+            if len(memo) < 20_000:
+                memo[sig] = by_rule
+        self._by_rule = by_rule
+        return by_rule
 
     def _signature(self) -> Tuple[object, ...]:
         """What of this case the label rules read (section 8): lines, prior classes and drugs, lenalidomide and
         triple-class refractoriness, refractory counts per class, transplant history."""
-        sig = self._sig
-        if sig is None:
-            k, case = self.k, self.case
-            counts = tuple(sum(1 for d in self.refractory if k.drug_class_of[d] == cls)
-                           for cls in k.label_count_classes)
-            sig = self._sig = (case.prior_lines, self.received_classes & k.label_classes, self.received & k.label_drugs,
-                               "lenalidomide" in self.refractory or self.maintenance, self.triple, counts,
-                               case.prior_auto_hct, case.months_remission_after_hct)
-        return sig
+        k, case = self.k, self.case
+        counts = tuple(sum(1 for d in self.refractory if k.drug_class_of[d] == cls) for cls in k.label_count_classes)
+        return (case.prior_lines, self.received_classes & k.label_classes, self.received & k.label_drugs,
+                "lenalidomide" in self.refractory or self.maintenance, self.triple, counts,
+                case.prior_auto_hct, case.months_remission_after_hct)
 
 
 # ---- R5 and R9: labels ---------------------------------------------------------------------------

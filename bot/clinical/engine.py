@@ -38,7 +38,8 @@ from .transplant import _transplant
 
 # ---- R8 and assembly ------------------------------------------------------------------------
 def _demotions(c: _Candidate, ctx: _Context) -> List[str]:
-    out = [d.why for d in ctx.k.demotions if getattr(ctx.case, d.flag) and d.drugs & set(c.regimen.components)]
+    comps = ctx.k.component_sets[c.regimen.code]
+    out = [d.why for d in ctx.demotions if not d.drugs.isdisjoint(comps)] if ctx.demotions else []
     if c.demote_when_aggressive and ctx.aggressive:
         out.append(ctx.k.say("rationale.less_aggressive", code=c.regimen.code))
     return out
@@ -50,8 +51,10 @@ def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
     k, region = ctx.k, ctx.region
     extra: Dict[str, List[str]] = {}
     plans = k.label_plans[region]
+    lowered = k.lowering_classes & ctx.received_classes  # R5: classes whose receipt lowers a regimen's tier
     for c in kept:
-        code, notes = c.regimen.code, extra.setdefault(c.regimen.code, [])
+        code = c.regimen.code
+        extra[code] = notes = []
         plan = plans.get(code)
         if plan is not None:
             rl, not_approved, unchecked = plan  # sentences that depend only on the knowledge base
@@ -61,10 +64,10 @@ def _place(kept: List[_Candidate], ctx: _Context) -> Dict[str, List[str]]:
                 notes.append(not_approved)
             elif fails:  # only a label that is not binding gets here (binding ones were ruled out)
                 c.tier = LOWEST
-                notes.append(k.say("rationale.off_label", region=region, label=rl.rule_text, values="; ".join(fails)))
+                notes.append(ctx.label_line("rationale.off_label", code, rl))
             if unchecked and not fails:  # an off-label note already names the whole label
                 notes.append(unchecked)
-        if not (k.regimen_classes[code] & k.lowering_classes).isdisjoint(ctx.received_classes):
+        if lowered and not k.regimen_classes[code].isdisjoint(lowered):
             c.tier = min(c.tier + 1, LOWEST)  # R5: after a BCMA-directed therapy, one tier lower
             _same_target(c, ctx, notes)
         if code in k.exposure_note_regimens and ctx.received:
@@ -193,7 +196,7 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
         extra = _place(kept, ctx)
         ctx.redirecting_tiers = frozenset(c.tier for c in kept if c.regimen.code in k.redirecting)
         kept.sort(key=lambda c: _rank_key(c, ctx))
-        unapproved = k.unapproved_in[case.region]
+        unapproved, approvals = k.unapproved_in[case.region], k.approval_lines
         for c in kept:
             reg = c.regimen
             tier = TIERS[c.tier]
@@ -207,14 +210,14 @@ def recommend(case: Case, knowledge: Optional[KnowledgeBase] = None) -> Dict[str
             rationale = ([k.say("rationale.preferred")] if tier == "preferred" else []) + list(c.notes) + qualifiers
             if maintenance and len_status == "sensitive" and k.maintenance_drug not in reg.components:
                 rationale.append(k.say("rationale.maintenance_free"))  # the 2026-11 reading of R2
-            cited = reg.cited_trials(case.prior_lines)  # section 6 (2026-12): the trial of the case's setting
-            rationale += [k.trial_records[tid]["line"] for tid in cited]
+            cited, trial_lines = k.citations(reg.code, case.prior_lines)  # section 6 (2026-12): the case's setting
+            rationale += trial_lines
             fails = c.fails
             # section 5 (2026-12): only options not approved, withdrawn or off-label for the case in its region
             if reg.code in unapproved or fails:
                 regulatory.append(reg.code)
             approval, region_label = (k.approval_for_case(reg.code, case.region, fails) if fails
-                                      else (k.approval_line(reg.code), k.approval_line(reg.code, case.region)))
+                                      else (approvals[reg.code, None], approvals[reg.code, case.region]))
             options.append(
                 {
                     "regimen": reg.code,

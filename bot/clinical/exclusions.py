@@ -19,7 +19,7 @@ def _rule_outs(reg: Regimen, ctx: _Context) -> List[str]:
         for d in reg.components:
             if d in ref and d not in reg.allowed_refractory and not (
                     reg.code in ctx.maintenance_allowed and d == k.maintenance_drug):
-                reasons.append(k.say("exclusions.refractory", drug=d))
+                reasons.append(k.filled("exclusions.refractory", "drug")[d])
     if ctx.shared_refractory and not k.regimen_classes[reg.code].isdisjoint(ctx.shared_refractory):
         cls_of = k.drug_class_of
         for d in reg.components:
@@ -30,12 +30,12 @@ def _rule_outs(reg: Regimen, ctx: _Context) -> List[str]:
     if case.unavailable and not comps.isdisjoint(case.unavailable):
         for d in reg.components:
             if d in case.unavailable:
-                reasons.append(k.say("exclusions.unavailable", drug=d))
+                reasons.append(k.filled("exclusions.unavailable", "drug")[d])
     if reg.requires_t11_14 and not case.t_11_14:
         reasons.append(k.say("exclusions.t11_14_absent" if case.t_11_14 is False else "exclusions.t11_14_undocumented"))
     if ctx.fitness == "frail":
         if reg.intensity in k.frail_excluded_intensities:
-            reasons.append(k.say("exclusions.frail", intensity=reg.intensity))
+            reasons.append(k.filled("exclusions.frail", "intensity")[reg.intensity])
         elif reg.code in k.frail_excluded_regimens:
             reasons.append(k.say("exclusions.frail_regimen", why=k.frail_excluded_regimens[reg.code]))
     elif reg.intensity == "quadruplet" and not (ctx.fitness == "fit" and ctx.aggressive):
@@ -56,7 +56,7 @@ def _label_rule_outs(cand: Optional[_Candidate], reg: Regimen, ctx: _Context) ->
             return [k.say("exclusions.label_required", region=ctx.region, label=rl.rule_text,
                           values="; ".join(fails))]
     if fails and rl.approved and k.labels[reg.code].binding:
-        return [k.say("exclusions.label", region=ctx.region, label=rl.rule_text, values="; ".join(fails))]
+        return [ctx.label_line("exclusions.label", reg.code, rl)]
     return []
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from .entries import (  # noqa: F401  (the names the rest of the project imports from bot.clinical.kb)
     KNOWLEDGE_DIR,
     TIERS,
+    Demotion,
     KnowledgeError,
     Regimen,
     RegionLabel,

@@ -27,6 +27,20 @@ from .entries import (
 from .labels import LabelViews
 
 
+class _Filled(dict):
+    """value -> the sentence with it filled in, made on first use (bounded: values come from the knowledge base)."""
+
+    def __init__(self, template: str, name: str) -> None:
+        super().__init__()
+        self.template, self.name = template, name
+
+    def __missing__(self, value: object) -> str:
+        text = self.template.format(**{self.name: value})
+        if len(self) < 5_000:
+            self[value] = text
+        return text
+
+
 @dataclass(frozen=True)
 class KnowledgeBase(LabelViews):
     version: str
@@ -124,6 +138,19 @@ class KnowledgeBase(LabelViews):
     @cached_property
     def _said(self) -> Dict[Tuple[object, ...], str]:
         """A memo of `say` (the same few sentences with the same drugs and codes recur in every answer)."""
+        return {}
+
+    def filled(self, key: str, name: str) -> Mapping[object, str]:
+        """The sentence `key` with its one value `name` filled in, by value: a mapping that fills itself (the hot
+        sentences of an answer, one per drug, intensity or flag, without `say`'s keyword call)."""
+        memo = self._fillers
+        hit = memo.get((key, name))
+        if hit is None:
+            hit = memo[(key, name)] = _Filled(self.sentences[key], name)
+        return hit
+
+    @cached_property
+    def _fillers(self) -> Dict[Tuple[str, str], "_Filled"]:
         return {}
 
     def has_text(self, key: str) -> bool:
@@ -386,6 +413,21 @@ class KnowledgeBase(LabelViews):
             for region in self.regions:
                 out[code, region] = label.regions[region].line if label else self.say("label.no_entry", region=region)
         return out
+
+    def citations(self, code: str, prior_lines: int) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+        """(trial ids, their rationale lines) a regimen cites for a case with this many prior lines (section 6)."""
+        memo = self._citations
+        hit = memo.get((code, prior_lines))
+        if hit is None:
+            cited = self.regimens[code].cited_trials(prior_lines)
+            hit = (cited, tuple(self.trial_records[tid]["line"] for tid in cited))
+            if len(memo) < 20_000:
+                memo[code, prior_lines] = hit
+        return hit
+
+    @cached_property
+    def _citations(self) -> Dict[Tuple[str, int], Tuple[Tuple[str, ...], Tuple[str, ...]]]:
+        return {}
 
     def approval_line(self, code: str, region: Optional[str] = None) -> str:
         """The approval of an option in one region (or both, region None), for people."""

@@ -169,8 +169,8 @@ class LabelViews:
                              for cls, _ in rl.refractory_counts}))
 
     @cached_property
-    def failures_memo(self) -> Dict[Tuple[object, ...], Tuple[str, ...]]:
-        """A memo for _Context.label_failures (by rule and by what of a case label rules read)."""
+    def failures_memo(self) -> Dict[Tuple[object, ...], Dict[object, Tuple[object, ...]]]:
+        """A memo for _Context.label_failures: by what of a case label rules read, then by rule."""
         return {}
 
     @cached_property
