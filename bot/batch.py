@@ -149,17 +149,22 @@ def _read(raw: bytes) -> Tuple[Any, Optional[str]]:
     return data, None
 
 
+def take_id(data: Dict[str, object]) -> Tuple[Optional[str], List[str]]:
+    """Takes the optional pass-through `id` out of a case object: (the id or None, the problem with it if any)."""
+    case_id = data.pop("id", None)
+    if case_id is not None and not (isinstance(case_id, str) and 0 < len(case_id) <= MAX_ID_CHARS):
+        return None, [f"id: must be text of 1 to {MAX_ID_CHARS} characters (a study or row id, never a patient "
+                      "identifier)"]
+    return case_id, []
+
+
 def answer_line(raw: bytes, memo: _Memo, n: int = 1, audit: Optional[Audit] = None) -> Answer:
     """(output line without newline, None) for line `n` holding a valid case, else (its error row, the problems).
     With `audit`, the memo is not used: every recommendation goes through the service, which writes its row."""
     data, unreadable = _read(raw.strip())
     if unreadable:
         return _unreadable(n, unreadable)
-    case_id = data.pop("id", None)
-    id_problem = []
-    if case_id is not None and not (isinstance(case_id, str) and 0 < len(case_id) <= MAX_ID_CHARS):
-        case_id, id_problem = None, [f"id: must be text of 1 to {MAX_ID_CHARS} characters (a study or row id, "
-                                     "never a patient identifier)"]
+    case_id, id_problem = take_id(data)
     prefix = b'{"line":' + str(n).encode() + (b',"id":' + _dumps(case_id) if case_id is not None else b"") + b","
     key = _key(data) if audit is None else None
     hit = None if id_problem else memo.get(key)

@@ -117,10 +117,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         return batch.main(args.case, args.workers, audit=args.audit)
     try:
         if args.command == "recommend":
-            given = advise(_read_case(args.case), channel="cli", audit=args.audit)
+            from bot.batch import take_id  # the pass-through study id, as batch reads it (never audited)
+
+            data = _read_case(args.case)
+            case_id, id_problem = take_id(data)
+            if id_problem:
+                raise CaseError(id_problem)
+            given = advise(data, channel="cli", audit=args.audit)
             rec = given.recommendation
             if args.format == "json":
-                print(json.dumps(rec, indent=2, ensure_ascii=False))
+                print(json.dumps(rec if case_id is None else {"id": case_id, **rec}, indent=2, ensure_ascii=False))
             else:
                 text = render_text(rec, show_excluded=args.all) if args.details or args.all else render_short(rec)
                 print(wrap_for_terminal(text) if sys.stdout.isatty() else text)

@@ -60,6 +60,17 @@ def test_invalid_case_exits_2_naming_the_field(case, field):
     assert field in p.stderr and "Traceback" not in p.stderr and p.stdout == ""
 
 
+def test_a_study_id_comes_back_with_the_json_answer_and_a_bad_one_is_named_not_echoed():
+    case = {"prior_lines": 1, "relapse": "clinical", "exposed": ["lenalidomide"], "fitness": "fit", "id": "trial-07"}
+    p = run("recommend", "-", stdin=json.dumps(case))
+    assert p.returncode == 0, p.stderr
+    rec = json.loads(p.stdout)
+    assert rec["id"] == "trial-07" and rec["options"], "the id first, then the whole recommendation"
+    p = run("recommend", "-", stdin=json.dumps(dict(case, id="x" * 65)))
+    assert p.returncode == 2 and "id: must be text of 1 to 64 characters" in p.stderr
+    assert "x" * 65 not in p.stderr + p.stdout and "Traceback" not in p.stderr
+
+
 def test_broken_json_and_missing_file():
     p = run("recommend", "-", stdin="{not json")
     assert p.returncode == 2 and "not valid JSON" in p.stderr and "Traceback" not in p.stderr

@@ -75,8 +75,9 @@ class Case(BaseModel):
     region: Region = Field(DEFAULT_REGION, description="whose labels apply (clinical-spec R9, section 8); a "
                                                        "deployment may set its own default")
     id: Optional[constr(strict=True, min_length=1, max_length=64)] = Field(
-        None, description="batch and API only: a study or row id passed back with the answer (`id` of the output "
-                          "row); never a patient identifier; never stored in the audit trail (2026-12)")
+        None, description="batch, API and the command line only: a study or row id passed back with the answer "
+                          "(`id` of the output row, or of the JSON answer); never a patient identifier; never stored "
+                          "in the audit trail (2026-12)")
 
     class Config:
         extra = Extra.forbid

@@ -17,7 +17,7 @@ from bot.clinical.models import Case, CaseError, parse_case
 from .answers import answer_extras, drug_ids, first_number, interpret_answer  # noqa: F401  (re-exported)
 
 REQUIRED = ("relapse", "prior_lines", "refractory", "fitness", "transplant_eligible", "prior_auto_hct")
-CASE_FIELDS = tuple(f for f in Case.__fields__ if f != "id")  # `id` (a study id) is for batch and API only
+CASE_FIELDS = tuple(f for f in Case.__fields__ if f != "id")  # `id` (a study id): batch, API and command line only
 # `region` is a case field of contract.md; the intake keeps it in its slot even where the case model lacks it
 INTAKE_FIELDS = CASE_FIELDS + (() if "region" in CASE_FIELDS else ("region",))
 DRUG_ROLES = ("refractory", "exposed", "naive", "unavailable")

@@ -462,8 +462,8 @@ def install(*groups: str) -> None:
     """Apply the patches of the given groups (default: DEFAULT_GROUPS, and "timing" when RRMM_TIMING_LOG is set)
     in this process; idempotent."""
     wanted = groups or DEFAULT_GROUPS
-    if timing.enabled() and ("rasa" in wanted or "api" in wanted):  # the Rasa server, as early as it calls
-        wanted = (*wanted, "timing")
+    if timing.enabled() and "rasa" in wanted:  # with the Rasa group, after it: the action span wraps the actions
+        wanted = (*wanted, "timing")  # wherever they run (the channels' earlier install("api") would put it inside)
     unknown = [g for g in wanted if g not in GROUPS]
     if unknown:
         raise ValueError(f"unknown patch group(s) {', '.join(unknown)}; known: {', '.join(GROUPS)}")
