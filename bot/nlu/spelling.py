@@ -8,7 +8,9 @@ matched by `matchers` (same thresholds); this module only spells the words the f
 `correct(text)` returns the corrected text and an `OffsetMap` that turns its character offsets back into those
 of the original text (a corrected word maps onto the word as typed).
 
-Layer: may import the standard library and `.matchers` (the edit distance).
+Dictated text is read as typed first (`spoken`: numbers in words, letters spelt out, spoken punctuation).
+
+Layer: may import the standard library, `.matchers` (the edit distance) and `.spoken`.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import re
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from .matchers import osa_distance
+from .spoken import spoken_fixes
 
 # Words the rules read whose typos clinicians make; their own inflections are known words (never corrected).
 KEYWORDS = (
@@ -127,7 +130,7 @@ class Speller:
                     if name:
                         fixes.append((m.start(), m.end(n), name))
                         break
-        return sorted(fixes)
+        return sorted(fixes + spoken_fixes(text))
 
     def correct(self, text: str) -> Tuple[str, OffsetMap]:
         out: List[str] = []
