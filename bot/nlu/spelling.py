@@ -27,7 +27,12 @@ KEYWORDS = (
     "transplanted", "eligible", "ineligible", "remission", "exposed", "maintenance", "clinical", "biochemical",
     "intermediate", "candidate", "autograft", "myeloma", "hypercalcaemia", "hypercalcemia", "plasmacytoma",
     "extramedullary", "lesions", "paraprotein", "previous", "received", "naive", "stopped", "refractoriness",
+    "creatinine", "neuropathy", "dialysis", "fractures", "calcium", "everything", "months", "chains",
 )
+# Short words the rules read: corrected only for a doubled letter ("fitt", "fraill") or two inner letters swapped
+# ("frial", "priro", "hihg"), never for a missing or a changed letter (too near other words: "fail", "fat").
+SHORT_KEYWORDS = ("fit", "unfit", "frail", "prior", "high", "maint")
+SHORT_RE = re.compile(r"(?<![\w'-])[A-Za-z]{3,7}(?![\w'-])")
 # Real words near a keyword that must stay as written.
 KNOWN_EXTRA = frozenset({
     "relapses", "progress", "progresses", "progressive", "progressively", "transplants", "transplanting",
@@ -38,6 +43,8 @@ KNOWN_EXTRA = frozenset({
     "clinic", "clinics", "lesional", "refractor", "naively", "naivety", "previews", "exposing",
     "remiss", "released", "relayed", "relaxed", "replaced", "repulsed", "prolapsed", "collapsed", "eligibly",
     "transplantation", "transparent", "candida", "candidal",
+    "creatine", "neuropathies", "dialyses", "dialysed", "dialyse", "fracture", "fractured",
+    "mouths", "monthly", "chairs", "charts", "nephropathy", "nephropathies", "neuropathic",
 })
 WORD_RE = re.compile(r"[A-Za-z]{6,}")
 
@@ -85,6 +92,22 @@ ABBREVIATIONS = {"refrac": "refractory", "refract": "refractory", "refracted": "
 LETTERS_RE = re.compile(r"(?<![\w-])([a-zA-Z])\s([a-zA-Z])\s([a-zA-Z])(?:\s([a-zA-Z]))?(?![\w-])")
 
 
+def short_suggest(word: str) -> Optional[str]:
+    """The short keyword typed with a letter doubled or two inner letters swapped, or None."""
+    w = word.lower()
+    if w in SHORT_KEYWORDS:
+        return None
+    for k in SHORT_KEYWORDS:
+        if len(w) == len(k) + 1 and w[0] == k[0]:
+            if any(w[i] == w[i + 1] and w[:i] + w[i + 1:] == k for i in range(len(w) - 1)):
+                return k
+        elif len(w) == len(k) and w[0] == k[0] and sorted(w) == sorted(k):
+            diff = [i for i in range(len(w)) if w[i] != k[i]]
+            if len(diff) == 2 and diff[1] == diff[0] + 1 and w[diff[0]] == k[diff[1]]:
+                return k
+    return None
+
+
 class Speller:
     def __init__(self, keywords=KEYWORDS, joined: Tuple[str, ...] = ()) -> None:
         # joined: regimen names of 3-4 letters, read when dictated letter by letter (their KB spelling)
@@ -117,10 +140,15 @@ class Speller:
 
     def _fixes(self, text: str) -> List[Tuple[int, int, str]]:
         fixes = []
+        for m in SHORT_RE.finditer(text):
+            w = m.group(0)
+            fix = short_suggest(w)
+            if fix:
+                fixes.append((m.start(), m.end(), fix[0].upper() + fix[1:] if w[0].isupper() else fix))
         for m in WORD_RE.finditer(text):
             w = m.group(0)
             fix = ABBREVIATIONS.get(w.lower()) or self.suggest(w)
-            if fix:
+            if fix and not any(f[0] == m.start() for f in fixes):
                 fixes.append((m.start(), m.end(), fix[0].upper() + fix[1:] if w[0].isupper() else fix))
         if self.joined:
             for m in LETTERS_RE.finditer(text):
