@@ -8,9 +8,10 @@ matched by `matchers` (same thresholds); this module only spells the words the f
 `correct(text)` returns the corrected text and an `OffsetMap` that turns its character offsets back into those
 of the original text (a corrected word maps onto the word as typed).
 
-Dictated text is read as typed first (`spoken`: numbers in words, letters spelt out, spoken punctuation).
+Dictated text is read as typed (`spoken`: numbers in words, letters spelt out, spoken punctuation) and non-native
+usage as the standard form (`usage`: "refractory with X", "she progress under Kd").
 
-Layer: may import the standard library, `.matchers` (the edit distance) and `.spoken`.
+Layer: may import the standard library, `.matchers` (the edit distance), `.spoken` and `.usage`.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from .matchers import osa_distance
 from .spoken import spoken_fixes
+from .usage import usage_fixes
 
 # Words the rules read whose typos clinicians make; their own inflections are known words (never corrected).
 KEYWORDS = (
@@ -158,7 +160,7 @@ class Speller:
                     if name:
                         fixes.append((m.start(), m.end(n), name))
                         break
-        return sorted(fixes + spoken_fixes(text))
+        return sorted(fixes + spoken_fixes(text) + usage_fixes(text))
 
     def correct(self, text: str) -> Tuple[str, OffsetMap]:
         out: List[str] = []
