@@ -113,3 +113,52 @@ def test_non_native_prepositions_and_verb_forms(text, refractory):
 ])
 def test_non_native_rewrites_leave_the_noun_and_durations(text):
     assert applied(text, usage_fixes(text)) == text
+
+
+# ---- laboratory results as a table or a dated series ---------------------------------------------------------------
+RISING_TABLES = [
+    # a row of values under a header of months
+    "70M on KRd, 2 prior lines. Fit. Not TE.\n"
+    "                 Mar     May     Aug\n"
+    "IgG g/L          14      19      31\n"
+    "Hb g/L           121     119     120",
+    # today against an earlier result, values in the columns of their header
+    "58F on Isa-Pd. Labs:\n"
+    "Analyte      Now     6 mo ago\n"
+    "Paraprotein  17 H    7\n"
+    "Ca           2.3     2.3",
+    # one row per date under a header that names the protein
+    "Light chain myeloma, 61M.\n"
+    "Date      lambda FLC mg/L   kappa mg/L\n"
+    "03/2025   40                9\n"
+    "09/2025   260 H             10",
+    # a series on one line with its dates
+    "M-protein g/L: 02/2025 3 | 06/2025 6 | 10/2025 12",
+    # one value with the earlier one in brackets
+    "Paraprotein    22 g/L   H   [9 g/L in 04/2025]",
+]
+
+
+@pytest.mark.parametrize("text", RISING_TABLES)
+def test_a_paraprotein_rise_told_by_the_layout_is_a_biochemical_sign(text):
+    ents = extract(text)
+    assert [e["value"] for e in ents if e["entity"] == "relapse"] == ["biochemical"]
+
+
+@pytest.mark.parametrize("text", [
+    # falling: a response
+    "Date      M-spike g/dL\n01/2025   2.2\n05/2025   0.9\n09/2025   0.2",
+    # day/month or month/day cannot be told apart and the two give another order: no guess
+    "SPEP       03/04/25   04/02/25   06/01/25\nM-spike    0.4        0.9        1.6",
+    # months that wrap a year
+    "                 Nov     Jan     Mar\nParaprotein g/L  20      11      6",
+    # a flat value
+    "IgA g/L: 01/2025 12 | 05/2025 12.5",
+])
+def test_no_rise_or_an_order_in_doubt_gives_nothing(text):
+    assert not [e for e in extract(text) if e["entity"] == "relapse"]
+
+
+def test_new_bone_lesions_still_outrank_a_rise_in_a_table():
+    text = "New lytic lesions on MRI.\n                 Feb     Jun\nParaprotein g/L  8       20"
+    assert case(text)["relapse"] == "clinical"
