@@ -162,3 +162,29 @@ def test_no_rise_or_an_order_in_doubt_gives_nothing(text):
 def test_new_bone_lesions_still_outrank_a_rise_in_a_table():
     text = "New lytic lesions on MRI.\n                 Feb     Jun\nParaprotein g/L  8       20"
     assert case(text)["relapse"] == "clinical"
+
+
+# ---- words of other usages and layouts -----------------------------------------------------------------------------
+@pytest.mark.parametrize("text, field, value", [
+    ("New extramedullary lesion in the pleura, 3 prior lines", "extramedullary", True),  # not a bone lesion
+    ("Relapse now: vertebral collapse at L2", "relapse", "clinical"),  # UK usage of a fracture
+    ("Disease status: stable\nPrior lines: 2", "relapse", "none"),  # a status as a field
+    ("Paraprotein 9 -> 21 g/L in 6 weeks, rising fast, no CRAB", "m_protein_rising", True),
+    ("Calcio   3.0   mmol/L   2.1-2.6   H", "relapse", "clinical"),  # a laboratory label in Italian
+    ("Emoglobina 8.1 g/dL", "relapse", "clinical"),
+])
+def test_usage_and_layout_synonyms(text, field, value):
+    assert case(text).get(field) == value
+
+
+@pytest.mark.parametrize("text, field", [
+    ("Disease status: stable until 2024, now progressing", "relapse_none"),
+    ("Paraprotein 9 -> 12 g/L, rising slowly", "m_protein_rising"),
+    ("Calcio 2.4 mmol/L", "relapse"),
+])
+def test_usage_and_layout_look_alikes_stay_unset(text, field):
+    got = case(text)
+    if field == "relapse_none":
+        assert got.get("relapse") != "none"
+    else:
+        assert got.get(field) is None
