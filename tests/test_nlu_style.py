@@ -188,3 +188,20 @@ def test_usage_and_layout_look_alikes_stay_unset(text, field):
         assert got.get("relapse") != "none"
     else:
         assert got.get(field) is None
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("60M referred from iowa, not TE", "region", "US"),  # a short state name typed in lower case
+    ("66F, seen in st louis, fit", "region", "US"),  # "St." without its dot
+    ("Hb fell from 121 to 79 g/L over two months", "relapse", "clinical"),  # the value is the one it fell to
+    ("haemoglobin drop to 8.2 from myeloma", "relapse", "clinical"),
+    ("M-protein now 31 g/L and climbing quickly", "m_protein_rising", True),
+    ("1 prior line, remission 40 mnths after ASCT", "months_remission_after_hct", 40),
+    ("CTDa in 2016, then DRd", "exposed", ["cyclophosphamide", "daratumumab", "lenalidomide", "thalidomide"]),
+])
+def test_uk_usage_and_hurried_typing(text, field, value):
+    assert case(text).get(field) == value
+
+
+def test_a_fall_to_a_value_above_the_crab_level_is_no_sign():
+    assert case("Hb fell from 140 to 118 g/L, 2 prior lines").get("relapse") is None

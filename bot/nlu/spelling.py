@@ -29,7 +29,8 @@ KEYWORDS = (
     "transplanted", "eligible", "ineligible", "remission", "exposed", "maintenance", "clinical", "biochemical",
     "intermediate", "candidate", "autograft", "myeloma", "hypercalcaemia", "hypercalcemia", "plasmacytoma",
     "extramedullary", "lesions", "paraprotein", "previous", "received", "naive", "stopped", "refractoriness",
-    "creatinine", "neuropathy", "dialysis", "fractures", "calcium", "everything", "months", "chains",
+    "creatinine", "neuropathy", "dialysis", "fractures", "calcium", "everything", "months", "chains", "dropping",
+    "dropped",
 )
 # Short words the rules read: corrected only for a doubled letter ("fitt", "fraill") or two inner letters swapped
 # ("frial", "priro", "hihg"), never for a missing or a changed letter (too near other words: "fail", "fat").
@@ -47,6 +48,7 @@ KNOWN_EXTRA = frozenset({
     "transplantation", "transparent", "candida", "candidal",
     "creatine", "neuropathies", "dialyses", "dialysed", "dialyse", "fracture", "fractured",
     "mouths", "monthly", "chairs", "charts", "nephropathy", "nephropathies", "neuropathic",
+    "drooping", "dripping", "dripped", "drooped", "cropped", "propped", "dropper", "droppings",
 })
 WORD_RE = re.compile(r"[A-Za-z]{6,}")
 
