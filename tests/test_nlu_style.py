@@ -205,3 +205,27 @@ def test_uk_usage_and_hurried_typing(text, field, value):
 
 def test_a_fall_to_a_value_above_the_crab_level_is_no_sign():
     assert case("Hb fell from 140 to 118 g/L, 2 prior lines").get("relapse") is None
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("She is frail. Transplant no. From Graz.", "transplant_eligible", False),
+    ("Frail. No transplant possible.", "transplant_eligible", False),
+    ("Transplant: not possible", "transplant_eligible", False),
+    ("Autologous transplantation is not indication for him.", "transplant_eligible", False),
+    ("She is 77 years, not transplantable.", "transplant_eligible", False),
+    ("He is fit and candidate to second autologous transplant.", "transplant_eligible", True),
+    ("DRd since 2022, she is currently in complete remission.", "relapse", "none"),
+    ("One line, DVd. Never was refractory.", "refractory", []),
+    ("She was not refractory to no drug.", "refractory", []),
+])
+def test_non_native_word_order_and_prepositions_of_the_case_facts(text, field, value):
+    assert case(text).get(field) == value
+
+
+@pytest.mark.parametrize("text, field", [
+    ("Frail. No transplant possible.", "prior_auto_hct"),  # a transplant ahead, no count of those done
+    ("VRd + ASCT no maintenance, relapsed 2024", "transplant_eligible"),
+    ("bortezomib, never refractory to it", "refractory"),  # one drug, not 'refractory to nothing'
+])
+def test_non_native_readings_leave_the_look_alikes(text, field):
+    assert case(text).get(field) is None
