@@ -229,3 +229,14 @@ def test_non_native_word_order_and_prepositions_of_the_case_facts(text, field, v
 ])
 def test_non_native_readings_leave_the_look_alikes(text, field):
     assert case(text).get(field) is None
+
+
+# ---- "Field: value" layouts ----------------------------------------------------------------------------------------
+def test_a_field_value_does_not_read_into_the_next_line():
+    got = case("Fitness: fit\nFor second ASCT: no\nPrior lines: 1")
+    assert got["fitness"] == "fit" and got["transplant_eligible"] is False
+
+
+def test_remission_after_the_transplant_as_a_field():
+    got = case("Prior ASCT: 1 (2019)\nRemission after ASCT: 30 months\nFitness: fit")
+    assert got["months_remission_after_hct"] == 30 and got["prior_auto_hct"] == 1
