@@ -68,12 +68,14 @@ def test_dictated_offsets_point_at_the_words_as_said():
 # ---- typing errors --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("typed, meant", [
     ("fitt", "fit"), ("Frial", "frail"), ("fraill", "frail"), ("piror", "prior"), ("hgih", "high"),
+    ("mant", "maint"), ("pror", "prior"), ("unft", "unfit"),
 ])
 def test_short_keywords_with_a_doubled_or_swapped_letter(typed, meant):
     assert short_suggest(typed).lower() == meant
 
 
-@pytest.mark.parametrize("word", ["fat", "fail", "fist", "fits", "prio", "trial", "sigh", "mint"])
+@pytest.mark.parametrize("word", ["fat", "fail", "fist", "fits", "prio", "trial", "sigh", "mint", "main", "rail",
+                                  "unit"])
 def test_short_words_near_a_keyword_stay_as_written(word):
     assert short_suggest(word) is None
 
@@ -87,6 +89,7 @@ def test_long_clinical_words_with_a_typo_and_their_real_look_alikes():
     ("68M, 2 priro lines, lenalidomide refractory, fitt, not TE", "fitness", "fit"),
     ("68M, 2 priro lines, lenalidomide refractory, fitt, not TE", "prior_lines", 2),
     ("81F, frial, on DRd since 2022, rising paraprotein", "fitness", "frail"),
+    ("VRd, ASCT, len mant, PD on mant 2024", "lenalidomide_maintenance_only", True),
     ("refractory to evrything she had: lenalidomide, bortezomib, daratumumab", "refractory",
      ["bortezomib", "daratumumab", "lenalidomide"]),
 ])

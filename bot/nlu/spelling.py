@@ -32,9 +32,12 @@ KEYWORDS = (
     "creatinine", "neuropathy", "dialysis", "fractures", "calcium", "everything", "months", "chains", "dropping",
     "dropped",
 )
-# Short words the rules read: corrected only for a doubled letter ("fitt", "fraill") or two inner letters swapped
-# ("frial", "priro", "hihg"), never for a missing or a changed letter (too near other words: "fail", "fat").
+# Short words the rules read: corrected for a doubled letter ("fitt", "fraill"), two inner letters swapped ("frial",
+# "priro", "hihg") or an inner letter left out of a keyword of five letters ("mant", "pror") when what was typed is
+# no word ("mint", "rail"), never for a changed letter (too near other words: "fat", "fin").
 SHORT_KEYWORDS = ("fit", "unfit", "frail", "prior", "high", "maint")
+# a letter left out of a short keyword ("mant", "pror") is read only when what was typed is no word of its own
+DELETION_STOP = frozenset({"mint", "main", "aint", "rail", "fail", "unit", "frai", "prio", "hig", "pro", "pri"})
 SHORT_RE = re.compile(r"(?<![\w'-])[A-Za-z]{3,7}(?![\w'-])")
 # Real words near a keyword that must stay as written.
 KNOWN_EXTRA = frozenset({
@@ -97,11 +100,14 @@ LETTERS_RE = re.compile(r"(?<![\w-])([a-zA-Z])\s([a-zA-Z])\s([a-zA-Z])(?:\s([a-z
 
 
 def short_suggest(word: str) -> Optional[str]:
-    """The short keyword typed with a letter doubled or two inner letters swapped, or None."""
+    """The short keyword typed with a letter doubled, two inner letters swapped or an inner letter left out, or None."""
     w = word.lower()
     if w in SHORT_KEYWORDS:
         return None
     for k in SHORT_KEYWORDS:
+        if len(w) == len(k) - 1 and len(w) >= 4 and w[0] == k[0] and w not in DELETION_STOP:
+            if any(k[:i] + k[i + 1:] == w for i in range(1, len(k))):
+                return k
         if len(w) == len(k) + 1 and w[0] == k[0]:
             if any(w[i] == w[i + 1] and w[:i] + w[i + 1:] == k for i in range(len(w) - 1)):
                 return k
