@@ -53,7 +53,8 @@ def test_dictated_words_that_stay_words(said):
 
 def test_a_dictated_case_reads_its_numbers_cytogenetics_and_scores():
     got = case("seventy four year old man with t four fourteen on lenalidomide since twenty twenty two now with "
-               "haemoglobin seven point eight from myeloma full stop r m c i of five full stop not a transplant candidate")
+               "haemoglobin seven point eight from myeloma full stop r m c i of five full stop "
+               "not a transplant candidate")
     assert got["age"] == 74 and got["high_risk_cytogenetics"] == ["t(4;14)"] and got["rmci"] == 5
     assert got["relapse"] == "clinical" and got["transplant_eligible"] is False
 
@@ -243,3 +244,16 @@ def test_a_field_value_does_not_read_into_the_next_line():
 def test_remission_after_the_transplant_as_a_field():
     got = case("Prior ASCT: 1 (2019)\nRemission after ASCT: 30 months\nFitness: fit")
     assert got["months_remission_after_hct"] == 30 and got["prior_auto_hct"] == 1
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("Progressing, LDH 640. Fit.", "ldh_elevated", True),  # a number that ends a sentence
+    ("New anaemia, Hb 82. Frail.", "relapse", "clinical"),
+    ("Creatinine 2.8. Not TE.", "renal_impairment", True),
+])
+def test_a_value_at_the_end_of_a_sentence(text, field, value):
+    assert case(text).get(field) == value
+
+
+def test_a_decimal_is_never_read_in_part():
+    assert case("LDH 250.5 U/L").get("ldh_elevated") is None
