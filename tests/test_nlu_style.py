@@ -257,3 +257,11 @@ def test_a_value_at_the_end_of_a_sentence(text, field, value):
 
 def test_a_decimal_is_never_read_in_part():
     assert case("LDH 250.5 U/L").get("ldh_elevated") is None
+
+
+def test_a_table_against_the_previous_result_and_a_rise_called_rapid():
+    got = case("71F on Kd.\n        Now     Prev\nIgG     36 H    15\nHb      12.1    12.4")
+    assert got["relapse"] == "biochemical"
+    got = case("Paraprotein g/L: 01/2025 4 | 03/2025 11 | 05/2025 25   rising fast")
+    assert got["relapse"] == "biochemical" and got["m_protein_rising"] is True
+    assert case("Paraprotein g/L: 01/2025 4 | 07/2025 6").get("m_protein_rising") is None

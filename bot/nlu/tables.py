@@ -8,7 +8,8 @@ Clinicians paste results as they come from the laboratory system; the order of t
 - a series on one line, each value with its date ("M-spike: 09/2024 0.3 | 12/2024 0.9", "0.4 (05/2026) -> 1.3 g/dL
   (11/2026)");
 - one value with an earlier one in brackets ("88.0 mg/dL H [6.2 in 08/2026]", "1.9 g/dL (0.7 in June)").
-The values are put in the order of their times; a rise is the latest at least 25% above the earliest. Times that
+The values are put in the order of their times; a rise is the latest at least 25% above the earliest (and a rise
+called rapid on its line is also the aggressive feature `m_protein_rising`). Times that
 cannot be ordered for sure (day/month or month/day, months that wrap a year) give nothing: no guess.
 
 Layer: may import the standard library only.
@@ -31,9 +32,13 @@ MONTHS = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "ju
 TIME_RE = re.compile(
     r"(?i)(?<![\w/])(?:(?P<my>\d{1,2}/(?:19|20)\d\d)|(?P<ym>(?:19|20)\d\d-\d{2}(?:-\d{2})?)|(?P<dmy>\d{1,2}/\d{1,2}/\d{2,4})"
     r"|(?P<y>(?:19|20)\d\d)|(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
-    r"|(?P<now>today|now|current|result|latest)|(?P<ago>\d+\s*(?:mo|mos|months?|wks?|weeks?)\s+ago)|(?P<base>baseline))"
+    r"|(?P<now>today|now|current|result|latest)|(?P<ago>\d+\s*(?:mo|mos|months?|wks?|weeks?)\s+ago)"
+    r"|(?P<prev>prev(?:ious)?|prior|earlier|before)|(?P<base>baseline))"
     r"(?![\w/])")
 RISE = 1.25
+# the rise called rapid on the same line ("... 2.1 | 3.6  <- rapidly rising"): the aggressive feature too
+RAPID_RE = re.compile(r"(?i)\b(?:rapid(?:ly)?|fast|quick(?:ly)?|steep(?:ly)?|sharp(?:ly)?)\b"
+                      r"(?:\s+(?:rising|rise|increasing|climbing))?")
 
 
 def _key(m: re.Match) -> Optional[Tuple[str, float]]:
@@ -52,6 +57,8 @@ def _key(m: re.Match) -> Optional[Tuple[str, float]]:
         return "month", MONTHS[m.group("mon")[:3].lower()]
     if m.group("now"):
         return "rel", 0.0
+    if m.group("prev"):
+        return "rel", -1.0
     if m.group("ago"):
         n = int(re.match(r"\d+", m.group("ago")).group(0))
         return "rel", -n * (0.25 if "w" in m.group("ago").lower() else 1.0)
@@ -196,5 +203,9 @@ def table_trends(text: str, out: List[dict]) -> List[dict]:
             s += len(line[s:e]) - len(line[s:e].lstrip())
             out.append({"entity": "relapse", "value": "biochemical", "_sign": True, "start": offsets[i] + s,
                         "end": offsets[i] + e})
+            rapid = RAPID_RE.search(line, e)
+            if rapid and not any(o["entity"] == "aggressive_feature" and o["value"] == "m_protein_rising" for o in out):
+                out.append({"entity": "aggressive_feature", "value": "m_protein_rising",
+                            "start": offsets[i] + rapid.start(), "end": offsets[i] + rapid.end()})
             break
     return out
