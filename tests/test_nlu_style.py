@@ -265,3 +265,10 @@ def test_a_table_against_the_previous_result_and_a_rise_called_rapid():
     got = case("Paraprotein g/L: 01/2025 4 | 03/2025 11 | 05/2025 25   rising fast")
     assert got["relapse"] == "biochemical" and got["m_protein_rising"] is True
     assert case("Paraprotein g/L: 01/2025 4 | 07/2025 6").get("m_protein_rising") is None
+
+
+def test_period_is_punctuation_only_in_text_without_written_punctuation():
+    typed = "PD during the lenalidomide maintenance period, then DKd."
+    assert applied(typed, spoken_fixes(typed)) == typed
+    said = "she is fit period not a transplant candidate"
+    assert applied(said, spoken_fixes(said)) == "she is fit. not a transplant candidate"

@@ -14,7 +14,8 @@ What is rewritten (and nothing else):
 - the chromosome arms and translocations of cytogenetics ("seventeen p" = 17p, "one q" = 1q, "t four fourteen" /
   "translocation four fourteen" = t(4;14), for the translocations of myeloma only);
 - clinical acronyms spelt letter by letter ("l d h", "e c o g", "d v t", "r m c i", "c r a b", "f l c");
-- spoken punctuation: "full stop", "comma", "semicolon", and "period" where it is not the noun ("a period of").
+- spoken punctuation: "full stop", "comma", "semicolon", and "period" in a message without written punctuation
+  where it is not the noun ("a period of").
 
 Layer: may import the standard library only.
 """
@@ -219,7 +220,10 @@ def letter_fixes(text: str) -> List[Tuple[int, int, str]]:
 
 def punctuation_fixes(text: str) -> List[Tuple[int, int, str]]:
     fixes = []
+    written = re.search(r"[.,;:]", text) is not None  # typed text: "period" is the noun ("maintenance period")
     for pattern, mark in PUNCTUATION:
+        if written and mark == "." and "period" in pattern.pattern:
+            continue
         for m in pattern.finditer(text):
             fixes.append((m.start(), m.end(), mark))
     return fixes
