@@ -272,3 +272,11 @@ def test_period_is_punctuation_only_in_text_without_written_punctuation():
     assert applied(typed, spoken_fixes(typed)) == typed
     said = "she is fit period not a transplant candidate"
     assert applied(said, spoken_fixes(said)) == "she is fit. not a transplant candidate"
+
+
+@pytest.mark.parametrize("text", [
+    "we review response and progress at each visit",
+    "there is progress on the referral",
+])
+def test_progress_as_a_noun_after_and_or_is(text):
+    assert applied(text, usage_fixes(text)) == text

@@ -28,10 +28,10 @@ PREPOSITION_RE = re.compile(
 # the bare verb: after its subject or an auxiliary, or before the word that says on what
 PROGRESS_RE = re.compile(
     r"(?i)(?<!\bno\s)(?<!\bgood\s)(?<!\bsome\s)(?<!\blittle\s)(?<!\bany\s)(?<!\bmade\s)(?<!\bmaking\s)(?<!\bof\s)"
-    r"(?<!\bin\s)(?<!\bwork\s)(?<!\bslow\s)(?<!\bthe\s)(?<!\ba\s)"
+    r"(?<!\bin\s)(?<!\bwork\s)(?<!\bslow\s)(?<!\bthe\s)(?<!\ba\s)(?<!\bis\s)(?<!\bare\s)(?<!\bmore\s)"
     r"\b(?P<w>progress)\b(?=\s+(?:(?:also|again|now|still|then|already|further|clinically|biochemically)\s+)*"
     r"(?:on|under|during|while|in\s+(?:course|the\s+course)|after|with\s+new)\b)"
-    r"|\b(?:he|she|they|it|disease|myeloma|patient|pt|was|is|has|have|and)\s+"
+    r"|\b(?:he|she|they|it|disease|myeloma|patient|pt|was|has)\s+"
     r"(?:(?:also|again|now|still|then|already)\s+)*(?P<v>progress)\b(?!\s+(?:of|is|was|notes?|report)\b)")
 PROGRESSIVE_RE = re.compile(r"(?i)\b(?P<w>progressive)(?=\s+(?:again\s+)?(?:on|under|during|while\s+on)\b)")
 COURSE_RE = re.compile(r"(?i)\bin\s+(?:the\s+)?course\s+of\b")
