@@ -39,7 +39,11 @@ _NO_REFRACTORY = re.compile(
     rf"|\b{_REFR}\s*(?:to|:|=|-)?\s*(?:none|nothing|nil|no\s+drugs?|0)\b"
     r"|\bnothing\s+(?:else\s+)?(?:is\s+|was\s+)?refractory\b|\bsensitive\s+to\s+(?:all|everything)\b"
     r"|\bno\s+(?:other\s+)?drugs?\s+(?:have|has)\s+(?:ever\s+|yet\s+)?failed"
-    rf"|\b{_NOTHING}\s+(?:else\s+)?(?:has\s+)?(?:ever\s+)?(?:failed|stopped\s+working)",
+    rf"|\b{_NOTHING}\s+(?:else\s+)?(?:has\s+)?(?:ever\s+)?(?:failed|stopped\s+working)"
+    # the patient as the subject, in any word order ("Never was refractory.", "she was never refractory")
+    r"|(?:^|[.;:!?]\s*|\b(?:he|she|patient|pt|disease|myeloma)\s+(?:is\s+|was\s+|has\s+)?)(?:never|not)\s+"
+    r"(?:was\s+|been\s+|ever\s+)*refractory\b(?!\s*(?:to|on|for|with|at|in|-)\b)"
+    r"|\b(?:not|never)\s+(?:been\s+)?refractory\s+to\s+no\s+(?:drugs?|agents?|one|therap\w*)",
     re.I,
 )
 

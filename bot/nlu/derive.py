@@ -234,6 +234,11 @@ def refractory_states(text: str, ents: List[dict]) -> List[dict]:
 
 
 # ---- region ------------------------------------------------------------------------------------------------------
+def _place(name: str) -> str:
+    """A place name as a pattern: any spaces between its words, "St." with or without its dot ("st louis")."""
+    return re.sub(r"^St\\\.\\s\+", r"St\\.?\\s*", re.escape(name).replace("\\ ", "\\s+"))
+
+
 class Regions:
     """Places that say whose labels apply: EU member states (and their adjectives) -> EU; the US and its states ->
     US. Other countries give nothing (the deployment's default applies)."""
@@ -247,11 +252,11 @@ class Regions:
                 self.patterns.append((re.compile(r"(?<![\w-])(?:" + "|".join(
                     re.escape(w) for w in sorted(spec["words"], key=len, reverse=True)) + r")(?![\w-])", re.I), region))
             never = {w for r in ("EU", "US") for w in data[r].get("lower_case_never", [])}
-            lower = [w for w in spec.get("cased", []) if len(w) > 4 and w.isalpha() or " " in w]
+            lower = [w for w in spec.get("cased", []) if len(w) >= 4 and w.isalpha() or " " in w]
             lower = [w for w in lower if w not in never] + list(spec.get("cities", []))
-            if lower:  # places in any case ("from phoenix arizona", dictated)
+            if lower:  # places in any case ("from phoenix arizona", "from ohio", "st louis": typed in a hurry)
                 self.patterns.append((re.compile(r"(?<![\w.-])(?:" + "|".join(
-                    re.escape(w) for w in sorted(lower, key=len, reverse=True)) + r")(?![\w-])", re.I), region))
+                    _place(w) for w in sorted(lower, key=len, reverse=True)) + r")(?![\w-])", re.I), region))
             if spec.get("codes"):
                 self.patterns.append((re.compile("|".join(re.escape(c) for c in spec["codes"])), region))
             if spec.get("state_codes"):  # "Houston, TX"; "Mesa AZ" (a capitalised place, an unambiguous code)
@@ -301,14 +306,15 @@ def corrected_numbers(text: str, ents: List[dict]) -> List[dict]:
 # ---- remission after a transplant, stated apart from it ---------------------------------------------------------
 REMISSION_RE = re.compile(
     r"(?<![\w-])(?P<s>(?:remission|response|PFS)\s*(?:of|lasting|lasted|was|for|:|=)?\s*(?:about|around|approx\.?|"
-    r"approximately|~|only|just)?\s*(?P<n>" + DURATION_NUM + r")\s*-?\s*(?P<u>months?|mos?|mths?|m|years?|yrs?|y))"
+    r"approximately|~|only|just)?\s*(?P<n>" + DURATION_NUM + r")\s*-?\s*"
+    r"(?P<u>months?|mos?|mths?|mnths?|m|years?|yrs?|y))"
     r"(?![\w])", re.I)
 
 
 AFTER_REF_RE = re.compile(
     r"(?<![\w-])(?:relapsed?|relapsing|progressed|progression|PD|recurrence|recurred)\s+(?:at\s+|about\s+|around\s+|"
     r"only\s+|just\s+|approximately\s+)?(?P<s>(?P<n>" + DURATION_NUM +
-    r")\s*-?\s*(?P<u>months?|mos?|mths?|years?|yrs?))"
+    r")\s*-?\s*(?P<u>months?|mos?|mths?|mnths?|years?|yrs?))"
     r"\s+(?:after|post|following|from)\s+(?:(?:the|his|her)\s+)?(?P<ref>it|that|this|(?:second|2nd|latter|last)"
     r"(?:\s+one)?)(?![\w-])", re.I)
 

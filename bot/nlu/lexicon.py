@@ -91,6 +91,7 @@ PRIOR_REGIMENS: Dict[str, Tuple[str, ...]] = {
     "MPT": ("melphalan", "thalidomide"),
     "MPV": ("melphalan", "bortezomib"),
     "CTd": ("cyclophosphamide", "thalidomide"),
+    "CTDa": ("cyclophosphamide", "thalidomide"),  # UK: attenuated (reduced-dose) CTD
     "PAd": ("bortezomib", "doxorubicin"),
     "SPd": ("selinexor", "pomalidomide"),
     "XPd": ("selinexor", "pomalidomide"),

@@ -73,6 +73,7 @@ from .readings import (
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .schema import ENTITY_NAMES
 from .spelling import OffsetMap, Speller
+from .tables import table_trends
 from .transplants import transplant_count, transplant_prose
 
 # hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
@@ -263,6 +264,7 @@ class Pipeline:
     def derive(self, text: str, out: List[dict]) -> List[dict]:
         """Facts of the whole message (`derive`): ordinal relapses that date a past regimen, named refractory
         states, corrected numbers, remission stated apart from the transplant, the relapse type from its signs,
+        a paraprotein rise told by the layout of laboratory results (`tables`),
         the region, and the number of prior lines from the regimens named when no count is stated."""
         out = history_ordinals(text, out)
         out = refractory_states(text, out)
@@ -271,6 +273,7 @@ class Pipeline:
         out = relapse_after_stopping(text, out)
         out = renal_signs(text, out)
         out = paraprotein_numbers(text, out)
+        out = table_trends(text, out)
         out = relapse_now(text, out)
         out = resolve_relapse(out)
         out = self.regions.find(text, out)

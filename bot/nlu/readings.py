@@ -84,7 +84,7 @@ def given_without_progression(text: str, out: List[dict]) -> List[dict]:
 
 # ---- renal impairment and the relapse (2026-12, clinical-spec section 5 and section 9) ------------------------
 _RENAL_WORDS = re.compile(r"renal|kidney|creat|nephropath|\bs?Cr\b", re.I)
-_CREATININE_VALUE = re.compile(r"(?:creat\w*|\bs?Cr)\D{0,25}?(\d{1,4}(?:\.\d{1,2})?)(?![\d.])", re.I)
+_CREATININE_VALUE = re.compile(r"(?:creat\w*|\bs?Cr)\D{0,25}?(\d{1,4}(?:\.\d{1,2})?)(?!\d|\.\d)", re.I)
 
 
 _CHRONIC = re.compile(r"\b(?:baseline|hx|history|known|chronic|CKD|stable|diagnos\w*)\b", re.I)

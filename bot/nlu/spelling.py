@@ -8,7 +8,10 @@ matched by `matchers` (same thresholds); this module only spells the words the f
 `correct(text)` returns the corrected text and an `OffsetMap` that turns its character offsets back into those
 of the original text (a corrected word maps onto the word as typed).
 
-Layer: may import the standard library and `.matchers` (the edit distance).
+Dictated text is read as typed (`spoken`: numbers in words, letters spelt out, spoken punctuation) and non-native
+usage as the standard form (`usage`: "refractory with X", "she progress under Kd").
+
+Layer: may import the standard library, `.matchers` (the edit distance), `.spoken` and `.usage`.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ import re
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from .matchers import osa_distance
+from .spoken import spoken_fixes
+from .usage import usage_fixes
 
 # Words the rules read whose typos clinicians make; their own inflections are known words (never corrected).
 KEYWORDS = (
@@ -24,7 +29,16 @@ KEYWORDS = (
     "transplanted", "eligible", "ineligible", "remission", "exposed", "maintenance", "clinical", "biochemical",
     "intermediate", "candidate", "autograft", "myeloma", "hypercalcaemia", "hypercalcemia", "plasmacytoma",
     "extramedullary", "lesions", "paraprotein", "previous", "received", "naive", "stopped", "refractoriness",
+    "creatinine", "neuropathy", "dialysis", "fractures", "calcium", "everything", "months", "chains", "dropping",
+    "dropped",
 )
+# Short words the rules read: corrected for a doubled letter ("fitt", "fraill"), two inner letters swapped ("frial",
+# "priro", "hihg") or an inner letter left out of a keyword of five letters ("mant", "pror") when what was typed is
+# no word ("mint", "rail"), never for a changed letter (too near other words: "fat", "fin").
+SHORT_KEYWORDS = ("fit", "unfit", "frail", "prior", "high", "maint")
+# a letter left out of a short keyword ("mant", "pror") is read only when what was typed is no word of its own
+DELETION_STOP = frozenset({"mint", "main", "aint", "rail", "fail", "unit", "frai", "prio", "hig", "pro", "pri"})
+SHORT_RE = re.compile(r"(?<![\w'-])[A-Za-z]{3,7}(?![\w'-])")
 # Real words near a keyword that must stay as written.
 KNOWN_EXTRA = frozenset({
     "relapses", "progress", "progresses", "progressive", "progressively", "transplants", "transplanting",
@@ -35,6 +49,9 @@ KNOWN_EXTRA = frozenset({
     "clinic", "clinics", "lesional", "refractor", "naively", "naivety", "previews", "exposing",
     "remiss", "released", "relayed", "relaxed", "replaced", "repulsed", "prolapsed", "collapsed", "eligibly",
     "transplantation", "transparent", "candida", "candidal",
+    "creatine", "neuropathies", "dialyses", "dialysed", "dialyse", "fracture", "fractured",
+    "mouths", "monthly", "chairs", "charts", "nephropathy", "nephropathies", "neuropathic",
+    "drooping", "dripping", "dripped", "drooped", "cropped", "propped", "dropper", "droppings",
 })
 WORD_RE = re.compile(r"[A-Za-z]{6,}")
 
@@ -82,6 +99,25 @@ ABBREVIATIONS = {"refrac": "refractory", "refract": "refractory", "refracted": "
 LETTERS_RE = re.compile(r"(?<![\w-])([a-zA-Z])\s([a-zA-Z])\s([a-zA-Z])(?:\s([a-zA-Z]))?(?![\w-])")
 
 
+def short_suggest(word: str) -> Optional[str]:
+    """The short keyword typed with a letter doubled, two inner letters swapped or an inner letter left out, or None."""
+    w = word.lower()
+    if w in SHORT_KEYWORDS:
+        return None
+    for k in SHORT_KEYWORDS:
+        if len(w) == len(k) - 1 and len(w) >= 4 and w[0] == k[0] and w not in DELETION_STOP:
+            if any(k[:i] + k[i + 1:] == w for i in range(1, len(k))):
+                return k
+        if len(w) == len(k) + 1 and w[0] == k[0]:
+            if any(w[i] == w[i + 1] and w[:i] + w[i + 1:] == k for i in range(len(w) - 1)):
+                return k
+        elif len(w) == len(k) and w[0] == k[0] and sorted(w) == sorted(k):
+            diff = [i for i in range(len(w)) if w[i] != k[i]]
+            if len(diff) == 2 and diff[1] == diff[0] + 1 and w[diff[0]] == k[diff[1]]:
+                return k
+    return None
+
+
 class Speller:
     def __init__(self, keywords=KEYWORDS, joined: Tuple[str, ...] = ()) -> None:
         # joined: regimen names of 3-4 letters, read when dictated letter by letter (their KB spelling)
@@ -114,10 +150,15 @@ class Speller:
 
     def _fixes(self, text: str) -> List[Tuple[int, int, str]]:
         fixes = []
+        for m in SHORT_RE.finditer(text):
+            w = m.group(0)
+            fix = short_suggest(w)
+            if fix:
+                fixes.append((m.start(), m.end(), fix[0].upper() + fix[1:] if w[0].isupper() else fix))
         for m in WORD_RE.finditer(text):
             w = m.group(0)
             fix = ABBREVIATIONS.get(w.lower()) or self.suggest(w)
-            if fix:
+            if fix and not any(f[0] == m.start() for f in fixes):
                 fixes.append((m.start(), m.end(), fix[0].upper() + fix[1:] if w[0].isupper() else fix))
         if self.joined:
             for m in LETTERS_RE.finditer(text):
@@ -127,7 +168,7 @@ class Speller:
                     if name:
                         fixes.append((m.start(), m.end(n), name))
                         break
-        return sorted(fixes)
+        return sorted(fixes + spoken_fixes(text) + usage_fixes(text))
 
     def correct(self, text: str) -> Tuple[str, OffsetMap]:
         out: List[str] = []

@@ -55,6 +55,7 @@ _UNDECIDED = re.compile(
 _NEG_NEAR = re.compile(
     rf"(?:\bnot?|\bnever|n't|\bnor|\bnon|\bcannot|\bnone)\s+(?:[\w'-]+\s+){{0,4}}?{_TXE}\b"
     rf"|{_TXE}\b[\w\s#]{{0,20}}?(?:[:=-]\s*|\s+(?:is|was|would\s+be|remains)\s+)(?:not|no|never|none|n)\b"
+    rf"|{_TXE}\s+(?:no|never|not\s+possible)(?=\s*(?:$|[.,;)(!]))"
     r"|declin|refus|not\s+keen|not\s+interested|n't\s+want|not\s+want|not\s+wanting|\bagainst\b|inelig|"
     r"\b(?:doesnt|dosent|dont|didnt|wont)\s+want|"
     r"no\s+(?:more|further|longer)|anymore|not\s+an\s+option|not\s+(?:appropriate|possible|planned|suitable)",
