@@ -24,8 +24,6 @@ from bot.privacy import redact
 from .derive import (
     Regions,
     corrected_numbers,
-    count_lines,
-    history_ordinals,
     refractory_states,
     relapse_after_stopping,
     remission_after_transplant,
@@ -47,6 +45,7 @@ from .heuristics import (
     trial_reference,
 )
 from .lexicon import PRIOR_REGIMENS
+from .lines import count_lines, history_ordinals, named_lines, single_line, unsure_counts
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
 from .prose import (
     bare_age,
@@ -60,7 +59,6 @@ from .prose import (
     refractory_to_all,
     regimens_as_drugs,
     relapse_now,
-    single_line,
 )
 from .readings import (
     given_without_progression,
@@ -265,8 +263,10 @@ class Pipeline:
         states, corrected numbers, remission stated apart from the transplant, the relapse type from its signs,
         the region, and the number of prior lines from the regimens named when no count is stated."""
         out = history_ordinals(text, out)
+        out = named_lines(text, out)
         out = refractory_states(text, out)
         out = corrected_numbers(text, out)
+        out = unsure_counts(text, out)
         out = remission_after_transplant(text, out)
         out = relapse_after_stopping(text, out)
         out = renal_signs(text, out)

@@ -191,33 +191,6 @@ def refractory_to_all(text: str, out: List[dict]) -> List[dict]:
     return out
 
 
-# ---- one regimen since the diagnosis -----------------------------------------------------------------------------
-_FROM_DIAGNOSIS = re.compile(r"\b(?:diagnosed|dx|diagnosis)\b|^\s*(?:tx|treatment|therapy)\s*:|"
-                             r"\b(?:1st|first)[\s-]+line\b", re.I | re.M)
-
-
-def single_line(text: str, out: List[dict]) -> Optional[Tuple[int, int, int]]:
-    """(1, start, end) when the message tells the treatment from the diagnosis (or under a treatment heading) and
-    names one regimen only, given and progressing now ("diagnosed 2020, treated with DRd which she has continued
-    until now", "Tx: Dara-Rd (ongoing) - biochemical progression"): that regimen is the one prior line."""
-    if not _FROM_DIAGNOSIS.search(text):
-        return None
-    given = [e for e in out if e["entity"] in ("drug", "regimen") and e.get("role") in ("refractory", "exposed")
-             and e["value"] != "dexamethasone"]
-    spans = {(e["start"], e["end"]) for e in given}
-    named = [e for e in out if e["entity"] in ("drug", "regimen") and (e["start"], e["end"]) not in spans
-             and e["value"] != "dexamethasone" and e.get("role") not in ("naive", "unavailable")]
-    # the same regimen may be named again ("DRd -> progression on DRd"): one set of drugs
-    regimens = {frozenset(g["value"] for g in given if (g["start"], g["end"]) == sp) for sp in spans}
-    relapse = any(e["entity"] == "relapse" and e["value"] != "none" for e in out) or _RISE.search(text)
-    if len(regimens) != 1 or named or not relapse:
-        return None
-    if any(e["entity"] in ("prior_auto_hct", "lenalidomide_maintenance_only") for e in out):
-        return None  # a plan with a transplant or maintenance is counted by its own rule
-    s, e = min(spans)
-    return 1, s, e
-
-
 # ---- progression said after the regimen in other words -------------------------------------------------------
 _PROG_GENERIC = re.compile(
     r"^[^;|\n]{0,40}?\b(?:PD|progress\w*|relaps\w*|prog|escap\w*)\s+(?:(?:while|whilst)\s+)?(?:on|during|under|in)\s+"

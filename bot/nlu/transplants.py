@@ -30,7 +30,7 @@ _NOT_TX_TARGET = re.compile(r"^\s*for\s+(?!(?:an?\s+|another\s+|further\s+|secon
                             r"(?:ASCT|SCT|HCT|auto|transplant|autograft|HDM|HDT|high))", re.I)
 
 
-_TX_FIELD_NO = re.compile(r"^transplant\w*\s*[:=-]\s*(?:no|none|n)$", re.I)
+_TX_FIELD_NO = re.compile(r"^transplant\w*\s*[:=-]\s*(?:no|n)$", re.I)  # "Transplant: none" is none done
 _FIELD_NO = re.compile(r"^\s*(?:\([^()]{0,30}\))?\s*[:=-]+\s*(?:no|none|not|n|false)\b", re.I)
 _FIELD_UNKNOWN = re.compile(r"^\s*[:=-]*\s*(?:not\s+(?:yet\s+)?(?:assessed|known|decided|evaluated)|unknown|pending|"
                             r"\?|tbd|to\s+be\s+(?:decided|assessed|discussed))", re.I)

@@ -1,0 +1,119 @@
+"""Counting within one message (clinical-spec sections 2 and 9): the prior lines told as a history (a regimen written
+out as its drugs, a code spelled out in brackets, an ordinal line naming its regimen, an ordinal relapse that dates
+a regimen, options ahead that were not given, a count said with doubt) and the transplants done. Sentences written
+for these tests from the spec; none is evaluation text."""
+import pytest
+
+from bot.nlu.extract import extract
+from tools import evaluate as E
+
+
+def case(text):
+    return E.case_fields(text)
+
+
+def lines_of(text):
+    return [(e["value"], e.get("role")) for e in extract(text) if e["entity"] == "prior_lines"]
+
+
+# ---- one regimen in a told history, with a relapse now: one line ---------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "81F, diagnosed 2020, Rd since then; paraprotein now rising, 9 -> 24 g/L",
+    "s/p IsaKd x 3 yrs -> PD on IsaKd with a new rib lesion and Ca 2.9 mmol/L",
+    "2019 KRd -> 2025 kappa light chains climbing on KRd",
+    "Tx: Dara-Rd (ongoing) - biochemical progression",
+])
+def test_one_regimen_told_as_the_history_is_one_line(text):
+    assert case(text).get("prior_lines") == 1
+
+
+@pytest.mark.parametrize("text", ["PD on DRd, fit, not TE", "refractory to DRd, fit", "len and dara refractory"])
+def test_a_regimen_named_alone_leaves_the_count_to_be_asked(text):
+    assert case(text).get("prior_lines") is None
+
+
+# ---- a regimen written out as its drugs ----------------------------------------------------------------------------
+def test_drugs_listed_with_the_steroid_are_one_regimen():
+    text = ("first given carfilzomib, cyclophosphamide and dexamethasone; relapsed in 2022 and was then started on "
+            "pomalidomide with dexamethasone, progressing now")
+    assert case(text).get("prior_lines") == 2
+
+
+def test_a_list_of_drugs_without_the_steroid_is_no_regimen():
+    assert lines_of("refractory to lenalidomide, bortezomib and daratumumab, now relapsing") == []
+
+
+def test_a_code_spelled_out_in_brackets_is_one_regimen():
+    text = "BTD (bortezomib, thalidomide, dexamethasone) in 2017, relapse 2020 -> DKd, PD on DKd now"
+    assert case(text).get("prior_lines") == 2
+
+
+def test_a_drug_added_at_progression_starts_a_line_and_without_progression_does_not():
+    assert case("Kd 2019-2021 to progression, then DKd, PD on DKd 2024 with new lytic lesions").get("prior_lines") == 2
+    assert case("Pd since 2021, daratumumab added in 2023 for a slow response (DPd); now rising paraprotein"
+                ).get("prior_lines") == 1
+
+
+# ---- options ahead were not given ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, n", [
+    ("VRd + ASCT + len maint, PD on len 2024. Q: KPd or Isa-Kd?", 1),
+    ("Rd 2018-2020, then DVd until PD in 2024; cilta-cel discussed at the MDT", 2),
+    ("VRd/ASCT, then DKd, progressed on DKd. Plan: talquetamab next month", 2),
+])
+def test_regimens_named_as_options_are_no_lines(text, n):
+    assert case(text).get("prior_lines") == n
+
+
+# ---- ordinal lines and relapses -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, n", [
+    ("VMP 2016. 2nd line pomalidomide-dex, 3rd line elranatamab since 2024, now progressing", 3),
+    ("first line DRd (PD on DRd 2022), on Kd as second line, rising paraprotein", 2),
+    ("would value your advice on a second line", 1),
+    ("grateful for your opinion on third-line options", 2),
+    ("Setting: 3L\nPrevious: VRd/ASCT, then KRd", 2),
+])
+def test_an_ordinal_line_is_a_line_given_only_when_it_names_its_regimen(text, n):
+    assert case(text).get("prior_lines") == n
+
+
+@pytest.mark.parametrize("text, n", [
+    ("VTd-ASCT 2018, then IsaKd at first relapse; progressing now on IsaKd", 2),
+    ("VMP 2015, bortezomib-dex for first relapse in 2019, then DPd, PD on DPd", 3),
+    ("CTd -> ASCT 2012; 1st relapse 2019 -> KRd, PD on KRd 2024", 2),
+])
+def test_an_ordinal_relapse_that_dates_a_regimen_is_no_count(text, n):
+    assert case(text).get("prior_lines") == n
+
+
+def test_an_ordinal_relapse_of_now_stays_the_count():
+    assert case("she is now at second relapse, refractory to lenalidomide").get("prior_lines") == 2
+
+
+# ---- counts: part of the lines, a numbered list, doubt, corrections -------------------------------------------------
+@pytest.mark.parametrize("text, n", [
+    ("6 prior lines; the last two lines were talquetamab and elranatamab", 6),
+    ("Lines: 1. VMP 2. Rd 3. DVd, now PD on DVd", 3),
+    ("2 prior lines - scratch that, 3", 3),
+    ("creatinine clearance thirty two prior lines one k r d", 1),
+    ("2 prior lines, unclear whether she had an ASCT", 2),
+])
+def test_stated_counts(text, n):
+    assert case(text).get("prior_lines") == n
+
+
+@pytest.mark.parametrize("text", ["3 or 4 prior lines, refractory to len", "5 prior lines - not sure, may be 6",
+                                  "maybe 3 lines of therapy before"])
+def test_a_count_said_with_doubt_is_asked(text):
+    assert case(text).get("prior_lines") is None
+
+
+def test_a_first_plan_told_before_any_regimen_is_a_line_of_its_own():
+    text = "s/p auto-SCT 2016 with thalidomide maint; relapsed 2020, then DRd, PD on DRd"
+    assert case(text).get("prior_lines") == 2
+
+
+# ---- transplants done --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, n", [("ASCT: never", 0), ("VCd, autograft in 03/2019, no maintenance", 1),
+                                     ("Transplant: none", 0)])
+def test_transplants_done_in_field_and_dated_forms(text, n):
+    assert case(text).get("prior_auto_hct") == n
