@@ -117,3 +117,65 @@ def test_a_first_plan_told_before_any_regimen_is_a_line_of_its_own():
                                      ("Transplant: none", 0)])
 def test_transplants_done_in_field_and_dated_forms(text, n):
     assert case(text).get("prior_auto_hct") == n
+
+
+@pytest.mark.parametrize("text, n", [
+    ("ASCT history: 1 (2016)", 1),
+    ("ASCT once in 2013, then KRd", 1),
+    ("s/p tandem auto (2017, 2018), relapsed 3 yrs later", 2),
+    ("tandem ASCT 2015/2016; relapse 4 years after the second ASCT", 2),  # a mention of one of them is no count of 1
+    ("VTD-autograft-thalidomide maintenance, relapsed 2021", 1),
+    ("KRd + auto 2021 + len maint", 1),
+    ("ninety day review v r d with transplant then len maintenance", 1),
+    ("he had an autotransplant in 2018", 1),
+    ("Transplant was never done; not an option now", 0),
+])
+def test_transplants_done_in_other_words(text, n):
+    assert case(text).get("prior_auto_hct") == n
+
+
+@pytest.mark.parametrize("text", [
+    "fit; he is eligible for salvage followed by autologous transplant",
+    "our plan: re-induction then second autologous transplant",
+    "we'd do ASCT after salvage chemotherapy",
+    "#4 Transplant: not for further HDT",
+    "what is a second-ASCT?",
+])
+def test_a_transplant_ahead_or_an_item_number_is_no_count(text):
+    assert case(text).get("prior_auto_hct") is None
+
+
+@pytest.mark.parametrize("text, eligible", [
+    ("ASCT elig.: no", False), ("ASCT elig.: yes", True),
+    ("frail, no transplant", False), ("No transplant possible.", False), ("no transplant obviously", False),
+    ("Never transplanted (age).", False), ("VCd x6, no transplant, too old", False),
+    ("s/p KRd x8 (no transplant; patient declines ASCT)", False),
+    ("Transplant no.", False),
+    ("Transplant was never done and is not an option.", False),
+    ("she would not go through another transplant", False),
+    ("no more autos, heading to CAR-T or allo", False),
+    ("not transplantable (cardiac amyloid)", False),
+    ("we feel she would be a candidate for a second transplant if re-induction works", True),
+    ("transplant eligible yes full stop she has never been refractory full stop", True),
+])
+def test_transplant_eligibility_in_other_words(text, eligible):
+    assert case(text).get("transplant_eligible") is eligible
+
+
+@pytest.mark.parametrize("text", [
+    "received VTd, then autologous SCT in 2021, thalidomide maintenance stopped due to neuropathy",
+    "would consider a second transplant if her cardiac function allows",
+    "no transplant planned for now",
+])
+def test_no_eligibility_from_a_transplant_given_or_left_open(text):
+    assert case(text).get("transplant_eligible") is None
+
+
+@pytest.mark.parametrize("text, n, eligible", [
+    ("No ASCT. Fit. Not TE.", 0, False),  # a sentence of the history: none done
+    ("VCd x6, no ASCT, then Rd", 0, None),
+    ("Fit, no HCT (pt declined)", 0, False),
+])
+def test_no_transplant_in_the_history_is_none_done(text, n, eligible):
+    got = case(text)
+    assert got.get("prior_auto_hct") == n and got.get("transplant_eligible") is eligible

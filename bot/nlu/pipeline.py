@@ -71,7 +71,7 @@ from .readings import (
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .schema import ENTITY_NAMES
 from .spelling import OffsetMap, Speller
-from .transplants import transplant_count, transplant_prose
+from .transplants import transplant_count, transplant_prose, transplant_reasons
 
 # hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
 DASH_RE = re.compile(r"[\u2010\u2011]|(?<=\w)[\u2012\u2013\u2212](?=\w)")
@@ -277,6 +277,7 @@ class Pipeline:
         out = bare_age(text, out)
         out = transplant_prose(text, out)
         out = transplant_count(text, out)
+        out = transplant_reasons(text, out)
         out = lines_before_that(text, out)
         if not any(e["entity"] == "prior_lines" for e in out):
             counted = count_lines(text, out, self._components) or single_line(text, out)

@@ -66,7 +66,8 @@ def bare_age(text: str, out: List[dict]) -> List[dict]:
 
 
 # ---- shared: the clause of a span ---------------------------------------------------------------------------
-_CLAUSE_END = re.compile(r"[.;,!?()\n]|\b(?:but|however|although|though|and)\b", re.I)
+# (dictated text says its punctuation: "full stop", "comma")
+_CLAUSE_END = re.compile(r"[.;,!?()\n]|\b(?:but|however|although|though|and|full\s+stop|comma)\b", re.I)
 _NEG_CUE = re.compile(r"\b(?:not|never|no\s+longer|unlikely|nor|neither|cannot)\b|n't\b", re.I)
 
 def _clause_before(text: str, at: int) -> str:
