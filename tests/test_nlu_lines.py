@@ -174,8 +174,14 @@ def test_no_eligibility_from_a_transplant_given_or_left_open(text):
 @pytest.mark.parametrize("text, n, eligible", [
     ("No ASCT. Fit. Not TE.", 0, False),  # a sentence of the history: none done
     ("VCd x6, no ASCT, then Rd", 0, None),
-    ("Fit, no HCT (pt declined)", 0, False),
+    ("Fit, no HCT (pt declined)", 0, None),  # a refusal in the past: eligibility now is asked
 ])
 def test_no_transplant_in_the_history_is_none_done(text, n, eligible):
     got = case(text)
     assert got.get("prior_auto_hct") == n and got.get("transplant_eligible") is eligible
+
+
+def test_a_refusal_in_the_past_says_nothing_of_eligibility_now():
+    got = case("len maintenance to progression, no ASCT (declined back then), 1 prior line, no other drugs")
+    assert got.get("prior_auto_hct") == 0 and got.get("transplant_eligible") is None
+    assert case("fit, no HCT (she still declines it)").get("transplant_eligible") is False

@@ -113,7 +113,9 @@ def eligibility_clauses(text: str, out: List[dict]) -> List[dict]:
                 if all(start + m.end() <= a or start + m.start() >= b for a, b in taken)]
         if not free:  # the transplant's words hold a count ("Transplant was never done and is not an option")
             cue = [m for m in list(_NEG_NEAR.finditer(clause)) + list(_ELIG_CUE.finditer(clause))
-                   if m.end() > m.start() and all(start + m.end() <= a or start + m.start() >= b for a, b in taken)]
+                   if m.end() > m.start() and all(start + m.end() <= a or start + m.start() >= b for a, b in taken)
+                   and not re.match(r"declined|refused", clause[m.start():], re.I)  # "no ASCT (declined)": past
+                   and "," not in clause[min(m.end(), tx.end()):max(m.start(), tx.start())]]  # its own words
             free = cue[:1]
         tx = free[0] if free else tx  # words no other fact took ("never transplanted, not eligible")
         found.append({"entity": "transplant_eligible", "value": not negated,
@@ -296,9 +298,12 @@ def _no_transplant_now(text: str, out: List[dict]) -> List[dict]:
 _REASON_AFTER = re.compile(
     r"\s*(?:\(\s*(?:due\s+to\s+|because\s+of\s+|d/t\s+|given\s+)?(?P<r>age|frailty|frail|too\s+(?:old|frail|unwell)|"
     r"elderly|comorbidit\w*|patient\s+(?:choice|preference|wish)|pt\s+(?:choice|preference|wish))\b[^()]{0,30}\)"
-    r"|[,;-]\s*(?P<r2>too\s+(?:old|frail|unwell)|(?:due\s+to|because\s+of)\s+(?:age|frailty|comorbidit\w*)))", re.I)
-_REFUSAL_VERB = re.compile(r"declin\w*|refus\w*|turned\s+down|(?:does|did|would|will)\s+not\s+want|"
-                           r"(?:doesn|didn|wouldn|won)'t\s+want|not\s+keen\s+on|opted\s+against|against", re.I)
+    r"|[,;-]\s*(?P<r2>too\s+(?:old|frail|unwell)|(?:due\s+to|because\s+of)\s+(?:age|frailty|comorbidit\w*))"
+    r"|\([^()]{0,40}?\b(?P<r3>declines|refuses|(?:does|will)\s+not\s+want|(?:doesn|won)'t\s+want)\b[^()]{0,30}\))",
+    re.I)
+# a refusal of now (a past one, "declined ASCT in 2019", says nothing about the decision of now)
+_REFUSAL_VERB = re.compile(r"declines|declining|refuses|refusing|(?:does|would|will)\s+not\s+want|"
+                           r"(?:doesn|wouldn|won)'t\s+want|not\s+keen\s+on|against", re.I)
 
 
 def transplant_reasons(text: str, out: List[dict]) -> List[dict]:
@@ -317,7 +322,7 @@ def transplant_reasons(text: str, out: List[dict]) -> List[dict]:
             continue
         m = _REASON_AFTER.match(text, e["end"])
         if m:
-            g = "r" if m.group("r") else "r2"
+            g = "r" if m.group("r") else "r2" if m.group("r2") else "r3"
             if free(m.start(g), m.end(g)):
                 return out + [{"entity": "transplant_eligible", "value": False, "start": m.start(g), "end": m.end(g)}]
     for m in _TX_REFUSED.finditer(text):
