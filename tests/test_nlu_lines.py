@@ -185,3 +185,18 @@ def test_a_refusal_in_the_past_says_nothing_of_eligibility_now():
     got = case("len maintenance to progression, no ASCT (declined back then), 1 prior line, no other drugs")
     assert got.get("prior_auto_hct") == 0 and got.get("transplant_eligible") is None
     assert case("fit, no HCT (she still declines it)").get("transplant_eligible") is False
+
+
+def test_a_history_told_over_two_messages_adds_its_lines():
+    conv = E.Conversation(E.describe_case_parser)
+    conv.turn("64F, KRd induction, ASCT 2020, lenalidomide maintenance, PD on maintenance 2023")
+    assert conv.slots.get("prior_lines") == 1
+    conv.turn("then IsaPd, now progressing on IsaPd with new lesions")
+    assert conv.slots.get("prior_lines") == 2
+
+
+def test_a_later_message_without_then_never_replaces_a_count():
+    conv = E.Conversation(E.describe_case_parser)
+    conv.turn("64F, 2 prior lines, fit")
+    conv.turn("she had KRd induction and ASCT, now relapsing")
+    assert conv.slots.get("prior_lines") == 2
