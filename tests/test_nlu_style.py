@@ -86,6 +86,13 @@ def test_long_clinical_words_with_a_typo_and_their_real_look_alikes():
     assert text == "creatinine up, sensory neuropathy, cast nephropathy, creatine kinase normal"
 
 
+def test_a_letter_translated_from_another_language_is_no_transplant():
+    text, _ = Speller().correct("Referral (translated from Polish): 64M, second relapse")
+    assert "transplant" not in text
+    assert case("Referral letter (translated): 64M, 2 prior lines, refractory to lenalidomide, fit").get(
+        "prior_auto_hct") is None
+
+
 @pytest.mark.parametrize("text, field, value", [
     ("68M, 2 priro lines, lenalidomide refractory, fitt, not TE", "fitness", "fit"),
     ("68M, 2 priro lines, lenalidomide refractory, fitt, not TE", "prior_lines", 2),

@@ -116,6 +116,9 @@ CORRECTION = re.compile(
 SELF_CORRECTION = re.compile(
     r"\b(?:sorry|no\s+wait|wait|i\s+mean|i\s+meant|make\s+that|scratch\s+that|correction|or\s+rather|"
     r"actually)\b", re.I)
+# a message that goes on with the history told before ("then DPd, now progressing on DPd")
+CONTINUED = re.compile(r"^[\s,;.]*(?:and\s+)?(?:(?:then|after\s+that|afterwards|followed\s+by|next|subsequently)\b"
+                       r"|->|→|=>)", re.I)
 LENALIDOMIDE_WINDOW = 60  # days: progression within 60 days of the last dose is refractoriness (IMWG, R2)
 
 
@@ -189,9 +192,12 @@ def apply_entities(
         if name in ("drug", "regimen") and role == "unavailable":
             new["unavailable"] = sorted(set(new.get("unavailable") or []) | set(_drug_ids(e)))
         elif name == "prior_lines" and role == "counted":
-            if slots.get("prior_lines") is None and not any(
-                    x.get("entity") == "prior_lines" and x.get("role") != "counted" for x in entities):
+            if any(x.get("entity") == "prior_lines" and x.get("role") != "counted" for x in entities):
+                continue
+            if slots.get("prior_lines") is None:
                 new[name] = value
+            elif isinstance(slots.get("prior_lines"), int) and CONTINUED.match(text or ""):
+                new[name] = slots["prior_lines"] + value  # "then DPd, now progressing": the history goes on
         elif name == "relapse" and role == "sign":
             named_relapse = True
             if slots.get("relapse") is None and not any(

@@ -1,6 +1,6 @@
-"""Facts derived from the whole message once the names have their roles (clinical-spec section 9): the number of
-prior lines from a named list of regimens, the relapse type from CRAB wording, named refractory states, the
-region, bare corrections of a number, remission after a transplant stated apart from it.
+"""Facts derived from the whole message once the names have their roles (clinical-spec section 9): the relapse type
+from CRAB wording, named refractory states, the region, bare corrections of a number, remission after a transplant
+stated apart from it (the number of prior lines from the regimens named is `lines`).
 
 Each function takes the message (as the rules read it) and the entities found so far, and returns the entities
 to keep. Entities are dicts {"entity", "value", "start", "end", "role"?} with private keys ("_sign", "_named")
@@ -12,169 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import List, Optional, Tuple
 
 from .lexicon import DURATION_NUM, to_float, to_int
 
 REGIONS_FILE = Path(__file__).with_name("regions.json")
-
-# ---- prior lines from a list of regimens (IMWG: one plan = one line) ---------------------------------------------
-# a one-drug therapy that is a line by itself
-SINGLE_AGENT_LINES = frozenset({"teclistamab", "elranatamab", "talquetamab", "linvoseltamab", "cilta-cel", "ide-cel",
-                                "belantamab"})
-MAINT_AFTER = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*mg\s+)?(?:(?:low[\s-]dose|single[\s-]agent)\s+)?maint(?:enance)?\b",
-                         re.I)
-MAINT_BEFORE = re.compile(r"\bmaint(?:enance)?\.?\s+(?:with|on|of)?\s*(?:(?:low[\s-]dose|single[\s-]agent)\s+)?$", re.I)
-CONSOL_AFTER = re.compile(r"^\s*(?:x\s*\d+\s*(?:cycles?\s+)?)?(?:consolidation|consol\.?)\b", re.I)
-CONSOL_BEFORE = re.compile(r"\b(?:consolidation|consolidated)\s+(?:with\s+)?$", re.I)
-INDUCTION_AFTER = re.compile(r"^\s*(?:x\s*\d+\s*(?:cycles?\s+)?)?induction\b", re.I)
-RESTART_AFTER = re.compile(
-    r"^\s*(?:was\s+|were\s+)?(?:re-?started|re-?challenged|re-?introduced|re-?treated|resumed)\b", re.I)
-RESTART_BEFORE = re.compile(r"\b(?:re-?started|re-?challenged\s+with|re-?treated\s+with|re-?treatment\s+with|"
-                            r"re-?introduced|resumed)\s+(?:on\s+)?$", re.I)
-SEQUENCE_MARK = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|\bnext\b|;|(?:^|\s|\()\d\)|"
-                           r"\brelapsed?\b|\bprogress(?:ed|ion)\b|\bPD\b", re.I)
-
-
-@dataclass
-class _Item:
-    start: int
-    end: int
-    kind: str  # "regimen", "transplant", "maintenance", "consolidation"
-    key: FrozenSet[str] = frozenset()
-    restart: bool = False
-    induction: bool = False
-
-
-@dataclass
-class _Line:
-    keys: Set[FrozenSet[str]] = field(default_factory=set)
-    plan: bool = False  # a transplant, maintenance, consolidation or induction in it
-    start: int = 0
-
-
-def _therapy_items(text: str, ents: List[dict], components) -> List[_Item]:
-    """The therapies the message names as given, in order: regimens (one span, or drugs joined by '-'/'+'),
-    one-drug lines, transplants in the history, maintenance and consolidation. `components(code)`: the drugs of a
-    catalog regimen."""
-    by_span: Dict[Tuple[int, int], List[dict]] = {}
-    for e in ents:
-        if e["entity"] == "drug" and not e.get("_state"):
-            by_span.setdefault((e["start"], e["end"]), []).append(e)
-        elif e["entity"] == "regimen" and not e.get("role") and components(e["value"]):
-            by_span.setdefault((e["start"], e["end"]), []).extend(
-                {"entity": "drug", "value": d, "_named": False} for d in components(e["value"]))
-    spans = sorted(by_span)
-    # drugs written together ("lenalidomide-dex", "Sarclisa-Pomalyst", "pom + dara") are one regimen
-    groups: List[List[Tuple[int, int]]] = []
-    for sp in spans:
-        if groups:
-            prev = groups[-1][-1]
-            if re.fullmatch(r"\s*\+\s*|-|[ \t]+", text[prev[1]:sp[0]]) and len(by_span[prev]) == 1 \
-                    and len(by_span[sp]) == 1:
-                groups[-1].append(sp)
-                continue
-        groups.append([sp])
-    items: List[_Item] = []
-    for g in groups:
-        drugs = [e for sp in g for e in by_span[sp]]
-        values = frozenset(e["value"] for e in drugs if e["value"] != "dexamethasone")
-        roles = {e.get("role") for e in drugs}
-        s, e = g[0][0], g[-1][1]
-        if not values or roles & {"naive", "unavailable"}:
-            continue
-        after, before = text[e:e + 40], text[max(0, s - 40):s]
-        kind = "regimen"
-        if MAINT_AFTER.match(after) or MAINT_BEFORE.search(before):
-            kind = "maintenance"
-        elif CONSOL_AFTER.match(after) or CONSOL_BEFORE.search(before):
-            kind = "consolidation"
-        regimen = len(g) > 1 or len(drugs) > 1 or any(x.get("_named") is False for x in drugs)
-        if kind == "regimen" and not (regimen or values & SINGLE_AGENT_LINES):
-            continue  # a drug named alone is no line ("refractory to len, dara")
-        if not roles & {"refractory", "exposed"} and not _in_sequence(text, s, e):
-            continue
-        restart = bool(RESTART_AFTER.match(after) or RESTART_BEFORE.search(before))
-        items.append(_Item(s, e, kind, values, restart=restart, induction=bool(INDUCTION_AFTER.match(after))))
-    for ent in ents:
-        if ent["entity"] == "prior_auto_hct" and isinstance(ent["value"], int) and ent["value"] >= 1:
-            items.append(_Item(ent["start"], ent["end"], "transplant"))
-    return sorted(items, key=lambda i: i.start)
-
-
-def _in_sequence(text: str, s: int, e: int) -> bool:
-    """A regimen named without a status counts as given when the text around it is a treatment history."""
-    window = text[max(0, s - 30):s] + " " + text[e:e + 30]
-    return bool(SEQUENCE_MARK.search(window) or WITH_TRANSPLANT.match(text[e:e + 40]))
-
-
-# a regimen joined to the transplant that followed it ("VCD-autograft 2019", "VRd + ASCT") was given
-WITH_TRANSPLANT = re.compile(r"^\s*(?:[-+/,]|\band\b|\bthen\b|\bfollowed\s+by\b|->|→)\s*(?:an?\s+|single\s+|tandem\s+)?"
-                             r"(?:auto\w*|ASCT|SCT|HCT|(?:stem[\s-]cell\s+)?transplant\w*)\b", re.I)
-
-
-# the disease relapsing now, said apart from the regimen: "now relapsing", "she is progressing" (not "progressed
-# on DRd", which names the regimen alone: the count is asked)
-NOW_RELAPSE = re.compile(
-    r"\b(?:now|currently)\b[^.;,]{0,20}\b(?:relaps|progress)|\b(?:relapsing|progressing|relapsed|progressed)\s+now\b|"
-    r"\b(?:is|has|she's|he's|disease's)\s+(?:now\s+)?(?:relapsing|progressing|relapsed|progressed)\b"
-    r"(?!\s+(?:on|during|while|whilst)\b)", re.I)
-
-
-def _only_line(text: str, ents: List[dict], line: _Line) -> bool:
-    """'had Rd for a year and now relapsing', 'PD on KRd': one regimen given, the disease relapsing now and no other
-    drug named as given or refractory: one prior line."""
-    drugs = set().union(*line.keys)
-    for e in ents:
-        if e["entity"] == "refractory_class" or e.get("_state"):
-            return False
-        if e["entity"] == "drug" and e.get("role") in ("refractory", "exposed") and e["value"] not in drugs | {
-                "dexamethasone"}:
-            return False
-    if STATE_RE.search(text) or re.search(r"\bagain\b|\b(?:lines|regimens)\b", text, re.I):
-        return False  # "triple-class refractory", "relapsed again": more than one line behind
-    return bool(NOW_RELAPSE.search(text))
-
-
-def count_lines(text: str, ents: List[dict], components) -> Optional[Tuple[int, int, int]]:
-    """(number of prior lines, start, end of the words that open the last line) from the therapies named, or None
-    when the message names no list of prior therapies (IMWG: induction, transplant, consolidation and maintenance
-    of one plan are one line; a new regimen, or the same one restarted after a relapse, is a new line)."""
-    items = _therapy_items(text, ents, components)
-    lines: List[_Line] = []
-    pending_plan = False
-    for it in items:
-        if it.kind != "regimen":
-            if lines:
-                lines[-1].plan = True
-            else:
-                pending_plan = True
-            continue
-        if not it.restart and any(it.key in ln.keys for ln in lines):
-            continue  # the same regimen named again ("DRd ..., PD on DRd")
-        if not it.restart and lines and any(it.key < k or k < it.key for k in lines[-1].keys):
-            lines[-1].keys.add(it.key)  # a part of the last regimen named again ("KRd ... lenalidomide")
-            continue
-        lines.append(_Line({it.key}, plan=pending_plan or it.induction, start=it.start))
-        pending_plan = False
-    if not lines or (len(lines) == 1 and not lines[0].plan and not _only_line(text, ents, lines[0])):
-        return None
-    # the entity's words: those that open the last line ("then", "->", "2)"), else a free word of the history
-    start = lines[-1].start
-    prev_end = max([i.end for i in items if i.end <= start], default=max(0, start - 25))
-    taken = [(e["start"], e["end"]) for e in ents]
-    mark = re.compile(r"\bthen\b|->|=>|→|\bfollowed\s+by\b|\bswitched\s+to\b|(?<!\d)\d\)|\(\d\)|\bnext\b")
-    word = re.compile(r"[A-Za-z]{2,}")
-    places = ((prev_end, start, mark, True), (prev_end, start, word, True),
-              (items[0].start, items[-1].end, word, False), (items[-1].end, len(text), word, False))
-    for a0, b0, pattern, last in places:
-        found = list(pattern.finditer(text, a0, b0))
-        for m in (reversed(found) if last else found):
-            if all(m.end() <= s or m.start() >= e for s, e in taken):
-                return len(lines), m.start(), m.end()
-    return None
 
 
 # ---- the relapse type ------------------------------------------------------------------------------------------
@@ -284,7 +127,8 @@ class Regions:
 
 # ---- a bare corrected number: "2 prior lines - sorry, 3" --------------------------------------------------------
 CORRECTION_NUMBER = re.compile(
-    r"(?:\b(?:sorry|i\s+mean|i\s+meant|make\s+that|no\s+wait|wait|or\s+rather|correction|actually|typo)|\bno\s*(?=[,.…:;-]))"
+    r"(?:\b(?:sorry|i\s+mean|i\s+meant|make\s+that|no\s+wait|wait|or\s+rather|correction|actually|typo|"
+    r"(?:scratch|strike|delete)\s+that)|\bno\s*(?=[,.…:;-]))"
     r"\s*[,.…:;-]*\s*(?:(?:it's|it\s+is|it\s+was|only|just)\s+)?"
     r"(?P<v>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\b(?!\s*(?:[a-zA-Z(%/]|-[a-zA-Z]))", re.I)
 NUMERIC = ("prior_lines", "rmci", "prior_auto_hct", "age")
@@ -401,37 +245,3 @@ def relapse_after_stopping(text: str, ents: List[dict]) -> List[dict]:
         s, e = m.span("s")
         return ents + [{"entity": "days_since_last_lenalidomide", "value": days, "start": s, "end": e}]
     return ents
-
-
-# ---- an ordinal relapse that dates an earlier treatment -----------------------------------------------------------
-# "now at 2nd relapse", "she is at third relapse", "presenting at second progression": the relapse of now
-CURRENT_RE = re.compile(r"\b(?:now|currently|presently|presenting|presents|is|she's|he's|today)\s+(?:\w+\s+)?"
-                        r"(?:at|in|with)\s+(?:the\s+|her\s+|his\s+)?$", re.I)
-STATUS_BETWEEN = re.compile(r"\b(?:refr\w*|resistant|progress\w*|PD|exposed|naive|failed|failing|after|following|"
-                            r"post|despite|while|whilst|still|now)\b", re.I)
-
-
-HEADING_RE = re.compile(r"\s*(?:\(\s*(?:19|20)\d\d\s*\)\s*)?(?::|-+>?|–|=>|→)\s*|\s*\(\s*(?:19|20)\d\d\s*\)\s*")
-
-
-def history_ordinals(text: str, ents: List[dict]) -> List[dict]:
-    """'at first relapse IRd' dates a regimen given in the past: it is no count of prior lines."""
-    drugs = [e for e in ents if e["entity"] in ("drug", "regimen")]
-    out = []
-    for e in ents:
-        ordinal_relapse = re.search(r"relapse|progression|recurrence", text[e["start"]:e["end"]], re.I)
-        dated = re.search(r"\b(?:at|on|after)\s+(?:the\s+|her\s+|his\s+)?$", text[max(0, e["start"] - 12):e["start"]],
-                          re.I)
-        # a heading "first relapse: DRd", "2nd relapse (2021) - KPd" dates what follows it too
-        head = HEADING_RE.match(text, e["end"])
-        if e["entity"] == "prior_lines" and ordinal_relapse and (dated or head) and not CURRENT_RE.search(
-                text[max(0, e["start"] - 25):e["start"]]):
-            after = head.end() if head else e["end"]
-            nxt = [d for d in drugs if d["start"] >= after and d["start"] - after <= 25
-                   and not re.search(r"[.;:]", text[after:d["start"]])]
-            # "at first relapse IRd" dates IRd; "at 2nd relapse, refractory to len" is where the patient is now
-            if nxt and not STATUS_BETWEEN.search(text[e["end"]:nxt[0]["start"]]) and nxt[0].get("role") not in (
-                    "refractory", "naive", "unavailable"):
-                continue
-        out.append(e)
-    return out

@@ -138,9 +138,20 @@ def _sex_word(m: re.Match, t: str) -> Any:
     return "female" if w in ("woman", "female", "lady", "women") else "male"
 
 
+# "the last two lines", "her first 3 lines": some of the lines, not how many were given; "twenty two prior lines"
+# in dictated text is a number of another field before the count
+_PART_OF_LINES = re.compile(r"\b(?:last|latest|final|first|initial|recent|these|those|both)\s*$|"
+                            r"\b(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[\s-]*$", re.I)
+# "Therapy lines: 1. VCD, 2. Rd": a numbered list of the lines, not a count
+_NUMBERED_LIST = re.compile(r"^\s*[.)]\s*[A-Za-z][^\n]*?[\s,;]2\s*[.)]\s*[A-Za-z]")
+
+
 def _lines(m: re.Match, t: str) -> Any:
     if _negated_number(m, t):
         return SKIP
+    if _PART_OF_LINES.search(_before(t, m, 25)) or (
+            to_int(m.group("v")) == 1 and _NUMBERED_LIST.match(t[m.end():m.end() + 200])):
+        return REJECT  # the words stay free ("twenty two prior lines one": "prior lines one" is the count)
     v = to_int(m.group("v"))
     return v if v and 1 <= v <= 15 else REJECT
 
@@ -155,11 +166,15 @@ _DONE_RE = re.compile(
 # was DKd"; "first line X" only dates X, like "at first relapse X"), and so is the line a regimen was given as
 # ("on Kd as second line", "PVd, her third line", "(5th line, since 2024)"); a line being chosen is not ("being
 # considered for 3rd line", "3L options?")
-_NAMED_AFTER = re.compile(r"^\s*(?:was\s+|[:=-]\s*|with\s+|of\s+)?(?!(?:setting|options?|therap|treatment|for|in|is|"
+_NAMED_AFTER = re.compile(r"^[ \t]*(?:was\s+|[:=-]\s*|with\s+|of\s+)?(?!(?:setting|options?|therap|treatment|for|in|is|"
                           r"would|should|choice|agent|regimen|now|next)\b)(?:[A-Z][A-Za-z-]{1,12}|[a-z]{2,5}\s+[a-z]{2,5})\b")
 _GIVEN_LINE = re.compile(r"(?:\bas\s+(?:(?:his|her|the)\s+)?|\b(?:his|her)\s+|\(\s*)$", re.I)
 _PLANNED_BEFORE = re.compile(
-    r"\b(?:for|consider\w*|choose|choosing|planning|plan|next|options?|what|which|in)\b[^.;|\n]*$", re.I)
+    r"\b(?:for|consider\w*|choose|choosing|plann\w*|plan|next|options?|what|which|in)\b[^.;|\n]*$", re.I)
+# "your view on a second line", "thoughts on third-line options": the line being chosen, not one given
+_ADVICE_ON = re.compile(r"\b(?:views?|thoughts?|advice|opinions?|input|ideas|guidance|recommendations?|help|"
+                        r"suggestions?|comments?|decide|deciding|decision)\s+(?:on|about|regarding)\s+"
+                        r"(?:a\s+|the\s+|his\s+|her\s+)?$", re.I)
 
 
 def _ordinal_line(m: re.Match, t: str) -> Any:
@@ -167,7 +182,8 @@ def _ordinal_line(m: re.Match, t: str) -> Any:
     n = to_int(m.group("v"))
     if not n:
         return REJECT
-    done = _DONE_RE.search(_before(t, m, 40)) or _GIVEN_LINE.search(_before(t, m, 25)) or (
+    done = (_DONE_RE.search(_before(t, m, 40)) and not _ADVICE_ON.search(_before(t, m, 40))) or _GIVEN_LINE.search(
+        _before(t, m, 25)) or (
         n >= 2 and _NAMED_AFTER.match(t[m.end():m.end() + 30]) and not _PLANNED_BEFORE.search(_before(t, m, 40)))
     v = n if done else n - 1
     return v if v >= 1 else SKIP

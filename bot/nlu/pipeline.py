@@ -24,8 +24,6 @@ from bot.privacy import redact
 from .derive import (
     Regions,
     corrected_numbers,
-    count_lines,
-    history_ordinals,
     refractory_states,
     relapse_after_stopping,
     remission_after_transplant,
@@ -47,6 +45,7 @@ from .heuristics import (
     trial_reference,
 )
 from .lexicon import PRIOR_REGIMENS
+from .lines import count_lines, history_ordinals, named_lines, single_line, unsure_counts
 from .matchers import DRUG, FINDING, KIND_PRIORITY, REGIMEN, TRIAL, Matchers, make_nlp
 from .prose import (
     bare_age,
@@ -60,7 +59,6 @@ from .prose import (
     refractory_to_all,
     regimens_as_drugs,
     relapse_now,
-    single_line,
 )
 from .readings import (
     given_without_progression,
@@ -74,7 +72,7 @@ from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .schema import ENTITY_NAMES
 from .spelling import OffsetMap, Speller
 from .tables import table_trends
-from .transplants import transplant_count, transplant_prose
+from .transplants import transplant_count, transplant_prose, transplant_reasons
 
 # hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
 DASH_RE = re.compile(r"[\u2010\u2011]|(?<=\w)[\u2012\u2013\u2212](?=\w)")
@@ -267,8 +265,10 @@ class Pipeline:
         a paraprotein rise told by the layout of laboratory results (`tables`),
         the region, and the number of prior lines from the regimens named when no count is stated."""
         out = history_ordinals(text, out)
+        out = named_lines(text, out)
         out = refractory_states(text, out)
         out = corrected_numbers(text, out)
+        out = unsure_counts(text, out)
         out = remission_after_transplant(text, out)
         out = relapse_after_stopping(text, out)
         out = renal_signs(text, out)
@@ -280,6 +280,7 @@ class Pipeline:
         out = bare_age(text, out)
         out = transplant_prose(text, out)
         out = transplant_count(text, out)
+        out = transplant_reasons(text, out)
         out = lines_before_that(text, out)
         if not any(e["entity"] == "prior_lines" for e in out):
             counted = count_lines(text, out, self._components) or single_line(text, out)

@@ -66,7 +66,8 @@ def bare_age(text: str, out: List[dict]) -> List[dict]:
 
 
 # ---- shared: the clause of a span ---------------------------------------------------------------------------
-_CLAUSE_END = re.compile(r"[.;,!?()\n]|\b(?:but|however|although|though|and)\b", re.I)
+# (dictated text says its punctuation: "full stop", "comma")
+_CLAUSE_END = re.compile(r"[.;,!?()\n]|\b(?:but|however|although|though|and|full\s+stop|comma)\b", re.I)
 _NEG_CUE = re.compile(r"\b(?:not|never|no\s+longer|unlikely|nor|neither|cannot)\b|n't\b", re.I)
 
 def _clause_before(text: str, at: int) -> str:
@@ -189,33 +190,6 @@ def refractory_to_all(text: str, out: List[dict]) -> List[dict]:
                     and e["value"] != "dexamethasone"):
                 e["role"] = "refractory"
     return out
-
-
-# ---- one regimen since the diagnosis -----------------------------------------------------------------------------
-_FROM_DIAGNOSIS = re.compile(r"\b(?:diagnosed|dx|diagnosis)\b|^\s*(?:tx|treatment|therapy)\s*:|"
-                             r"\b(?:1st|first)[\s-]+line\b", re.I | re.M)
-
-
-def single_line(text: str, out: List[dict]) -> Optional[Tuple[int, int, int]]:
-    """(1, start, end) when the message tells the treatment from the diagnosis (or under a treatment heading) and
-    names one regimen only, given and progressing now ("diagnosed 2020, treated with DRd which she has continued
-    until now", "Tx: Dara-Rd (ongoing) - biochemical progression"): that regimen is the one prior line."""
-    if not _FROM_DIAGNOSIS.search(text):
-        return None
-    given = [e for e in out if e["entity"] in ("drug", "regimen") and e.get("role") in ("refractory", "exposed")
-             and e["value"] != "dexamethasone"]
-    spans = {(e["start"], e["end"]) for e in given}
-    named = [e for e in out if e["entity"] in ("drug", "regimen") and (e["start"], e["end"]) not in spans
-             and e["value"] != "dexamethasone" and e.get("role") not in ("naive", "unavailable")]
-    # the same regimen may be named again ("DRd -> progression on DRd"): one set of drugs
-    regimens = {frozenset(g["value"] for g in given if (g["start"], g["end"]) == sp) for sp in spans}
-    relapse = any(e["entity"] == "relapse" and e["value"] != "none" for e in out) or _RISE.search(text)
-    if len(regimens) != 1 or named or not relapse:
-        return None
-    if any(e["entity"] in ("prior_auto_hct", "lenalidomide_maintenance_only") for e in out):
-        return None  # a plan with a transplant or maintenance is counted by its own rule
-    s, e = min(spans)
-    return 1, s, e
 
 
 # ---- progression said after the regimen in other words -------------------------------------------------------

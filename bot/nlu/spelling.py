@@ -48,7 +48,7 @@ KNOWN_EXTRA = frozenset({
     "receives", "receiving", "receiver", "stopping", "stopper", "stoppage", "refractive", "reflectory",
     "clinic", "clinics", "lesional", "refractor", "naively", "naivety", "previews", "exposing",
     "remiss", "released", "relayed", "relaxed", "replaced", "repulsed", "prolapsed", "collapsed", "eligibly",
-    "transplantation", "transparent", "candida", "candidal",
+    "transplantation", "transparent", "candida", "candidal", "translated", "translation", "translate", "translates",
     "creatine", "neuropathies", "dialyses", "dialysed", "dialyse", "fracture", "fractured",
     "mouths", "monthly", "chairs", "charts", "nephropathy", "nephropathies", "neuropathic",
     "drooping", "dripping", "dripped", "drooped", "cropped", "propped", "dropper", "droppings",
