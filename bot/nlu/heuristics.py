@@ -223,7 +223,8 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
                     t.lower_ in ("maintenance", "maint", "a", "the", "her", "his", "full", "dose", "-")
                     for t in prev[j + 1:])
         if hit:
-            forced.update((spans[j].start, spans[j].end) for j in left if eligible(j))
+            forced.update((spans[j].start, spans[j].end) for j in plan_tail(doc, spans, info, left, k, transplants)
+                          if eligible(j))
     # "KPd after DVd; both regimens to progression": the last regimens named before
     for m in BOTH_PROG_RE.finditer(text):
         if NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
@@ -278,6 +279,18 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
             if bracket and eligible(nxt):
                 forced.add((spans[nxt].start, spans[nxt].end))
     return forced
+
+
+MAINT_NEXT_RE = re.compile(r"^\s*(?:-\s*)?(?:maintenance|maint\b\.?)", re.I)
+
+
+def plan_tail(doc, spans: list, info: dict, left: List[int], k: int, transplants: Collection[str]) -> List[int]:
+    """The items of a plan that progression said after it reaches: a maintenance ("VRd/ASCT/R maint (PD on R)",
+    "R maint -> PD") is the therapy the disease progressed on, not the induction before it; items before a
+    transplant of the list ("VRd-ASCT-len ...") were induction, finished before any progression after the list."""
+    items = combined(doc, spans, k) if MAINT_NEXT_RE.match(doc.text[spans[k].end_char:]) else left
+    cut = [j for j in items if info[(spans[j].start, spans[j].end)][3] in transplants]
+    return [j for j in items if j > max(cut)] if cut else items
 
 
 def last_units(doc, spans: list, k: int, n: int, eligible, sentences: int = 1) -> List[int]:

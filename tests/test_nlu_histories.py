@@ -1,0 +1,27 @@
+"""Told treatment histories (clinical-spec section 9): which drugs a narrative makes refractory (progression on
+them or within 60 days) and which only exposed, and the relapse now. Sentences written for these tests; none is
+evaluation text."""
+import pytest
+
+from tools import evaluate as E
+
+
+def case(text):
+    return E.case_fields(text)
+
+
+# ---- progression after a plan with maintenance reaches the maintenance, not the induction -------------------------
+@pytest.mark.parametrize("text, induction", [
+    ("59M, KRd/autograft/R maint (progressed on R 2024), then Isa-Pd", "carfilzomib"),
+    ("induction VCd-auto-lenalidomide maintenance -> PD on maintenance in 2023", "bortezomib"),
+    ("VTd + ASCT + len maint (PD on maint); fit", "bortezomib"),
+])
+def test_progression_after_a_maintenance_plan_leaves_the_induction_exposed(text, induction):
+    got = case(text)
+    assert "lenalidomide" in got["refractory"]
+    assert induction in got["exposed"] and induction not in got["refractory"]
+
+
+def test_progression_after_a_regimen_without_a_plan_still_reaches_all_its_drugs():
+    got = case("1 prior line: KRd (PD on it), new bone pain")
+    assert set(got["refractory"]) == {"carfilzomib", "lenalidomide"}
