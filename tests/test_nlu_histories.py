@@ -25,3 +25,17 @@ def test_progression_after_a_maintenance_plan_leaves_the_induction_exposed(text,
 def test_progression_after_a_regimen_without_a_plan_still_reaches_all_its_drugs():
     got = case("1 prior line: KRd (PD on it), new bone pain")
     assert set(got["refractory"]) == {"carfilzomib", "lenalidomide"}
+
+
+# ---- "never refractory", "refractory drugs: none" --------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "one prior line, Rd continuing, deep response, never been refractory, fit",
+    "Lines: 1\nRefractory agents: none\nFitness: fit",
+])
+def test_a_statement_that_nothing_is_refractory_gives_an_empty_list(text):
+    assert case(text)["refractory"] == []
+
+
+def test_never_refractory_to_a_named_drug_is_no_statement_about_the_others():
+    got = case("refractory to dara, never refractory to len")
+    assert got["refractory"] == ["daratumumab"]

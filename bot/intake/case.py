@@ -36,7 +36,8 @@ _NO_REFRACTORY = re.compile(
     r"|\bnothing\b[^.;,]{0,30}\b(?:has\s+been|was|is|were|been)\s+(?:ever\s+)?refractory\b"
     r"|\b(?:not|isn't|is\s+not|wasn't|never)\s+(?:been\s+)?refractory\s+to\s+(?:anything|any\s+(?:drugs?|agents?|therap\w*|class\w*)"
     r"|any\s+of\s+(?:them|these|those))"
-    rf"|\b{_REFR}\s*(?:to|:|=|-)?\s*(?:none|nothing|nil|no\s+drugs?|0)\b"
+    rf"|\b{_REFR}(?:\s+(?:drugs?|agents?|to))?\s*(?:to|:|=|-)?\s*(?:none|nothing|nil|no\s+drugs?|0)\b"
+    r"|\bnever\s+(?:(?:been|was|were|has\s+been|have\s+been)\s+)?refractory\b(?!\s*(?:to|on|:)\b)"
     r"|\bnothing\s+(?:else\s+)?(?:is\s+|was\s+)?refractory\b|\bsensitive\s+to\s+(?:all|everything)\b"
     r"|\bno\s+(?:other\s+)?drugs?\s+(?:have|has)\s+(?:ever\s+|yet\s+)?failed"
     rf"|\b{_NOTHING}\s+(?:else\s+)?(?:has\s+)?(?:ever\s+)?(?:failed|stopped\s+working)",
