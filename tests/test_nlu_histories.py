@@ -39,3 +39,18 @@ def test_a_statement_that_nothing_is_refractory_gives_an_empty_list(text):
 def test_never_refractory_to_a_named_drug_is_no_statement_about_the_others():
     got = case("refractory to dara, never refractory to len")
     assert got["refractory"] == ["daratumumab"]
+
+
+# ---- a step of a sequence ends a status; "X, progressing now" ------------------------------------------------------
+def test_progression_before_an_arrow_says_nothing_of_the_next_regimen():
+    got = case("2020 DRd -> 2023 PD on DRd -> KPd, continuing, MRD negative, no relapse")
+    assert set(got["refractory"]) == {"daratumumab", "lenalidomide"}
+    assert "carfilzomib" not in got["refractory"]
+
+
+@pytest.mark.parametrize("text, refractory", [
+    ("VCd, then Elo-Pd, progressing now with new rib lesions", {"elotuzumab", "pomalidomide"}),
+    ("VCd, then Elo-Pd, progressing off therapy since 2024", set()),
+])
+def test_a_regimen_followed_by_progressing_now_is_the_one_progressed_on(text, refractory):
+    assert set(case(text).get("refractory") or []) == refractory

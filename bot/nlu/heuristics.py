@@ -77,6 +77,11 @@ AND_PROG_RE = re.compile(
     r"has\s+|had\s+|have\s+|now\s+|is\s+now\s+|is\s+|was\s+|she\s+|he\s+)*" + _PROG +
     r"\b(?![^,;.]{0,30}\b(?:after\s+(?:stopping|discontinu|completing|finishing|coming\s+off|cessation|the\s+end|"
     r"it\s+was)|off\b))", re.I)
+# "-> isatuximab-pomalidomide-dex, progressing now on paraprotein only": progression in the present, said right after
+# the regimen (not "off therapy"), is progression on it
+PROGRESSING_NOW_RE = re.compile(
+    r"^\s*(?:\([^()]{0,40}\)\s*)?[,-]\s*(?:(?:and|but|is|are|now|currently|again|already|clearly)\s+)*"
+    r"(?:progressing|relapsing|failing)\b(?![^,;.()]{0,30}\b(?:off|after\s+(?:stopping|finishing|completing)))", re.I)
 # "DPd to progression", "DRd until PD"
 TO_PROG_RE = re.compile(
     _QUAL + r",?\s*(?:(?:given|continued|treated|continuously|continuous|ongoing)\s+)?(?:to|until|till|untill|up\s+to|"
@@ -214,6 +219,8 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
         if not hit:
             q = re.match(_QUAL, rest)
             hit = bool(q and UNTIL_PROG_RE.match(rest[q.end():]))
+        if not hit and PROGRESSING_NOW_RE.match(rest):
+            hit = True  # "-> Isa-Pd, progressing now": the regimen the disease is progressing on
         if not hit and AND_PROG_RE.match(rest):
             prev = list(doc[max(0, head.start - 3):head.start])
             on = [j for j, t in enumerate(prev) if t.lower_ in ON_WORDS]
