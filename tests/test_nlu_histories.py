@@ -54,3 +54,15 @@ def test_progression_before_an_arrow_says_nothing_of_the_next_regimen():
 ])
 def test_a_regimen_followed_by_progressing_now_is_the_one_progressed_on(text, refractory):
     assert set(case(text).get("refractory") or []) == refractory
+
+
+# ---- a regimen still given: refractory with a relapse now, exposed without one -----------------------------------
+@pytest.mark.parametrize("text, role", [
+    ("two prior lines, VMP then Isa-Pd ongoing since 2023, in VGPR, no sign of relapse", "exposed"),
+    ("Isa-Pd ongoing since 2023, M-spike now climbing 0.5 to 1.6", "refractory"),
+    ("was in remission for 3 years after VRd; relapsed 2024, started Isa-Pd, which she is still taking, "
+     "and the paraprotein is rising again", "refractory"),
+])
+def test_a_regimen_still_given_is_refractory_only_with_a_relapse_now(text, role):
+    got = case(text)
+    assert "pomalidomide" in (got.get(role) or []) and "isatuximab" in (got.get(role) or [])

@@ -126,12 +126,20 @@ _NO_RELAPSE = re.compile(r"\bno\s+(?:evidence\s+of\s+)?(?:relapse|progression)|\
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|held)\b", re.I)
 
 
+def _no_relapse_last(text: str) -> bool:
+    """A remission said after the last relapse of the story ("relapsed 2020 -> DRd, now in CR"), not a remission of
+    the history that a relapse ended ("remained in remission for two years, relapsed in 2023")."""
+    found = list(_NO_RELAPSE.finditer(text))
+    return bool(found) and not _NOW_RELAPSE.search(text, found[-1].end())
+
+
 def current_regimen(text: str, out: List[dict], components: Callable[[str], Tuple[str, ...]]) -> List[dict]:
     relapse = [e for e in out if e["entity"] == "relapse" and e["value"] in ("clinical", "biochemical")
                and e.get("role") in (None, "sign")]
-    if (not relapse and not _RISE.search(text)) or any(e["entity"] == "relapse" and e["value"] == "none"
-                                                       for e in out) or _NO_RELAPSE.search(text):
-        return out  # a relapse now, said in words, by its signs or a rising value, and nothing saying there is none
+    # a relapse now, said in words, by its signs or a rising value, and nothing saying there is none; without it a
+    # regimen still given was given (exposed: "DRd ongoing, in sCR")
+    now = not ((not relapse and not _RISE.search(text)) or any(e["entity"] == "relapse" and e["value"] == "none"
+                                                              for e in out) or _no_relapse_last(text))
     keep = []
     for e in out:
         keep.append(e)
@@ -143,12 +151,15 @@ def current_regimen(text: str, out: List[dict], components: Callable[[str], Tupl
         after = text[e["end"]:e["end"] + 60]
         current = _CURRENT_BEFORE.search(clause_before) or _CURRENT_AFTER.match(after)
         if current and not _STOPPED.search(re.split(r"[.;\n]", after)[0]) and not _NEG_CUE.search(clause_before):
+            role = "refractory" if now else "exposed"
+            if not now and e.get("role"):
+                continue
             if regimen:  # a catalog regimen with a status is its drugs (docs/nlu-schema.md, Regimens)
                 keep.pop()
-                keep += [{"entity": "drug", "value": d, "role": "refractory", "start": e["start"], "end": e["end"]}
+                keep += [{"entity": "drug", "value": d, "role": role, "start": e["start"], "end": e["end"]}
                          for d in components(e["value"]) if d != "dexamethasone"]
             else:
-                e["role"] = "refractory"
+                e["role"] = role
     return keep
 
 
