@@ -66,3 +66,17 @@ def test_a_regimen_followed_by_progressing_now_is_the_one_progressed_on(text, re
 def test_a_regimen_still_given_is_refractory_only_with_a_relapse_now(text, role):
     got = case(text)
     assert "pomalidomide" in (got.get(role) or []) and "isatuximab" in (got.get(role) or [])
+
+
+# ---- the relapse now ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, relapse", [
+    ("2 lines, progressing on Kd, M-spike only", "biochemical"),
+    ("KPd to progression, FLC-only progression this time", "biochemical"),
+    ("kappa light chain only myeloma, 2 prior lines", None),
+    ("1 line, PD on DRd, haemoglobin fell from 121 to 84 g/L with marrow infiltration", "clinical"),
+    ("1 line, PD on DRd, Hgb 12.6 -> 11.8, calcium normal", None),
+    ("2021 PD on len (paraprotein only) -> Isa-Kd; 11/2026 PD on Isa-Kd with new extramedullary lesion in the liver",
+     "clinical"),
+])
+def test_the_relapse_type_is_the_one_of_now(text, relapse):
+    assert case(text).get("relapse") == relapse

@@ -373,12 +373,16 @@ def relapse_now(text: str, out: List[dict]) -> List[dict]:
     dated before the latest one, or marked as past ("at diagnosis", "baseline", "at that time"), are dropped before
     the stated type and the signs are weighed (derive.resolve_relapse)."""
     rel = [e for e in out if e["entity"] == "relapse" and e.get("role") in (None, "sign")]
-    if len(rel) < 2:
+    # extramedullary disease is a clinical relapse too (the intake): it dates the relapse now as well
+    emd = [e for e in out if e["entity"] == "aggressive_feature" and e["value"] == "extramedullary"
+           and not e.get("role")]
+    if len(rel) + len(emd) < 2 or not rel:
         return out
-    when = {id(e): _when(text, e) for e in rel}
+    when = {id(e): _when(text, e) for e in rel + emd}
     latest = max((w for w in when.values() if w is not None), default=None)
     dated = [e for e in rel if (latest is not None and when[id(e)] is not None and when[id(e)] < latest)
              or (when[id(e)] != float("inf") and _PAST_WORDS.search(_clause_text(text, e["start"], e["end"])))]
-    if not dated or len(dated) == len(rel):
+    if not dated or (len(dated) == len(rel) and not any(when[id(e)] is not None and when[id(e)] >= latest
+                                                        for e in emd)):
         return out
     return [e for e in out if all(e is not d for d in dated)]
