@@ -80,3 +80,15 @@ def test_a_regimen_still_given_is_refractory_only_with_a_relapse_now(text, role)
 ])
 def test_the_relapse_type_is_the_one_of_now(text, relapse):
     assert case(text).get("relapse") == relapse
+
+
+# ---- progression after a regimen ended is no progression on it ------------------------------------------------------
+@pytest.mark.parametrize("text, refractory, exposed", [
+    ("CyBorD x6 -> PD 2021 off tx -> Isa-Kd -> PD on Isa-Kd 2025", {"carfilzomib", "isatuximab"}, {"bortezomib"}),
+    ("thal maint (stopped for neuropathy) -> PD 2020; Rd to PD", {"lenalidomide"}, {"thalidomide"}),
+    ("CyBorD -> PD 2021 -> Isa-Kd", {"bortezomib", "cyclophosphamide"}, set()),
+])
+def test_progression_off_therapy_leaves_the_regimen_exposed(text, refractory, exposed):
+    got = case(text)
+    assert set(got.get("refractory") or []) >= refractory
+    assert exposed <= set(got.get("exposed") or []) and not exposed & set(got.get("refractory") or [])

@@ -91,6 +91,9 @@ BRACKET_PROG_RE = re.compile(
     r"^\s*(?:-\s*)?(?:(?:maintenance|maint\.?|induction|therapy|treatment)\s*)?\(\s*(?:[^()]{0,30}?[,;]\s*)?"
     r"(?:PD|POD|progressed|progression|progressing|progressive\s+disease|prog(?:'?d)?\.?|refractory|refr\.?|"
     r"relapsed|failed)\b(?P<tail>[^()]{0,30})\)", re.I)
+OFF_AFTER_RE = re.compile(r"^[^,;.()\n]{0,25}?\b(?:off\s+(?:tx|therapy|treatment|drug|all\s+therapy)|"
+                          r"after\s+(?:stopping|completing|finishing)|(?:while\s+)?(?:on\s+)?(?:a\s+)?treatment[\s-]free)",
+                          re.I)
 BRACKET_OFF_RE = re.compile(r"\b(?:off|stopp|complet|finish|discontinu|after\s+(?:the\s+)?end|later|free)", re.I)
 # "progressed on A, then on B, then on C": the progression verb before A reaches each "(then) on X" after it
 PROG_ON_BEFORE_RE = re.compile(
@@ -212,7 +215,10 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
             continue  # the list is handled at its last item
         head, last = spans[left[-1]], spans[right[-1]]
         rest = text[last.end_char:]
-        hit = bool(TO_PROG_RE.match(rest)) or bool(WHICH_PROG_RE.match(rest)) or bool(APPOSITIVE_REFR_RE.match(rest))
+        to = TO_PROG_RE.match(rest)
+        if to and (BRACKET_OFF_RE.search(to.group(0)) or OFF_AFTER_RE.match(rest[to.end():])):
+            to = None  # "thal maint (stopped for PN) -> PD", "VCd -> PD 2022 off tx": progression after it ended
+        hit = bool(to) or bool(WHICH_PROG_RE.match(rest)) or bool(APPOSITIVE_REFR_RE.match(rest))
         b = BRACKET_PROG_RE.match(rest)
         named = b and any(last.end_char < sp.start_char < last.end_char + b.end() for sp in spans)
         hit = hit or bool(b and not BRACKET_OFF_RE.search(b.group("tail")) and not named)  # "(PD on R)": R only
