@@ -92,3 +92,16 @@ def test_progression_off_therapy_leaves_the_regimen_exposed(text, refractory, ex
     got = case(text)
     assert set(got.get("refractory") or []) >= refractory
     assert exposed <= set(got.get("exposed") or []) and not exposed & set(got.get("refractory") or [])
+
+
+# ---- a drug given as an item of a numbered history ----------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "Lines: 1) KRd + ASCT; 2) Isa-Pd (PD on it); 3) ide-cel in 2023 with a VGPR for 20 months",
+    "(1) VRd, (2) DPd, progressed on it, (3) ide-cel, relapse at 11 months",
+])
+def test_a_numbered_item_of_a_history_was_given(text):
+    assert "ide-cel" in case(text)["exposed"]
+
+
+def test_a_numbered_question_is_no_history():
+    assert not case("Options: 1) ide-cel? 2) teclistamab?").get("exposed")

@@ -237,7 +237,7 @@ _NEG_PROG = re.compile(r"\b(?:without|no|not|never|nor)\s+(?:\w+\s+)?(?:PD|progr
 _PROG_UNDER = re.compile(r"\b(?:PD|progress\w*|relaps\w*)\s+(?:under|during)\s+(?:the\s+|his\s+|her\s+)?$", re.I)
 _HISTORY_AFTER = re.compile(r"^\s*(?:\(?\s*(?:\d{1,2}/)?(?:19|20)\d\d|->|→|=>|x\s*\d|\d+\s*cycles|\((?:[^()]*?)"
                             r"(?:CR|VGPR|PR|remission|relapse|response|stopped|months?|mo)\b)", re.I)
-_HISTORY_BEFORE = re.compile(r"(?:->|→|=>|\bthen|(?:19|20)\d\d\s*:?|^\s*\d[.)]|\b[a-z]\)|\b(?:had|received|given|got|"
+_HISTORY_BEFORE = re.compile(r"(?:->|→|=>|\bthen|(?:19|20)\d\d\s*:?|(?:^|[\s;,])\(?\d{1,2}[.)]|\b[a-z]\)|\b(?:had|received|given|got|"
                              r"after|treated\s+with|prior)\b)\s*$", re.I)
 _ASKING = re.compile(r"\?|\b(?:consider\w*|option|for|versus|vs\.?|or|switch\w*\s+to|start\w*|plan\w*|referr\w*|"
                      r"approved|eligible|candidate)\s*$", re.I)
