@@ -105,3 +105,14 @@ def test_a_numbered_item_of_a_history_was_given(text):
 
 def test_a_numbered_question_is_no_history():
     assert not case("Options: 1) ide-cel? 2) teclistamab?").get("exposed")
+
+
+# ---- progression on lenalidomide opening the clause after its maintenance -------------------------------------------
+@pytest.mark.parametrize("text, flag", [
+    ("KRd x4 -> auto 2021 -> lenalidomide maintenance; progression on lenalidomide 2024", True),
+    ("2020 VRd -> ASCT -> R maint\n03/2025 PD on R -> KPd", True),
+    ("VRd -> ASCT -> len maint; stopped 2023 for rash; PD on len rechallenge 2025", None),
+    ("VRd -> ASCT -> len maint; DRd 2023; PD on len 2025", None),
+])
+def test_progression_on_len_in_the_clause_after_its_maintenance(text, flag):
+    assert case(text).get("lenalidomide_maintenance_only") == flag

@@ -298,6 +298,11 @@ _PROG_ON_LEN = re.compile(
     r"DR\s+maint\w*)\b|^[^;|\n]{0,30}?\bwhich\s+(?:he|she|they)\s+(?:\w+\s+)?progressed\s+on", re.I)
 
 
+_NEXT_CLAUSE = re.compile(r"\s*(?:\([^()\n]{0,30}\)\s*)?[;\n]\s*(?:(?:\d{1,2}/)?(?:19|20)\d\d\s*:?\s*)?")
+_PROG_OPENS = re.compile(r"(?:PD|progress\w*|relaps\w*)\s+(?:\w+\s+){0,2}?(?:on|under|during|while\s+on)\s+"
+                         r"(?:the\s+)?(?:len(?:alidomide)?|lenalidomid|revlimid|R|maint\w*)\b", re.I)
+
+
 def maintenance_progression(text: str, out: List[dict]) -> List[dict]:
     """'VRd -> ASCT -> len maint, PD on len', 'lenalidomide maintenance which she progressed on': progression on
     lenalidomide told right after its maintenance, with no other lenalidomide regimen between, was progression on
@@ -308,6 +313,9 @@ def maintenance_progression(text: str, out: List[dict]) -> List[dict]:
         after = text[m.end():m.end() + 90]
         stop = re.search(r"\b(?:stopped|discontinued|ceased|completed|until\s+\d|for\s+\d)", after[:40], re.I)
         p = _PROG_ON_LEN.match(after)
+        if not p:  # "len maint; PD on len", "-> len maint\n06/2021 PD on len": the next clause opens with it
+            nxt = _NEXT_CLAUSE.match(after)
+            p = _PROG_OPENS.match(after, nxt.end()) if nxt else None
         if not p or (stop and stop.start() < p.end()):
             continue
         between = [e for e in out if e["entity"] == "drug" and e["value"] == "lenalidomide"
