@@ -116,3 +116,14 @@ def test_a_numbered_question_is_no_history():
 ])
 def test_progression_on_len_in_the_clause_after_its_maintenance(text, flag):
     assert case(text).get("lenalidomide_maintenance_only") == flag
+
+
+# ---- a time said between a regimen and the progression on it ------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "VMP in 2016, then pomalidomide-dexamethasone from 2022, on which she has now progressed",
+    "VMP, then Pd at second relapse, which she progressed on last month",
+    "VMP, then pomalidomide and dexamethasone since 2022 until progression this autumn",
+])
+def test_a_time_between_the_regimen_and_its_progression_keeps_the_link(text):
+    got = case(text)
+    assert "pomalidomide" in got["refractory"] and "melphalan" in got["exposed"]

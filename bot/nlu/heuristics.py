@@ -48,7 +48,8 @@ APPOSITIVE_REFR_RE = re.compile(r"^\s*[,-]\s*(?:(?:also|likewise|again)\s+)?(?:r
                                 r"\s*(?:as\s+well|too|also)\b", re.I)
 # "lenalidomide-dex, which she progressed on", "DPd, which is now failing", "DRd, on which she has now progressed"
 WHICH_PROG_RE = re.compile(
-    r"^\s*(?:\([^()]{0,40}\)\s*)?,?\s*(?:(?:which|that)\s+(?:(?:she|he|they|the\s+patient|her\s+disease|his\s+disease)\s+)?"
+    r"^\s*(?:\([^()]{0,40}\)\s*)?(?:(?:from|since|in|at|starting)\s+[^,;.()\n]{1,25}?\s*|"
+    r"(?:19|20)\d\d\s*(?:[-–]\s*(?:(?:19|20)\d\d|present|now)\s*)?)?,?\s*(?:(?:which|that)\s+(?:(?:she|he|they|the\s+patient|her\s+disease|his\s+disease)\s+)?"
     r"(?:(?:has|had|have|is|was|were|now|then|subsequently|eventually|also|since|quickly|rapidly)\s+)*"
     r"(?:progressed|relapsed|progressing|relapsing|failing|failed|stopped\s+working|escaped)"
     r"|on\s+which\s+[^.;]{0,40}?\b(?:progress|relaps|PD\b|fail|risen|rising|rose|increas|climb))", re.I)
@@ -71,7 +72,7 @@ STOPPED_RE = re.compile(
     r"(?:(?:the|her|his|their)\s+)?$", re.I)
 # after "on X": "on KRd and progressed", "on DRd for 3 years, then progressed"
 _QUAL = (r"^\s*(?:-\s*)?(?:(?:maintenance|maint\.?|induction|therapy|treatment|alone|monotherapy|combination|"
-         r"based)\s*)?(?:\((?:[^()]{0,40})\)\s*)?(?:(?:for|x|over|×)\s*[^,;.()]{0,25}?\s*)?(?:\((?:[^()]{0,40})\)\s*)?")
+         r"based)\s*)?(?:\((?:[^()]{0,40})\)\s*)?(?:(?:for|x|over|×|from|since)\s*[^,;.()]{0,25}?\s*)?(?:\((?:[^()]{0,40})\)\s*)?")
 AND_PROG_RE = re.compile(
     _QUAL + r",?\s*(?:and|but|then|before|,)\s+(?:then\s+|subsequently\s+|eventually\s+|later\s+|ultimately\s+|"
     r"has\s+|had\s+|have\s+|now\s+|is\s+now\s+|is\s+|was\s+|she\s+|he\s+)*" + _PROG +
