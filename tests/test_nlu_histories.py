@@ -127,3 +127,18 @@ def test_progression_on_len_in_the_clause_after_its_maintenance(text, flag):
 def test_a_time_between_the_regimen_and_its_progression_keeps_the_link(text):
     got = case(text)
     assert "pomalidomide" in got["refractory"] and "melphalan" in got["exposed"]
+
+
+# ---- regimens written as abbreviations, or joined to their transplant -----------------------------------------------
+@pytest.mark.parametrize("text, exposed", [
+    ("CTDa in 2016, then Rd to progression", {"cyclophosphamide", "thalidomide"}),
+    ("MPB x9 in 2015, then Rd to progression", {"melphalan", "bortezomib"}),
+    ("VCd-autograft 2018 (remission 4 years), then DRd to progression", {"bortezomib", "cyclophosphamide"}),
+])
+def test_a_prior_regimen_abbreviation_or_one_joined_to_its_transplant_was_given(text, exposed):
+    got = case(text)
+    assert exposed <= set(got["exposed"]) and "lenalidomide" in got["refractory"]
+
+
+def test_ctd_in_capitals_alone_is_not_read_as_the_regimen():
+    assert not case("history of CTD (scleroderma), 2 prior lines").get("exposed")
