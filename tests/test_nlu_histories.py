@@ -142,3 +142,20 @@ def test_a_prior_regimen_abbreviation_or_one_joined_to_its_transplant_was_given(
 
 def test_ctd_in_capitals_alone_is_not_read_as_the_regimen():
     assert not case("history of CTD (scleroderma), 2 prior lines").get("exposed")
+
+
+# ---- a regimen glossed by its drugs in brackets -------------------------------------------------------------------
+@pytest.mark.parametrize("text, refractory, exposed", [
+    ("2) KCd (carfilzomib, cyclophosphamide, dex) - progression on treatment 2022",
+     {"carfilzomib", "cyclophosphamide"}, set()),
+    ("she received MPB (melphalan, prednisolone, bortezomib) for 9 cycles, then Rd to progression",
+     {"lenalidomide"}, {"melphalan", "bortezomib"}),
+])
+def test_a_regimen_and_its_drugs_in_brackets_share_one_status(text, refractory, exposed):
+    got = case(text)
+    assert set(got.get("refractory") or []) == refractory and exposed <= set(got.get("exposed") or [])
+
+
+def test_brackets_that_say_more_than_the_drugs_keep_their_own_reading():
+    got = case("VRd/ASCT/len maint (PD on len), then DKd")
+    assert "bortezomib" not in got["refractory"]

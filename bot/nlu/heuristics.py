@@ -14,6 +14,7 @@ from typing import Collection, List, Optional, Tuple
 
 from .lexicon import to_int
 from .matchers import DRUG, REGIMEN
+from .sequences import MAINT_NEXT_RE, OFF_AFTER_RE, PROGRESSING_NOW_RE, plan_tail
 
 # words that join the items of a coordinated list ("len, bort and dara", "len/dara")
 CONNECTORS = {",", "and", "or", "/", "&", "+", "nor", "and/or", "as", "well", "-", "plus", "then", "("}
@@ -78,11 +79,6 @@ AND_PROG_RE = re.compile(
     r"has\s+|had\s+|have\s+|now\s+|is\s+now\s+|is\s+|was\s+|she\s+|he\s+)*" + _PROG +
     r"\b(?![^,;.]{0,30}\b(?:after\s+(?:stopping|discontinu|completing|finishing|coming\s+off|cessation|the\s+end|"
     r"it\s+was)|off\b))", re.I)
-# "-> isatuximab-pomalidomide-dex, progressing now on paraprotein only": progression in the present, said right after
-# the regimen (not "off therapy"), is progression on it
-PROGRESSING_NOW_RE = re.compile(
-    r"^\s*(?:\([^()]{0,40}\)\s*)?[,-]\s*(?:(?:and|but|is|are|now|currently|again|already|clearly)\s+)*"
-    r"(?:progressing|relapsing|failing)\b(?![^,;.()]{0,30}\b(?:off|after\s+(?:stopping|finishing|completing)))", re.I)
 # "DPd to progression", "DRd until PD"
 TO_PROG_RE = re.compile(
     _QUAL + r",?\s*(?:(?:given|continued|treated|continuously|continuous|ongoing)\s+)?(?:to|until|till|untill|up\s+to|"
@@ -92,9 +88,6 @@ BRACKET_PROG_RE = re.compile(
     r"^\s*(?:-\s*)?(?:(?:maintenance|maint\.?|induction|therapy|treatment)\s*)?\(\s*(?:[^()]{0,30}?[,;]\s*)?"
     r"(?:PD|POD|progressed|progression|progressing|progressive\s+disease|prog(?:'?d)?\.?|refractory|refr\.?|"
     r"relapsed|failed)\b(?P<tail>[^()]{0,30})\)", re.I)
-OFF_AFTER_RE = re.compile(r"^[^,;.()\n]{0,25}?\b(?:off\s+(?:tx|therapy|treatment|drug|all\s+therapy)|"
-                          r"after\s+(?:stopping|completing|finishing)|(?:while\s+)?(?:on\s+)?(?:a\s+)?treatment[\s-]free)",
-                          re.I)
 BRACKET_OFF_RE = re.compile(r"\b(?:off|stopp|complet|finish|discontinu|after\s+(?:the\s+)?end|later|free)", re.I)
 # "progressed on A, then on B, then on C": the progression verb before A reaches each "(then) on X" after it
 PROG_ON_BEFORE_RE = re.compile(
@@ -237,8 +230,10 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
                     t.lower_ in ("maintenance", "maint", "a", "the", "her", "his", "full", "dose", "-")
                     for t in prev[j + 1:])
         if hit:
-            forced.update((spans[j].start, spans[j].end) for j in plan_tail(doc, spans, info, left, k, transplants)
-                          if eligible(j))
+            maint = MAINT_NEXT_RE.match(text[last.end_char:])
+            items = plan_tail(combined(doc, spans, k) if maint else left,
+                              lambda j: info[(spans[j].start, spans[j].end)][3] in transplants)
+            forced.update((spans[j].start, spans[j].end) for j in items if eligible(j))
     # "KPd after DVd; both regimens to progression": the last regimens named before
     for m in BOTH_PROG_RE.finditer(text):
         if NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
@@ -293,18 +288,6 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
             if bracket and eligible(nxt):
                 forced.add((spans[nxt].start, spans[nxt].end))
     return forced
-
-
-MAINT_NEXT_RE = re.compile(r"^\s*(?:-\s*)?(?:maintenance|maint\b\.?)", re.I)
-
-
-def plan_tail(doc, spans: list, info: dict, left: List[int], k: int, transplants: Collection[str]) -> List[int]:
-    """The items of a plan that progression said after it reaches: a maintenance ("VRd/ASCT/R maint (PD on R)",
-    "R maint -> PD") is the therapy the disease progressed on, not the induction before it; items before a
-    transplant of the list ("VRd-ASCT-len ...") were induction, finished before any progression after the list."""
-    items = combined(doc, spans, k) if MAINT_NEXT_RE.match(doc.text[spans[k].end_char:]) else left
-    cut = [j for j in items if info[(spans[j].start, spans[j].end)][3] in transplants]
-    return [j for j in items if j > max(cut)] if cut else items
 
 
 def last_units(doc, spans: list, k: int, n: int, eligible, sentences: int = 1) -> List[int]:

@@ -64,6 +64,7 @@ from .prose import (
 )
 from .readings import (
     given_without_progression,
+    glossed_regimens,
     one_time_therapies,
     paraprotein_numbers,
     renal_signs,
@@ -248,6 +249,7 @@ class Pipeline:
         out = drugs_back_to_regimens(out)
         out = refractory_to_all(text, out)
         out = written_regimens(text, out)
+        out = glossed_regimens(text, out)
         out = one_time_therapies(text, out)
         out = self.derive(text, out)
         if omap:

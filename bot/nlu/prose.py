@@ -236,9 +236,11 @@ _PROG_GENERIC = re.compile(
 _NEG_PROG = re.compile(r"\b(?:without|no|not|never|nor)\s+(?:\w+\s+)?(?:PD|progress\w*|prog|relaps\w*)", re.I)
 _PROG_UNDER = re.compile(r"\b(?:PD|progress\w*|relaps\w*)\s+(?:under|during)\s+(?:the\s+|his\s+|her\s+)?$", re.I)
 _HISTORY_AFTER = re.compile(r"^\s*(?:\(?\s*(?:\d{1,2}/)?(?:19|20)\d\d|->|→|=>|x\s*\d|\d+\s*cycles|"
-                            r"(?:[-+/]|\band\b|\bthen\b)\s*(?:an?\s+)?(?:ASCT|auto\w*|SCT|HCT|(?:stem\s+cell\s+)?transplant)|\((?:[^()]*?)"
+                            r"(?:[-+/]|\band\b|\bthen\b)\s*(?:an?\s+)?(?:ASCT|auto\w*|SCT|HCT|(?:stem\s+cell\s+)?transplant)|"
+                            r"\((?:[^()]*?)"
                             r"(?:CR|VGPR|PR|remission|relapse|response|stopped|months?|mo)\b)", re.I)
-_HISTORY_BEFORE = re.compile(r"(?:->|→|=>|\bthen|(?:19|20)\d\d\s*:?|(?:^|[\s;,])\(?\d{1,2}[.)]|\b[a-z]\)|\b(?:had|received|given|got|"
+_HISTORY_BEFORE = re.compile(r"(?:->|→|=>|\bthen|(?:19|20)\d\d\s*:?|(?:^|[\s;,])\(?\d{1,2}[.)]|"
+                             r"\b[a-z]\)|\b(?:had|received|given|got|"
                              r"after|treated\s+with|prior)\b)\s*$", re.I)
 _ASKING = re.compile(r"\?|\b(?:consider\w*|option|for|versus|vs\.?|or|switch\w*\s+to|start\w*|plan\w*|referr\w*|"
                      r"approved|eligible|candidate)\s*$", re.I)

@@ -203,3 +203,36 @@ def one_time_therapies(text: str, out: List[dict]) -> List[dict]:
             if not _NO_RESPONSE.search(around):
                 e["role"] = "exposed"
     return out
+
+
+# ---- a regimen glossed by its drugs in brackets ("KCd (carfilzomib, cyclophosphamide, dex)") ------------------------
+_GLOSS_WORDS = re.compile(r"^[\s,/+&-]*(?:(?:and|with|plus|attenuated|low[\s-]dose|weekly|prednis\w*|pred|"
+                          r"dex\w*|steroids?)[\s,/+&-]*)*$", re.I)
+
+
+def glossed_regimens(text: str, out: List[dict]) -> List[dict]:
+    """A regimen name followed by its drugs in brackets ("MPB (melphalan, prednisolone, bortezomib)", "PCd
+    (pom/cyclo/dex)") names one regimen twice: a status read on the name or on the drugs is the status of all of
+    them (refractory over exposed)."""
+    drugs = [e for e in out if e["entity"] == "drug" and e["value"] != "dexamethasone"]
+    for name in sorted({(e["start"], e["end"]) for e in drugs}):
+        m = re.match(r"\s*\(", text[name[1]:])
+        close = text.find(")", name[1])
+        if not m or close < 0 or "(" in text[name[1] + m.end():close]:
+            continue
+        inside = [e for e in drugs if name[1] + m.end() <= e["start"] and e["end"] <= close]
+        spans = sorted({(e["start"], e["end"]) for e in inside})
+        if len(spans) < 2:
+            continue
+        cuts = [name[1] + m.end()] + [x for s in spans for x in s] + [close]
+        if not all(_GLOSS_WORDS.match(text[a:b]) for a, b in zip(cuts[::2], cuts[1::2], strict=True)):
+            continue  # the brackets say more than the drugs ("KRd (PD on len)")
+        group = [e for e in drugs if (e["start"], e["end"]) == name] + inside
+        roles = {e.get("role") for e in group}
+        if roles - {None, "exposed", "refractory"}:
+            continue
+        role = "refractory" if "refractory" in roles else "exposed" if "exposed" in roles else None
+        for e in group:
+            if role:
+                e["role"] = role
+    return out
