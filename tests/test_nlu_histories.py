@@ -159,3 +159,13 @@ def test_a_regimen_and_its_drugs_in_brackets_share_one_status(text, refractory, 
 def test_brackets_that_say_more_than_the_drugs_keep_their_own_reading():
     got = case("VRd/ASCT/len maint (PD on len), then DKd")
     assert "bortezomib" not in got["refractory"]
+
+
+# ---- the partner of lenalidomide in a maintenance progressed on ----------------------------------------------------
+@pytest.mark.parametrize("text, refractory", [
+    ("D-VRd, ASCT, then isatuximab-lenalidomide maintenance; progressed on maintenance 2025",
+     {"isatuximab", "lenalidomide"}),
+    ("D-VRd, ASCT, then isatuximab-lenalidomide maintenance stopped 2023 for infections; relapse 2025", set()),
+])
+def test_a_drug_given_with_lenalidomide_maintenance_shares_its_progression(text, refractory):
+    assert set(case(text).get("refractory") or []) == refractory

@@ -54,6 +54,7 @@ from .prose import (
     drugs_back_to_regimens,
     history_drugs,
     lines_before_that,
+    maintenance_partners,
     maintenance_progression,
     named_progression,
     progression_words,
@@ -251,6 +252,7 @@ class Pipeline:
         out = written_regimens(text, out)
         out = glossed_regimens(text, out)
         out = one_time_therapies(text, out)
+        out = maintenance_partners(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:

@@ -397,3 +397,30 @@ def relapse_now(text: str, out: List[dict]) -> List[dict]:
                                                         for e in emd)):
         return out
     return [e for e in out if all(e is not d for d in dated)]
+
+
+# ---- the partner of lenalidomide in a maintenance progressed on ("dara-len maintenance") ---------------------------
+_MAINT_WORD = re.compile(r"\s*maint(?:enance)?\b", re.I)
+_JOIN = re.compile(r"\s*[-+/]\s*|\s+and\s+", re.I)
+
+
+def maintenance_partners(text: str, out: List[dict]) -> List[dict]:
+    """'Dara-VRd, ASCT, daratumumab-lenalidomide maintenance; progressed on maintenance': with progression on
+    lenalidomide maintenance (the flag), the drugs given with lenalidomide in that maintenance were progressed on
+    too (refractory)."""
+    if not any(e["entity"] == "lenalidomide_maintenance_only" for e in out):
+        return out
+    drugs = sorted((e for e in out if e["entity"] == "drug"), key=lambda e: e["start"])
+    for m in _MAINT_WORD.finditer(text):
+        group = [d for d in drugs if d["end"] == m.start()]
+        while group:
+            head = min(d["start"] for d in group)
+            prev = [d for d in drugs if d["end"] <= head and _JOIN.fullmatch(text[d["end"]:head])]
+            if not prev:
+                break
+            group += prev
+        if any(d["value"] == "lenalidomide" for d in group):
+            for d in group:
+                if d["value"] not in ("lenalidomide", "dexamethasone") and d.get("role") in (None, "exposed"):
+                    d["role"] = "refractory"
+    return out
