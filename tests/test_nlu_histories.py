@@ -169,3 +169,9 @@ def test_brackets_that_say_more_than_the_drugs_keep_their_own_reading():
 ])
 def test_a_drug_given_with_lenalidomide_maintenance_shares_its_progression(text, refractory):
     assert set(case(text).get("refractory") or []) == refractory
+
+
+def test_an_exception_to_refractory_to_everything_was_given_only():
+    got = case("VMP, then Rd, then DPd. Refractory to everything above except melphalan.")
+    assert "melphalan" in got["exposed"] and "melphalan" not in got["refractory"]
+    assert {"lenalidomide", "daratumumab", "pomalidomide", "bortezomib"} <= set(got["refractory"])

@@ -189,15 +189,26 @@ _ALL_REFRACTORY = re.compile(
     r"refractory\s+to\s+every\s+(?:one|line|regimen|drug))\b(?!\s*[:(])", re.I)
 
 
+_EXCEPT = re.compile(r"\s*(?:(?:listed|above|named|mentioned|so\s+far|given)\s*)?,?\s*(?:except(?:\s+for)?|"
+                     r"apart\s+from|other\s+than|save|but\s+not|excluding|bar)\s+", re.I)
+
+
 def refractory_to_all(text: str, out: List[dict]) -> List[dict]:
     """'VRd, DKd, Pd. Refractory to all.': every drug given before the words (a list that follows them, "refractory
     to all four: a, b, c", is read by the roles)."""
     for m in _ALL_REFRACTORY.finditer(text):
         if _NEG_CUE.search(_clause_before(text, m.start())):
             continue  # "not refractory to all of them"
+        # "refractory to everything listed except cyclophosphamide": the exception was given, not progressed on
+        x = _EXCEPT.match(text, m.end())
+        end = x.end() + (re.search(r"[.;\n]|$", text[x.end():]).start()) if x else m.end()
+        excepted = {e["value"] for e in out if e["entity"] == "drug" and x and x.end() <= e["start"] < end}
         for e in out:
-            if (e["entity"] == "drug" and e["end"] <= m.start() and e.get("role") in (None, "exposed")
-                    and e["value"] != "dexamethasone"):
+            if e["entity"] != "drug" or e["value"] == "dexamethasone":
+                continue
+            if e["value"] in excepted:
+                e["role"] = "exposed"
+            elif e["end"] <= m.start() and e.get("role") in (None, "exposed"):
                 e["role"] = "refractory"
     return out
 
