@@ -175,3 +175,17 @@ def test_an_exception_to_refractory_to_everything_was_given_only():
     got = case("VMP, then Rd, then DPd. Refractory to everything above except melphalan.")
     assert "melphalan" in got["exposed"] and "melphalan" not in got["refractory"]
     assert {"lenalidomide", "daratumumab", "pomalidomide", "bortezomib"} <= set(got["refractory"])
+
+
+# ---- an answer to the relapse question ---------------------------------------------------------------------------
+@pytest.mark.parametrize("reply, relapse", [
+    ("no", "none"),
+    ("none, still in remission", "none"),
+    ("had an autograft in 2019 with a remission of 4 years, no maintenance afterwards", None),
+])
+def test_no_relapse_is_read_from_an_answer_not_from_a_told_history(reply, relapse):
+    conv = E.Conversation(E.describe_case_parser)
+    conv.turn("new patient, 61F")
+    conv.requested = "relapse"
+    conv.turn(reply)
+    assert conv.slots.get("relapse") == relapse
