@@ -189,3 +189,11 @@ def test_no_relapse_is_read_from_an_answer_not_from_a_told_history(reply, relaps
     conv.requested = "relapse"
     conv.turn(reply)
     assert conv.slots.get("relapse") == relapse
+
+
+@pytest.mark.parametrize("text, relapse", [
+    ("4 prior lines, now kappa light chains rising and a new extramedullary mass in the pleura", "clinical"),
+    ("4 prior lines, now kappa light chains rising, no extramedullary disease on PET", "biochemical"),
+])
+def test_extramedullary_disease_with_a_rising_paraprotein_is_a_clinical_relapse(text, relapse):
+    assert case(text)["relapse"] == relapse

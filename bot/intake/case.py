@@ -180,7 +180,7 @@ def apply_entities(
             conflict = {"drug": drug, "choices": ["exposed", "refractory"]}
         else:
             conflict = {"drug": drug, "choices": sorted({before, role})}
-    named_relapse = False
+    named_relapse = from_sign = False
     for e in entities:
         name, value, role = e.get("entity"), e.get("value"), e.get("role")
         if name in ("drug", "regimen") and role == "unavailable":
@@ -193,7 +193,7 @@ def apply_entities(
             named_relapse = True
             if slots.get("relapse") is None and not any(
                     x.get("entity") == "relapse" and x.get("role") != "sign" for x in entities):
-                new[name] = value
+                new[name], from_sign = value, True
         elif name in SCALAR_ENTITIES and value is not None:
             new[name] = value
             named_relapse = named_relapse or name == "relapse"
@@ -212,6 +212,10 @@ def apply_entities(
             new[value] = role != "absent"
         elif name == "sex" and value in ("male", "female"):
             new["sex"] = value
+    emd = any(e.get("entity") == "aggressive_feature" and e.get("value") == "extramedullary" and e.get("role") is None
+              for e in entities)
+    if from_sign and new.get("relapse") == "biochemical" and emd:
+        new["relapse"] = "clinical"  # a rising paraprotein with a new plasmacytoma: the plasmacytoma decides
     if not named_relapse and new.get("relapse") is None:
         # a plasmacytoma / extramedullary disease is a clinical relapse; a rapidly rising paraprotein alone a
         # biochemical one (clinical-spec section 9)
