@@ -197,3 +197,13 @@ def test_no_relapse_is_read_from_an_answer_not_from_a_told_history(reply, relaps
 ])
 def test_extramedullary_disease_with_a_rising_paraprotein_is_a_clinical_relapse(text, relapse):
     assert case(text)["relapse"] == relapse
+
+
+@pytest.mark.parametrize("text, relapse, emd", [
+    ("3 lines, PET now shows new PET-avid lesions in the sacrum", "clinical", None),
+    ("3 lines, new T12 vertebral collapse on MRI", "clinical", None),
+    ("3 lines, new FDG-avid extramedullary lesions in the spleen", "clinical", True),
+])
+def test_new_bone_lesions_in_other_words_are_a_clinical_relapse(text, relapse, emd):
+    got = case(text)
+    assert got["relapse"] == relapse and got.get("extramedullary") == emd
