@@ -207,3 +207,12 @@ def test_extramedullary_disease_with_a_rising_paraprotein_is_a_clinical_relapse(
 def test_new_bone_lesions_in_other_words_are_a_clinical_relapse(text, relapse, emd):
     got = case(text)
     assert got["relapse"] == relapse and got.get("extramedullary") == emd
+
+
+@pytest.mark.parametrize("text, relapse", [
+    ("1 line, off therapy. SPEP: M-spike 0.1 (2023) -> 0.6 (03/2026) -> 1.5 g/dL (10/2026). Hb, Ca normal",
+     "biochemical"),
+    ("1 line, off therapy. paraprotein went from 30 to 12 to 4 g/L", None),
+])
+def test_a_paraprotein_told_as_a_series_is_read_first_to_last(text, relapse):
+    assert case(text).get("relapse") == relapse

@@ -166,10 +166,11 @@ def written_regimens(text: str, out: List[dict]) -> List[dict]:
 # ---- a paraprotein rise told as numbers ("M-spike went 0.6 -> 1.8", "paraprotein from 12 to 24 g/L") -----------
 _PROTEIN = (r"(?:paraprotein|M[\s-]?protein|M[\s-]?spike|monoclonal\s+protein|(?:(?:free|kappa|lambda|involved)\s+)*"
             r"light[\s-]chains?|(?:(?:kappa|lambda|involved|serum)\s+)*s?FLCs?|Ig[AGM](?:\s+(?:kappa|lambda))?)")
-_NUMBER = r"(\d+(?:\.\d+)?)(?:\s*(?:mg/L|g/L|g/dL|mg/dL|mg/dl|g/dl))?"
+_NUMBER = r"(\d+(?:\.\d+)?)(?:\s*(?:mg/L|g/L|g/dL|mg/dL|mg/dl|g/dl))?(?:\s*\((?:\d{1,2}/)?(?:19|20)?\d\d\))?"
+_MIDDLE = _NUMBER.replace("(\\d", "(?:\\d", 1)  # a value between the first and the last ("0.3 to 0.7 to 1.4")
 _RISE_NUMBERS = re.compile(
     rf"\b{_PROTEIN}\s+(?:(?:has|have|had|is|was)\s+)?(?:(?:now|gone|went|risen|rose|increased|climbed|up)\s+)*"
-    rf"(?:from\s+)?{_NUMBER}\s*(?:->|→|=>|\bto\b)\s*{_NUMBER}", re.I)
+    rf"(?:from\s+)?{_NUMBER}\s*(?:->|→|=>|\bto\b)\s*(?:{_MIDDLE}\s*(?:->|→|=>|\bto\b)\s*)*{_NUMBER}", re.I)
 
 
 def paraprotein_numbers(text: str, out: List[dict]) -> List[dict]:
