@@ -216,3 +216,21 @@ def test_new_bone_lesions_in_other_words_are_a_clinical_relapse(text, relapse, e
 ])
 def test_a_paraprotein_told_as_a_series_is_read_first_to_last(text, relapse):
     assert case(text).get("relapse") == relapse
+
+
+# ---- a paraprotein row of a lab table ----------------------------------------------------------------------------
+@pytest.mark.parametrize("table, relapse", [
+    ("Test        Now      Prev\nIgG         24.1 H   9.8    g/L\nHb          12.9     13.0   g/dL", "biochemical"),
+    ("            Baseline   Now\nM-spike     0.2        1.4     g/dL", "biochemical"),
+    ("             Mar     Jun     Sep\nParaprotein  22      14      6      g/L", None),
+    ("SPEP     11/02/26   08/03/26\nM-spike  0.4        1.6      g/dL", None),  # which column is later?
+    ("            01/2025   06/2025\nkappa FLC   40        95       mg/L", "biochemical"),
+])
+def test_a_rise_across_the_time_columns_of_a_lab_table_is_a_biochemical_sign(table, relapse):
+    assert case("68F, 2 prior lines, fit.\n" + table).get("relapse") == relapse
+
+
+def test_a_rise_in_a_table_makes_the_regimen_still_given_refractory():
+    got = case("71M, 1 prior line, on Isa-Pd since 2024, still on it.\n         Today   3 mo ago\n"
+               "M-spike  1.9     0.6     g/dL")
+    assert {"isatuximab", "pomalidomide"} <= set(got["refractory"])

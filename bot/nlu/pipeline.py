@@ -75,6 +75,7 @@ from .readings import (
 from .roles import DRUG_PRIORITY, FINDING_PRIORITY, Roles
 from .schema import ENTITY_NAMES
 from .spelling import OffsetMap, Speller
+from .tables import lab_tables
 from .transplants import transplant_count, transplant_prose
 
 # hyphens and dashes written as Unicode characters (text pasted from papers: "DREAMM‑7", "len–refractory")
@@ -243,6 +244,7 @@ class Pipeline:
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
         out = regimens_as_drugs(out, self._components)  # a status found below reaches a catalog regimen's drugs
+        out = lab_tables(text, out)  # a rise in a lab table is a relapse now for the regimen still given
         out = current_regimen(text, out, self._components)
         out = progression_words(text, out)
         out = named_progression(text, out)
