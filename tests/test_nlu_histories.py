@@ -234,3 +234,14 @@ def test_a_rise_in_a_table_makes_the_regimen_still_given_refractory():
     got = case("71M, 1 prior line, on Isa-Pd since 2024, still on it.\n         Today   3 mo ago\n"
                "M-spike  1.9     0.6     g/dL")
     assert {"isatuximab", "pomalidomide"} <= set(got["refractory"])
+
+
+# ---- a status after a list written without commas (dictated) -------------------------------------------------------
+@pytest.mark.parametrize("text, refractory, exposed", [
+    ("refractory to pomalidomide daratumumab and lenalidomide carfilzomib exposed only",
+     {"pomalidomide", "daratumumab", "lenalidomide"}, {"carfilzomib"}),
+    ("refractory to len, dara and btz exposed", {"lenalidomide"}, {"daratumumab", "bortezomib"}),
+])
+def test_a_status_after_a_list_reaches_the_names_joined_to_it_only(text, refractory, exposed):
+    got = case(text)
+    assert set(got["refractory"]) == refractory and set(got["exposed"]) == exposed
