@@ -245,3 +245,13 @@ def test_a_rise_in_a_table_makes_the_regimen_still_given_refractory():
 def test_a_status_after_a_list_reaches_the_names_joined_to_it_only(text, refractory, exposed):
     got = case(text)
     assert set(got["refractory"]) == refractory and set(got["exposed"]) == exposed
+
+
+@pytest.mark.parametrize("text, exposed", [
+    ("Last regimen: Isa-Pd (progressed on it)\nBefore that: KRd, relapsed 14 months after stopping", True),
+    ("Last regimen: Isa-Pd (progressed on it)\nBefore that: KRd, relapsed 3 weeks after stopping", False),
+])
+def test_a_relapse_long_after_a_regimen_stopped_leaves_it_exposed(text, exposed):
+    got = case(text)
+    assert ("carfilzomib" in (got.get("exposed") or [])) == exposed
+    assert "carfilzomib" not in (got.get("refractory") or []) or not exposed

@@ -248,6 +248,8 @@ _NEG_PROG = re.compile(r"\b(?:without|no|not|never|nor)\s+(?:\w+\s+)?(?:PD|progr
 _PROG_UNDER = re.compile(r"\b(?:PD|progress\w*|relaps\w*)\s+(?:under|during)\s+(?:the\s+|his\s+|her\s+)?$", re.I)
 _HISTORY_AFTER = re.compile(r"^\s*(?:\(?\s*(?:\d{1,2}/)?(?:19|20)\d\d|->|→|=>|x\s*\d|\d+\s*cycles|"
                             r"(?:[-+/]|\band\b|\bthen\b)\s*(?:an?\s+)?(?:ASCT|auto\w*|SCT|HCT|(?:stem\s+cell\s+)?transplant)|"
+                            r"[,;]?\s*(?:and\s+)?(?:(?:she|he|they)\s+)?(?:relaps\w*|progress\w*|PD)\s+(?:(?:\d{2,3}|[3-9])\s*"
+                            r"(?:months?|mos?)|\d+(?:\.\d)?\s*(?:years?|yrs?))\s+(?:after|since|off)\b|"
                             r"\((?:[^()]*?)"
                             r"(?:CR|VGPR|PR|remission|relapse|response|stopped|months?|mo)\b)", re.I)
 _HISTORY_BEFORE = re.compile(r"(?:->|→|=>|\bthen|(?:19|20)\d\d\s*:?|(?:^|[\s;,])\(?\d{1,2}[.)]|"
