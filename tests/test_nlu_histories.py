@@ -255,3 +255,16 @@ def test_a_relapse_long_after_a_regimen_stopped_leaves_it_exposed(text, exposed)
     got = case(text)
     assert ("carfilzomib" in (got.get("exposed") or [])) == exposed
     assert "carfilzomib" not in (got.get("refractory") or []) or not exposed
+
+
+# ---- lenalidomide maintenance named with no progression on it --------------------------------------------------------
+@pytest.mark.parametrize("text, flag", [
+    ("1 prior line: KRd, ASCT 2022, len maintenance ongoing, MRD negative, no relapse", None),
+    ("1 prior line: KRd, ASCT 2022, lenalidomide maintenance. ?progression - PET results awaited", None),
+    ("1 prior line: KRd, ASCT 2022, len maintenance; relapsed on maintenance 2025, restaging pending", True),
+    ("1 prior line: KRd, ASCT 2022, lenalidomide maintenance, now new lytic lesions", True),
+])
+def test_maintenance_without_progression_on_it_gives_no_flag(text, flag):
+    got = case(text)
+    assert got.get("lenalidomide_maintenance_only") == flag
+    assert ("lenalidomide" in (got.get("refractory") or [])) == bool(flag)

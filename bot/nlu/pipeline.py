@@ -66,6 +66,7 @@ from .prose import (
 from .readings import (
     given_without_progression,
     glossed_regimens,
+    maintenance_not_progressed,
     one_time_therapies,
     paraprotein_numbers,
     renal_signs,
@@ -241,6 +242,7 @@ class Pipeline:
         out = elliptic_unavailable(text, out)
         out = maintenance_flag(text, out)
         out = maintenance_progression(text, out)
+        out = maintenance_not_progressed(text, out)
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
         out = regimens_as_drugs(out, self._components)  # a status found below reaches a catalog regimen's drugs

@@ -237,3 +237,32 @@ def glossed_regimens(text: str, out: List[dict]) -> List[dict]:
             if role:
                 e["role"] = role
     return out
+
+
+# ---- lenalidomide maintenance named with no progression on it ----------------------------------------------------
+_NO_PROGRESSION_YET = re.compile(
+    r"\?\s*(?:relapse|progression|PD)\b|\bnot\s+(?:sure|certain|clear)\b[^.;\n]{0,50}\b(?:progress|relaps)|"
+    r"\b(?:restaging|work[\s-]?up|results)\b[^.;\n]{0,30}\b(?:pending|in\s+progress|to\s+be\s+completed|awaited)|"
+    r"\boff\s+(?:len(?:alidomide)?\s+)?maint\w*", re.I)
+
+
+_PROGRESSED_ON_MAINT = re.compile(
+    r"\b(?:progress\w*|relaps\w*|PD|prog)\b[^.;\n]{0,40}\b(?:maint\w*|len(?:alidomide)?|R|revlimid)\b|"
+    r"\bmaint\w*[^.;\n]{0,40}\b(?:progress\w*|relaps\w*|PD)\b", re.I)
+
+
+def maintenance_not_progressed(text: str, out: List[dict]) -> List[dict]:
+    """'len maint, still on maint, MRD neg, no relapse', '... lenalidomide maintenance, still taking it. ?relapse -
+    restaging pending', 'off maintenance since 08/2024': a maintenance named with no progression said of it, in a
+    message that says there is no relapse now, leaves it open, or that it was stopped, is no progression on
+    maintenance (the flag goes; lenalidomide stays exposed)."""
+    flags = [e for e in out if e["entity"] == "lenalidomide_maintenance_only" and e.get("_prog") is False]
+    if not flags:
+        return out
+    said = re.sub(r"\b(?:no|not|without|never)\s+(?:\w+\s+){0,2}?(?:progress\w*|relaps\w*|PD)\b", " ", text, flags=re.I)
+    if _PROGRESSED_ON_MAINT.search(said):
+        return out  # "progression 09/2026 on maintenance - restaging pending": progressed on it
+    none_now = any(e["entity"] == "relapse" and e["value"] == "none" and not e.get("role") for e in out)
+    if none_now or _NO_PROGRESSION_YET.search(text):
+        return [e for e in out if all(e is not f for f in flags)]
+    return out
