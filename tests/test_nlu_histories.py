@@ -268,3 +268,11 @@ def test_maintenance_without_progression_on_it_gives_no_flag(text, flag):
     got = case(text)
     assert got.get("lenalidomide_maintenance_only") == flag
     assert ("lenalidomide" in (got.get("refractory") or [])) == bool(flag)
+
+
+@pytest.mark.parametrize("text, role", [
+    ("2 lines, KRd since 2024; PET next week to see whether she is progressing on KRd", "exposed"),
+    ("2 lines, KRd since 2024; she is clearly progressing on KRd with new lesions", "refractory"),
+])
+def test_a_progression_asked_about_is_no_progression_on_the_regimen(text, role):
+    assert "carfilzomib" in (case(text).get(role) or [])

@@ -64,6 +64,7 @@ from .prose import (
     single_line,
 )
 from .readings import (
+    asked_progression,
     given_without_progression,
     glossed_regimens,
     maintenance_not_progressed,
@@ -255,6 +256,7 @@ class Pipeline:
         out = refractory_to_all(text, out)
         out = written_regimens(text, out)
         out = glossed_regimens(text, out)
+        out = asked_progression(text, out)
         out = one_time_therapies(text, out)
         out = maintenance_partners(text, out)
         out = self.derive(text, out)

@@ -126,6 +126,10 @@ _NO_RELAPSE = re.compile(r"\bno\s+(?:evidence\s+of\s+)?(?:relapse|progression)|\
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|held)\b", re.I)
 
 
+_HEDGED = re.compile(r"\b(?:whether|if|query|possible|suspected)\b[^.;\n]{0,40}?\b(?:progress\w*|relaps\w*)|"
+                     r"\?\s*(?:progress\w*|relaps\w*)", re.I)
+
+
 def _no_relapse_last(text: str) -> bool:
     """A remission said after the last relapse of the story ("relapsed 2020 -> DRd, now in CR"), not a remission of
     the history that a relapse ended ("remained in remission for two years, relapsed in 2023")."""
@@ -138,7 +142,8 @@ def current_regimen(text: str, out: List[dict], components: Callable[[str], Tupl
                and e.get("role") in (None, "sign")]
     # a relapse now, said in words, by its signs or a rising value, and nothing saying there is none; without it a
     # regimen still given was given (exposed: "DRd ongoing, in sCR")
-    now = not ((not relapse and not _RISE.search(text)) or any(e["entity"] == "relapse" and e["value"] == "none"
+    told = _HEDGED.sub(" ", text)  # "to see whether she is progressing": asked, not told
+    now = not ((not relapse and not _RISE.search(told)) or any(e["entity"] == "relapse" and e["value"] == "none"
                                                               for e in out) or _no_relapse_last(text))
     keep = []
     for e in out:

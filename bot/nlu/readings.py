@@ -266,3 +266,19 @@ def maintenance_not_progressed(text: str, out: List[dict]) -> List[dict]:
     if none_now or _NO_PROGRESSION_YET.search(text):
         return [e for e in out if all(e is not f for f in flags)]
     return out
+
+
+# ---- progression asked about, not told ("to review whether the disease is progressing on DPd") --------------------
+_ASKED_PROGRESSION = re.compile(r"\b(?:whether|if|query|possible|possibly|suspected|\?)\s*(?:\w+\s+){0,4}?"
+                                r"(?:progress\w*|relaps\w*|PD|failing)\s+(?:\w+\s+){0,2}$", re.I)
+
+
+def asked_progression(text: str, out: List[dict]) -> List[dict]:
+    """A progression asked about or suspected ("whether the disease is progressing on DPd", "?progressing on KRd") is
+    no progression on the regimen: it was given (exposed)."""
+    for e in out:
+        if e["entity"] == "drug" and e.get("role") == "refractory":
+            sentence = re.split(r"[.;\n]", text[max(0, e["start"] - 80):e["start"]])[-1]
+            if _ASKED_PROGRESSION.search(sentence):
+                e["role"] = "exposed"
+    return out
