@@ -170,7 +170,10 @@ def interpret_answer(slot: str, text: str, intent: Optional[str], entities: Opti
         return None
     if slot == "relapse":
         for pattern, value in _RELAPSE:
-            if pattern.search(text):
+            m = pattern.search(text)
+            # in a longer message that tells the case, "no" / "remission" is said of something else ("no maint",
+            # "remission 4 yrs after the 2nd"): only a short answer, or one that opens with it, says there is none
+            if m and (value != "none" or words <= 4 or not text[:m.start()].strip(" ,.:-")):
                 return value
         return "none" if (intent == "deny" and _NO.match(text)) else None
     return None

@@ -36,7 +36,8 @@ _NO_REFRACTORY = re.compile(
     r"|\bnothing\b[^.;,]{0,30}\b(?:has\s+been|was|is|were|been)\s+(?:ever\s+)?refractory\b"
     r"|\b(?:not|isn't|is\s+not|wasn't|never)\s+(?:been\s+)?refractory\s+to\s+(?:anything|any\s+(?:drugs?|agents?|therap\w*|class\w*)"
     r"|any\s+of\s+(?:them|these|those))"
-    rf"|\b{_REFR}\s*(?:to|:|=|-)?\s*(?:none|nothing|nil|no\s+drugs?|0)\b"
+    rf"|\b{_REFR}(?:\s+(?:drugs?|agents?|to))?\s*(?:to|:|=|-)?\s*(?:none|nothing|nil|no\s+drugs?|0)\b"
+    r"|\bnever\s+(?:(?:been|was|were|has\s+been|have\s+been)\s+)?refractory\b(?!\s*(?:to|on|:)\b)"
     r"|\bnothing\s+(?:else\s+)?(?:is\s+|was\s+)?refractory\b|\bsensitive\s+to\s+(?:all|everything)\b"
     r"|\bno\s+(?:other\s+)?drugs?\s+(?:have|has)\s+(?:ever\s+|yet\s+)?failed"
     rf"|\b{_NOTHING}\s+(?:else\s+)?(?:has\s+)?(?:ever\s+)?(?:failed|stopped\s+working)"
@@ -186,7 +187,7 @@ def apply_entities(
             conflict = {"drug": drug, "choices": ["exposed", "refractory"]}
         else:
             conflict = {"drug": drug, "choices": sorted({before, role})}
-    named_relapse = False
+    named_relapse = from_sign = False
     for e in entities:
         name, value, role = e.get("entity"), e.get("value"), e.get("role")
         if name in ("drug", "regimen") and role == "unavailable":
@@ -202,7 +203,7 @@ def apply_entities(
             named_relapse = True
             if slots.get("relapse") is None and not any(
                     x.get("entity") == "relapse" and x.get("role") != "sign" for x in entities):
-                new[name] = value
+                new[name], from_sign = value, True
         elif name in SCALAR_ENTITIES and value is not None:
             new[name] = value
             named_relapse = named_relapse or name == "relapse"
@@ -221,6 +222,10 @@ def apply_entities(
             new[value] = role != "absent"
         elif name == "sex" and value in ("male", "female"):
             new["sex"] = value
+    emd = any(e.get("entity") == "aggressive_feature" and e.get("value") == "extramedullary" and e.get("role") is None
+              for e in entities)
+    if from_sign and new.get("relapse") == "biochemical" and emd:
+        new["relapse"] = "clinical"  # a rising paraprotein with a new plasmacytoma: the plasmacytoma decides
     if not named_relapse and new.get("relapse") is None:
         # a plasmacytoma / extramedullary disease is a clinical relapse; a rapidly rising paraprotein alone a
         # biochemical one (clinical-spec section 9)

@@ -14,6 +14,7 @@ from typing import Collection, List, Optional, Tuple
 
 from .lexicon import to_int
 from .matchers import DRUG, REGIMEN
+from .sequences import MAINT_NEXT_RE, OFF_AFTER_RE, PROGRESSING_NOW_RE, plan_tail
 
 # words that join the items of a coordinated list ("len, bort and dara", "len/dara")
 CONNECTORS = {",", "and", "or", "/", "&", "+", "nor", "and/or", "as", "well", "-", "plus", "then", "("}
@@ -48,7 +49,8 @@ APPOSITIVE_REFR_RE = re.compile(r"^\s*[,-]\s*(?:(?:also|likewise|again)\s+)?(?:r
                                 r"\s*(?:as\s+well|too|also)\b", re.I)
 # "lenalidomide-dex, which she progressed on", "DPd, which is now failing", "DRd, on which she has now progressed"
 WHICH_PROG_RE = re.compile(
-    r"^\s*(?:\([^()]{0,40}\)\s*)?,?\s*(?:(?:which|that)\s+(?:(?:she|he|they|the\s+patient|her\s+disease|his\s+disease)\s+)?"
+    r"^\s*(?:\([^()]{0,40}\)\s*)?(?:(?:from|since|in|at|starting)\s+[^,;.()\n]{1,25}?\s*|"
+    r"(?:19|20)\d\d\s*(?:[-–]\s*(?:(?:19|20)\d\d|present|now)\s*)?)?,?\s*(?:(?:which|that)\s+(?:(?:she|he|they|the\s+patient|her\s+disease|his\s+disease)\s+)?"
     r"(?:(?:has|had|have|is|was|were|now|then|subsequently|eventually|also|since|quickly|rapidly)\s+)*"
     r"(?:progressed|relapsed|progressing|relapsing|failing|failed|stopped\s+working|escaped)"
     r"|on\s+which\s+[^.;]{0,40}?\b(?:progress|relaps|PD\b|fail|risen|rising|rose|increas|climb))", re.I)
@@ -71,7 +73,7 @@ STOPPED_RE = re.compile(
     r"(?:(?:the|her|his|their)\s+)?$", re.I)
 # after "on X": "on KRd and progressed", "on DRd for 3 years, then progressed"
 _QUAL = (r"^\s*(?:-\s*)?(?:(?:maintenance|maint\.?|induction|therapy|treatment|alone|monotherapy|combination|"
-         r"based)\s*)?(?:\((?:[^()]{0,40})\)\s*)?(?:(?:for|x|over|×)\s*[^,;.()]{0,25}?\s*)?(?:\((?:[^()]{0,40})\)\s*)?")
+         r"based)\s*)?(?:\((?:[^()]{0,40})\)\s*)?(?:(?:for|x|over|×|from|since)\s*[^,;.()]{0,25}?\s*)?(?:\((?:[^()]{0,40})\)\s*)?")
 AND_PROG_RE = re.compile(
     _QUAL + r",?\s*(?:and|but|then|before|,)\s+(?:then\s+|subsequently\s+|eventually\s+|later\s+|ultimately\s+|"
     r"has\s+|had\s+|have\s+|now\s+|is\s+now\s+|is\s+|was\s+|she\s+|he\s+)*" + _PROG +
@@ -207,13 +209,18 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
             continue  # the list is handled at its last item
         head, last = spans[left[-1]], spans[right[-1]]
         rest = text[last.end_char:]
-        hit = bool(TO_PROG_RE.match(rest)) or bool(WHICH_PROG_RE.match(rest)) or bool(APPOSITIVE_REFR_RE.match(rest))
+        to = TO_PROG_RE.match(rest)
+        if to and (BRACKET_OFF_RE.search(to.group(0)) or OFF_AFTER_RE.match(rest[to.end():])):
+            to = None  # "thal maint (stopped for PN) -> PD", "VCd -> PD 2022 off tx": progression after it ended
+        hit = bool(to) or bool(WHICH_PROG_RE.match(rest)) or bool(APPOSITIVE_REFR_RE.match(rest))
         b = BRACKET_PROG_RE.match(rest)
         named = b and any(last.end_char < sp.start_char < last.end_char + b.end() for sp in spans)
         hit = hit or bool(b and not BRACKET_OFF_RE.search(b.group("tail")) and not named)  # "(PD on R)": R only
         if not hit:
             q = re.match(_QUAL, rest)
             hit = bool(q and UNTIL_PROG_RE.match(rest[q.end():]))
+        if not hit and PROGRESSING_NOW_RE.match(rest):
+            hit = True  # "-> Isa-Pd, progressing now": the regimen the disease is progressing on
         if not hit and AND_PROG_RE.match(rest):
             prev = list(doc[max(0, head.start - 3):head.start])
             on = [j for j, t in enumerate(prev) if t.lower_ in ON_WORDS]
@@ -223,7 +230,10 @@ def progressed_on(doc, spans: list, info: dict, transplants: Collection[str]) ->
                     t.lower_ in ("maintenance", "maint", "a", "the", "her", "his", "full", "dose", "-")
                     for t in prev[j + 1:])
         if hit:
-            forced.update((spans[j].start, spans[j].end) for j in left if eligible(j))
+            maint = MAINT_NEXT_RE.match(text[last.end_char:])
+            items = plan_tail(combined(doc, spans, k) if maint else left,
+                              lambda j: info[(spans[j].start, spans[j].end)][3] in transplants)
+            forced.update((spans[j].start, spans[j].end) for j in items if eligible(j))
     # "KPd after DVd; both regimens to progression": the last regimens named before
     for m in BOTH_PROG_RE.finditer(text):
         if NEG_BEFORE.search(text[max(0, m.start() - 20):m.start()]):

@@ -92,6 +92,8 @@ PRIOR_REGIMENS: Dict[str, Tuple[str, ...]] = {
     "MPV": ("melphalan", "bortezomib"),
     "CTd": ("cyclophosphamide", "thalidomide"),
     "CTDa": ("cyclophosphamide", "thalidomide"),  # UK: attenuated (reduced-dose) CTD
+    "MPB": ("melphalan", "bortezomib"),
+    "PCd": ("pomalidomide", "cyclophosphamide"),
     "PAd": ("bortezomib", "doxorubicin"),
     "SPd": ("selinexor", "pomalidomide"),
     "XPd": ("selinexor", "pomalidomide"),
@@ -100,7 +102,7 @@ PRIOR_REGIMENS: Dict[str, Tuple[str, ...]] = {
 }
 # Names of PRIOR_REGIMENS that are matched only in their exact case (they are ordinary words or other
 # clinical abbreviations in lower or upper case: CTD = connective tissue disease, PAD = peripheral artery disease).
-PRIOR_REGIMENS_CASED = {"CTd", "PAd"}
+PRIOR_REGIMENS_CASED = {"CTd", "PAd", "CTDa", "MPB", "PCd"}
 
 # Extra surface forms of KB regimen/transplant codes that the KB does not list.
 EXTRA_REGIMEN_ALIASES: Dict[str, str] = {

@@ -414,8 +414,12 @@ def history_ordinals(text: str, ents: List[dict]) -> List[dict]:
             nxt = [d for d in drugs if d["start"] >= after and d["start"] - after <= 25
                    and not re.search(r"[.;:]", text[after:d["start"]])]
             # "at first relapse IRd" dates IRd; "at 2nd relapse, refractory to len" is where the patient is now
-            if nxt and not STATUS_BETWEEN.search(text[e["end"]:nxt[0]["start"]]) and nxt[0].get("role") not in (
-                    "refractory", "naive", "unavailable"):
+            # (a regimen refractory by the progression told after it, "at second relapse KPd, now progressing",
+            # was given at that relapse: only a status written on it, "len-refractory", says where the patient is)
+            status = nxt and (nxt[0].get("role") in ("naive", "unavailable") or (
+                nxt[0].get("role") == "refractory"
+                and re.match(r"[\s-]*(?:refr|ref\b|resist)", text[nxt[0]["end"]:], re.I)))
+            if nxt and not STATUS_BETWEEN.search(text[e["end"]:nxt[0]["start"]]) and not status:
                 continue
         out.append(e)
     return out

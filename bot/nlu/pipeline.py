@@ -53,6 +53,7 @@ from .prose import (
     drugs_back_to_regimens,
     history_drugs,
     lines_before_that,
+    maintenance_partners,
     maintenance_progression,
     named_progression,
     progression_words,
@@ -61,7 +62,10 @@ from .prose import (
     relapse_now,
 )
 from .readings import (
+    asked_progression,
     given_without_progression,
+    glossed_regimens,
+    maintenance_not_progressed,
     one_time_therapies,
     paraprotein_numbers,
     renal_signs,
@@ -237,9 +241,11 @@ class Pipeline:
         out = elliptic_unavailable(text, out)
         out = maintenance_flag(text, out)
         out = maintenance_progression(text, out)
+        out = maintenance_not_progressed(text, out)
         out = treatment_cytopenia(text, out)
         out = given_without_progression(text, out)
         out = regimens_as_drugs(out, self._components)  # a status found below reaches a catalog regimen's drugs
+        out = table_trends(text, out)  # a rise in a lab table: a relapse now, for the regimen still given too
         out = current_regimen(text, out, self._components)
         out = progression_words(text, out)
         out = named_progression(text, out)
@@ -247,7 +253,10 @@ class Pipeline:
         out = drugs_back_to_regimens(out)
         out = refractory_to_all(text, out)
         out = written_regimens(text, out)
+        out = glossed_regimens(text, out)
+        out = asked_progression(text, out)
         out = one_time_therapies(text, out)
+        out = maintenance_partners(text, out)
         out = self.derive(text, out)
         if omap:
             for ent in out:
@@ -262,7 +271,6 @@ class Pipeline:
     def derive(self, text: str, out: List[dict]) -> List[dict]:
         """Facts of the whole message (`derive`): ordinal relapses that date a past regimen, named refractory
         states, corrected numbers, remission stated apart from the transplant, the relapse type from its signs,
-        a paraprotein rise told by the layout of laboratory results (`tables`),
         the region, and the number of prior lines from the regimens named when no count is stated."""
         out = history_ordinals(text, out)
         out = named_lines(text, out)
@@ -273,7 +281,6 @@ class Pipeline:
         out = relapse_after_stopping(text, out)
         out = renal_signs(text, out)
         out = paraprotein_numbers(text, out)
-        out = table_trends(text, out)
         out = relapse_now(text, out)
         out = resolve_relapse(out)
         out = self.regions.find(text, out)

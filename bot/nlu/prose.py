@@ -127,12 +127,25 @@ _NO_RELAPSE = re.compile(r"\bno\s+(?:evidence\s+of\s+)?(?:relapse|progression)|\
 _STOPPED = re.compile(r"\b(?:stopped|discontinued|completed|finished|ceased|off|held)\b", re.I)
 
 
+_HEDGED = re.compile(r"\b(?:whether|if|query|possible|suspected)\b[^.;\n]{0,40}?\b(?:progress\w*|relaps\w*)|"
+                     r"\?\s*(?:progress\w*|relaps\w*)", re.I)
+
+
+def _no_relapse_last(text: str) -> bool:
+    """A remission said after the last relapse of the story ("relapsed 2020 -> DRd, now in CR"), not a remission of
+    the history that a relapse ended ("remained in remission for two years, relapsed in 2023")."""
+    found = list(_NO_RELAPSE.finditer(text))
+    return bool(found) and not _NOW_RELAPSE.search(text, found[-1].end())
+
+
 def current_regimen(text: str, out: List[dict], components: Callable[[str], Tuple[str, ...]]) -> List[dict]:
     relapse = [e for e in out if e["entity"] == "relapse" and e["value"] in ("clinical", "biochemical")
                and e.get("role") in (None, "sign")]
-    if (not relapse and not _RISE.search(text)) or any(e["entity"] == "relapse" and e["value"] == "none"
-                                                       for e in out) or _NO_RELAPSE.search(text):
-        return out  # a relapse now, said in words, by its signs or a rising value, and nothing saying there is none
+    # a relapse now, said in words, by its signs or a rising value, and nothing saying there is none; without it a
+    # regimen still given was given (exposed: "DRd ongoing, in sCR")
+    told = _HEDGED.sub(" ", text)  # "to see whether she is progressing": asked, not told
+    now = not ((not relapse and not _RISE.search(told)) or any(e["entity"] == "relapse" and e["value"] == "none"
+                                                              for e in out) or _no_relapse_last(text))
     keep = []
     for e in out:
         keep.append(e)
@@ -144,12 +157,15 @@ def current_regimen(text: str, out: List[dict], components: Callable[[str], Tupl
         after = text[e["end"]:e["end"] + 60]
         current = _CURRENT_BEFORE.search(clause_before) or _CURRENT_AFTER.match(after)
         if current and not _STOPPED.search(re.split(r"[.;\n]", after)[0]) and not _NEG_CUE.search(clause_before):
+            role = "refractory" if now else "exposed"
+            if not now and e.get("role"):
+                continue
             if regimen:  # a catalog regimen with a status is its drugs (docs/nlu-schema.md, Regimens)
                 keep.pop()
-                keep += [{"entity": "drug", "value": d, "role": "refractory", "start": e["start"], "end": e["end"]}
+                keep += [{"entity": "drug", "value": d, "role": role, "start": e["start"], "end": e["end"]}
                          for d in components(e["value"]) if d != "dexamethasone"]
             else:
-                e["role"] = "refractory"
+                e["role"] = role
     return keep
 
 
@@ -179,15 +195,26 @@ _ALL_REFRACTORY = re.compile(
     r"refractory\s+to\s+every\s+(?:one|line|regimen|drug))\b(?!\s*[:(])", re.I)
 
 
+_EXCEPT = re.compile(r"\s*(?:(?:listed|above|named|mentioned|so\s+far|given)\s*)?,?\s*(?:except(?:\s+for)?|"
+                     r"apart\s+from|other\s+than|save|but\s+not|excluding|bar)\s+", re.I)
+
+
 def refractory_to_all(text: str, out: List[dict]) -> List[dict]:
     """'VRd, DKd, Pd. Refractory to all.': every drug given before the words (a list that follows them, "refractory
     to all four: a, b, c", is read by the roles)."""
     for m in _ALL_REFRACTORY.finditer(text):
         if _NEG_CUE.search(_clause_before(text, m.start())):
             continue  # "not refractory to all of them"
+        # "refractory to everything listed except cyclophosphamide": the exception was given, not progressed on
+        x = _EXCEPT.match(text, m.end())
+        end = x.end() + (re.search(r"[.;\n]|$", text[x.end():]).start()) if x else m.end()
+        excepted = {e["value"] for e in out if e["entity"] == "drug" and x and x.end() <= e["start"] < end}
         for e in out:
-            if (e["entity"] == "drug" and e["end"] <= m.start() and e.get("role") in (None, "exposed")
-                    and e["value"] != "dexamethasone"):
+            if e["entity"] != "drug" or e["value"] == "dexamethasone":
+                continue
+            if e["value"] in excepted:
+                e["role"] = "exposed"
+            elif e["end"] <= m.start() and e.get("role") in (None, "exposed"):
                 e["role"] = "refractory"
     return out
 
@@ -198,9 +225,14 @@ _PROG_GENERIC = re.compile(
     r"(?:the\s+|this\s+|that\s+|his\s+|her\s+)?(?:therapy|treatment|tx|it|this|that|them|both)\b", re.I)
 _NEG_PROG = re.compile(r"\b(?:without|no|not|never|nor)\s+(?:\w+\s+)?(?:PD|progress\w*|prog|relaps\w*)", re.I)
 _PROG_UNDER = re.compile(r"\b(?:PD|progress\w*|relaps\w*)\s+(?:under|during)\s+(?:the\s+|his\s+|her\s+)?$", re.I)
-_HISTORY_AFTER = re.compile(r"^\s*(?:\(?\s*(?:\d{1,2}/)?(?:19|20)\d\d|->|→|=>|x\s*\d|\d+\s*cycles|\((?:[^()]*?)"
+_HISTORY_AFTER = re.compile(r"^\s*(?:\(?\s*(?:\d{1,2}/)?(?:19|20)\d\d|->|→|=>|x\s*\d|\d+\s*cycles|"
+                            r"(?:[-+/]|\band\b|\bthen\b)\s*(?:an?\s+)?(?:ASCT|auto\w*|SCT|HCT|(?:stem\s+cell\s+)?transplant)|"
+                            r"[,;]?\s*(?:and\s+)?(?:(?:she|he|they)\s+)?(?:relaps\w*|progress\w*|PD)\s+(?:(?:\d{2,3}|[3-9])\s*"
+                            r"(?:months?|mos?)|\d+(?:\.\d)?\s*(?:years?|yrs?))\s+(?:after|since|off)\b|"
+                            r"\((?:[^()]*?)"
                             r"(?:CR|VGPR|PR|remission|relapse|response|stopped|months?|mo)\b)", re.I)
-_HISTORY_BEFORE = re.compile(r"(?:->|→|=>|\bthen|(?:19|20)\d\d\s*:?|^\s*\d[.)]|\b[a-z]\)|\b(?:had|received|given|got|"
+_HISTORY_BEFORE = re.compile(r"(?:->|→|=>|\bthen|(?:19|20)\d\d\s*:?|(?:^|[\s;,])\(?\d{1,2}[.)]|"
+                             r"\b[a-z]\)|\b(?:had|received|given|got|"
                              r"after|treated\s+with|prior)\b)\s*$", re.I)
 _ASKING = re.compile(r"\?|\b(?:consider\w*|option|for|versus|vs\.?|or|switch\w*\s+to|start\w*|plan\w*|referr\w*|"
                      r"approved|eligible|candidate)\s*$", re.I)
@@ -261,6 +293,11 @@ _PROG_ON_LEN = re.compile(
     r"DR\s+maint\w*)\b|^[^;|\n]{0,30}?\bwhich\s+(?:he|she|they)\s+(?:\w+\s+)?progressed\s+on", re.I)
 
 
+_NEXT_CLAUSE = re.compile(r"\s*(?:\([^()\n]{0,30}\)\s*)?[;\n]\s*(?:(?:\d{1,2}/)?(?:19|20)\d\d\s*:?\s*)?")
+_PROG_OPENS = re.compile(r"(?:PD|progress\w*|relaps\w*)\s+(?:\w+\s+){0,2}?(?:on|under|during|while\s+on)\s+"
+                         r"(?:the\s+)?(?:len(?:alidomide)?|lenalidomid|revlimid|R|maint\w*)\b", re.I)
+
+
 def maintenance_progression(text: str, out: List[dict]) -> List[dict]:
     """'VRd -> ASCT -> len maint, PD on len', 'lenalidomide maintenance which she progressed on': progression on
     lenalidomide told right after its maintenance, with no other lenalidomide regimen between, was progression on
@@ -271,6 +308,9 @@ def maintenance_progression(text: str, out: List[dict]) -> List[dict]:
         after = text[m.end():m.end() + 90]
         stop = re.search(r"\b(?:stopped|discontinued|ceased|completed|until\s+\d|for\s+\d)", after[:40], re.I)
         p = _PROG_ON_LEN.match(after)
+        if not p:  # "len maint; PD on len", "-> len maint\n06/2021 PD on len": the next clause opens with it
+            nxt = _NEXT_CLAUSE.match(after)
+            p = _PROG_OPENS.match(after, nxt.end()) if nxt else None
         if not p or (stop and stop.start() < p.end()):
             continue
         between = [e for e in out if e["entity"] == "drug" and e["value"] == "lenalidomide"
@@ -336,12 +376,43 @@ def relapse_now(text: str, out: List[dict]) -> List[dict]:
     dated before the latest one, or marked as past ("at diagnosis", "baseline", "at that time"), are dropped before
     the stated type and the signs are weighed (derive.resolve_relapse)."""
     rel = [e for e in out if e["entity"] == "relapse" and e.get("role") in (None, "sign")]
-    if len(rel) < 2:
+    # extramedullary disease is a clinical relapse too (the intake): it dates the relapse now as well
+    emd = [e for e in out if e["entity"] == "aggressive_feature" and e["value"] == "extramedullary"
+           and not e.get("role")]
+    if len(rel) + len(emd) < 2 or not rel:
         return out
-    when = {id(e): _when(text, e) for e in rel}
+    when = {id(e): _when(text, e) for e in rel + emd}
     latest = max((w for w in when.values() if w is not None), default=None)
     dated = [e for e in rel if (latest is not None and when[id(e)] is not None and when[id(e)] < latest)
              or (when[id(e)] != float("inf") and _PAST_WORDS.search(_clause_text(text, e["start"], e["end"])))]
-    if not dated or len(dated) == len(rel):
+    if not dated or (len(dated) == len(rel) and not any(when[id(e)] is not None and when[id(e)] >= latest
+                                                        for e in emd)):
         return out
     return [e for e in out if all(e is not d for d in dated)]
+
+
+# ---- the partner of lenalidomide in a maintenance progressed on ("dara-len maintenance") ---------------------------
+_MAINT_WORD = re.compile(r"\s*maint(?:enance)?\b", re.I)
+_JOIN = re.compile(r"\s*[-+/]\s*|\s+and\s+", re.I)
+
+
+def maintenance_partners(text: str, out: List[dict]) -> List[dict]:
+    """'Dara-VRd, ASCT, daratumumab-lenalidomide maintenance; progressed on maintenance': with progression on
+    lenalidomide maintenance (the flag), the drugs given with lenalidomide in that maintenance were progressed on
+    too (refractory)."""
+    if not any(e["entity"] == "lenalidomide_maintenance_only" for e in out):
+        return out
+    drugs = sorted((e for e in out if e["entity"] == "drug"), key=lambda e: e["start"])
+    for m in _MAINT_WORD.finditer(text):
+        group = [d for d in drugs if d["end"] == m.start()]
+        while group:
+            head = min(d["start"] for d in group)
+            prev = [d for d in drugs if d["end"] <= head and _JOIN.fullmatch(text[d["end"]:head])]
+            if not prev:
+                break
+            group += prev
+        if any(d["value"] == "lenalidomide" for d in group):
+            for d in group:
+                if d["value"] not in ("lenalidomide", "dexamethasone") and d.get("role") in (None, "exposed"):
+                    d["role"] = "refractory"
+    return out

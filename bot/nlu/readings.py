@@ -166,10 +166,11 @@ def written_regimens(text: str, out: List[dict]) -> List[dict]:
 # ---- a paraprotein rise told as numbers ("M-spike went 0.6 -> 1.8", "paraprotein from 12 to 24 g/L") -----------
 _PROTEIN = (r"(?:paraprotein|M[\s-]?protein|M[\s-]?spike|monoclonal\s+protein|(?:(?:free|kappa|lambda|involved)\s+)*"
             r"light[\s-]chains?|(?:(?:kappa|lambda|involved|serum)\s+)*s?FLCs?|Ig[AGM](?:\s+(?:kappa|lambda))?)")
-_NUMBER = r"(\d+(?:\.\d+)?)(?:\s*(?:mg/L|g/L|g/dL|mg/dL|mg/dl|g/dl))?"
+_NUMBER = r"(\d+(?:\.\d+)?)(?:\s*(?:mg/L|g/L|g/dL|mg/dL|mg/dl|g/dl))?(?:\s*\((?:\d{1,2}/)?(?:19|20)?\d\d\))?"
+_MIDDLE = _NUMBER.replace("(\\d", "(?:\\d", 1)  # a value between the first and the last ("0.3 to 0.7 to 1.4")
 _RISE_NUMBERS = re.compile(
     rf"\b{_PROTEIN}\s+(?:(?:has|have|had|is|was)\s+)?(?:(?:now|gone|went|risen|rose|increased|climbed|up)\s+)*"
-    rf"(?:from\s+)?{_NUMBER}\s*(?:->|→|=>|\bto\b)\s*{_NUMBER}", re.I)
+    rf"(?:from\s+)?{_NUMBER}\s*(?:->|→|=>|\bto\b)\s*(?:{_MIDDLE}\s*(?:->|→|=>|\bto\b)\s*)*{_NUMBER}", re.I)
 
 
 def paraprotein_numbers(text: str, out: List[dict]) -> List[dict]:
@@ -201,5 +202,83 @@ def one_time_therapies(text: str, out: List[dict]) -> List[dict]:
             line_start = max(text.rfind(ch, 0, e["start"]) for ch in ".;\n") + 1
             around = text[max(line_start, e["start"] - 80):e["start"]] + " " + text[e["end"]:e["end"] + 30]
             if not _NO_RESPONSE.search(around):
+                e["role"] = "exposed"
+    return out
+
+
+# ---- a regimen glossed by its drugs in brackets ("KCd (carfilzomib, cyclophosphamide, dex)") ------------------------
+_GLOSS_WORDS = re.compile(r"^[\s,/+&-]*(?:(?:and|with|plus|attenuated|low[\s-]dose|weekly|prednis\w*|pred|"
+                          r"dex\w*|steroids?)[\s,/+&-]*)*$", re.I)
+
+
+def glossed_regimens(text: str, out: List[dict]) -> List[dict]:
+    """A regimen name followed by its drugs in brackets ("MPB (melphalan, prednisolone, bortezomib)", "PCd
+    (pom/cyclo/dex)") names one regimen twice: a status read on the name or on the drugs is the status of all of
+    them (refractory over exposed)."""
+    drugs = [e for e in out if e["entity"] == "drug" and e["value"] != "dexamethasone"]
+    for name in sorted({(e["start"], e["end"]) for e in drugs}):
+        m = re.match(r"\s*\(", text[name[1]:])
+        close = text.find(")", name[1])
+        if not m or close < 0 or "(" in text[name[1] + m.end():close]:
+            continue
+        inside = [e for e in drugs if name[1] + m.end() <= e["start"] and e["end"] <= close]
+        spans = sorted({(e["start"], e["end"]) for e in inside})
+        if len(spans) < 2:
+            continue
+        cuts = [name[1] + m.end()] + [x for s in spans for x in s] + [close]
+        if not all(_GLOSS_WORDS.match(text[a:b]) for a, b in zip(cuts[::2], cuts[1::2], strict=True)):
+            continue  # the brackets say more than the drugs ("KRd (PD on len)")
+        group = [e for e in drugs if (e["start"], e["end"]) == name] + inside
+        roles = {e.get("role") for e in group}
+        if roles - {None, "exposed", "refractory"}:
+            continue
+        role = "refractory" if "refractory" in roles else "exposed" if "exposed" in roles else None
+        for e in group:
+            if role:
+                e["role"] = role
+    return out
+
+
+# ---- lenalidomide maintenance named with no progression on it ----------------------------------------------------
+_NO_PROGRESSION_YET = re.compile(
+    r"\?\s*(?:relapse|progression|PD)\b|\bnot\s+(?:sure|certain|clear)\b[^.;\n]{0,50}\b(?:progress|relaps)|"
+    r"\b(?:restaging|work[\s-]?up|results)\b[^.;\n]{0,30}\b(?:pending|in\s+progress|to\s+be\s+completed|awaited)|"
+    r"\boff\s+(?:len(?:alidomide)?\s+)?maint\w*", re.I)
+
+
+_PROGRESSED_ON_MAINT = re.compile(
+    r"\b(?:progress\w*|relaps\w*|PD|prog)\b[^.;\n]{0,40}\b(?:maint\w*|len(?:alidomide)?|R|revlimid)\b|"
+    r"\bmaint\w*[^.;\n]{0,40}\b(?:progress\w*|relaps\w*|PD)\b", re.I)
+
+
+def maintenance_not_progressed(text: str, out: List[dict]) -> List[dict]:
+    """'len maint, still on maint, MRD neg, no relapse', '... lenalidomide maintenance, still taking it. ?relapse -
+    restaging pending', 'off maintenance since 08/2024': a maintenance named with no progression said of it, in a
+    message that says there is no relapse now, leaves it open, or that it was stopped, is no progression on
+    maintenance (the flag goes; lenalidomide stays exposed)."""
+    flags = [e for e in out if e["entity"] == "lenalidomide_maintenance_only" and e.get("_prog") is False]
+    if not flags:
+        return out
+    said = re.sub(r"\b(?:no|not|without|never)\s+(?:\w+\s+){0,2}?(?:progress\w*|relaps\w*|PD)\b", " ", text, flags=re.I)
+    if _PROGRESSED_ON_MAINT.search(said):
+        return out  # "progression 09/2026 on maintenance - restaging pending": progressed on it
+    none_now = any(e["entity"] == "relapse" and e["value"] == "none" and not e.get("role") for e in out)
+    if none_now or _NO_PROGRESSION_YET.search(text):
+        return [e for e in out if all(e is not f for f in flags)]
+    return out
+
+
+# ---- progression asked about, not told ("to review whether the disease is progressing on DPd") --------------------
+_ASKED_PROGRESSION = re.compile(r"\b(?:whether|if|query|possible|possibly|suspected|\?)\s*(?:\w+\s+){0,4}?"
+                                r"(?:progress\w*|relaps\w*|PD|failing)\s+(?:\w+\s+){0,2}$", re.I)
+
+
+def asked_progression(text: str, out: List[dict]) -> List[dict]:
+    """A progression asked about or suspected ("whether the disease is progressing on DPd", "?progressing on KRd") is
+    no progression on the regimen: it was given (exposed)."""
+    for e in out:
+        if e["entity"] == "drug" and e.get("role") == "refractory":
+            sentence = re.split(r"[.;\n]", text[max(0, e["start"] - 80):e["start"]])[-1]
+            if _ASKED_PROGRESSION.search(sentence):
                 e["role"] = "exposed"
     return out

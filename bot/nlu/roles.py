@@ -56,8 +56,22 @@ def _closing_group(gap) -> bool:
     """'refr len, dara and btz exposed': the tokens between a drug and the status after it are the rest of a tight
     group ("and btz", "+ pom", "/ dara"), so the status after reaches the drug over the one before the list."""
     words = [t for t in gap if not t.ent_type_ and not t.is_space]
-    return bool(words) and all(t.lower_ in GROUP_JOINERS for t in words) and any(
-        t.lower_ in ("and", "&", "+", "/", "plus") for t in words)
+    if not (words and all(t.lower_ in GROUP_JOINERS for t in words) and any(
+            t.lower_ in ("and", "&", "+", "/", "plus") for t in words)):
+        return False
+    # every name of the group is joined to the one before it: in "refractory to len dara carfilzomib and pom
+    # bortezomib exposed" (dictated, no commas) only bortezomib is the group of "exposed"
+    joined = False
+    for t in gap:
+        if t.is_space:
+            continue
+        if t.ent_type_ and t.ent_iob_ == "B":
+            if not joined:
+                return False
+            joined = False
+        elif not t.ent_type_:
+            joined = True
+    return True
 
 
 def _pick(doc, sp, ranked):

@@ -256,7 +256,7 @@ def transplant_count(text: str, out: List[dict]) -> List[dict]:
 # a transplant ahead: "eligible for salvage followed by ASCT", "we'd do ASCT after salvage", "Plan: ... then second
 # auto" (not "s/p ASCT", "had an ASCT", "ASCT 2019", "after ASCT")
 _PLAN_BEFORE = re.compile(r"\b(?:would|will|could|plann?\w*|consider\w*|eligible|candidate|work-?up|aim\w*|"
-                          r"referr?(?:ed|al)\s+(?:for|to)|intend\w*|hope|we'?d|proceed\s+to|to\s+be|if|then\s+second)\b",
+                          r"possible|future|referr?(?:ed|al)\s+(?:for|to)|intend\w*|hope|we'?d|proceed\s+to|to\s+be|if|then\s+second)\b",
                           re.I)
 _PAST_NEAR = re.compile(r"\b(?:s/p|status\s+post|had|has\s+had|underwent|received|prior|previous|post|after|following|"
                         r"since|relapsed?|remission)\s+(?:[\w-]+\s+){0,2}$", re.I)
