@@ -121,14 +121,14 @@ def browser(chromium):
 
 
 @contextlib.contextmanager
-def _phone_page_with_answer(browser, url):
-    """A phone-sized page (375x667) that has sent the case and shows its first screen; closed afterwards."""
+def _phone_page_with_answer(browser, url, text=CASE):
+    """A phone-sized page (375x667) that has sent the case (or `text`) and shows its first screen; closed afterwards."""
     context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
         page.goto(url)
         page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
-        _say(page, CASE)
+        _say(page, text)
         page.wait_for_selector(".rrmm-rec .rrmm-first li", timeout=20000)
         yield context, page
     finally:
@@ -234,17 +234,9 @@ def test_a_correction_shows_what_changed_first_with_the_new_first_option_in_view
 def test_a_long_text_before_the_recommendation_does_not_push_its_first_line_out_of_view(browser, site):
     """A turn whose recommendation follows a long text (a late answer to the message before, say): the first option
     is what a phone shows, not the text above it."""
-    url, rec = site
-    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    try:
-        page.goto(url)
-        page.wait_for_selector(".rrmm-status[data-state=online]", timeout=20000)
-        _say(page, LONG_FIRST)
-        page.wait_for_selector(".rrmm-rec .rrmm-first li", timeout=20000)
+    url, _ = site
+    with _phone_page_with_answer(browser, url, LONG_FIRST) as (_, page):
         page.wait_for_timeout(300)
         b = _boxes(page)
         assert b["log"]["top"] - 1 <= b["rec"]["top"] <= b["log"]["top"] + 24, b
         assert b["first"]["bottom"] <= min(b["log"]["bottom"], b["height"]), f"the first option is not in view: {b}"
-    finally:
-        context.close()
