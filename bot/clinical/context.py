@@ -6,7 +6,7 @@ Imports: the standard library and bot.clinical (kb, models).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from .kb import TIERS, Demotion, KnowledgeBase, Regimen, RegionLabel
 from .models import Case
@@ -51,7 +51,7 @@ class _Context:
     detail: List[str] = field(default_factory=list)
     shared_refractory: Dict[str, List[str]] = field(default_factory=dict)  # shared-target class -> refractory members
     _label_failures: Dict[object, Tuple[str, ...]] = field(default_factory=dict)  # by regimen
-    _by_rule: Optional[Dict[object, Tuple[object, ...]]] = None  # by rule id: this case's signature's memo
+    _by_rule: Optional[Dict[object, Any]] = None  # this case's signature's memo (`_rules`)
     demotions: Tuple[Demotion, ...] = ()  # R8: the demotions whose flag this case has
 
     redirecting_tiers: FrozenSet[int] = frozenset()  # R8: tiers holding a T-cell-redirecting option
@@ -93,7 +93,7 @@ class _Context:
             rid = self.k.rule_ids[self.case.region].get(code)
             if rid is None:  # no label, or one without an eligibility rule (off-label, not approved, ...)
                 return NO_FAILURES
-            by_rule = self._by_rule if self._by_rule is not None else self._rules()
+            by_rule = self._rules()
             hit = by_rule.get(rid)
             if hit is None:
                 hit = by_rule[rid] = tuple(_failures(self.k.region_labels[self.case.region][code], self))
@@ -103,17 +103,17 @@ class _Context:
     def label_line(self, key: str, code: str, rl: RegionLabel) -> str:
         """The sentence `key` naming the region's label of `code` and what of the case fails it (memoised with the
         failures: the same for every case of this signature)."""
-        by_rule = self._by_rule if self._by_rule is not None else self._rules()
+        by_rule = self._rules()
         tag = (key, self.case.region, code)
         hit = by_rule.get(tag)
         if hit is None:
             hit = by_rule[tag] = self.k.say(key, region=self.case.region, label=rl.rule_text,
                                             values="; ".join(self.label_failures(code)))
-        return hit  # type: ignore[return-value]
+        return hit
 
     def label_driven(self) -> Tuple[Tuple[object, ...], ...]:
         """R4: the region's label-driven candidates whose label holds for this case (memoised with the failures)."""
-        by_rule = self._by_rule if self._by_rule is not None else self._rules()
+        by_rule = self._rules()
         key = ("driven", self.case.region)
         hit = by_rule.get(key)
         if hit is None:
@@ -121,8 +121,11 @@ class _Context:
                                        if not self.label_failures(x[0]))
         return hit
 
-    def _rules(self) -> Dict[object, Tuple[object, ...]]:
-        """The memo of the label rules' results shared by every case of this signature (bounded)."""
+    def _rules(self) -> Dict[object, Any]:
+        """The memo of the label rules' results shared by every case of this signature (bounded): by rule id the
+        failures, by ("driven", region) the label-driven candidates, by (sentence, region, regimen) a label sentence."""
+        if self._by_rule is not None:
+            return self._by_rule
         memo, sig = self.k.failures_memo, self._signature()
         by_rule = memo.get(sig)
         if by_rule is None:

@@ -7,7 +7,7 @@ Imports: the standard library and bot.clinical.entries.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Dict, FrozenSet, List, Mapping, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Tuple
 
 from .entries import LABEL_RULE_KEYS, TIERS, Drug, KnowledgeError, Label, Regimen, RegionLabel
 
@@ -169,7 +169,7 @@ class LabelViews:
                              for cls, _ in rl.refractory_counts}))
 
     @cached_property
-    def failures_memo(self) -> Dict[Tuple[object, ...], Dict[object, Tuple[object, ...]]]:
+    def failures_memo(self) -> Dict[Tuple[object, ...], Dict[object, Any]]:
         """A memo for _Context.label_failures: by what of a case label rules read, then by rule."""
         return {}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import CHROMIUM, INTRANET, ChannelServer, ForeignSite, StandIn
+from .support import CHROMIUM, CHROMIUM_ARGS, INTRANET, ChannelServer, ForeignSite, StandIn
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +53,16 @@ def chromium() -> str:
                        timeout=1800, stdout=subprocess.DEVNULL)
     assert Path(CHROMIUM).exists(), "apt-get installed chromium but /usr/bin/chromium is missing"
     return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """Debian's chromium driven by playwright, one per test module (the layout and widget tests)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

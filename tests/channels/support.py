@@ -30,6 +30,9 @@ OUTPUT = ROOT / "test-output" / "channels"
 CASE = ("68M, 2 prior lines, refractory to lenalidomide and daratumumab, fit, not transplant eligible, "
         "clinical relapse")
 CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium as every browser test starts it (headless, no sandbox: CI runs as root in a container)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 SLACK_TEAM = "T0TEST"
 TEAMS_TENANT = "72f988bf-0000-4000-8000-00000000test"
 INTRANET = "http://intranet.example"  # another origin allowed to embed the web chat (RRMM_WEBCHAT_ORIGINS)

@@ -12,12 +12,10 @@ import urllib.request
 
 import pytest
 
-from .support import CASE, OUTPUT, ROOT
+from .support import CASE, CHROMIUM_ARGS, OUTPUT, ROOT
 
 pytestmark = pytest.mark.slow
 STATIC = ROOT / "web" / "static"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 
 def test_page_assets_are_all_local_and_the_client_is_vendored():
@@ -77,7 +75,7 @@ def test_clinician_gets_a_rendered_recommendation_and_keeps_the_session_on_reloa
     elsewhere = []
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
             context = browser.new_context(viewport={"width": 1100, "height": 1900})
             context.route("**/*", lambda route: (route.continue_() if route.request.url.startswith(origin)

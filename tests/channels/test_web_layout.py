@@ -20,7 +20,6 @@ from bot.clinical.short import render_short
 from bot.plugins.channels.webchat import WebChatOutput
 
 from .support import CASE, OUTPUT, ForeignSite
-from .test_web_chat import ARGS
 from .test_web_widget import _Sio
 
 STATIC = OUTPUT.parents[1] / "web" / "static"
@@ -106,18 +105,6 @@ def site():
     url = s.add("/chat/index.html", PAGE)
     yield url, rec
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @contextlib.contextmanager

@@ -22,7 +22,6 @@ from bot.clinical.note import NOTE_MAX_CHARS
 from bot.plugins.channels.webchat import WebChatOutput
 
 from .support import CASE, OUTPUT, ForeignSite, npm_package
-from .test_web_chat import ARGS
 
 AXE = ("axe-core", "4.14.1")
 RASA_WEBCHAT = ("rasa-webchat", "1.0.1")
@@ -90,18 +89,6 @@ def axe_source():
     package = _npm(AXE)
     assert (package / "LICENSE").exists()
     return (package / "axe.min.js").read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def embed_page(site, server: str) -> str:
